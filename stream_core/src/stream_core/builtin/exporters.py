@@ -1,0 +1,67 @@
+"""Built-in exporters: summary (JSON and YAML), Perfetto trace, Gantt chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from stream_core.context import RunContext
+from stream_core.ir.result import Result
+from stream_core.pipeline import AllocationProblem
+from stream_core.report import chrome_trace, summary_dict
+
+
+class SummaryExporter:
+    def export(self, result: Result, problem: AllocationProblem, output_dir: Path, context: RunContext) -> list[Path]:
+        data = summary_dict(result, problem.accelerator)
+        json_path = output_dir / "summary.json"
+        json_path.write_text(json.dumps(data, indent=2) + "\n")
+        yaml_path = output_dir / "summary.yaml"
+        yaml_path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return [json_path, yaml_path]
+
+
+class TraceExporter:
+    def export(self, result: Result, problem: AllocationProblem, output_dir: Path, context: RunContext) -> list[Path]:
+        path = output_dir / "trace.json"
+        path.write_text(json.dumps(chrome_trace(result, problem.accelerator)))
+        return [path]
+
+
+class GanttExporter:
+    """A PNG with one row per core and per used link; bars coloured by node (matplotlib, no Graphviz)."""
+
+    def export(self, result: Result, problem: AllocationProblem, output_dir: Path, context: RunContext) -> list[Path]:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        acc = problem.accelerator
+        rows = [f"core {c} ({acc.cores[c].name})" for c in sorted({t.core for t in result.tiles})]
+        labels = {link.id: link.label for link in acc.links}
+        rows += sorted({labels[i] for t in result.transfers for i in t.links})
+        index = {label: i for i, label in enumerate(rows)}
+        nodes = sorted({t.node for t in result.tiles})
+        cmap = plt.get_cmap("tab20")
+        colour = {n: cmap(i % 20) for i, n in enumerate(nodes)}
+        fig, ax = plt.subplots(figsize=(12, 0.45 * len(rows) + 1.5))
+        for t in result.tiles:
+            y = index[f"core {t.core} ({acc.cores[t.core].name})"]
+            ax.broken_barh([(t.start, max(t.duration, 1))], (y - 0.4, 0.8), facecolors=colour[t.node], edgecolor="black", linewidth=0.2)
+        for tr in result.transfers:
+            for link in tr.links:
+                ax.broken_barh([(tr.start, max(tr.duration, 1))], (index[labels[link]] - 0.3, 0.6), facecolors="lightgrey", edgecolor="grey", linewidth=0.2)
+        ax.set_yticks(range(len(rows)), rows)
+        ax.invert_yaxis()
+        ax.set_xlabel("cycle")
+        ax.set_title(f"{result.workload} on {result.accelerator}: {result.totals.latency:,} cycles")
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colour[n]) for n in nodes[:20]]
+        ax.legend(handles, nodes[:20], loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(6, len(nodes) or 1), fontsize=7)
+        fig.tight_layout()
+        path = output_dir / "gantt.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return [path]

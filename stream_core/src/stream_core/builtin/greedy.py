@@ -1,0 +1,384 @@
+"""The built-in ``greedy`` allocator: a list scheduler, the fast baseline.
+
+Per fused group (groups run one after the other):
+
+* Tiles become ready when the producer tiles whose output boxes intersect their input boxes have
+  been scheduled; the ready tile with the earliest data-ready time goes first (ties: topological
+  node order, then tile index), so consecutive layers interleave (layer fusion).
+* Each tile goes to the candidate core where it would *finish* earliest (ties: lowest core id).
+* Data moves over the accelerator's links as circuit-switched transfers: a transfer holds every link
+  of its route for ``ceil(bits / narrowest bandwidth)`` cycles, and a link carries one transfer at a
+  time (link contention). Graph inputs, weights and tensors of earlier groups come from the off-chip
+  core; graph outputs and tensors read by later groups are written back to it.
+* Memory capacity is respected: each core's top memory holds the inputs of a running tile and the
+  outputs not yet consumed. When a new tile does not fit, the oldest unconsumed outputs are written
+  back to off-chip memory (consumers then read them from there) and the tile waits for that; if it
+  still does not fit it waits until enough memory frees up.
+* Energy = tile costs + link energy of transfers + memory energy of transfers (bits read at the
+  source and written at the destination at those memories' per-bit costs).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+
+import attrs
+
+from stream_core.context import RunContext
+from stream_core.errors import InfeasibleError
+from stream_core.ir.accelerator import Link
+from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
+from stream_core.ir.workload import Operand
+from stream_core.pipeline import AllocationProblem
+from stream_core.tiling import TileSpec, box_elements, boxes_intersect, operand_box
+
+NAME = "greedy"
+
+
+@attrs.define
+class _Buffer:
+    """Bits held in a core's memory from ``start`` until ``end`` (``None``: not yet known)."""
+
+    core: int
+    start: int
+    end: int | None
+    bits: int
+
+
+@attrs.define
+class _Produced:
+    """Where a scheduled tile's output currently lives and how many consumer tiles still need it."""
+
+    core: int
+    ready: int
+    pending: int
+    buffer: _Buffer | None
+    last_read: int = 0
+    written_back: int | None = None
+
+
+@attrs.frozen
+class _Need:
+    """Data a tile needs: from a producer tile of this group, or from off-chip memory."""
+
+    tensor: str
+    bits: int
+    producer: tuple[str, int] | None
+    box: tuple[tuple[int, int], ...] | None = None
+
+
+@attrs.define
+class _Plan:
+    core: int
+    start: int
+    end: int
+    link_free: dict[int, int]
+    fetched: list[tuple[_Need, TransferRecord]]
+    spills: list[tuple[tuple[str, int], TransferRecord | None]]
+    reuse: list[_Buffer]
+
+
+class GreedyAllocator:
+    def allocate(self, problem: AllocationProblem, context: RunContext) -> Result:
+        return _Scheduler(problem, context).run()
+
+
+class _Scheduler:
+    def __init__(self, problem: AllocationProblem, context: RunContext):
+        self.problem = problem
+        self.acc = problem.accelerator
+        self.context = context
+        self.core_free: dict[int, int] = defaultdict(int)
+        self.link_free: dict[int, int] = defaultdict(int)
+        self.buffers: dict[int, list[_Buffer]] = defaultdict(list)
+        self.resident: dict[tuple[int, str, object], _Buffer] = {}
+        self.tiles: list[TileRecord] = []
+        self.transfers: list[TransferRecord] = []
+        if self.acc.offchip_core_id is None:
+            raise InfeasibleError(f"accelerator {self.acc.name!r} has no off-chip core to hold inputs and outputs")
+        self.offchip: int = self.acc.offchip_core_id
+
+    # -- driver ------------------------------------------------------------------------------
+    def run(self) -> Result:
+        groups = []
+        start = 0
+        for group in self.problem.mapping.groups:
+            end = self._schedule_group(group.name, group.nodes, start)
+            groups.append(GroupRecord(group.name, start, end, NAME))
+            start = end
+        return self._result(groups, start)
+
+    def _schedule_group(self, group: str, members: tuple[str, ...], start: int) -> int:
+        workload = self.problem.workload
+        order = {name: i for i, name in enumerate(members)}
+        tiles = {name: self.problem.tilings[name].tiles() for name in members}
+        needs: dict[tuple[str, int], list[_Need]] = {}
+        consumers: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
+        for name in members:
+            reads = workload.node(name).reads
+            for tile in tiles[name]:
+                key = (name, tile.index)
+                needs[key] = self._needs(reads, tile, tiles)
+                for need in needs[key]:
+                    if need.producer is not None:
+                        consumers[need.producer].append(key)
+        writeback = {name for name in members if self._needs_writeback(name, set(members))}
+        produced: dict[tuple[str, int], _Produced] = {}
+        waiting = {key: sum(1 for n in ns if n.producer is not None) for key, ns in needs.items()}
+        ready = [(start, order[k[0]], k[1], k[0]) for k, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        group_end = start
+        done = 0
+        while ready:
+            _, _, index, name = heapq.heappop(ready)
+            key = (name, index)
+            tile = tiles[name][index]
+            plan = self._best_plan(name, tile, needs[key], produced, start)
+            info = self._commit(plan, name, tile, group, needs[key], produced, len(consumers[key]))
+            produced[key] = info
+            if name in writeback:
+                self._write_back(info, workload.node(name).output.tensor, "writeback")
+            self._maybe_release(info)
+            group_end = max(group_end, plan.end, info.written_back or 0)
+            done += 1
+            self.context.progress.count(done, len(needs), "tiles")
+            for consumer in consumers[key]:
+                waiting[consumer] -= 1
+                if waiting[consumer] == 0:
+                    ready_at = max(produced[n.producer].ready for n in needs[consumer] if n.producer is not None)
+                    heapq.heappush(ready, (ready_at, order[consumer[0]], consumer[1], consumer[0]))
+        if done != len(needs):
+            raise RuntimeError(f"greedy scheduler: {len(needs) - done} tiles of group {group!r} never became ready")
+        return max([group_end] + [t.end for t in self.transfers])
+
+    # -- dependencies -----------------------------------------------------------------------------
+    def _needs(self, reads: tuple[Operand, ...], tile: TileSpec, tiles: dict[str, list[TileSpec]]) -> list[_Need]:
+        """What a tile reads: overlapping producer tiles of this group, or boxes from off-chip memory."""
+        workload = self.problem.workload
+        ranges = tile.range_map
+        out: list[_Need] = []
+        for operand in reads:
+            spec = workload.tensor(operand.tensor)
+            box = operand_box(operand, ranges, spec)
+            producer = workload.producer(operand.tensor)
+            if producer is None or producer.name not in tiles:
+                out.append(_Need(operand.tensor, _box_bits(box, spec.shape, operand.precision), None, box))
+                continue
+            for ptile in tiles[producer.name]:
+                pbox = operand_box(producer.output, ptile.range_map, spec)
+                if boxes_intersect(box, pbox):
+                    bits = _box_bits(_intersection(box, pbox), spec.shape, operand.precision)
+                    out.append(_Need(operand.tensor, bits, (producer.name, ptile.index)))
+        return out
+
+    def _needs_writeback(self, name: str, members: set[str]) -> bool:
+        workload = self.problem.workload
+        tensor = workload.node(name).output.tensor
+        return tensor in workload.outputs or any(c.name not in members for c in workload.consumers(tensor))
+
+    def _output_bits(self, name: str, tile: TileSpec) -> int:
+        node = self.problem.workload.node(name)
+        spec = self.problem.workload.tensor(node.output.tensor)
+        return _box_bits(operand_box(node.output, tile.range_map, spec), spec.shape, node.output.precision)
+
+    # -- planning ---------------------------------------------------------------------------------
+    def _best_plan(self, name: str, tile: TileSpec, needs: list[_Need], produced: dict, floor: int) -> _Plan:
+        tiling = self.problem.tilings[name]
+        pinned = tiling.core_of_part(tile.part)
+        candidates = (pinned,) if pinned is not None else self.problem.candidate_cores(name)
+        if not candidates:
+            raise InfeasibleError(f"node {name!r} has no feasible core among {tiling.mapping.cores}")
+        plans = [self._plan(name, tile, core, needs, produced, floor) for core in candidates]
+        return min(plans, key=lambda p: (p.end, p.core))
+
+    def _plan(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
+        """Where and when the tile would run on ``core``, without changing any state."""
+        link_free = dict(self.link_free)
+        reuse: list[_Buffer] = []
+        arrivals = [floor, self.core_free[core]]
+        incoming: list[tuple[int, int, _Need]] = []  # (ready time, source core, need)
+        keep: set[tuple[str, int]] = set()
+        for need in needs:
+            if need.producer is None:
+                buffer = self.resident.get((core, need.tensor, need.box))
+                if buffer is not None and buffer.end == self.core_free[core]:
+                    reuse.append(buffer)  # the previous tile on this core read the same box
+                else:
+                    incoming.append((floor, self.offchip, need))
+                continue
+            info = produced[need.producer]
+            if info.buffer is not None and self.acc.shares_memory(info.core, core):
+                arrivals.append(info.ready)
+                keep.add(need.producer)
+            elif info.buffer is not None:
+                incoming.append((info.ready, info.core, need))
+            else:  # spilled: read it back from off-chip memory
+                incoming.append((info.written_back or info.ready, self.offchip, need))
+        new_bits = sum(n.bits for _, _, n in incoming) + self._output_bits(name, tile)
+        victims, memory_floor = self._make_room(core, new_bits, floor, produced, keep)
+        spills: list[tuple[tuple[str, int], TransferRecord | None]] = []
+        for victim in victims:
+            info = produced[victim]
+            if info.written_back is not None:  # already stored off-chip: just drop the copy
+                spills.append((victim, None))
+                memory_floor = max(memory_floor, info.written_back)
+                continue
+            tensor = self.problem.workload.node(victim[0]).output.tensor
+            record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, link_free, "spill")
+            spills.append((victim, record))
+            memory_floor = max(memory_floor, record.end)
+        fetched = []
+        for ready_at, source, need in sorted(incoming, key=lambda x: (x[0], x[1], x[2].tensor)):
+            record = self._route(need.tensor, source, core, need.bits, max(ready_at, memory_floor), link_free)
+            fetched.append((need, record))
+            arrivals.append(record.end)
+        start = max(*arrivals, memory_floor)
+        latency = self.problem.costs.get(name, core, tile.shape).latency
+        return _Plan(core, start, start + latency, link_free, fetched, spills, reuse)
+
+    def _route(self, tensor: str, src: int, dst: int, bits: int, not_before: int, link_free: dict[int, int], reason: str = "operand") -> TransferRecord:
+        path: tuple[Link, ...] = self.acc.path(src, dst)
+        start = max([not_before] + [link_free[link.id] for link in path])
+        end = start + self.acc.transfer_cycles(bits, path)
+        for link in path:
+            link_free[link.id] = end
+        energy = self.acc.transfer_energy(bits, path)
+        return TransferRecord(tensor, src, dst, tuple(link.id for link in path), start, end, bits, energy, reason)
+
+    def _make_room(
+        self, core: int, bits: int, floor: int, produced: dict, keep: set[tuple[str, int]]
+    ) -> tuple[list[tuple[str, int]], int]:
+        """Unconsumed outputs to spill (oldest first) and the earliest time ``bits`` more fit on ``core``."""
+        if self.acc.cores[core].kind == "offchip":
+            return [], floor
+        capacity = self.acc.cores[core].summary.memory_bits
+        if bits > capacity:
+            raise InfeasibleError(
+                f"a tile needs {bits} bits on core {core} ({self.acc.cores[core].name}), whose memory holds {capacity} bits"
+            )
+        buffers = self.buffers[core]
+        open_bits = sum(b.bits for b in buffers if b.end is None)
+        victims: list[tuple[str, int]] = []
+        if open_bits + bits > capacity:
+            for key, info in sorted(produced.items(), key=lambda kv: (kv[1].ready, kv[0])):
+                if info.core == core and info.buffer is not None and info.buffer.end is None and key not in keep:
+                    victims.append(key)
+                    open_bits -= info.buffer.bits
+                    if open_bits + bits <= capacity:
+                        break
+        spilled = {id(produced[k].buffer) for k in victims}
+        live = [b for b in buffers if id(b) not in spilled]
+        for t in [floor, *sorted({b.end for b in live if b.end is not None and b.end > floor})]:
+            if sum(b.bits for b in live if b.end is None or b.end > t) + bits <= capacity:
+                return victims, t
+        raise InfeasibleError(
+            f"core {core} ({self.acc.cores[core].name}) cannot hold {bits} more bits even after spilling "
+            f"every unconsumed output (capacity {capacity} bits)"
+        )
+
+    # -- committing -------------------------------------------------------------------------------
+    def _commit(
+        self, plan: _Plan, name: str, tile: TileSpec, group: str, needs: list[_Need], produced: dict, n_consumers: int
+    ) -> _Produced:
+        for victim, record in plan.spills:
+            info = produced[victim]
+            if record is not None:
+                self.transfers.append(record)
+                info.written_back = record.end
+            info.buffer.end = info.written_back
+            info.buffer = None
+        self.link_free.update(plan.link_free)
+        for need, record in plan.fetched:
+            self.transfers.append(record)
+            buffer = _Buffer(plan.core, record.start, plan.end, record.bits)
+            self.buffers[plan.core].append(buffer)
+            if need.producer is None:
+                self.resident[(plan.core, need.tensor, need.box)] = buffer
+        for buffer in plan.reuse:
+            buffer.end = plan.end
+        cost = self.problem.costs.get(name, plan.core, tile.shape)
+        self.tiles.append(TileRecord(name, tile.index, plan.core, plan.start, plan.end, cost.energy_pj, cost.model, group))
+        self.core_free[plan.core] = plan.end
+        for need in needs:
+            if need.producer is not None:
+                info = produced[need.producer]
+                info.pending -= 1
+                info.last_read = max(info.last_read, plan.end)
+                self._maybe_release(info)
+        output = _Buffer(plan.core, plan.start, None, self._output_bits(name, tile))
+        self.buffers[plan.core].append(output)
+        return _Produced(plan.core, plan.end, n_consumers, output)
+
+    def _write_back(self, info: _Produced, tensor: str, reason: str) -> None:
+        if info.written_back is not None or info.buffer is None:
+            return
+        if info.core == self.offchip or info.buffer.bits == 0:
+            info.written_back = info.ready
+            return
+        record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, self.link_free, reason)
+        self.transfers.append(record)
+        info.written_back = record.end
+
+    def _maybe_release(self, info: _Produced) -> None:
+        if info.buffer is not None and info.pending == 0:
+            info.buffer.end = max(info.ready, info.last_read, info.written_back or 0)
+
+    # -- result -----------------------------------------------------------------------------------
+    def _result(self, groups: list[GroupRecord], latency: int) -> Result:
+        cores = self.acc.cores
+        memory_energy = sum(
+            t.bits * (cores[t.src].summary.read_energy_pj_per_bit + cores[t.dst].summary.write_energy_pj_per_bit)
+            for t in self.transfers
+        )
+        busy: dict[int, int] = defaultdict(int)
+        for t in self.tiles:
+            busy[t.core] += t.duration
+        utilisation = {c.id: (busy[c.id] / latency if latency else 0.0) for c in self.acc.compute_cores}
+        totals = Totals(
+            latency=latency,
+            compute_energy_pj=sum(t.energy_pj for t in self.tiles),
+            transfer_energy_pj=sum(t.energy_pj for t in self.transfers),
+            memory_energy_pj=memory_energy,
+            utilisation=utilisation,
+        )
+        return Result(
+            workload=self.problem.workload.name,
+            accelerator=self.acc.name,
+            tiles=sorted(self.tiles, key=lambda t: (t.start, t.core, t.node, t.index)),
+            transfers=sorted(self.transfers, key=lambda t: (t.start, t.src, t.dst, t.tensor)),
+            memory=_occupancy(self.buffers),
+            groups=groups,
+            totals=totals,
+        )
+
+
+def _intersection(a: tuple | None, b: tuple | None) -> tuple | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return tuple((max(lo1, lo2), min(hi1, hi2)) for (lo1, hi1), (lo2, hi2) in zip(a, b, strict=True))
+
+
+def _box_bits(box: tuple | None, shape: tuple[int, ...], precision: int) -> int:
+    if box is None:
+        box = tuple((0, n) for n in shape)
+    return box_elements(box) * precision
+
+
+def _occupancy(buffers: dict[int, list[_Buffer]]) -> dict[int, tuple[tuple[int, int], ...]]:
+    out = {}
+    for core, items in sorted(buffers.items()):
+        events: dict[int, int] = defaultdict(int)
+        for b in items:
+            events[b.start] += b.bits
+            if b.end is not None:
+                events[b.end] -= b.bits
+        level = 0
+        steps = []
+        for t, delta in sorted(events.items()):
+            level += delta
+            steps.append((t, level))
+        out[core] = tuple(steps)
+    return out

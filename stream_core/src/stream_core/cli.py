@@ -1,0 +1,249 @@
+"""The ``stream`` command line: a thin wrapper over the public API.
+
+Exit codes: 0 success, 2 bad input or unknown plugin name (a clear message, no traceback),
+1 internal error (the traceback is shown with ``--verbose``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stream_core import __version__
+from stream_core.context import Progress, RunContext, RunOptions
+from stream_core.errors import InputError, Problem, StreamError
+from stream_core.examples import example_paths
+from stream_core.hardware import is_accelerator_data, load_accelerator, load_core_file
+from stream_core.mapping_io import is_mapping_data, read_mapping_file, resolve_mapping
+from stream_core.pipeline import parse_workload, run
+from stream_core.plugins import KINDS, Plugins, load_plugins
+from stream_core.report import summary_table
+from stream_core.yamlio import load_yaml
+
+log = logging.getLogger("stream_core")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strict-plugins", action="store_true", help="fail when any plugin fails to load")
+
+
+def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stream",
+        description="Map neural-network workloads onto heterogeneous dataflow accelerators.",
+    )
+    parser.add_argument("--version", action="version", version=f"stream-core {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="more logging, tracebacks on internal errors")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress display")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="list installed plugins and what they provide")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(p)
+
+    r = sub.add_parser("run", help="map, cost and schedule a workload on an accelerator")
+    r.add_argument("workload", nargs="?", help="workload file (ONNX); omit both to run the bundled example")
+    r.add_argument("hardware", nargs="?", help="accelerator YAML file")
+    r.add_argument("--mapping", metavar="FILE", help="mapping YAML (Stream format); default: automatic mapping")
+    r.add_argument("--cost-model", metavar="NAME", help="cost model for all cores it supports")
+    r.add_argument("--allocator", metavar="NAME", help="allocator (scheduler); default: the highest-priority one")
+    r.add_argument("--mapper", metavar="NAME", help="mapper used when no mapping file is given")
+    r.add_argument("--solver", metavar="NAME", help="LP/MILP solver for optimising plugins")
+    r.add_argument("--output", "-o", metavar="DIR", help="output directory (default: stream-output/<hardware>-<workload>)")
+    r.add_argument("--force", action="store_true", help="write into an existing directory not created by stream")
+    r.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel cost-model processes (default: all cores)")
+    r.add_argument("--no-cache", action="store_true", help="do not read or write the persistent cost cache")
+    r.add_argument("--cache-dir", metavar="DIR", help="cost cache directory (default: $XDG_CACHE_HOME/stream-core)")
+    r.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="solver time limit per solve (default 60)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="plugin setting, e.g. zigzag.lpf_limit=6")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _add_common(r)
+
+    v = sub.add_parser("validate", help="check hardware, core, mapping or workload files and report every error")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    _add_common(v)
+
+    for record in plugins.registry("commands"):
+        command = record.load()
+        cp = sub.add_parser(record.name, help=record.description)
+        command.add_arguments(cp)
+        _add_common(cp)
+        cp.set_defaults(plugin_command=command)
+    return parser
+
+
+def _settings(items: Sequence[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(Problem(f"--set expects KEY=VALUE, got {item!r}"))
+        settings[key.strip()] = yaml.safe_load(value)
+    return settings
+
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        cost_model=args.cost_model,
+        allocator=args.allocator,
+        mapper=args.mapper,
+        solver=args.solver,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        time_limit=args.time_limit,
+        settings=_settings(args.set),
+    )
+
+
+def cmd_run(args: argparse.Namespace, plugins: Plugins) -> int:
+    if (args.workload is None) != (args.hardware is None):
+        raise InputError(Problem("give both WORKLOAD and HARDWARE, or neither to run the bundled example"))
+    if args.workload is None:
+        workload, hardware = example_paths()
+        if not args.quiet:
+            print(f"no inputs given: running the bundled example {workload.name} on {hardware.name}", file=sys.stderr)
+    else:
+        workload, hardware = Path(args.workload), Path(args.hardware)
+    output = Path(args.output) if args.output else Path("stream-output") / f"{hardware.stem}-{workload.stem}"
+    context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(args.quiet))
+    outcome = run(workload, hardware, args.mapping, output=output, force=args.force, context=context)
+    if args.json:
+        from stream_core.report import summary_dict
+
+        print(json.dumps(summary_dict(outcome.result, outcome.problem.accelerator), indent=2))
+    elif not args.quiet:
+        print(summary_table(outcome.result, outcome.problem.accelerator))
+        if outcome.output_dir is not None:
+            names = ", ".join(p.name for p in outcome.files)
+            print(f"outputs      {outcome.output_dir}/ ({names})")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace, plugins: Plugins) -> int:
+    rows = []
+    for info in plugins.infos():
+        provides = plugins.provided_by(info.name) if info.status == "active" else {}
+        rows.append({
+            "name": info.name,
+            "distribution": info.distribution,
+            "version": info.version,
+            "status": info.status,
+            "error": info.error,
+            "provides": provides,
+        })
+    conflicts = {kind: plugins.registry(kind).conflicts() for kind in KINDS}
+    conflicts = {k: v for k, v in conflicts.items() if v}
+    if args.json:
+        print(json.dumps({"plugins": rows, "conflicts": conflicts}, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['distribution']} {row['version']} [{row['status']}]" + (f" entry point '{row['name']}'" if row['name'] != row['distribution'] else ""))
+        if row["error"]:
+            print(f"    error: {row['error']}")
+        for kind, names in row["provides"].items():
+            print(f"    {KINDS[kind][1] + 's':<18} {', '.join(names)}")
+    for kind, items in conflicts.items():
+        for name, origins in items.items():
+            print(f"conflict: {KINDS[kind][1]} {name!r} provided by {', '.join(origins)}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace, plugins: Plugins) -> int:
+    context = RunContext(plugins=plugins)
+    problems: list[Problem] = []
+    loaded: dict[str, Any] = {}
+    mappings: list[tuple[Path, Any]] = []
+    workload_suffixes = {s for r in plugins.registry("workload_parsers") for s in r.suffixes}
+    for name in args.files:
+        path = Path(name)
+        try:
+            if path.suffix.lower() in workload_suffixes or path.suffix.lower() == ".onnx":
+                workload, _ = parse_workload(path, context)
+                loaded.setdefault("workload", workload)
+                print(f"ok       {path} (workload {workload.name!r}: {len(workload)} nodes, {workload.macs:,} MACs)")
+                continue
+            data = load_yaml(path)
+            if is_accelerator_data(data):
+                acc = load_accelerator(path, plugins)
+                loaded.setdefault("hardware", acc)
+                print(f"ok       {path} (accelerator {acc.name!r}: {len(acc.cores)} cores, {len(acc.links)} links)")
+            elif is_mapping_data(data):
+                parsed = read_mapping_file(path)
+                mappings.append((path, parsed))
+                print(f"ok       {path} (mapping: {len(parsed.layers)} layer entries)")
+            elif isinstance(data, dict) and any(k in data for k in ("memories", "operational_array", "memory", "type")):
+                core = load_core_file(path, plugins)
+                print(f"ok       {path} (core {core.name!r} of type {core.type})")
+            else:
+                raise InputError(Problem("cannot tell what this file is: expected an accelerator (cores, "
+                                         "core_connectivity), a core (type, memories), a mapping (layers) or a workload", file=str(path)))
+        except InputError as exc:
+            problems.extend(exc.problems)
+            print(f"invalid  {path}")
+    if "workload" in loaded and "hardware" in loaded:
+        for path, parsed in mappings:
+            try:
+                resolve_mapping(parsed, loaded["workload"], loaded["hardware"], str(path))
+                print(f"ok       {path} matches the workload and accelerator")
+            except InputError as exc:
+                problems.extend(exc.problems)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 2 if problems else 0
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("stream_core")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in argv or "--verbose" in argv
+    quiet = "-q" in argv or "--quiet" in argv
+    _configure_logging(verbose, quiet)
+    try:
+        plugins = load_plugins(strict="--strict-plugins" in argv)
+        parser = build_parser(plugins)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        if args.command == "run":
+            return cmd_run(args, plugins)
+        if args.command == "plugins":
+            return cmd_plugins(args, plugins)
+        if args.command == "validate":
+            return cmd_validate(args, plugins)
+        context = RunContext(plugins=plugins, progress=Progress.for_terminal(args.quiet))
+        return int(args.plugin_command.run(args, context) or 0)
+    except StreamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: short message, traceback on request
+        if verbose:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Hook specifications: the only way a plugin extends stream-core.
+
+A plugin is a module (or object) with functions marked ``@hookimpl`` whose names match the specs
+below, made discoverable through an entry point in the group :data:`ENTRY_POINT_GROUP` whose name is
+the plugin's distribution name::
+
+    [project.entry-points."stream_core.plugins"]
+    my-accelerator-plugin = "my_accelerator_plugin.plugin"
+
+Each registration hook takes no arguments and returns (or yields) typed records; the core collects
+them per kind, checks names for conflicts and loads the implementation lazily when selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from stream_core.records import (
+        AllocatorRecord,
+        BackendRecord,
+        CommandRecord,
+        CoreTypeRecord,
+        CostModelRecord,
+        MapperRecord,
+        OpParserRecord,
+        SolverRecord,
+        TargetRecord,
+        WorkloadParserRecord,
+    )
+
+PROJECT_NAME = "stream_core"
+ENTRY_POINT_GROUP = "stream_core.plugins"
+#: Version of the hook API; plugins may depend on ``stream-core>=0.1,<1``.
+HOOK_API_VERSION = "0.1"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def stream_register_core_types() -> Iterable[CoreTypeRecord]:
+    """Register core-type namespaces (``zigzag``, ``aie2``, ...) that read core description files.
+
+    Returns: :class:`~stream_core.records.CoreTypeRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_cost_models() -> Iterable[CostModelRecord]:
+    """Register cost models that estimate latency and energy of a (tile, core) pair.
+
+    Returns: :class:`~stream_core.records.CostModelRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_workload_parsers() -> Iterable[WorkloadParserRecord]:
+    """Register readers of workload file formats, chosen by file suffix.
+
+    Returns: :class:`~stream_core.records.WorkloadParserRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_op_parsers() -> Iterable[OpParserRecord]:
+    """Register parsers of single ONNX operators (by domain and op type) into workload nodes.
+
+    Returns: :class:`~stream_core.records.OpParserRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_mappers() -> Iterable[MapperRecord]:
+    """Register mappers/tilers that build a mapping (cores, splits, fused groups, tiles) when the
+    user supplies no mapping file.
+
+    Returns: :class:`~stream_core.records.MapperRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_allocators() -> Iterable[AllocatorRecord]:
+    """Register allocators (schedulers) that turn a costed mapping into a timed schedule.
+
+    Returns: :class:`~stream_core.records.AllocatorRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_solvers() -> Iterable[SolverRecord]:
+    """Register LP/MILP solvers usable by optimising plugins (allocation, FIFO sizing).
+
+    Returns: :class:`~stream_core.records.SolverRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_backends() -> Iterable[BackendRecord]:
+    """Register backends: exporters of results (reports, traces, charts) and code generators.
+
+    Returns: :class:`~stream_core.records.BackendRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_targets() -> Iterable[TargetRecord]:
+    """Register named hardware targets for ``stream compile --target NAME``.
+
+    Returns: :class:`~stream_core.records.TargetRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_commands() -> Iterable[CommandRecord]:
+    """Register extra ``stream`` sub-commands (e.g. ``stream fifo-size``).
+
+    Returns: :class:`~stream_core.records.CommandRecord` items.
+    Added in 0.1.
+    """
+
+
+@hookspec(historic=True)
+def stream_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Let a plugin add hook specs of its own (call ``pluginmanager.add_hookspecs(module)``), so
+    other plugins can extend it, e.g. the TETRA allocator's core-type-specific constraints.
+
+    Called once per plugin, when it is registered. Returns nothing.
+    Added in 0.1.
+    """

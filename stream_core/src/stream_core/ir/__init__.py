@@ -1,0 +1,46 @@
+"""The typed intermediate representation shared by the core and every plugin."""
+
+from stream_core.ir.accelerator import CORE_KINDS, Accelerator, Core, CoreDescription, CoreSummary, Link
+from stream_core.ir.cost import CostRequest, CostResult
+from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
+from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
+from stream_core.ir.workload import (
+    DTYPE_BITS,
+    AffineExpr,
+    LoopDim,
+    Node,
+    NodeKind,
+    Operand,
+    OperandRole,
+    TensorSpec,
+    Workload,
+)
+
+__all__ = [
+    "CORE_KINDS",
+    "DTYPE_BITS",
+    "Accelerator",
+    "AffineExpr",
+    "Core",
+    "CoreDescription",
+    "CoreSummary",
+    "CostRequest",
+    "CostResult",
+    "FusedGroup",
+    "GroupRecord",
+    "Kernel",
+    "Link",
+    "LoopDim",
+    "Mapping",
+    "Node",
+    "NodeKind",
+    "NodeMapping",
+    "Operand",
+    "OperandRole",
+    "Result",
+    "TensorSpec",
+    "TileRecord",
+    "Totals",
+    "TransferRecord",
+    "Workload",
+]

@@ -1,0 +1,187 @@
+"""Accelerator IR: cores (typed by the plugin that read them), links and buses, the off-chip core.
+
+A core's ``type`` is ``<namespace>.<kind>``: the namespace names the core-type plugin that parsed the
+core file and owns its ``description`` object; the kind is one of :data:`CORE_KINDS`. Every
+description also gives the framework a :class:`CoreSummary`, the few numbers that core-type-neutral
+code (roofline costing, memory capacity checks, schedulers) needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+import networkx as nx
+
+CORE_KINDS = ("compute", "memory", "shim", "offchip")
+
+
+@attrs.frozen
+class CoreSummary:
+    """Core-type-neutral capabilities of a core. Bandwidths in bits/cycle, energies in pJ.
+
+    ``memory_bits`` is the capacity of the core's top on-core memory (what holds a tile's operands).
+    ``operator_types`` restricts the ONNX ops the core may run (``None``: no restriction).
+    """
+
+    memory_bits: int
+    read_bandwidth: float
+    write_bandwidth: float
+    peak_macs_per_cycle: float = 0.0
+    peak_ops_per_cycle: float = 0.0
+    mac_energy_pj: float = 0.0
+    read_energy_pj_per_bit: float = 0.0
+    write_energy_pj_per_bit: float = 0.0
+    operator_types: tuple[str, ...] | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else tuple(v)
+    )
+
+    def can_run(self, op_type: str) -> bool:
+        return self.operator_types is None or op_type in self.operator_types
+
+
+@runtime_checkable
+class CoreDescription(Protocol):
+    """What a core-type plugin's parsed core file must offer (its other fields are its own business)."""
+
+    name: str
+
+    @property
+    def summary(self) -> CoreSummary: ...
+
+    def fingerprint(self) -> str:
+        """Stable hash of everything that affects a cost estimate on this core."""
+        ...
+
+
+@attrs.frozen
+class Core:
+    id: int
+    type: str
+    description: Any = attrs.field(eq=False, repr=False)
+    coordinates: tuple[int, int] | None = None
+    source: str | None = None
+
+    @property
+    def namespace(self) -> str:
+        return self.type.split(".", 1)[0]
+
+    @property
+    def kind(self) -> str:
+        return self.type.split(".", 1)[1]
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.description, "name", f"core{self.id}"))
+
+    @property
+    def summary(self) -> CoreSummary:
+        return self.description.summary
+
+    @property
+    def is_compute(self) -> bool:
+        return self.kind == "compute"
+
+    def fingerprint(self) -> str:
+        return f"{self.type}:{self.description.fingerprint()}"
+
+
+@attrs.frozen
+class Link:
+    """A point-to-point link (two cores, full duplex) or a bus (one shared resource for all its cores)."""
+
+    id: int
+    kind: str
+    cores: tuple[int, ...] = attrs.field(converter=tuple)
+    bandwidth: float
+    energy_per_bit: float = 0.0
+
+    @property
+    def label(self) -> str:
+        joined = "-".join(str(c) for c in self.cores)
+        return f"{self.kind}{self.id}({joined})"
+
+
+@attrs.define(frozen=True, eq=False)
+class Accelerator:
+    name: str
+    cores: Mapping[int, Core] = attrs.field(converter=dict)
+    links: tuple[Link, ...] = attrs.field(converter=tuple)
+    offchip_core_id: int | None = None
+    memory_sharing: tuple[frozenset[int], ...] = attrs.field(default=(), converter=tuple)
+    source: str | None = None
+    graph: nx.MultiDiGraph = attrs.field(init=False, repr=False)
+    _routes: dict[tuple[int, int], tuple[Link, ...]] = attrs.field(init=False, repr=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(self.cores)
+        for link in self.links:
+            for a in link.cores:
+                for b in link.cores:
+                    if a != b:
+                        graph.add_edge(a, b, key=link.id, link=link)
+        object.__setattr__(self, "graph", graph)
+
+    def core(self, core_id: int) -> Core:
+        return self.cores[core_id]
+
+    @property
+    def offchip_core(self) -> Core | None:
+        return None if self.offchip_core_id is None else self.cores[self.offchip_core_id]
+
+    @property
+    def compute_cores(self) -> tuple[Core, ...]:
+        return tuple(c for c in self.cores.values() if c.is_compute)
+
+    def link(self, link_id: int) -> Link:
+        return next(link for link in self.links if link.id == link_id)
+
+    def shares_memory(self, a: int, b: int) -> bool:
+        return a == b or any(a in group and b in group for group in self.memory_sharing)
+
+    def path(self, src: int, dst: int) -> tuple[Link, ...]:
+        """Links of the route from ``src`` to ``dst``: fewest hops, then widest bottleneck, then lowest ids."""
+        key = (src, dst)
+        if key not in self._routes:
+            self._routes[key] = self._best_route(src, dst)
+        return self._routes[key]
+
+    def _best_route(self, src: int, dst: int) -> tuple[Link, ...]:
+        if src == dst:
+            return ()
+        try:
+            candidates = list(nx.all_shortest_paths(nx.DiGraph(self.graph), src, dst))
+        except nx.NetworkXNoPath:
+            raise ValueError(f"accelerator {self.name!r}: no link path from core {src} to core {dst}") from None
+        routes = [tuple(self._best_link(u, v) for u, v in zip(nodes, nodes[1:], strict=False)) for nodes in candidates]
+        return min(routes, key=lambda links: (-min(link.bandwidth for link in links), [link.id for link in links]))
+
+    def paths(self, src: int, dst: int, limit: int = 4) -> tuple[tuple[Link, ...], ...]:
+        """Up to ``limit`` simple routes (as link sequences), shortest first; for allocators that choose."""
+        if src == dst:
+            return ((),)
+        routes: list[tuple[Link, ...]] = []
+        try:
+            for nodes in nx.shortest_simple_paths(nx.DiGraph(self.graph), src, dst):
+                routes.append(tuple(self._best_link(u, v) for u, v in zip(nodes, nodes[1:], strict=False)))
+                if len(routes) >= limit:
+                    break
+        except nx.NetworkXNoPath:
+            return ()
+        return tuple(routes)
+
+    def _best_link(self, u: int, v: int) -> Link:
+        candidates = [data["link"] for data in self.graph.get_edge_data(u, v).values()]
+        return max(candidates, key=lambda link: (link.bandwidth, -link.id))
+
+    def transfer_cycles(self, bits: int, path: tuple[Link, ...]) -> int:
+        """``ceil(bits / narrowest bandwidth on the path)``; 0 for an empty path."""
+        if not path or bits <= 0:
+            return 0
+        bandwidth = min(link.bandwidth for link in path)
+        return int(-(-bits // bandwidth))
+
+    def transfer_energy(self, bits: int, path: tuple[Link, ...]) -> float:
+        return float(bits) * sum(link.energy_per_bit for link in path)

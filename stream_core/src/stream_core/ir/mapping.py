@@ -1,0 +1,81 @@
+"""Mapping IR: where each node may run, how it is split across cores, and how fused groups are tiled.
+
+Semantics (those of Stream's mapping files):
+
+* ``NodeMapping.cores`` with no inter-core split lists the *candidate* cores; the allocator picks one.
+  With a split of ``P`` parts, ``cores`` has exactly ``P`` entries and part ``i`` runs on ``cores[i]``.
+* ``FusedGroup.tiles`` gives the intra-core (temporal) tile size of some loops; a loop without a tile
+  size is processed whole (per part). Groups run one after the other, in order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping as MappingABC
+from typing import Any
+
+import attrs
+
+
+def _freeze_kwargs(value: MappingABC[str, Any] | Iterable[tuple[str, Any]] | None) -> tuple[tuple[str, Any], ...]:
+    if value is None:
+        return ()
+    items = value.items() if isinstance(value, MappingABC) else value
+    return tuple(sorted((str(k), v) for k, v in items))
+
+
+@attrs.frozen
+class Kernel:
+    """A named kernel implementation with arguments (used by AIE costing and code generators)."""
+
+    name: str
+    kwargs: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_freeze_kwargs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.kwargs).get(key, default)
+
+
+@attrs.frozen
+class NodeMapping:
+    node: str
+    cores: tuple[int, ...] = attrs.field(converter=tuple)
+    split: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=lambda s: tuple((str(d), int(f)) for d, f in s))
+    kernel: Kernel | None = None
+    #: Cost-model hints from the mapping file (e.g. ZigZag ``spatial_mapping``), as frozen pairs.
+    hints: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def parts(self) -> int:
+        return math.prod(f for _, f in self.split)
+
+    def split_factor(self, loop: str) -> int:
+        return math.prod(f for d, f in self.split if d == loop)
+
+
+@attrs.frozen
+class FusedGroup:
+    name: str
+    nodes: tuple[str, ...] = attrs.field(converter=tuple)
+    tiles: tuple[tuple[str, str, int], ...] = attrs.field(
+        default=(), converter=lambda ts: tuple((str(n), str(d), int(t)) for n, d, t in ts)
+    )
+
+    def tile_sizes(self, node: str) -> dict[str, int]:
+        return {d: t for n, d, t in self.tiles if n == node}
+
+
+@attrs.frozen
+class Mapping:
+    nodes: MappingABC[str, NodeMapping] = attrs.field(converter=lambda m: dict(sorted(dict(m).items())))
+    groups: tuple[FusedGroup, ...] = attrs.field(converter=tuple)
+    runtime_args: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_freeze_kwargs)
+    source: str | None = attrs.field(default=None, eq=False)
+
+    def group_of(self, node: str) -> FusedGroup:
+        for group in self.groups:
+            if node in group.nodes:
+                return group
+        raise KeyError(node)
+
+    def __getitem__(self, node: str) -> NodeMapping:
+        return self.nodes[node]

@@ -1,0 +1,117 @@
+"""Result IR: the schedule an allocator produced and the totals derived from it.
+
+Times are in cycles of the modelled accelerator, energies in pJ, sizes in bits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class TileRecord:
+    """One tile of a node executed on a core."""
+
+    node: str
+    index: int
+    core: int
+    start: int
+    end: int
+    energy_pj: float
+    cost_model: str
+    group: str = ""
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@attrs.frozen
+class TransferRecord:
+    """Data moved from one core to another over ``links`` (link ids, in order)."""
+
+    tensor: str
+    src: int
+    dst: int
+    links: tuple[int, ...] = attrs.field(converter=tuple)
+    start: int
+    end: int
+    bits: int
+    energy_pj: float
+    reason: str = "operand"
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+
+@attrs.frozen
+class GroupRecord:
+    name: str
+    start: int
+    end: int
+    allocator: str = ""
+    stats: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=lambda s: tuple(dict(s).items()))
+
+    @property
+    def latency(self) -> int:
+        return self.end - self.start
+
+
+@attrs.frozen
+class Totals:
+    """Totals of a run; ``energy_pj`` is the sum of the three parts, ``edp`` = energy x latency."""
+
+    latency: int
+    compute_energy_pj: float
+    transfer_energy_pj: float
+    memory_energy_pj: float
+    utilisation: Mapping[int, float] = attrs.field(converter=dict)
+
+    @property
+    def energy_pj(self) -> float:
+        return self.compute_energy_pj + self.transfer_energy_pj + self.memory_energy_pj
+
+    @property
+    def edp(self) -> float:
+        return self.energy_pj * self.latency
+
+
+@attrs.frozen
+class Result:
+    """Everything a run produced. ``memory`` maps a core to its occupancy steps ``(cycle, bits)``."""
+
+    workload: str
+    accelerator: str
+    tiles: tuple[TileRecord, ...] = attrs.field(converter=tuple)
+    transfers: tuple[TransferRecord, ...] = attrs.field(converter=tuple)
+    memory: Mapping[int, tuple[tuple[int, int], ...]] = attrs.field(converter=dict)
+    groups: tuple[GroupRecord, ...] = attrs.field(converter=tuple)
+    totals: Totals
+    provenance: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    stats: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def node_rows(self) -> list[dict[str, Any]]:
+        """One row per node: cores used, first start, last end, busy cycles, energy, cost model."""
+        rows: dict[str, dict[str, Any]] = {}
+        for t in self.tiles:
+            row = rows.setdefault(
+                t.node,
+                {"node": t.node, "group": t.group, "cores": set(), "start": t.start, "end": t.end, "busy_cycles": 0,
+                 "energy_pj": 0.0, "tiles": 0, "cost_model": t.cost_model},
+            )
+            row["cores"].add(t.core)
+            row["start"] = min(row["start"], t.start)
+            row["end"] = max(row["end"], t.end)
+            row["busy_cycles"] += t.duration
+            row["energy_pj"] += t.energy_pj
+            row["tiles"] += 1
+        out = []
+        for row in rows.values():
+            row["cores"] = sorted(row["cores"])
+            out.append(row)
+        return sorted(out, key=lambda r: (r["start"], r["node"]))

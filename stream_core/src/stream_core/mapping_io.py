@@ -1,0 +1,415 @@
+"""Reader of Stream's mapping YAML into :class:`~stream_core.ir.Mapping`.
+
+Two layouts are accepted unmodified:
+
+* Stream 1.13: ``layers`` (``name``, ``core_allocation: [[ids]]``, ``inter_core_tiling:
+  [[{dim: D6, split: 4}]]``, ``kernel``), ``fused_groups`` (``name``, ``layers``,
+  ``intra_core_tiling: [{dim: Conv1.D0, tile: 1}]``) and ``runtime_args``; a bare top-level list
+  means ``layers``.
+* Stream's older list layout: entries with ``core_allocation: [ids]``, ``inter_core_tiling: ["K, *"]``
+  and ``intra_core_tiling: ["OY, 8"]`` (a number of tiles; ``all`` = one element per tile), a
+  ``default`` entry, and ZigZag per-layer fields (``spatial_mapping``, ``memory_operand_links``,
+  ``temporal_ordering``, ``spatial_mapping_hint``), which are handed to cost models as hints.
+
+An entry applies to a node by exact node name, else by op type, else the ``default`` entry.
+Dimensions are named positionally (``D6``) or by loop name (``K``). Errors name the layer and field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from stream_core.errors import ProblemCollector
+from stream_core.ir.accelerator import Accelerator
+from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
+from stream_core.ir.workload import Node, NodeKind, Workload
+from stream_core.yamlio import is_int, load_yaml, type_name
+
+LAYER_KEYS = {
+    "name",
+    "core_allocation",
+    "core_allocation_is_fixed",
+    "inter_core_tiling",
+    "intra_core_tiling",
+    "kernel",
+    "spatial_mapping",
+    "spatial_mapping_hint",
+    "memory_operand_links",
+    "temporal_ordering",
+}
+HINT_KEYS = ("spatial_mapping", "spatial_mapping_hint", "memory_operand_links", "temporal_ordering")
+GROUP_KEYS = {"name", "layers", "intra_core_tiling"}
+TOP_KEYS = {"layers", "fused_groups", "runtime_args"}
+_LEGACY_TILING = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*,\s*([0-9]+|\*|all)\s*$")
+
+
+@attrs.frozen
+class LayerEntry:
+    name: str
+    cores: tuple[int, ...] | None
+    split: tuple[tuple[str, int | str], ...]  # (dim ref, factor or "*")
+    intra: tuple[tuple[str, int | str], ...]  # legacy per-layer tiling: (dim ref, number of tiles or "all")
+    kernel: Kernel | None
+    hints: tuple[tuple[str, Any], ...]
+
+
+@attrs.frozen
+class GroupEntry:
+    name: str
+    layers: tuple[str, ...]
+    tiles: tuple[tuple[str, str, int], ...]  # (node, dim ref, tile size)
+
+
+@attrs.frozen
+class MappingFile:
+    layers: tuple[LayerEntry, ...]
+    groups: tuple[GroupEntry, ...] | None
+    runtime_args: dict[str, Any]
+
+
+def is_mapping_data(data: Any) -> bool:
+    if isinstance(data, dict):
+        return "layers" in data or "fused_groups" in data
+    return isinstance(data, list) and all(isinstance(e, dict) and "name" in e for e in data) and bool(data)
+
+
+def read_mapping_file(path: Path | str) -> MappingFile:
+    """Parse and schema-check a mapping file without a workload (reports every schema problem)."""
+    path = Path(path)
+    return parse_mapping_data(load_yaml(path), str(path))
+
+
+def parse_mapping_data(data: Any, file: str | None) -> MappingFile:
+    problems = ProblemCollector(file)
+    if isinstance(data, list):
+        data = {"layers": data}
+    if not isinstance(data, dict):
+        problems.add(None, f"expected a mapping with 'layers' (or a list of layer entries), got {type_name(data)}")
+        problems.raise_if_any()
+    for key in sorted(set(data) - TOP_KEYS, key=str):
+        problems.add(str(key), f"unknown key; expected one of {', '.join(sorted(TOP_KEYS))}")
+    raw_layers = data.get("layers")
+    layers: list[LayerEntry] = []
+    if not isinstance(raw_layers, list) or not raw_layers:
+        problems.add("layers", f"expected a non-empty list of layer entries, got {type_name(raw_layers)}")
+    else:
+        seen: set[str] = set()
+        for index, entry in enumerate(raw_layers):
+            layer = _parse_layer(entry, index, problems)
+            if layer is None:
+                continue
+            if layer.name in seen:
+                problems.add(f"layers[{index}].name", f"layer {layer.name!r} is listed twice")
+            seen.add(layer.name)
+            layers.append(layer)
+    groups = None
+    if "fused_groups" in data:
+        groups = _parse_groups(data["fused_groups"], {entry.name for entry in layers}, problems)
+    runtime_args = data.get("runtime_args") or {}
+    if not isinstance(runtime_args, dict):
+        problems.add("runtime_args", f"expected a mapping from tensor name to options, got {type_name(runtime_args)}")
+        runtime_args = {}
+    problems.raise_if_any()
+    return MappingFile(tuple(layers), groups, runtime_args)
+
+
+def _parse_layer(entry: Any, index: int, problems: ProblemCollector) -> LayerEntry | None:
+    where = f"layers[{index}]"
+    if not isinstance(entry, dict):
+        problems.add(where, f"expected a mapping with 'name' and 'core_allocation', got {type_name(entry)}")
+        return None
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        problems.add(f"{where}.name", f"missing or not a string (a node name, an op type or 'default'), got {name!r}")
+        return None
+    where = f"layer '{name}'"
+    for key in sorted(set(entry) - LAYER_KEYS, key=str):
+        problems.add(f"{where}.{key}", f"unknown field; expected one of {', '.join(sorted(LAYER_KEYS))}")
+
+    cores: tuple[int, ...] | None = None
+    split_groups: list[Any] = []
+    raw_alloc = entry.get("core_allocation")
+    if raw_alloc is not None:
+        if is_int(raw_alloc):
+            raw_alloc = [raw_alloc]
+        if not isinstance(raw_alloc, list) or not raw_alloc:
+            problems.add(f"{where}.core_allocation", f"expected a list of core ids or [[ids]], got {raw_alloc!r}")
+        elif all(is_int(c) for c in raw_alloc):
+            cores = tuple(raw_alloc)
+        elif all(isinstance(g, list) and g and all(is_int(c) for c in g) for g in raw_alloc):
+            if len(raw_alloc) > 1:
+                problems.add(
+                    f"{where}.core_allocation",
+                    f"{len(raw_alloc)} core groups given; exactly one group per layer is supported (as in Stream)",
+                )
+            cores = tuple(raw_alloc[0])
+        else:
+            problems.add(f"{where}.core_allocation", f"expected a list of integer core ids or [[ids]], got {raw_alloc!r}")
+        if cores is not None and len(set(cores)) != len(cores):
+            problems.add(f"{where}.core_allocation", f"a core is listed twice: {list(cores)}")
+
+    split: list[tuple[str, int | str]] = []
+    raw_split = entry.get("inter_core_tiling", [])
+    if raw_split is None:
+        raw_split = []
+    if isinstance(raw_split, list) and raw_split and all(isinstance(g, list) for g in raw_split):
+        if len(raw_split) > 1:
+            problems.add(f"{where}.inter_core_tiling", "one list of splits per core group; only one group is supported")
+        split_groups = raw_split[0]
+    elif isinstance(raw_split, list):
+        split_groups = raw_split
+    else:
+        problems.add(f"{where}.inter_core_tiling", f"expected a list such as [[{{dim: D6, split: 4}}]], got {type_name(raw_split)}")
+    for item in split_groups:
+        parsed = _parse_tiling_item(item, "split", f"{where}.inter_core_tiling", problems)
+        if parsed is not None:
+            split.append(parsed)
+
+    intra: list[tuple[str, int | str]] = []
+    raw_intra = entry.get("intra_core_tiling") or []
+    if not isinstance(raw_intra, list):
+        problems.add(f"{where}.intra_core_tiling", f"expected a list such as ['OY, 8'], got {type_name(raw_intra)}")
+        raw_intra = []
+    for item in raw_intra:
+        parsed = _parse_tiling_item(item, "tiles", f"{where}.intra_core_tiling", problems)
+        if parsed is not None:
+            intra.append(parsed)
+
+    kernel = None
+    raw_kernel = entry.get("kernel")
+    if raw_kernel is not None:
+        if not isinstance(raw_kernel, dict) or not isinstance(raw_kernel.get("name"), str):
+            problems.add(f"{where}.kernel", f"expected {{name: <kernel>, kwargs: {{...}}}}, got {raw_kernel!r}")
+        elif not isinstance(raw_kernel.get("kwargs", {}) or {}, dict):
+            problems.add(f"{where}.kernel.kwargs", f"expected a mapping, got {type_name(raw_kernel.get('kwargs'))}")
+        else:
+            kernel = Kernel(raw_kernel["name"], raw_kernel.get("kwargs") or {})
+    hints = tuple((k, _freeze(entry[k])) for k in HINT_KEYS if entry.get(k) is not None)
+    return LayerEntry(name, cores, tuple(split), tuple(intra), kernel, hints)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _parse_tiling_item(item: Any, amount_key: str, field: str, problems: ProblemCollector) -> tuple[str, int | str] | None:
+    """``{dim: D6, split: 4}`` / ``{dim: D0, tile: 1}`` or the legacy string ``"K, 4"`` / ``"K, *"``."""
+    if isinstance(item, str):
+        match = _LEGACY_TILING.match(item)
+        if not match:
+            problems.add(field, f"expected '<DIM>, <number>' (or '*' / 'all'), got {item!r}")
+            return None
+        dim, amount = match.groups()
+        return dim, int(amount) if amount.isdigit() else amount
+    if isinstance(item, dict) and "dim" in item:
+        key = next((k for k in ("split", "tile", "tiles") if k in item), None)
+        amount = item.get(key) if key else None
+        if amount == "*" or amount == "all":
+            return str(item["dim"]), amount
+        if not is_int(amount) or amount < 1:
+            problems.add(field, f"'{key or amount_key}' of dim {item['dim']!r} must be a positive integer, got {amount!r}")
+            return None
+        return str(item["dim"]), amount
+    problems.add(field, f"expected {{dim: <D#>, {amount_key}: <n>}} or a string '<DIM>, <n>', got {item!r}")
+    return None
+
+
+def _parse_groups(raw: Any, layer_names: set[str], problems: ProblemCollector) -> tuple[GroupEntry, ...]:
+    if not isinstance(raw, list):
+        problems.add("fused_groups", f"expected a list of groups, got {type_name(raw)}")
+        return ()
+    groups: list[GroupEntry] = []
+    for index, entry in enumerate(raw):
+        where = f"fused_groups[{index}]"
+        if not isinstance(entry, dict):
+            problems.add(where, f"expected a mapping with 'name', 'layers', 'intra_core_tiling', got {type_name(entry)}")
+            continue
+        name = str(entry.get("name", f"group_{index}"))
+        where = f"fused group '{name}'"
+        for key in sorted(set(entry) - GROUP_KEYS, key=str):
+            problems.add(f"{where}.{key}", f"unknown field; expected one of {', '.join(sorted(GROUP_KEYS))}")
+        layers = entry.get("layers")
+        if not isinstance(layers, list) or not layers or not all(isinstance(x, str) for x in layers):
+            problems.add(f"{where}.layers", f"expected a non-empty list of layer names, got {layers!r}")
+            continue
+        for layer in layers:
+            if layer not in layer_names:
+                problems.add(f"{where}.layers", f"layer {layer!r} is not listed under 'layers'")
+        tiles: list[tuple[str, str, int]] = []
+        for item in entry.get("intra_core_tiling") or []:
+            field = f"{where}.intra_core_tiling"
+            if isinstance(item, dict) and isinstance(item.get("dim"), str) and "." in item["dim"]:
+                node, dim = item["dim"].rsplit(".", 1)
+                tile = item.get("tile")
+                if not is_int(tile) or tile < 1:
+                    problems.add(field, f"'tile' of {item['dim']!r} must be a positive integer, got {tile!r}")
+                    continue
+                tiles.append((node, dim, tile))
+            else:
+                problems.add(field, f"expected {{dim: <Layer>.D<n>, tile: <size>}}, got {item!r}")
+        groups.append(GroupEntry(name, tuple(layers), tuple(tiles)))
+    return tuple(groups)
+
+
+def load_mapping(path: Path | str, workload: Workload, accelerator: Accelerator) -> Mapping:
+    path = Path(path)
+    return resolve_mapping(read_mapping_file(path), workload, accelerator, str(path))
+
+
+def resolve_mapping(parsed: MappingFile, workload: Workload, accelerator: Accelerator, file: str | None) -> Mapping:
+    """Apply a parsed mapping file to a workload and accelerator, checking every cross-reference."""
+    problems = ProblemCollector(file)
+    by_name = {entry.name: entry for entry in parsed.layers}
+    node_maps: dict[str, NodeMapping] = {}
+    node_tiles: dict[str, dict[str, int]] = {}
+    for node in workload.nodes:
+        entry = by_name.get(node.name) or by_name.get(node.op_type)
+        if entry is None and node.kind is NodeKind.COMPUTE:
+            entry = by_name.get("default")
+        if entry is None:
+            if node.kind is NodeKind.DATA_MOVEMENT and accelerator.offchip_core_id is not None:
+                node_maps[node.name] = NodeMapping(node.name, (accelerator.offchip_core_id,))
+                continue
+            problems.add(
+                "layers",
+                f"no entry maps node {node.name!r} (op {node.op_type}); add a layer named {node.name!r}, "
+                f"{node.op_type!r} or 'default'",
+            )
+            continue
+        resolved = _resolve_node(node, entry, accelerator, problems)
+        if resolved is not None:
+            node_maps[node.name], node_tiles[node.name] = resolved
+
+    groups = _resolve_groups(parsed, workload, by_name, node_maps, node_tiles, problems)
+    problems.raise_if_any()
+    return Mapping(node_maps, groups, parsed.runtime_args, source=file)
+
+
+def _resolve_node(
+    node: Node, entry: LayerEntry, accelerator: Accelerator, problems: ProblemCollector
+) -> tuple[NodeMapping, dict[str, int]] | None:
+    where = f"layer '{entry.name}'" + (f" (node {node.name!r})" if entry.name != node.name else "")
+    ok = True
+    if entry.cores is None:
+        cores = tuple(c.id for c in accelerator.compute_cores if c.summary.can_run(node.op_type)) or tuple(
+            c.id for c in accelerator.compute_cores
+        )
+    else:
+        cores = entry.cores
+        for cid in cores:
+            if cid not in accelerator.cores:
+                problems.add(f"{where}.core_allocation", f"core {cid} is not defined in the accelerator {accelerator.name!r}")
+                ok = False
+            elif node.kind is NodeKind.COMPUTE and not accelerator.cores[cid].is_compute:
+                core = accelerator.cores[cid]
+                problems.add(f"{where}.core_allocation", f"core {cid} is a '{core.type}' core and cannot compute")
+                ok = False
+    split: list[tuple[str, int]] = []
+    for ref, amount in entry.split:
+        dim = _dim(node, ref, f"{where}.inter_core_tiling", problems)
+        if dim is None:
+            ok = False
+            continue
+        factor = len(cores) if amount in ("*", "all") else int(amount)
+        size = node.sizes[dim]
+        if size % factor:
+            problems.add(
+                f"{where}.inter_core_tiling",
+                f"split {factor} of {ref} ({dim}, size {size}) does not divide it; choose a divisor of {size}",
+            )
+            ok = False
+            continue
+        split.append((dim, factor))
+    parts = math.prod(f for _, f in split)
+    if parts > 1 and parts != len(cores):
+        problems.add(
+            f"{where}.inter_core_tiling",
+            f"the split makes {parts} parts but core_allocation lists {len(cores)} cores; they must match",
+        )
+        ok = False
+    tiles: dict[str, int] = {}
+    for ref, amount in entry.intra:
+        dim = _dim(node, ref, f"{where}.intra_core_tiling", problems)
+        if dim is None:
+            ok = False
+            continue
+        part = node.sizes[dim] // math.prod(f for d, f in split if d == dim)
+        tiles[dim] = 1 if amount in ("*", "all") else max(1, -(-part // int(amount)))
+    if not ok:
+        return None
+    return NodeMapping(node.name, cores, split, entry.kernel, entry.hints), tiles
+
+
+def _dim(node: Node, ref: str, field: str, problems: ProblemCollector) -> str | None:
+    try:
+        return node.resolve_dim(ref)
+    except KeyError:
+        loops = ", ".join(f"D{i}={loop.name}" for i, loop in enumerate(node.loops))
+        problems.add(field, f"node {node.name!r} ({node.op_type}) has no dimension {ref!r}; its loops are {loops}")
+        return None
+
+
+def _resolve_groups(
+    parsed: MappingFile,
+    workload: Workload,
+    by_name: dict[str, LayerEntry],
+    node_maps: dict[str, NodeMapping],
+    node_tiles: dict[str, dict[str, int]],
+    problems: ProblemCollector,
+) -> tuple[FusedGroup, ...]:
+    order = {node.name: i for i, node in enumerate(workload.nodes)}
+    if parsed.groups is None:
+        tiles = tuple((n, d, t) for n, ts in node_tiles.items() for d, t in ts.items())
+        return (FusedGroup("group_0", tuple(order), tiles),)
+    owner: dict[str, str] = {}
+    groups: list[FusedGroup] = []
+    for group in parsed.groups:
+        where = f"fused group '{group.name}'"
+        members: list[str] = []
+        for layer in group.layers:
+            matched = [n.name for n in workload.nodes if n.name == layer] or [
+                n.name for n in workload.nodes if n.op_type == layer and by_name.get(n.name) is None
+            ]
+            if not matched and layer in by_name:
+                problems.add(f"{where}.layers", f"layer {layer!r} matches no node of the workload")
+            for name in matched:
+                if name in owner:
+                    problems.add(f"{where}.layers", f"node {name!r} is already in fused group '{owner[name]}'")
+                    continue
+                owner[name] = group.name
+                members.append(name)
+        tiles = [(n, d, t) for n in members for d, t in node_tiles.get(n, {}).items()]
+        for node_name, ref, tile in group.tiles:
+            if node_name not in members:
+                problems.add(f"{where}.intra_core_tiling", f"{node_name}.{ref}: node {node_name!r} is not in this group")
+                continue
+            node = workload.node(node_name)
+            dim = _dim(node, ref, f"{where}.intra_core_tiling", problems)
+            if dim is not None:
+                tiles.append((node_name, dim, tile))
+        groups.append(FusedGroup(group.name, tuple(sorted(members, key=order.__getitem__)), tuple(tiles)))
+    for name in order:
+        if name not in owner and name in node_maps:
+            tiles = tuple((name, d, t) for d, t in node_tiles.get(name, {}).items())
+            groups.append(FusedGroup(f"{name}", (name,), tiles))
+    groups = [g for g in groups if g.nodes]
+    groups.sort(key=lambda g: order[g.nodes[0]])
+    position = {n: i for i, g in enumerate(groups) for n in g.nodes}
+    for node in workload.nodes:
+        for pred in workload.predecessors(node.name):
+            if node.name in position and pred.name in position and position[pred.name] > position[node.name]:
+                problems.add(
+                    "fused_groups",
+                    f"node {node.name!r} (group '{groups[position[node.name]].name}') needs {pred.name!r}, "
+                    f"which runs later in group '{groups[position[pred.name]].name}'",
+                )
+    return tuple(groups)

@@ -1,0 +1,346 @@
+"""The stage pipeline: parse -> map/tile -> cost -> allocate -> export.
+
+:func:`run` is the public entry point; the CLI only wraps it. Each stage is a small function over a
+:class:`PipelineState`; the plugins doing the work are chosen from the registries by the options.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import attrs
+
+from stream_core.cache import CostCache
+from stream_core.context import RunContext, RunOptions
+from stream_core.errors import InfeasibleError, InputError, PluginError, Problem
+from stream_core.hardware import load_accelerator
+from stream_core.ir.accelerator import Accelerator, Core
+from stream_core.ir.cost import CostRequest, CostResult
+from stream_core.ir.mapping import Mapping
+from stream_core.ir.result import Result
+from stream_core.ir.workload import Workload
+from stream_core.mapping_io import load_mapping
+from stream_core.plugins import Plugins, load_plugins
+from stream_core.tiling import NodeTiling
+
+OUTPUT_MARKER = ".stream-output"
+FALLBACK_COST_MODEL = "roofline"
+
+
+class CostTable:
+    """Cost results per (node, core, tile shape), plus counts of how they were obtained."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, int, tuple[int, ...]], CostResult] = {}
+        self.stats: Counter[str] = Counter()
+
+    def add(self, node: str, core: int, shape: tuple[int, ...], result: CostResult) -> None:
+        self._entries[(node, core, shape)] = result
+
+    def get(self, node: str, core: int, shape: tuple[int, ...]) -> CostResult:
+        return self._entries[(node, core, shape)]
+
+    def feasible(self, node: str, core: int, shapes: Iterable[tuple[int, ...]]) -> bool:
+        return all(self._entries[(node, core, s)].feasible for s in shapes)
+
+    def items(self) -> Iterable[tuple[tuple[str, int, tuple[int, ...]], CostResult]]:
+        return self._entries.items()
+
+    def models_used(self) -> Counter[str]:
+        return Counter(r.model for r in self._entries.values() if r.feasible)
+
+
+@attrs.frozen
+class AllocationProblem:
+    """Everything an allocator needs: the workload, hardware, mapping, tilings and costs."""
+
+    workload: Workload
+    accelerator: Accelerator
+    mapping: Mapping
+    tilings: dict[str, NodeTiling]
+    costs: CostTable
+
+    def candidate_cores(self, node: str) -> tuple[int, ...]:
+        """Cores the node may run on (pinned parts or candidates) whose costs are feasible."""
+        tiling = self.tilings[node]
+        shapes = list(tiling.shapes())
+        return tuple(c for c in tiling.mapping.cores if self.costs.feasible(node, c, shapes))
+
+
+@attrs.define
+class PipelineState:
+    workload_source: str | Path | Workload
+    hardware_source: str | Path | Accelerator
+    mapping_source: str | Path | Mapping | None = None
+    workload: Workload | None = None
+    accelerator: Accelerator | None = None
+    mapping: Mapping | None = None
+    tilings: dict[str, NodeTiling] = attrs.field(factory=dict)
+    costs: CostTable | None = None
+    result: Result | None = None
+    output_dir: Path | None = None
+    files: list[Path] = attrs.field(factory=list)
+    provenance: dict[str, str] = attrs.field(factory=dict)
+    timings: dict[str, float] = attrs.field(factory=dict)
+
+    @property
+    def problem(self) -> AllocationProblem:
+        assert self.workload and self.accelerator and self.mapping and self.costs is not None
+        return AllocationProblem(self.workload, self.accelerator, self.mapping, self.tilings, self.costs)
+
+
+@attrs.frozen
+class RunOutcome:
+    result: Result
+    problem: AllocationProblem
+    files: tuple[Path, ...]
+    output_dir: Path | None
+
+
+# -- stages -----------------------------------------------------------------------------------
+def parse_stage(state: PipelineState, context: RunContext) -> None:
+    if isinstance(state.hardware_source, Accelerator):
+        state.accelerator = state.hardware_source
+    else:
+        state.accelerator = load_accelerator(state.hardware_source, context.plugins)
+    if isinstance(state.workload_source, Workload):
+        state.workload = state.workload_source
+    else:
+        state.workload, origin = parse_workload(Path(state.workload_source), context)
+        state.provenance["workload parser"] = origin
+
+
+def parse_workload(path: Path, context: RunContext) -> tuple[Workload, str]:
+    """Parse a workload file with the parser registered for its suffix; returns it and the plugin used."""
+    if not path.exists():
+        raise InputError(Problem("file not found", file=str(path)))
+    registry = context.plugins.registry("workload_parsers")
+    suffix = path.suffix.lower()
+    for record in registry:
+        if suffix in record.suffixes:
+            return record.load().parse(path, context), context.plugins.origin("workload_parsers", record.name)
+    known = sorted({s for r in registry for s in r.suffixes})
+    raise InputError(
+        Problem(
+            f"no installed workload parser reads '{suffix or '(no suffix)'}' files; "
+            f"readable: {', '.join(known) or 'none (install a workload parser plugin such as stream-onnx)'}",
+            file=str(path),
+        )
+    )
+
+
+def map_stage(state: PipelineState, context: RunContext) -> None:
+    assert state.workload is not None and state.accelerator is not None
+    source = state.mapping_source
+    if isinstance(source, Mapping):
+        state.mapping = source
+        state.provenance["mapping"] = source.source or "given"
+    elif source is not None:
+        state.mapping = load_mapping(source, state.workload, state.accelerator)
+        state.provenance["mapping"] = str(source)
+    else:
+        registry = context.plugins.registry("mappers")
+        record = registry.get(context.options.mapper) if context.options.mapper else registry.default()
+        if record is None:
+            raise PluginError("no mapper is installed and no mapping file was given")
+        state.mapping = record.load().map(state.workload, state.accelerator, context)
+        state.provenance["mapping"] = context.plugins.origin("mappers", record.name)
+    state.tilings = build_tilings(state.workload, state.mapping)
+
+
+def build_tilings(workload: Workload, mapping: Mapping) -> dict[str, NodeTiling]:
+    tilings = {}
+    for group in mapping.groups:
+        for name in group.nodes:
+            tilings[name] = NodeTiling(workload.node(name), mapping[name], group.tile_sizes(name))
+    return tilings
+
+
+def cost_stage(state: PipelineState, context: RunContext) -> None:
+    assert state.accelerator is not None
+    state.costs = compute_costs(state.tilings, state.accelerator, context)
+    used = state.costs.models_used()
+    state.provenance["cost models"] = ", ".join(
+        f"{context.plugins.origin('cost_models', name)}: {count} entries" for name, count in sorted(used.items())
+    )
+
+
+def cost_model_for(core: Core, context: RunContext) -> str:
+    """The cost model that costs ``core``: the user's choice if it supports the core type, else the
+    core type's default, else the built-in roofline model."""
+    registry = context.plugins.registry("cost_models")
+    chosen = context.options.cost_model
+    if chosen:
+        record = registry.get(chosen)
+        if not record.core_types or core.namespace in record.core_types:
+            return record.name
+    default = context.plugins.get("core_types", core.namespace).default_cost_model
+    if core.is_compute and default and default in registry:
+        return default
+    return FALLBACK_COST_MODEL
+
+
+def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, context: RunContext) -> CostTable:
+    """Cost every distinct (tile shape, candidate core): deduplicated, cached, batched per model."""
+    table = CostTable()
+    if context.options.cost_model:
+        record = context.plugins.get("cost_models", context.options.cost_model)
+        namespaces = {c.namespace for c in accelerator.cores.values() if c.is_compute}
+        if record.core_types and not (record.core_types & namespaces):
+            raise PluginError(
+                f"cost model {record.name!r} costs core types {sorted(record.core_types)}; "
+                f"this accelerator has {sorted(namespaces)}"
+            )
+    # 1. requests, grouped by the model that answers them
+    wanted: dict[str, dict[str, CostRequest]] = {}
+    slots: list[tuple[str, int, tuple[int, ...], str, str]] = []
+    for name, tiling in tilings.items():
+        for shape in tiling.shapes():
+            tile = tiling.tile_node(shape)
+            for core_id in tiling.mapping.cores:
+                core = accelerator.cores[core_id]
+                model = cost_model_for(core, context)
+                request = CostRequest(tile, core, tiling.mapping.kernel, tiling.mapping.hints)
+                wanted.setdefault(model, {})[request.key] = request
+                slots.append((name, core_id, shape, model, request.key))
+    table.stats["requests"] = len(slots)
+    # 2. answers: persistent cache first, then the model for the misses
+    answers: dict[tuple[str, str], CostResult] = {}
+    for model_name, requests in sorted(wanted.items()):
+        model = context.plugins.load("cost_models", model_name)
+        token = model.cache_token(context) if hasattr(model, "cache_token") else None
+        cache = CostCache(context.options.effective_cache_dir) if token and context.options.use_cache else None
+        misses: list[CostRequest] = []
+        for key, request in requests.items():
+            hit = cache.get(_cache_key(model_name, token, key)) if cache else None
+            if hit is not None:
+                answers[(model_name, key)] = hit
+                table.stats["cache_hits"] += 1
+            else:
+                misses.append(request)
+        table.stats["unique"] += len(requests)
+        if misses:
+            started = time.perf_counter()
+            results = model.cost(misses, context)
+            table.stats[f"seconds:{model_name}"] += time.perf_counter() - started
+            if len(results) != len(misses):
+                raise RuntimeError(f"cost model {model_name!r} returned {len(results)} results for {len(misses)} requests")
+            for request, result in zip(misses, results, strict=True):
+                answers[(model_name, request.key)] = result
+                if cache and result.feasible:
+                    cache.put(_cache_key(model_name, token, request.key), result)
+            table.stats["computed"] += len(misses)
+    for name, core_id, shape, model_name, key in slots:
+        table.add(name, core_id, shape, answers[(model_name, key)])
+    _check_feasible(tilings, table)
+    return table
+
+
+def _cache_key(model: str, token: str, key: str) -> str:
+    return hashlib.blake2b(f"{model}|{token}|{key}".encode(), digest_size=20).hexdigest()
+
+
+def _check_feasible(tilings: dict[str, NodeTiling], table: CostTable) -> None:
+    report = []
+    for name, tiling in tilings.items():
+        shapes = list(tiling.shapes())
+        cores = tiling.mapping.cores
+        bad = {c: table.get(name, c, s) for c in cores for s in shapes if not table.get(name, c, s).feasible}
+        pinned = tiling.parts > 1
+        if (pinned and bad) or (not pinned and len({c for c in bad}) == len(cores)):
+            for core, result in sorted(bad.items()):
+                report.append(f"node {name!r} on core {core}: {result.reason}")
+    if report:
+        raise InfeasibleError(
+            "some nodes cannot run on any of their cores with the current tiling; tile them smaller "
+            "(intra_core_tiling) or allow other cores",
+            report,
+        )
+
+
+def allocate_stage(state: PipelineState, context: RunContext) -> None:
+    registry = context.plugins.registry("allocators")
+    record = registry.get(context.options.allocator) if context.options.allocator else registry.default()
+    if record is None:
+        raise PluginError("no allocator is installed")
+    state.provenance["allocator"] = context.plugins.origin("allocators", record.name)
+    result = record.load().allocate(state.problem, context)
+    stats = dict(result.stats)
+    stats["cost"] = dict(state.costs.stats) if state.costs is not None else {}
+    stats["cost_models"] = dict(state.costs.models_used()) if state.costs is not None else {}
+    stats["stage_seconds"] = dict(state.timings)
+    state.result = attrs.evolve(
+        result,
+        provenance={**state.provenance, **result.provenance},
+        stats=stats,
+        warnings=tuple(dict.fromkeys([*result.warnings, *context.warnings])),
+    )
+
+
+def export_stage(state: PipelineState, context: RunContext) -> None:
+    if state.output_dir is None or state.result is None:
+        return
+    for record in context.plugins.registry("backends"):
+        if record.role == "exporter" and record.default_enabled:
+            state.files += record.load().export(state.result, state.problem, state.output_dir, context)
+
+
+STAGES: tuple[tuple[str, Callable[[PipelineState, RunContext], None]], ...] = (
+    ("parse", parse_stage),
+    ("map", map_stage),
+    ("cost", cost_stage),
+    ("allocate", allocate_stage),
+    ("export", export_stage),
+)
+
+
+def prepare_output_dir(path: Path, *, force: bool = False) -> Path:
+    """Create ``path`` or reuse it if a previous run wrote it; refuse a foreign non-empty directory."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(Problem("the output path exists and is not a directory", file=str(path)))
+    if path.is_dir() and any(path.iterdir()) and not (path / OUTPUT_MARKER).exists() and not force:
+        raise InputError(
+            Problem(
+                "the output directory exists, is not empty and was not written by stream; "
+                "choose another --output or pass --force to write into it",
+                file=str(path),
+            )
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    (path / OUTPUT_MARKER).write_text("written by stream-core; files here may be overwritten by the next run\n")
+    return path
+
+
+def run(
+    workload: str | Path | Workload,
+    hardware: str | Path | Accelerator,
+    mapping: str | Path | Mapping | None = None,
+    *,
+    options: RunOptions | None = None,
+    plugins: Plugins | None = None,
+    output: str | Path | None = None,
+    force: bool = False,
+    context: RunContext | None = None,
+) -> RunOutcome:
+    """Run the whole pipeline and return the result (and the files written when ``output`` is given)."""
+    if context is None:
+        context = RunContext(plugins=plugins or load_plugins(), options=options or RunOptions())
+    state = PipelineState(workload, hardware, mapping)
+    if output is not None:
+        state.output_dir = prepare_output_dir(Path(output), force=force)
+    try:
+        for name, stage in STAGES:
+            context.progress.stage(name)
+            started = time.perf_counter()
+            stage(state, context)
+            state.timings[name] = round(time.perf_counter() - started, 4)
+    finally:
+        context.progress.finish()
+    assert state.result is not None
+    result = attrs.evolve(state.result, stats={**state.result.stats, "stage_seconds": dict(state.timings)})
+    return RunOutcome(result, state.problem, tuple(state.files), state.output_dir)

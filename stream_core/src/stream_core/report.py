@@ -1,0 +1,111 @@
+"""Turn a :class:`~stream_core.ir.Result` into the summary dict, the terminal table and a trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stream_core.ir.accelerator import Accelerator
+from stream_core.ir.result import Result
+
+
+def summary_dict(result: Result, accelerator: Accelerator) -> dict[str, Any]:
+    """The content of ``summary.json`` / ``summary.yaml`` (plain types only, stable key order)."""
+    totals = result.totals
+    return {
+        "workload": result.workload,
+        "accelerator": result.accelerator,
+        "latency_cycles": totals.latency,
+        "energy_pj": round(totals.energy_pj, 6),
+        "energy_breakdown_pj": {
+            "compute": round(totals.compute_energy_pj, 6),
+            "transfer": round(totals.transfer_energy_pj, 6),
+            "memory": round(totals.memory_energy_pj, 6),
+        },
+        "edp": round(totals.edp, 6),
+        "utilisation": {
+            f"{cid}:{accelerator.cores[cid].name}": round(value, 6) for cid, value in sorted(totals.utilisation.items())
+        },
+        "groups": [
+            {"name": g.name, "start": g.start, "end": g.end, "latency": g.latency, **dict(g.stats)} for g in result.groups
+        ],
+        "nodes": result.node_rows(),
+        "transfers": {
+            "count": len(result.transfers),
+            "bits": sum(t.bits for t in result.transfers),
+            "offchip_bits": sum(
+                t.bits for t in result.transfers if accelerator.offchip_core_id in (t.src, t.dst)
+            ),
+        },
+        "peak_memory_bits": {str(core): max((bits for _, bits in steps), default=0) for core, steps in result.memory.items()},
+        "provenance": dict(result.provenance),
+        "stats": _plain(dict(result.stats)),
+        "warnings": list(result.warnings),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def summary_table(result: Result, accelerator: Accelerator) -> str:
+    """A short human-readable table for the terminal."""
+    totals = result.totals
+    lines = [
+        f"workload     {result.workload}",
+        f"accelerator  {result.accelerator}",
+        f"latency      {totals.latency:,} cycles",
+        f"energy       {totals.energy_pj:,.1f} pJ  (compute {totals.compute_energy_pj:,.1f}, "
+        f"transfer {totals.transfer_energy_pj:,.1f}, memory {totals.memory_energy_pj:,.1f})",
+        f"EDP          {totals.edp:,.4g} pJ*cycles",
+    ]
+    if len(result.groups) > 1:
+        lines.append("groups       " + ", ".join(f"{g.name}: {g.latency:,}" for g in result.groups))
+    lines.append("utilisation")
+    for cid, value in sorted(totals.utilisation.items()):
+        lines.append(f"  core {cid:<3} {accelerator.cores[cid].name:<24} {100 * value:6.1f} %")
+    for key in ("mapping", "cost models", "allocator"):
+        if key in result.provenance:
+            lines.append(f"{key:<12} {result.provenance[key]}")
+    for warning in result.warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
+
+
+def chrome_trace(result: Result, accelerator: Accelerator) -> dict[str, Any]:
+    """Perfetto / Chrome trace-event JSON: one track per core and per link; 1 cycle = 1 us of trace time."""
+    events: list[dict[str, Any]] = []
+    tracks: dict[str, int] = {}
+
+    def track(label: str) -> int:
+        if label not in tracks:
+            tracks[label] = len(tracks) + 1
+            events.append({"ph": "M", "pid": 1, "tid": tracks[label], "name": "thread_name", "args": {"name": label}})
+            events.append({"ph": "M", "pid": 1, "tid": tracks[label], "name": "thread_sort_index", "args": {"sort_index": tracks[label]}})
+        return tracks[label]
+
+    events.append({"ph": "M", "pid": 1, "name": "process_name", "args": {"name": accelerator.name}})
+    for cid in sorted(accelerator.cores):
+        track(f"core {cid} ({accelerator.cores[cid].name})")
+    for link in accelerator.links:
+        track(link.label)
+    for t in result.tiles:
+        events.append({
+            "ph": "X", "pid": 1, "tid": track(f"core {t.core} ({accelerator.cores[t.core].name})"),
+            "name": f"{t.node}[{t.index}]", "cat": "compute", "ts": t.start, "dur": t.duration,
+            "args": {"node": t.node, "tile": t.index, "group": t.group, "energy_pj": t.energy_pj, "cost_model": t.cost_model},
+        })
+    labels = {link.id: link.label for link in accelerator.links}
+    for tr in result.transfers:
+        for link_id in tr.links:
+            events.append({
+                "ph": "X", "pid": 1, "tid": track(labels[link_id]), "name": f"{tr.tensor} {tr.src}->{tr.dst}",
+                "cat": tr.reason, "ts": tr.start, "dur": tr.duration,
+                "args": {"tensor": tr.tensor, "bits": tr.bits, "src": tr.src, "dst": tr.dst, "energy_pj": tr.energy_pj},
+            })
+    return {"traceEvents": events, "displayTimeUnit": "ms", "otherData": {"time_unit": "1 trace us = 1 cycle"}}
