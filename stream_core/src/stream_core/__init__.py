@@ -14,11 +14,11 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-from stream_core.context import RunContext, RunOptions  # noqa: E402
-from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, StreamError  # noqa: E402
-from stream_core.hookspecs import HOOK_API_VERSION, hookimpl, hookspec  # noqa: E402
-from stream_core.pipeline import AllocationProblem, RunOutcome, run  # noqa: E402
-from stream_core.plugins import Plugins, load_plugins  # noqa: E402
+from stream_core.context import RunContext, RunOptions
+from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, StreamError
+from stream_core.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
+from stream_core.pipeline import AllocationProblem, RunOutcome, run
+from stream_core.plugins import Plugins, load_plugins
 
 __all__ = [
     "HOOK_API_VERSION",

@@ -58,13 +58,19 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     r.add_argument("--allocator", metavar="NAME", help="allocator (scheduler); default: the highest-priority one")
     r.add_argument("--mapper", metavar="NAME", help="mapper used when no mapping file is given")
     r.add_argument("--solver", metavar="NAME", help="LP/MILP solver for optimising plugins")
-    r.add_argument("--output", "-o", metavar="DIR", help="output directory (default: stream-output/<hardware>-<workload>)")
+    r.add_argument(
+        "--output", "-o", metavar="DIR", help="output directory (default: stream-output/<hardware>-<workload>)"
+    )
     r.add_argument("--force", action="store_true", help="write into an existing directory not created by stream")
     r.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel cost-model processes (default: all cores)")
     r.add_argument("--no-cache", action="store_true", help="do not read or write the persistent cost cache")
     r.add_argument("--cache-dir", metavar="DIR", help="cost cache directory (default: $XDG_CACHE_HOME/stream-core)")
-    r.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="solver time limit per solve (default 60)")
-    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="plugin setting, e.g. zigzag.lpf_limit=6")
+    r.add_argument(
+        "--time-limit", type=float, default=60.0, metavar="S", help="solver time limit per solve (default 60)"
+    )
+    r.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="plugin setting, e.g. zigzag.lpf_limit=6"
+    )
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_common(r)
 
@@ -133,21 +139,26 @@ def cmd_plugins(args: argparse.Namespace, plugins: Plugins) -> int:
     rows = []
     for info in plugins.infos():
         provides = plugins.provided_by(info.name) if info.status == "active" else {}
-        rows.append({
-            "name": info.name,
-            "distribution": info.distribution,
-            "version": info.version,
-            "status": info.status,
-            "error": info.error,
-            "provides": provides,
-        })
+        rows.append(
+            {
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "status": info.status,
+                "error": info.error,
+                "provides": provides,
+            }
+        )
     conflicts = {kind: plugins.registry(kind).conflicts() for kind in KINDS}
     conflicts = {k: v for k, v in conflicts.items() if v}
     if args.json:
         print(json.dumps({"plugins": rows, "conflicts": conflicts}, indent=2))
         return 0
     for row in rows:
-        print(f"{row['distribution']} {row['version']} [{row['status']}]" + (f" entry point '{row['name']}'" if row['name'] != row['distribution'] else ""))
+        print(
+            f"{row['distribution']} {row['version']} [{row['status']}]"
+            + (f" entry point '{row['name']}'" if row["name"] != row["distribution"] else "")
+        )
         if row["error"]:
             print(f"    error: {row['error']}")
         for kind, names in row["provides"].items():
@@ -185,8 +196,13 @@ def cmd_validate(args: argparse.Namespace, plugins: Plugins) -> int:
                 core = load_core_file(path, plugins)
                 print(f"ok       {path} (core {core.name!r} of type {core.type})")
             else:
-                raise InputError(Problem("cannot tell what this file is: expected an accelerator (cores, "
-                                         "core_connectivity), a core (type, memories), a mapping (layers) or a workload", file=str(path)))
+                raise InputError(
+                    Problem(
+                        "cannot tell what this file is: expected an accelerator (cores, "
+                        "core_connectivity), a core (type, memories), a mapping (layers) or a workload",
+                        file=str(path),
+                    )
+                )
         except InputError as exc:
             problems.extend(exc.problems)
             print(f"invalid  {path}")

@@ -55,8 +55,10 @@ KNOWN_KEYS = {
 
 
 def is_accelerator_data(data: Any) -> bool:
-    return isinstance(data, dict) and "cores" in data and any(
-        k in data for k in ("core_connectivity", "offchip_core_id", "offchip_core", "graph")
+    return (
+        isinstance(data, dict)
+        and "cores" in data
+        and any(k in data for k in ("core_connectivity", "offchip_core_id", "offchip_core", "graph"))
     )
 
 
@@ -82,12 +84,17 @@ def normalise_layout(data: dict[str, Any], problems: ProblemCollector) -> dict[s
     if isinstance(connectivity, list) and any(isinstance(e, str) for e in connectivity):
         bandwidth = data.get("bandwidth")
         if not is_number(bandwidth):
-            problems.add("bandwidth", f"connections written as strings need a top-level numeric 'bandwidth' (bits/cycle), got {bandwidth!r}")
+            problems.add(
+                "bandwidth",
+                f"connections written as strings need a top-level numeric 'bandwidth' (bits/cycle), got {bandwidth!r}",
+            )
         rewritten = []
         for entry in connectivity:
             if isinstance(entry, str):
                 members = _core_list(entry) or []
-                rewritten.append({"type": "link" if len(members) == 2 else "bus", "cores": members, "bandwidth": bandwidth})
+                rewritten.append(
+                    {"type": "link" if len(members) == 2 else "bus", "cores": members, "bandwidth": bandwidth}
+                )
             else:
                 rewritten.append(entry)
         data["core_connectivity"] = rewritten
@@ -149,9 +156,7 @@ def split_core_type(raw: Any) -> tuple[str, str]:
     return DEFAULT_NAMESPACE, text.lower()
 
 
-def parse_core_data(
-    data: Any, plugins: Plugins, file: str | None, field_prefix: str = ""
-) -> tuple[str, Any]:
+def parse_core_data(data: Any, plugins: Plugins, file: str | None, field_prefix: str = "") -> tuple[str, Any]:
     """Hand one core description (a dict) to its core-type plugin; returns ``(type, description)``."""
     problems = ProblemCollector(file)
     if not isinstance(data, dict):
@@ -223,7 +228,8 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
         problems.add("name", f"expected a string, got {type_name(name)}")
 
     cores = _parse_cores(data.get("cores"), plugins, problems, base_dir)
-    core_ids = set(cores)
+    raw_cores = data.get("cores")
+    core_ids = {k for k in raw_cores if is_int(k)} if isinstance(raw_cores, dict) else set()  # declared, parsed or not
 
     offchip = data.get("offchip_core_id")
     if offchip is None:
@@ -244,7 +250,9 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
         default_energy = 0.0
 
     offchip_bandwidth = cores[offchip].summary.read_bandwidth if is_int(offchip) and offchip in cores else None
-    links = _parse_connectivity(data.get("core_connectivity"), core_ids, float(default_energy), problems, offchip_bandwidth)
+    links = _parse_connectivity(
+        data.get("core_connectivity"), core_ids, float(default_energy), problems, offchip_bandwidth
+    )
     coordinates = _parse_coordinates(data.get("core_coordinates"), core_ids, problems)
     sharing = _parse_memory_sharing(data.get("core_memory_sharing"), cores, problems)
 
@@ -367,7 +375,9 @@ def _parse_connectivity(
             problems.add(f"{field}.unit_energy_cost", f"expected a non-negative number (pJ per bit), got {energy!r}")
             ok = False
         if ok:
-            links.append(Link(id=index, kind=kind, cores=members, bandwidth=float(bandwidth), energy_per_bit=float(energy)))
+            links.append(
+                Link(id=index, kind=kind, cores=members, bandwidth=float(bandwidth), energy_per_bit=float(energy))
+            )
     return links
 
 
@@ -394,14 +404,14 @@ def _parse_memory_sharing(raw: Any, cores: dict[int, Core], problems: ProblemCol
     if raw is None:
         return []
     if not isinstance(raw, list):
-        problems.add("core_memory_sharing", f"expected a list of core groups such as \"0, 1\", got {type_name(raw)}")
+        problems.add("core_memory_sharing", f'expected a list of core groups such as "0, 1", got {type_name(raw)}')
         return []
     groups: list[frozenset[int]] = []
     for index, entry in enumerate(raw):
         field = f"core_memory_sharing[{index}]"
         members = _core_list(entry)
         if not members or len(members) < 2 or not all(is_int(m) for m in members):
-            problems.add(field, f"expected at least two core ids such as \"0, 1\", got {entry!r}")
+            problems.add(field, f'expected at least two core ids such as "0, 1", got {entry!r}')
             continue
         unknown = [m for m in members if m not in cores]
         if unknown:
@@ -424,7 +434,10 @@ def _check_reachability(accelerator: Accelerator, problems: ProblemCollector) ->
             try:
                 accelerator.path(src, dst)
             except ValueError:
-                problems.add("core_connectivity", f"no link path from core {src} to core {dst}; every compute core must reach the off-chip core")
+                problems.add(
+                    "core_connectivity",
+                    f"no link path from core {src} to core {dst}; every compute core must reach the off-chip core",
+                )
 
 
 def load_core_file(path: Path | str, plugins: Plugins) -> Core:

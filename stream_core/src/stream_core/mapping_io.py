@@ -3,9 +3,9 @@
 Two layouts are accepted unmodified:
 
 * Stream 1.13: ``layers`` (``name``, ``core_allocation: [[ids]]``, ``inter_core_tiling:
-  [[{dim: D6, split: 4}]]``, ``kernel``), ``fused_groups`` (``name``, ``layers``,
-  ``intra_core_tiling: [{dim: Conv1.D0, tile: 1}]``) and ``runtime_args``; a bare top-level list
-  means ``layers``.
+  [[{dim: D6, split: 4}]]``, ``kernel``), ``fused_groups`` (``name``, ``layers`` naming nodes or op
+  types, ``intra_core_tiling: [{dim: Conv1.D0, tile: 1}]``) and ``runtime_args``; a bare top-level
+  list means ``layers``.
 * Stream's older list layout: entries with ``core_allocation: [ids]``, ``inter_core_tiling: ["K, *"]``
   and ``intra_core_tiling: ["OY, 8"]`` (a number of tiles; ``all`` = one element per tile), a
   ``default`` entry, and ZigZag per-layer fields (``spatial_mapping``, ``memory_operand_links``,
@@ -84,8 +84,11 @@ def read_mapping_file(path: Path | str) -> MappingFile:
     return parse_mapping_data(load_yaml(path), str(path))
 
 
-def parse_mapping_data(data: Any, file: str | None) -> MappingFile:
-    problems = ProblemCollector(file)
+def parse_mapping_data(data: Any, file: str | None, problems: ProblemCollector | None = None) -> MappingFile:
+    """Schema-check mapping data. Problems are raised at once unless a collector is passed in (then
+    the caller raises after adding its own checks, so every problem is reported together)."""
+    owned = problems is None
+    problems = problems if problems is not None else ProblemCollector(file)
     if isinstance(data, list):
         data = {"layers": data}
     if not isinstance(data, dict):
@@ -109,12 +112,13 @@ def parse_mapping_data(data: Any, file: str | None) -> MappingFile:
             layers.append(layer)
     groups = None
     if "fused_groups" in data:
-        groups = _parse_groups(data["fused_groups"], {entry.name for entry in layers}, problems)
+        groups = _parse_groups(data["fused_groups"], problems)
     runtime_args = data.get("runtime_args") or {}
     if not isinstance(runtime_args, dict):
         problems.add("runtime_args", f"expected a mapping from tensor name to options, got {type_name(runtime_args)}")
         runtime_args = {}
-    problems.raise_if_any()
+    if owned:
+        problems.raise_if_any()
     return MappingFile(tuple(layers), groups, runtime_args)
 
 
@@ -149,7 +153,9 @@ def _parse_layer(entry: Any, index: int, problems: ProblemCollector) -> LayerEnt
                 )
             cores = tuple(raw_alloc[0])
         else:
-            problems.add(f"{where}.core_allocation", f"expected a list of integer core ids or [[ids]], got {raw_alloc!r}")
+            problems.add(
+                f"{where}.core_allocation", f"expected a list of integer core ids or [[ids]], got {raw_alloc!r}"
+            )
         if cores is not None and len(set(cores)) != len(cores):
             problems.add(f"{where}.core_allocation", f"a core is listed twice: {list(cores)}")
 
@@ -164,7 +170,10 @@ def _parse_layer(entry: Any, index: int, problems: ProblemCollector) -> LayerEnt
     elif isinstance(raw_split, list):
         split_groups = raw_split
     else:
-        problems.add(f"{where}.inter_core_tiling", f"expected a list such as [[{{dim: D6, split: 4}}]], got {type_name(raw_split)}")
+        problems.add(
+            f"{where}.inter_core_tiling",
+            f"expected a list such as [[{{dim: D6, split: 4}}]], got {type_name(raw_split)}",
+        )
     for item in split_groups:
         parsed = _parse_tiling_item(item, "split", f"{where}.inter_core_tiling", problems)
         if parsed is not None:
@@ -201,7 +210,9 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _parse_tiling_item(item: Any, amount_key: str, field: str, problems: ProblemCollector) -> tuple[str, int | str] | None:
+def _parse_tiling_item(
+    item: Any, amount_key: str, field: str, problems: ProblemCollector
+) -> tuple[str, int | str] | None:
     """``{dim: D6, split: 4}`` / ``{dim: D0, tile: 1}`` or the legacy string ``"K, 4"`` / ``"K, *"``."""
     if isinstance(item, str):
         match = _LEGACY_TILING.match(item)
@@ -216,14 +227,16 @@ def _parse_tiling_item(item: Any, amount_key: str, field: str, problems: Problem
         if amount == "*" or amount == "all":
             return str(item["dim"]), amount
         if not is_int(amount) or amount < 1:
-            problems.add(field, f"'{key or amount_key}' of dim {item['dim']!r} must be a positive integer, got {amount!r}")
+            problems.add(
+                field, f"'{key or amount_key}' of dim {item['dim']!r} must be a positive integer, got {amount!r}"
+            )
             return None
         return str(item["dim"]), amount
     problems.add(field, f"expected {{dim: <D#>, {amount_key}: <n>}} or a string '<DIM>, <n>', got {item!r}")
     return None
 
 
-def _parse_groups(raw: Any, layer_names: set[str], problems: ProblemCollector) -> tuple[GroupEntry, ...]:
+def _parse_groups(raw: Any, problems: ProblemCollector) -> tuple[GroupEntry, ...]:
     if not isinstance(raw, list):
         problems.add("fused_groups", f"expected a list of groups, got {type_name(raw)}")
         return ()
@@ -231,7 +244,9 @@ def _parse_groups(raw: Any, layer_names: set[str], problems: ProblemCollector) -
     for index, entry in enumerate(raw):
         where = f"fused_groups[{index}]"
         if not isinstance(entry, dict):
-            problems.add(where, f"expected a mapping with 'name', 'layers', 'intra_core_tiling', got {type_name(entry)}")
+            problems.add(
+                where, f"expected a mapping with 'name', 'layers', 'intra_core_tiling', got {type_name(entry)}"
+            )
             continue
         name = str(entry.get("name", f"group_{index}"))
         where = f"fused group '{name}'"
@@ -241,9 +256,6 @@ def _parse_groups(raw: Any, layer_names: set[str], problems: ProblemCollector) -
         if not isinstance(layers, list) or not layers or not all(isinstance(x, str) for x in layers):
             problems.add(f"{where}.layers", f"expected a non-empty list of layer names, got {layers!r}")
             continue
-        for layer in layers:
-            if layer not in layer_names:
-                problems.add(f"{where}.layers", f"layer {layer!r} is not listed under 'layers'")
         tiles: list[tuple[str, str, int]] = []
         for item in entry.get("intra_core_tiling") or []:
             field = f"{where}.intra_core_tiling"
@@ -262,12 +274,20 @@ def _parse_groups(raw: Any, layer_names: set[str], problems: ProblemCollector) -
 
 def load_mapping(path: Path | str, workload: Workload, accelerator: Accelerator) -> Mapping:
     path = Path(path)
-    return resolve_mapping(read_mapping_file(path), workload, accelerator, str(path))
+    problems = ProblemCollector(str(path))
+    parsed = parse_mapping_data(load_yaml(path), str(path), problems)
+    return resolve_mapping(parsed, workload, accelerator, str(path), problems)
 
 
-def resolve_mapping(parsed: MappingFile, workload: Workload, accelerator: Accelerator, file: str | None) -> Mapping:
+def resolve_mapping(
+    parsed: MappingFile,
+    workload: Workload,
+    accelerator: Accelerator,
+    file: str | None,
+    problems: ProblemCollector | None = None,
+) -> Mapping:
     """Apply a parsed mapping file to a workload and accelerator, checking every cross-reference."""
-    problems = ProblemCollector(file)
+    problems = problems if problems is not None else ProblemCollector(file)
     by_name = {entry.name: entry for entry in parsed.layers}
     node_maps: dict[str, NodeMapping] = {}
     node_tiles: dict[str, dict[str, int]] = {}
@@ -307,7 +327,9 @@ def _resolve_node(
         cores = entry.cores
         for cid in cores:
             if cid not in accelerator.cores:
-                problems.add(f"{where}.core_allocation", f"core {cid} is not defined in the accelerator {accelerator.name!r}")
+                problems.add(
+                    f"{where}.core_allocation", f"core {cid} is not defined in the accelerator {accelerator.name!r}"
+                )
                 ok = False
             elif node.kind is NodeKind.COMPUTE and not accelerator.cores[cid].is_compute:
                 core = accelerator.cores[cid]
@@ -379,8 +401,12 @@ def _resolve_groups(
             matched = [n.name for n in workload.nodes if n.name == layer] or [
                 n.name for n in workload.nodes if n.op_type == layer and by_name.get(n.name) is None
             ]
-            if not matched and layer in by_name:
-                problems.add(f"{where}.layers", f"layer {layer!r} matches no node of the workload")
+            if not matched:
+                problems.add(
+                    f"{where}.layers",
+                    f"layer {layer!r} is neither a node of the workload nor an op type of one "
+                    f"(nodes: {', '.join(list(order)[:8])}{', ...' if len(order) > 8 else ''})",
+                )
             for name in matched:
                 if name in owner:
                     problems.add(f"{where}.layers", f"node {name!r} is already in fused group '{owner[name]}'")
@@ -390,7 +416,9 @@ def _resolve_groups(
         tiles = [(n, d, t) for n in members for d, t in node_tiles.get(n, {}).items()]
         for node_name, ref, tile in group.tiles:
             if node_name not in members:
-                problems.add(f"{where}.intra_core_tiling", f"{node_name}.{ref}: node {node_name!r} is not in this group")
+                problems.add(
+                    f"{where}.intra_core_tiling", f"{node_name}.{ref}: node {node_name!r} is not in this group"
+                )
                 continue
             node = workload.node(node_name)
             dim = _dim(node, ref, f"{where}.intra_core_tiling", problems)

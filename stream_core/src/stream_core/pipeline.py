@@ -228,7 +228,9 @@ def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, cont
             results = model.cost(misses, context)
             table.stats[f"seconds:{model_name}"] += time.perf_counter() - started
             if len(results) != len(misses):
-                raise RuntimeError(f"cost model {model_name!r} returned {len(results)} results for {len(misses)} requests")
+                raise RuntimeError(
+                    f"cost model {model_name!r} returned {len(results)} results for {len(misses)} requests"
+                )
             for request, result in zip(misses, results, strict=True):
                 answers[(model_name, request.key)] = result
                 if cache and result.feasible:

@@ -248,7 +248,7 @@ class Plugins:
         return out
 
     def _collect(self, kind: str, only: str | None = None) -> list[Provided[Any]]:
-        record_type, label = KINDS[kind]
+        record_type, _label = KINDS[kind]
         caller = getattr(self.manager.hook, f"stream_register_{kind}")
         found: list[Provided[Any]] = []
         for impl in caller.get_hookimpls():

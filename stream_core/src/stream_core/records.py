@@ -44,7 +44,9 @@ class CoreTypeRecord(PluginRecord):
     ``default_cost_model`` costs this namespace's compute cores unless the user picks another.
     """
 
-    kinds: frozenset[str] = attrs.field(default=frozenset({"compute", "memory", "shim", "offchip"}), converter=frozenset)
+    kinds: frozenset[str] = attrs.field(
+        default=frozenset({"compute", "memory", "shim", "offchip"}), converter=frozenset
+    )
     default_cost_model: str | None = None
 
 

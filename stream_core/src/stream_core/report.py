@@ -26,17 +26,18 @@ def summary_dict(result: Result, accelerator: Accelerator) -> dict[str, Any]:
             f"{cid}:{accelerator.cores[cid].name}": round(value, 6) for cid, value in sorted(totals.utilisation.items())
         },
         "groups": [
-            {"name": g.name, "start": g.start, "end": g.end, "latency": g.latency, **dict(g.stats)} for g in result.groups
+            {"name": g.name, "start": g.start, "end": g.end, "latency": g.latency, **dict(g.stats)}
+            for g in result.groups
         ],
         "nodes": result.node_rows(),
         "transfers": {
             "count": len(result.transfers),
             "bits": sum(t.bits for t in result.transfers),
-            "offchip_bits": sum(
-                t.bits for t in result.transfers if accelerator.offchip_core_id in (t.src, t.dst)
-            ),
+            "offchip_bits": sum(t.bits for t in result.transfers if accelerator.offchip_core_id in (t.src, t.dst)),
         },
-        "peak_memory_bits": {str(core): max((bits for _, bits in steps), default=0) for core, steps in result.memory.items()},
+        "peak_memory_bits": {
+            str(core): max((bits for _, bits in steps), default=0) for core, steps in result.memory.items()
+        },
         "provenance": dict(result.provenance),
         "stats": _plain(dict(result.stats)),
         "warnings": list(result.warnings),
@@ -86,7 +87,15 @@ def chrome_trace(result: Result, accelerator: Accelerator) -> dict[str, Any]:
         if label not in tracks:
             tracks[label] = len(tracks) + 1
             events.append({"ph": "M", "pid": 1, "tid": tracks[label], "name": "thread_name", "args": {"name": label}})
-            events.append({"ph": "M", "pid": 1, "tid": tracks[label], "name": "thread_sort_index", "args": {"sort_index": tracks[label]}})
+            events.append(
+                {
+                    "ph": "M",
+                    "pid": 1,
+                    "tid": tracks[label],
+                    "name": "thread_sort_index",
+                    "args": {"sort_index": tracks[label]},
+                }
+            )
         return tracks[label]
 
     events.append({"ph": "M", "pid": 1, "name": "process_name", "args": {"name": accelerator.name}})
@@ -95,17 +104,43 @@ def chrome_trace(result: Result, accelerator: Accelerator) -> dict[str, Any]:
     for link in accelerator.links:
         track(link.label)
     for t in result.tiles:
-        events.append({
-            "ph": "X", "pid": 1, "tid": track(f"core {t.core} ({accelerator.cores[t.core].name})"),
-            "name": f"{t.node}[{t.index}]", "cat": "compute", "ts": t.start, "dur": t.duration,
-            "args": {"node": t.node, "tile": t.index, "group": t.group, "energy_pj": t.energy_pj, "cost_model": t.cost_model},
-        })
+        events.append(
+            {
+                "ph": "X",
+                "pid": 1,
+                "tid": track(f"core {t.core} ({accelerator.cores[t.core].name})"),
+                "name": f"{t.node}[{t.index}]",
+                "cat": "compute",
+                "ts": t.start,
+                "dur": t.duration,
+                "args": {
+                    "node": t.node,
+                    "tile": t.index,
+                    "group": t.group,
+                    "energy_pj": t.energy_pj,
+                    "cost_model": t.cost_model,
+                },
+            }
+        )
     labels = {link.id: link.label for link in accelerator.links}
     for tr in result.transfers:
         for link_id in tr.links:
-            events.append({
-                "ph": "X", "pid": 1, "tid": track(labels[link_id]), "name": f"{tr.tensor} {tr.src}->{tr.dst}",
-                "cat": tr.reason, "ts": tr.start, "dur": tr.duration,
-                "args": {"tensor": tr.tensor, "bits": tr.bits, "src": tr.src, "dst": tr.dst, "energy_pj": tr.energy_pj},
-            })
+            events.append(
+                {
+                    "ph": "X",
+                    "pid": 1,
+                    "tid": track(labels[link_id]),
+                    "name": f"{tr.tensor} {tr.src}->{tr.dst}",
+                    "cat": tr.reason,
+                    "ts": tr.start,
+                    "dur": tr.duration,
+                    "args": {
+                        "tensor": tr.tensor,
+                        "bits": tr.bits,
+                        "src": tr.src,
+                        "dst": tr.dst,
+                        "energy_pj": tr.energy_pj,
+                    },
+                }
+            )
     return {"traceEvents": events, "displayTimeUnit": "ms", "otherData": {"time_unit": "1 trace us = 1 cycle"}}

@@ -6,11 +6,16 @@ can register a plugin object in-process, without installing anything::
     def test_my_cost_model(stream_plugins):
         stream_plugins.register(my_plugin_module, name="my-plugin")
         outcome = stream_core.run(model, hardware, plugins=stream_plugins, options=RunOptions(cost_model="mine"))
+        assert check_schedule(outcome.result, outcome.problem) == []
+
+:func:`check_schedule` verifies any allocator's result independently of the allocator's code.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,3 +35,146 @@ def make_plugins(*extra: tuple[str, object], entry_points: bool = True) -> Plugi
 def stream_plugins() -> Iterator[Plugins]:
     """A fresh plugin set for one test; register plugin objects with ``.register(obj, name=...)``."""
     yield make_plugins()
+
+
+def check_schedule(result: Any, problem: Any) -> list[str]:
+    """Independent checks of any allocator's :class:`~stream_core.ir.Result` (shares no code with
+    the allocators). Returns the violations found (empty when the schedule is valid):
+
+    * every tile of every node is scheduled exactly once, on a core it may use, for the duration of
+      its cost (compute latency of the core it runs on);
+    * precedence: a tile starts after every producer tile whose output box overlaps its input box;
+      fused groups do not overlap and run in mapping order;
+    * no core runs two tiles at once; no link carries two transfers at once; transfer durations are
+      ``ceil(bits / narrowest link bandwidth)`` on a connected route;
+    * memory occupancy never exceeds a core's capacity (off-chip cores excepted);
+    * totals: latency = last end; energy = the sum of tile, transfer and memory parts.
+    """
+    import math
+
+    violations: list[str] = []
+    acc, workload = problem.accelerator, problem.workload
+    seen: dict[tuple[str, int], Any] = {}
+    for t in result.tiles:
+        key = (t.node, t.index)
+        if key in seen:
+            violations.append(f"tile {key} scheduled twice")
+        seen[key] = t
+    group_of = {n: g.name for g in problem.mapping.groups for n in g.nodes}
+    specs = {name: tiling.tiles() for name, tiling in problem.tilings.items()}
+    for name, tiles in specs.items():
+        for spec in tiles:
+            t = seen.get((name, spec.index))
+            if t is None:
+                violations.append(f"tile ({name!r}, {spec.index}) is never scheduled")
+                continue
+            tiling = problem.tilings[name]
+            pinned = tiling.core_of_part(spec.part)
+            allowed = (pinned,) if pinned is not None else tiling.mapping.cores
+            if t.core not in allowed:
+                violations.append(f"tile {name}[{spec.index}] runs on core {t.core}, not one of {allowed}")
+                continue
+            cost = problem.costs.get(name, t.core, spec.shape)
+            if t.end - t.start != cost.latency:
+                violations.append(
+                    f"tile {name}[{spec.index}] lasts {t.end - t.start} cycles; "
+                    f"its cost on core {t.core} is {cost.latency}"
+                )
+    # precedence between overlapping producer/consumer tiles
+    for name, tiles in specs.items():
+        node = workload.node(name)
+        for operand in node.reads:
+            producer = workload.producer(operand.tensor)
+            if producer is None or producer.name not in specs:
+                continue
+            tensor = workload.tensor(operand.tensor)
+            pboxes = [(p, _box(producer.output, p.range_map, tensor)) for p in specs[producer.name]]
+            for spec in tiles:
+                box = _box(operand, spec.range_map, tensor)
+                consumer = seen.get((name, spec.index))
+                for p, pbox in pboxes:
+                    before = seen.get((producer.name, p.index))
+                    if consumer and before and _overlap(box, pbox) and consumer.start < before.end:
+                        violations.append(
+                            f"{name}[{spec.index}] starts at {consumer.start} before its producer "
+                            f"{producer.name}[{p.index}] ends at {before.end}"
+                        )
+    # groups in order, not overlapping
+    for g1, g2 in zip(result.groups, result.groups[1:], strict=False):
+        if g2.start < g1.end:
+            violations.append(f"group {g2.name} starts at {g2.start} before group {g1.name} ends at {g1.end}")
+    for t in result.tiles:
+        g = next((g for g in result.groups if g.name == group_of.get(t.node)), None)
+        if g is not None and not (g.start <= t.start and t.end <= g.end):
+            violations.append(
+                f"tile {t.node}[{t.index}] [{t.start},{t.end}) lies outside its group {g.name} [{g.start},{g.end})"
+            )
+    # exclusive resources
+    by_core: dict[int, list[tuple[int, int, str]]] = {}
+    for t in result.tiles:
+        by_core.setdefault(t.core, []).append((t.start, t.end, f"{t.node}[{t.index}]"))
+    by_link: dict[int, list[tuple[int, int, str]]] = {}
+    for tr in result.transfers:
+        route = [acc.link(i) for i in tr.links]
+        if tr.src != tr.dst and not route:
+            violations.append(f"transfer of {tr.tensor} {tr.src}->{tr.dst} has no route")
+        elif route:
+            joined = all(set(a.cores) & set(b.cores) for a, b in itertools.pairwise(route))
+            if tr.src not in route[0].cores or tr.dst not in route[-1].cores or not joined:
+                violations.append(f"transfer of {tr.tensor} {tr.src}->{tr.dst}: links {tr.links} do not form a route")
+            expected = math.ceil(tr.bits / min(link.bandwidth for link in route)) if tr.bits else 0
+            if tr.end - tr.start != expected:
+                violations.append(
+                    f"transfer of {tr.tensor} {tr.src}->{tr.dst} lasts {tr.end - tr.start} cycles, expected {expected}"
+                )
+        for link_id in tr.links:
+            by_link.setdefault(link_id, []).append((tr.start, tr.end, f"{tr.tensor} {tr.src}->{tr.dst}"))
+    for label, items in [
+        *((f"core {c}", v) for c, v in by_core.items()),
+        *((f"link {i}", v) for i, v in by_link.items()),
+    ]:
+        items = sorted(x for x in items if x[1] > x[0])
+        for (s1, e1, n1), (s2, e2, n2) in itertools.pairwise(items):
+            if s2 < e1:
+                violations.append(f"{label} double-booked: {n1} [{s1},{e1}) and {n2} [{s2},{e2})")
+    # memory
+    for core_id, steps in result.memory.items():
+        core = acc.cores[core_id]
+        if core.kind == "offchip":
+            continue
+        peak = max((bits for _, bits in steps), default=0)
+        if peak > core.summary.memory_bits:
+            violations.append(f"core {core_id} holds {peak} bits at its peak; capacity is {core.summary.memory_bits}")
+    # totals
+    last = max([t.end for t in result.tiles] + [t.end for t in result.transfers] + [0])
+    if result.totals.latency != last:
+        violations.append(f"latency {result.totals.latency} != last activity end {last}")
+    compute = sum(t.energy_pj for t in result.tiles)
+    transfer = sum(t.energy_pj for t in result.transfers)
+    if not math.isclose(result.totals.compute_energy_pj, compute, rel_tol=1e-9, abs_tol=1e-9):
+        violations.append(f"compute energy {result.totals.compute_energy_pj} != sum of tiles {compute}")
+    if not math.isclose(result.totals.transfer_energy_pj, transfer, rel_tol=1e-9, abs_tol=1e-9):
+        violations.append(f"transfer energy {result.totals.transfer_energy_pj} != sum of transfers {transfer}")
+    parts = result.totals.compute_energy_pj + result.totals.transfer_energy_pj + result.totals.memory_energy_pj
+    if not math.isclose(result.totals.energy_pj, parts, rel_tol=1e-9, abs_tol=1e-9):
+        violations.append("total energy is not the sum of its parts")
+    return violations
+
+
+def _box(operand: Any, ranges: dict[str, tuple[int, int]], tensor: Any) -> list[tuple[int, int]] | None:
+    if operand.access is None:
+        return None
+    out = []
+    for axis, expr in enumerate(operand.access):
+        lo = hi = expr.offset
+        for d, c in expr.terms:
+            a, b = ranges[d]
+            lo, hi = (lo + c * a, hi + c * (b - 1)) if c >= 0 else (lo + c * (b - 1), hi + c * a)
+        out.append((max(lo, 0), min(hi + 1, tensor.shape[axis])))
+    return out
+
+
+def _overlap(a: list[tuple[int, int]] | None, b: list[tuple[int, int]] | None) -> bool:
+    if a is None or b is None:
+        return True
+    return all(x1 < y2 and x2 < y1 for (x1, y1), (x2, y2) in zip(a, b, strict=True))

@@ -50,16 +50,35 @@ class GanttExporter:
         fig, ax = plt.subplots(figsize=(12, 0.45 * len(rows) + 1.5))
         for t in result.tiles:
             y = index[f"core {t.core} ({acc.cores[t.core].name})"]
-            ax.broken_barh([(t.start, max(t.duration, 1))], (y - 0.4, 0.8), facecolors=colour[t.node], edgecolor="black", linewidth=0.2)
+            ax.broken_barh(
+                [(t.start, max(t.duration, 1))],
+                (y - 0.4, 0.8),
+                facecolors=colour[t.node],
+                edgecolor="black",
+                linewidth=0.2,
+            )
         for tr in result.transfers:
             for link in tr.links:
-                ax.broken_barh([(tr.start, max(tr.duration, 1))], (index[labels[link]] - 0.3, 0.6), facecolors="lightgrey", edgecolor="grey", linewidth=0.2)
+                ax.broken_barh(
+                    [(tr.start, max(tr.duration, 1))],
+                    (index[labels[link]] - 0.3, 0.6),
+                    facecolors="lightgrey",
+                    edgecolor="grey",
+                    linewidth=0.2,
+                )
         ax.set_yticks(range(len(rows)), rows)
         ax.invert_yaxis()
         ax.set_xlabel("cycle")
         ax.set_title(f"{result.workload} on {result.accelerator}: {result.totals.latency:,} cycles")
         handles = [plt.Rectangle((0, 0), 1, 1, color=colour[n]) for n in nodes[:20]]
-        ax.legend(handles, nodes[:20], loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(6, len(nodes) or 1), fontsize=7)
+        ax.legend(
+            handles,
+            nodes[:20],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.12),
+            ncol=min(6, len(nodes) or 1),
+            fontsize=7,
+        )
         fig.tight_layout()
         path = output_dir / "gantt.png"
         fig.savefig(path, dpi=110)

@@ -8,8 +8,9 @@ Per fused group (groups run one after the other):
 * Each tile goes to the candidate core where it would *finish* earliest (ties: lowest core id).
 * Data moves over the accelerator's links as circuit-switched transfers: a transfer holds every link
   of its route for ``ceil(bits / narrowest bandwidth)`` cycles, and a link carries one transfer at a
-  time (link contention). Graph inputs, weights and tensors of earlier groups come from the off-chip
-  core; graph outputs and tensors read by later groups are written back to it.
+  time (link contention); a transfer takes the earliest gap in which its whole route is free.
+  Graph inputs, weights and tensors of earlier groups come from the off-chip core; graph outputs
+  and tensors read by later groups are written back to it.
 * Memory capacity is respected: each core's top memory holds the inputs of a running tile and the
   outputs not yet consumed. When a new tile does not fit, the oldest unconsumed outputs are written
   back to off-chip memory (consumers then read them from there) and the tile waits for that; if it
@@ -20,6 +21,7 @@ Per fused group (groups run one after the other):
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import defaultdict
 
@@ -68,12 +70,39 @@ class _Need:
     box: tuple[tuple[int, int], ...] | None = None
 
 
+class _Timeline:
+    """Busy intervals of one link, sorted and disjoint."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def earliest(self, t: int, duration: int, extra: list[tuple[int, int]]) -> int:
+        """First ``s >= t`` with ``[s, s + duration)`` free here and in ``extra`` (tentative bookings)."""
+        while True:
+            moved = False
+            i = bisect.bisect_right(self.ends, t)
+            while i < len(self.starts) and self.starts[i] < t + duration:
+                t, moved = max(t, self.ends[i]), True
+                i += 1
+            for start, end in extra:
+                if start < t + duration and t < end:
+                    t, moved = end, True
+            if not moved:
+                return t
+
+    def book(self, start: int, end: int) -> None:
+        i = bisect.bisect_left(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+
 @attrs.define
 class _Plan:
     core: int
     start: int
     end: int
-    link_free: dict[int, int]
+    bookings: dict[int, list[tuple[int, int]]]
     fetched: list[tuple[_Need, TransferRecord]]
     spills: list[tuple[tuple[str, int], TransferRecord | None]]
     reuse: list[_Buffer]
@@ -90,7 +119,7 @@ class _Scheduler:
         self.acc = problem.accelerator
         self.context = context
         self.core_free: dict[int, int] = defaultdict(int)
-        self.link_free: dict[int, int] = defaultdict(int)
+        self.links: dict[int, _Timeline] = defaultdict(_Timeline)
         self.buffers: dict[int, list[_Buffer]] = defaultdict(list)
         self.resident: dict[tuple[int, str, object], _Buffer] = {}
         self.tiles: list[TileRecord] = []
@@ -194,7 +223,7 @@ class _Scheduler:
 
     def _plan(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
         """Where and when the tile would run on ``core``, without changing any state."""
-        link_free = dict(self.link_free)
+        bookings: dict[int, list[tuple[int, int]]] = defaultdict(list)
         reuse: list[_Buffer] = []
         arrivals = [floor, self.core_free[core]]
         incoming: list[tuple[int, int, _Need]] = []  # (ready time, source core, need)
@@ -225,24 +254,43 @@ class _Scheduler:
                 memory_floor = max(memory_floor, info.written_back)
                 continue
             tensor = self.problem.workload.node(victim[0]).output.tensor
-            record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, link_free, "spill")
+            record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, "spill")
             spills.append((victim, record))
             memory_floor = max(memory_floor, record.end)
         fetched = []
         for ready_at, source, need in sorted(incoming, key=lambda x: (x[0], x[1], x[2].tensor)):
-            record = self._route(need.tensor, source, core, need.bits, max(ready_at, memory_floor), link_free)
+            record = self._route(need.tensor, source, core, need.bits, max(ready_at, memory_floor), bookings)
             fetched.append((need, record))
             arrivals.append(record.end)
         start = max(*arrivals, memory_floor)
         latency = self.problem.costs.get(name, core, tile.shape).latency
-        return _Plan(core, start, start + latency, link_free, fetched, spills, reuse)
+        return _Plan(core, start, start + latency, bookings, fetched, spills, reuse)
 
-    def _route(self, tensor: str, src: int, dst: int, bits: int, not_before: int, link_free: dict[int, int], reason: str = "operand") -> TransferRecord:
+    def _route(
+        self,
+        tensor: str,
+        src: int,
+        dst: int,
+        bits: int,
+        not_before: int,
+        bookings: dict[int, list[tuple[int, int]]],
+        reason: str = "operand",
+    ) -> TransferRecord:
+        """Book the earliest slot at or after ``not_before`` when the whole route is free."""
         path: tuple[Link, ...] = self.acc.path(src, dst)
-        start = max([not_before] + [link_free[link.id] for link in path])
-        end = start + self.acc.transfer_cycles(bits, path)
-        for link in path:
-            link_free[link.id] = end
+        duration = self.acc.transfer_cycles(bits, path)
+        start = not_before
+        while True:
+            latest = max(
+                (self.links[link.id].earliest(start, duration, bookings[link.id]) for link in path), default=start
+            )
+            if latest == start:
+                break
+            start = latest
+        end = start + duration
+        if duration:
+            for link in path:
+                bookings[link.id].append((start, end))
         energy = self.acc.transfer_energy(bits, path)
         return TransferRecord(tensor, src, dst, tuple(link.id for link in path), start, end, bits, energy, reason)
 
@@ -255,7 +303,8 @@ class _Scheduler:
         capacity = self.acc.cores[core].summary.memory_bits
         if bits > capacity:
             raise InfeasibleError(
-                f"a tile needs {bits} bits on core {core} ({self.acc.cores[core].name}), whose memory holds {capacity} bits"
+                f"a tile needs {bits} bits on core {core} ({self.acc.cores[core].name}), "
+                f"whose memory holds {capacity} bits"
             )
         buffers = self.buffers[core]
         open_bits = sum(b.bits for b in buffers if b.end is None)
@@ -288,7 +337,7 @@ class _Scheduler:
                 info.written_back = record.end
             info.buffer.end = info.written_back
             info.buffer = None
-        self.link_free.update(plan.link_free)
+        self._book(plan.bookings)
         for need, record in plan.fetched:
             self.transfers.append(record)
             buffer = _Buffer(plan.core, record.start, plan.end, record.bits)
@@ -298,7 +347,9 @@ class _Scheduler:
         for buffer in plan.reuse:
             buffer.end = plan.end
         cost = self.problem.costs.get(name, plan.core, tile.shape)
-        self.tiles.append(TileRecord(name, tile.index, plan.core, plan.start, plan.end, cost.energy_pj, cost.model, group))
+        self.tiles.append(
+            TileRecord(name, tile.index, plan.core, plan.start, plan.end, cost.energy_pj, cost.model, group)
+        )
         self.core_free[plan.core] = plan.end
         for need in needs:
             if need.producer is not None:
@@ -316,9 +367,16 @@ class _Scheduler:
         if info.core == self.offchip or info.buffer.bits == 0:
             info.written_back = info.ready
             return
-        record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, self.link_free, reason)
+        bookings: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, reason)
+        self._book(bookings)
         self.transfers.append(record)
         info.written_back = record.end
+
+    def _book(self, bookings: dict[int, list[tuple[int, int]]]) -> None:
+        for link_id, booked in bookings.items():
+            for start, end in booked:
+                self.links[link_id].book(start, end)
 
     def _maybe_release(self, info: _Produced) -> None:
         if info.buffer is not None and info.pending == 0:

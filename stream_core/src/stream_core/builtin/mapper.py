@@ -18,7 +18,9 @@ from stream_core.ir.workload import Node, NodeKind, Workload
 def candidate_cores(node: Node, accelerator: Accelerator) -> tuple[int, ...]:
     """Stream's core-choice rule (see the module docstring)."""
     compute = accelerator.compute_cores
-    listed = tuple(c.id for c in compute if c.summary.operator_types is not None and node.op_type in c.summary.operator_types)
+    listed = tuple(
+        c.id for c in compute if c.summary.operator_types is not None and node.op_type in c.summary.operator_types
+    )
     if listed:
         return listed
     unrestricted = tuple(c.id for c in compute if c.summary.operator_types is None)
@@ -34,7 +36,9 @@ class WholeLayerMapper:
             else:
                 cores = candidate_cores(node, accelerator)
             if not cores:
-                raise InputError(Problem(f"accelerator {accelerator.name!r} has no compute core", file=accelerator.source))
+                raise InputError(
+                    Problem(f"accelerator {accelerator.name!r} has no compute core", file=accelerator.source)
+                )
             nodes[node.name] = NodeMapping(node.name, cores)
         group = FusedGroup("group_0", tuple(n.name for n in workload.nodes))
         return Mapping(nodes, (group,), source="whole-layer mapper")

@@ -59,13 +59,17 @@ def roofline_cost(request: CostRequest, model: str = NAME) -> CostResult:
     elif node.mac_op:
         ops = node.macs
         if summary.peak_macs_per_cycle <= 0:
-            return CostResult.infeasible(model, f"core {request.core.id} ({request.core.name}) has no MAC units for {node.op_type}")
+            return CostResult.infeasible(
+                model, f"core {request.core.id} ({request.core.name}) has no MAC units for {node.op_type}"
+            )
         compute = _ceil_div(ops, summary.peak_macs_per_cycle)
     else:
         ops = node.iteration_points * cycles_per_point(node.op_type)
         peak = summary.peak_ops_per_cycle or summary.peak_macs_per_cycle
         if peak <= 0:
-            return CostResult.infeasible(model, f"core {request.core.id} ({request.core.name}) has no compute units for {node.op_type}")
+            return CostResult.infeasible(
+                model, f"core {request.core.id} ({request.core.name}) has no compute units for {node.op_type}"
+            )
         compute = _ceil_div(ops, peak)
     read_bits = sum(node.footprint_bits(op) for op in node.reads)
     write_bits = node.footprint_bits(node.output)

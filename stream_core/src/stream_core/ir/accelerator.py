@@ -8,6 +8,7 @@ code (roofline costing, memory capacity checks, schedulers) needs.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -155,7 +156,7 @@ class Accelerator:
             candidates = list(nx.all_shortest_paths(nx.DiGraph(self.graph), src, dst))
         except nx.NetworkXNoPath:
             raise ValueError(f"accelerator {self.name!r}: no link path from core {src} to core {dst}") from None
-        routes = [tuple(self._best_link(u, v) for u, v in zip(nodes, nodes[1:], strict=False)) for nodes in candidates]
+        routes = [tuple(self._best_link(u, v) for u, v in itertools.pairwise(nodes)) for nodes in candidates]
         return min(routes, key=lambda links: (-min(link.bandwidth for link in links), [link.id for link in links]))
 
     def paths(self, src: int, dst: int, limit: int = 4) -> tuple[tuple[Link, ...], ...]:
@@ -165,7 +166,7 @@ class Accelerator:
         routes: list[tuple[Link, ...]] = []
         try:
             for nodes in nx.shortest_simple_paths(nx.DiGraph(self.graph), src, dst):
-                routes.append(tuple(self._best_link(u, v) for u, v in zip(nodes, nodes[1:], strict=False)))
+                routes.append(tuple(self._best_link(u, v) for u, v in itertools.pairwise(nodes)))
                 if len(routes) >= limit:
                     break
         except nx.NetworkXNoPath:

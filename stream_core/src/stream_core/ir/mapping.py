@@ -11,7 +11,8 @@ Semantics (those of Stream's mapping files):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping as MappingABC
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingABC
 from typing import Any
 
 import attrs
@@ -39,7 +40,9 @@ class Kernel:
 class NodeMapping:
     node: str
     cores: tuple[int, ...] = attrs.field(converter=tuple)
-    split: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=lambda s: tuple((str(d), int(f)) for d, f in s))
+    split: tuple[tuple[str, int], ...] = attrs.field(
+        default=(), converter=lambda s: tuple((str(d), int(f)) for d, f in s)
+    )
     kernel: Kernel | None = None
     #: Cost-model hints from the mapping file (e.g. ZigZag ``spatial_mapping``), as frozen pairs.
     hints: tuple[tuple[str, Any], ...] = ()

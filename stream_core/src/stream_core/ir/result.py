@@ -101,8 +101,17 @@ class Result:
         for t in self.tiles:
             row = rows.setdefault(
                 t.node,
-                {"node": t.node, "group": t.group, "cores": set(), "start": t.start, "end": t.end, "busy_cycles": 0,
-                 "energy_pj": 0.0, "tiles": 0, "cost_model": t.cost_model},
+                {
+                    "node": t.node,
+                    "group": t.group,
+                    "cores": set(),
+                    "start": t.start,
+                    "end": t.end,
+                    "busy_cycles": 0,
+                    "energy_pj": 0.0,
+                    "tiles": 0,
+                    "cost_model": t.cost_model,
+                },
             )
             row["cores"].add(t.core)
             row["start"] = min(row["start"], t.start)

@@ -79,7 +79,9 @@ class TensorSpec:
 class AffineExpr:
     """``sum(coeff * loop) + offset``: the index of one tensor dimension as a function of the loops."""
 
-    terms: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=lambda ts: tuple((str(d), int(c)) for d, c in ts))
+    terms: tuple[tuple[str, int], ...] = attrs.field(
+        default=(), converter=lambda ts: tuple((str(d), int(c)) for d, c in ts)
+    )
     offset: int = 0
 
     @classmethod
@@ -395,7 +397,9 @@ class Workload:
         object.__setattr__(self, "graph", graph)
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_producers", producers)
-        order = tuple(by_name[n] for n in nx.lexicographical_topological_sort(graph, key=lambda n: graph.nodes[n]["index"]))
+        order = tuple(
+            by_name[n] for n in nx.lexicographical_topological_sort(graph, key=lambda n: graph.nodes[n]["index"])
+        )
         object.__setattr__(self, "nodes", order)
 
     def __iter__(self) -> Iterator[Node]:

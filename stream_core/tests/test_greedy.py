@@ -1,0 +1,107 @@
+"""The greedy allocator end to end on tiny cases whose schedules are computed by hand.
+
+Toy cores (tests/fixtures/example_plugin): ``toy-cost`` latency = ceil(work / 4 MACs per cycle),
+energy = work x 0.5 pJ; memories cost 0.1 pJ/bit (compute core) and 1.0 pJ/bit (DRAM). One bus of
+8 bits/cycle: moving 8 int8 elements (64 bits) takes 8 cycles.
+"""
+
+from __future__ import annotations
+
+import pytest
+from core_test_workloads import A, matmul, relu_chain
+
+from conftest import TOY_COMPUTE
+from stream_core import RunOptions, run
+from stream_core.errors import InfeasibleError
+from stream_core.ir import LoopDim, Node, Operand, TensorSpec, Workload
+from stream_core.testing import check_schedule
+
+
+def spans(result):
+    tiles = [(t.node, t.core, t.start, t.end) for t in result.tiles]
+    transfers = [(t.tensor, t.src, t.dst, t.start, t.end, t.reason) for t in result.transfers]
+    return tiles, transfers
+
+
+def test_relu_chain_on_one_core(toy_plugins, toy_hardware):
+    outcome = run(relu_chain(8, length=2), toy_hardware(n=1), plugins=toy_plugins)
+    result = outcome.result
+    tiles, transfers = spans(result)
+    # t0 arrives [0,8); relu_0 [8,10); relu_1 reads it in place [10,12); t2 written back [12,20)
+    assert tiles == [("relu_0", 0, 8, 10), ("relu_1", 0, 10, 12)]
+    assert transfers == [("t0", 1, 0, 0, 8, "operand"), ("t2", 0, 1, 12, 20, "writeback")]
+    assert result.totals.latency == 20
+    assert result.totals.compute_energy_pj == 2 * 8 * 0.5
+    # each 64-bit transfer reads one memory and writes the other: 64 x (1.0 + 0.1) pJ
+    assert result.totals.memory_energy_pj == pytest.approx(2 * 64 * 1.1)
+    assert result.totals.utilisation == {0: 4 / 20}
+    assert check_schedule(result, outcome.problem) == []
+
+
+def test_spill_when_memory_is_full(toy_plugins, toy_hardware):
+    """x -> A -> y -> C -> z and x2 -> B -> y2 on one core holding 160 bits.
+
+    A: x [0,8), A [8,10). B needs 128 new bits next to y (64): 192 > 160, so y is spilled [10,18),
+    x2 fetched [18,26), B [26,28), y2 written back [28,36). C reads y back from DRAM once memory
+    frees (36): [36,44), C [44,46), z written back [46,54).
+    """
+    t = {n: TensorSpec(n, (8,), "int8") for n in ("x", "y", "z", "x2", "y2")}
+
+    def relu(name, src, dst):
+        return Node(
+            name,
+            "Relu",
+            [LoopDim("D0", 8)],
+            [Operand("input", src, 8, (A("D0"),)), Operand("output", dst, 8, (A("D0"),))],
+        )
+
+    workload = Workload(
+        "spill",
+        [relu("A", "x", "y"), relu("B", "x2", "y2"), relu("C", "y", "z")],
+        t,
+        inputs=["x", "x2"],
+        outputs=["z", "y2"],
+    )
+    outcome = run(workload, toy_hardware(n=1, compute={**TOY_COMPUTE, "memory_bits": 160}), plugins=toy_plugins)
+    tiles, transfers = spans(outcome.result)
+    assert tiles == [("A", 0, 8, 10), ("B", 0, 26, 28), ("C", 0, 44, 46)]
+    assert transfers == [
+        ("x", 1, 0, 0, 8, "operand"),
+        ("y", 0, 1, 10, 18, "spill"),
+        ("x2", 1, 0, 18, 26, "operand"),
+        ("y2", 0, 1, 28, 36, "writeback"),
+        ("y", 1, 0, 36, 44, "operand"),
+        ("z", 0, 1, 46, 54, "writeback"),
+    ]
+    assert max(bits for _, bits in outcome.result.memory[0]) <= 160
+    assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def test_split_matmul_runs_parts_on_pinned_cores(tmp_path, toy_plugins, toy_hardware):
+    from conftest import write_yaml
+
+    hw = toy_hardware(n=2, bandwidth=64)
+    mapping = write_yaml(
+        tmp_path / "map.yaml",
+        {"layers": [{"name": "mm", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D2", "split": 2}]]}]},
+    )
+    outcome = run(matmul(4, 4, 8), hw, mapping, plugins=toy_plugins)
+    tiles, transfers = spans(outcome.result)
+    # each part: 4x4x4 = 64 MACs -> 16 cycles; its inputs: a (128 bits, 2 cycles) + half of w (128 bits, 2 cycles)
+    assert tiles == [("mm", 0, 4, 20), ("mm", 1, 8, 24)]
+    assert [(tr[0], tr[2], tr[3], tr[4]) for tr in transfers if tr[5] == "operand"] == [
+        ("a", 0, 0, 2),
+        ("w", 0, 2, 4),
+        ("a", 1, 4, 6),
+        ("w", 1, 6, 8),
+    ]
+    assert outcome.result.totals.latency == 26  # y halves (128 bits each) written back [20,22) and [24,26)
+    assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def test_tile_too_big_for_every_core_is_explained(toy_plugins, toy_hardware):
+    hw = toy_hardware(n=1, compute={**TOY_COMPUTE, "memory_bits": 100})
+    with pytest.raises(InfeasibleError) as info:
+        run(relu_chain(8), hw, plugins=toy_plugins, options=RunOptions(cost_model="roofline"))
+    assert "node 'relu_0' on core 0: tile needs 128 bits of on-core memory" in str(info.value)
+    assert "holds 100 bits" in str(info.value)

@@ -1,0 +1,116 @@
+"""IR invariants: derived counts, access relations, validation, graph structure, routing."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from core_test_workloads import conv, matmul, relu_chain
+
+from stream_core.ir import AffineExpr, LoopDim, Node, Operand, TensorSpec, Workload
+
+A = AffineExpr.of
+
+
+def test_tensor_sizes_follow_dtype():
+    t = TensorSpec("x", (2, 3, 4), "bfloat16")
+    assert (t.num_elements, t.bits_per_element, t.size_bits) == (24, 16, 384)
+    with pytest.raises(ValueError, match="unknown dtype"):
+        TensorSpec("x", (2,), "float7")
+
+
+def test_conv_window_access_is_exact():
+    # iy = 2*oy + fy - 1 with oy in [0,4), fy in [0,3): reached rows -1..7, 9 of them; clipped to [0,8) -> 8
+    expr = AffineExpr((("OY", 2), ("FY", 1)), -1)
+    ranges = {"OY": (0, 4), "FY": (0, 3)}
+    assert expr.interval(ranges) == (-1, 8)
+    assert expr.distinct_count(ranges) == len({2 * o + f - 1 for o in range(4) for f in range(3)}) == 9
+    assert expr.distinct_count(ranges, (0, 8)) == 8
+
+
+@pytest.mark.parametrize("stride,dilation,n_o,n_f", [(3, 1, 3, 2), (1, 2, 4, 3), (4, 3, 5, 2), (2, 5, 3, 3)])
+def test_distinct_count_matches_enumeration(stride, dilation, n_o, n_f):
+    expr = AffineExpr((("O", stride), ("F", dilation)))
+    ranges = {"O": (0, n_o), "F": (0, n_f)}
+    expected = len({stride * o + dilation * f for o, f in itertools.product(range(n_o), range(n_f))})
+    assert expr.distinct_count(ranges) == expected
+
+
+def test_macs_are_derived_from_loops():
+    node = matmul(4, 5, 6).node("mm")
+    assert node.macs == 4 * 5 * 6
+    assert node.reduction_dims == ("C",)
+    tile = node.with_sizes({"D": 2})
+    assert tile.macs == 2 * 5 * 6
+    relu = relu_chain(8).node("relu_0")
+    assert relu.macs == 0 and relu.iteration_points == 8
+
+
+def test_conv_footprints():
+    node = conv(c=8, k=16, iy=8, ix=8, fy=3, fx=3, stride=1, pad=1)
+    x_op, w_op, y_op = node.operands
+    assert node.sizes == {"B": 1, "OX": 8, "OY": 8, "FX": 3, "FY": 3, "C": 8, "K": 16}
+    # unclipped input window for 8 outputs and a 3-tap filter: 10 rows x 10 cols x 8 channels
+    assert node.footprint_elements(x_op) == 10 * 10 * 8
+    assert node.footprint_elements(x_op, TensorSpec("x", (1, 8, 8, 8), "int8")) == 8 * 8 * 8
+    assert node.footprint_bits(w_op) == 16 * 8 * 9 * 8
+    assert node.footprint_elements(y_op) == 16 * 64
+
+
+def test_positional_dimension_references():
+    node = conv()
+    assert node.resolve_dim("D6") == "K" and node.resolve_dim("K") == "K" and node.resolve_dim("D0") == "B"
+    with pytest.raises(KeyError):
+        node.resolve_dim("D7")
+
+
+def test_signature_ignores_names_but_not_shapes():
+    a = matmul(4, 5, 6).node("mm")
+    b = matmul(4, 5, 6).node("mm")
+    renamed = Node(
+        "other",
+        a.op_type,
+        a.loops,
+        [Operand(o.role, "z" + o.tensor, o.precision, o.access) for o in a.operands],
+        mac_op=True,
+    )
+    assert a.signature() == b.signature() == renamed.signature()
+    assert a.signature() != a.with_sizes({"D": 2}).signature()
+
+
+def test_node_validation():
+    with pytest.raises(ValueError, match="unique"):
+        Node("n", "Relu", [LoopDim("D0", 2), LoopDim("D0", 3)], [Operand("output", "y", 8, (A("D0"),))])
+    with pytest.raises(ValueError, match="unknown loops"):
+        Node("n", "Relu", [LoopDim("D0", 2)], [Operand("output", "y", 8, (A("D9"),))])
+    with pytest.raises(ValueError, match="no output"):
+        Node("n", "Relu", [LoopDim("D0", 2)], [Operand("input", "y", 8, (A("D0"),))])
+    with pytest.raises(ValueError, match="size >= 1"):
+        LoopDim("D0", 0)
+
+
+def test_workload_graph_and_order():
+    w = relu_chain(4, length=3)
+    assert [n.name for n in w.nodes] == ["relu_0", "relu_1", "relu_2"]
+    assert w.producer("t2").name == "relu_1" and w.producer("t0") is None
+    assert [n.name for n in w.consumers("t1")] == ["relu_1"]
+    assert list(w.graph.edges(data="tensors")) == [("relu_0", "relu_1", ("t1",)), ("relu_1", "relu_2", ("t2",))]
+
+
+def test_workload_rejects_cycles_and_double_producers():
+    t = {n: TensorSpec(n, (2,), "int8") for n in "abc"}
+
+    def relu(name, src, dst):
+        return Node(
+            name,
+            "Relu",
+            [LoopDim("D0", 2)],
+            [Operand("input", src, 8, (A("D0"),)), Operand("output", dst, 8, (A("D0"),))],
+        )
+
+    with pytest.raises(ValueError, match="cycle"):
+        Workload("w", [relu("r1", "a", "b"), relu("r2", "b", "a")], t)
+    with pytest.raises(ValueError, match="produced by both"):
+        Workload("w", [relu("r1", "a", "b"), relu("r2", "c", "b")], t, inputs=["a", "c"])
+    with pytest.raises(ValueError, match="unknown tensor"):
+        Workload("w", [relu("r1", "a", "zz")], t)

@@ -1,0 +1,162 @@
+"""Stream mapping YAML (current and legacy layouts): resolution and errors naming layer and field."""
+
+from __future__ import annotations
+
+import pytest
+from core_test_workloads import conv
+
+from conftest import write_yaml
+from stream_core.errors import InputError
+from stream_core.hardware import load_accelerator
+from stream_core.ir import TensorSpec, Workload
+from stream_core.mapping_io import load_mapping
+
+
+def two_conv() -> Workload:
+    c1 = conv(c=8, k=16, iy=32, ix=32, name="Conv1")
+    c2 = conv(c=16, k=32, iy=32, ix=32, name="Conv2")
+    from stream_core.ir import Operand
+
+    def rename(node, x, w, y):
+        ops = [Operand(o.role, {"x": x, "w": w, "y": y}[o.tensor], o.precision, o.access) for o in node.operands]
+        return type(node)(node.name, node.op_type, node.loops, ops, mac_op=True)
+
+    tensors = {
+        "in": TensorSpec("in", (1, 8, 32, 32), "int8"),
+        "w1": TensorSpec("w1", (16, 8, 3, 3), "int8"),
+        "mid": TensorSpec("mid", (1, 16, 32, 32), "int8"),
+        "w2": TensorSpec("w2", (32, 16, 3, 3), "int8"),
+        "out": TensorSpec("out", (1, 32, 32, 32), "int8"),
+    }
+    return Workload(
+        "two_conv",
+        [rename(c1, "in", "w1", "mid"), rename(c2, "mid", "w2", "out")],
+        tensors,
+        inputs=["in", "w1", "w2"],
+        outputs=["out"],
+    )
+
+
+@pytest.fixture
+def setup(tmp_path, toy_plugins, toy_hardware):
+    return tmp_path, two_conv(), load_accelerator(toy_hardware(n=4), toy_plugins)
+
+
+def test_current_layout_with_split_and_fused_group(setup):
+    tmp_path, workload, acc = setup
+    path = write_yaml(
+        tmp_path / "m.yaml",
+        {
+            "layers": [
+                {
+                    "name": "Conv1",
+                    "core_allocation": [[0, 1, 2, 3]],
+                    "inter_core_tiling": [[{"dim": "D6", "split": 4}]],
+                },
+                {
+                    "name": "Conv2",
+                    "core_allocation": [[0, 1, 2, 3]],
+                    "inter_core_tiling": [[{"dim": "D6", "split": 4}]],
+                    "kernel": {"name": "conv", "kwargs": {"utilization": 61.8}},
+                },
+            ],
+            "fused_groups": [
+                {"name": "g", "layers": ["Conv1", "Conv2"], "intra_core_tiling": [{"dim": "Conv1.D2", "tile": 8}]}
+            ],
+        },
+    )
+    mapping = load_mapping(path, workload, acc)
+    assert mapping["Conv1"].cores == (0, 1, 2, 3) and mapping["Conv1"].split == (("K", 4),)
+    assert mapping["Conv2"].kernel.get("utilization") == 61.8
+    [group] = mapping.groups
+    assert group.nodes == ("Conv1", "Conv2") and group.tiles == (("Conv1", "OY", 8),)
+
+
+def test_legacy_list_layout_with_default_entry(setup):
+    tmp_path, workload, acc = setup
+    path = write_yaml(
+        tmp_path / "m.yaml",
+        [
+            {
+                "name": "default",
+                "core_allocation": [0, 1, 2, 3],
+                "intra_core_tiling": ["OY, 4"],
+                "inter_core_tiling": ["K, *"],
+            },
+            {"name": "Conv2", "core_allocation": [2], "spatial_mapping": {"D1": ["K, 32"]}},
+        ],
+    )
+    mapping = load_mapping(path, workload, acc)
+    assert mapping["Conv1"].split == (("K", 4),) and mapping["Conv1"].cores == (0, 1, 2, 3)
+    assert mapping["Conv2"].cores == (2,) and mapping["Conv2"].split == ()
+    assert dict(mapping["Conv2"].hints)["spatial_mapping"] == (("D1", ("K, 32",)),)
+    [group] = mapping.groups  # no fused_groups: one group, legacy tiling = number of tiles
+    assert group.tiles == (("Conv1", "OY", 8),)
+
+
+@pytest.mark.parametrize(
+    "layers, expected",
+    [
+        ([{"name": "Conv1", "core_allocation": [[0, 9]]}], "layer 'Conv1'.core_allocation: core 9 is not defined"),
+        (
+            [{"name": "Conv1", "core_allocation": [[0, 4]]}],
+            "layer 'Conv1'.core_allocation: core 4 is a 'toy.offchip' core and cannot compute",
+        ),
+        (
+            [{"name": "Conv1", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D6", "split": 3}]]}],
+            "split 3 of D6 (K, size 16) does not divide it",
+        ),
+        (
+            [{"name": "Conv1", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D9", "split": 2}]]}],
+            "node 'Conv1' (Conv) has no dimension 'D9'; its loops are D0=B, D1=OX",
+        ),
+        (
+            [{"name": "Conv1", "core_allocation": [[0, 1, 2]], "inter_core_tiling": [[{"dim": "D6", "split": 2}]]}],
+            "the split makes 2 parts but core_allocation lists 3 cores",
+        ),
+        (
+            [{"name": "Conv1", "core_allocation": [[0]], "inter_core_tiling": [[{"dim": "D6", "split": 0}]]}],
+            "'split' of dim 'D6' must be a positive integer, got 0",
+        ),
+        ([{"name": "Conv1", "core_allocation": [[0], [1]]}], "2 core groups given; exactly one group per layer"),
+        ([{"name": "Conv1", "core_allocation": [[0]], "colour": 1}], "layer 'Conv1'.colour: unknown field"),
+    ],
+)
+def test_errors_name_layer_and_field(setup, layers, expected):
+    tmp_path, workload, acc = setup
+    path = write_yaml(tmp_path / "m.yaml", {"layers": [*layers, {"name": "default", "core_allocation": [[0]]}]})
+    with pytest.raises(InputError) as info:
+        load_mapping(path, workload, acc)
+    assert any(expected in str(p) for p in info.value.problems), [str(p) for p in info.value.problems]
+
+
+def test_unmapped_node_and_group_errors(setup):
+    tmp_path, workload, acc = setup
+    path = write_yaml(
+        tmp_path / "m.yaml",
+        {
+            "layers": [{"name": "Conv2", "core_allocation": [[0]]}],
+            "fused_groups": [
+                {"name": "g", "layers": ["Conv2", "Nope"], "intra_core_tiling": [{"dim": "Conv2.D2", "tile": 0}]}
+            ],
+        },
+    )
+    with pytest.raises(InputError) as info:
+        load_mapping(path, workload, acc)
+    text = "\n".join(str(p) for p in info.value.problems)
+    assert "no entry maps node 'Conv1' (op Conv); add a layer named 'Conv1', 'Conv' or 'default'" in text
+    assert "fused group 'g'.layers: layer 'Nope' is neither a node of the workload nor an op type" in text
+    assert "'tile' of 'Conv2.D2' must be a positive integer, got 0" in text
+
+
+def test_groups_must_respect_dependencies(setup):
+    tmp_path, workload, acc = setup
+    path = write_yaml(
+        tmp_path / "m.yaml",
+        {
+            "layers": [{"name": "Conv", "core_allocation": [[0]]}],
+            "fused_groups": [{"name": "late", "layers": ["Conv1"]}, {"name": "early", "layers": ["Conv2"]}],
+        },
+    )
+    mapping = load_mapping(path, workload, acc)  # groups are ordered topologically
+    assert [g.name for g in mapping.groups] == ["late", "early"]

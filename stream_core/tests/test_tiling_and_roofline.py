@@ -1,0 +1,80 @@
+"""Tiling arithmetic and the roofline cost model, checked against hand computation."""
+
+from __future__ import annotations
+
+from core_test_workloads import conv, matmul, relu_chain
+
+from stream_core.builtin.roofline import roofline_cost
+from stream_core.ir import Core, CoreSummary, CostRequest, NodeMapping, TensorSpec
+from stream_core.tiling import NodeTiling, operand_box
+
+
+class _Desc:
+    def __init__(self, **kw):
+        self.name = "c"
+        self.summary = CoreSummary(**kw)
+
+    def fingerprint(self):
+        return "x"
+
+
+def test_split_and_remainder_tiles():
+    node = matmul(10, 4, 8).node("mm")
+    tiling = NodeTiling(node, NodeMapping("mm", (0, 1), (("K", 2),)), {"D": 4})
+    assert tiling.part_sizes == {"D": 10, "C": 4, "K": 4}
+    assert tiling.steps == {"D": 3, "C": 1, "K": 1}
+    tiles = tiling.tiles()
+    assert len(tiles) == 6
+    assert [(t.part, t.step, t.range_map["D"], t.range_map["K"]) for t in tiles] == [
+        (0, 0, (0, 4), (0, 4)),
+        (1, 0, (0, 4), (4, 8)),
+        (0, 1, (4, 8), (0, 4)),
+        (1, 1, (4, 8), (4, 8)),
+        (0, 2, (8, 10), (0, 4)),
+        (1, 2, (8, 10), (4, 8)),
+    ]
+    assert tiling.shapes() == {(4, 4, 4): 4, (2, 4, 4): 2}
+    assert tiling.core_of_part(1) == 1
+
+
+def test_operand_box_of_a_conv_tile_is_clipped_window():
+    node = conv(c=8, k=16, iy=8, ix=8, stride=1, pad=1)
+    x = node.operands[0]
+    ranges = {d: (0, s) for d, s in node.sizes.items()} | {"OY": (2, 4)}
+    # rows 2*1 + fy - 1 for oy in [2,4), fy in [0,3) -> [1, 5); columns [-1, 9) clipped to [0, 8)
+    assert operand_box(x, ranges, TensorSpec("x", (1, 8, 8, 8), "int8")) == ((0, 1), (0, 8), (1, 5), (0, 8))
+
+
+def test_roofline_mac_op_is_compute_bound():
+    core = Core(
+        0,
+        "toy.compute",
+        _Desc(
+            memory_bits=10**6,
+            read_bandwidth=64,
+            write_bandwidth=64,
+            peak_macs_per_cycle=16,
+            mac_energy_pj=0.5,
+            read_energy_pj_per_bit=0.1,
+            write_energy_pj_per_bit=0.2,
+        ),
+    )
+    node = matmul(8, 8, 8).node("mm")  # 512 MACs; reads 2*64*8 = 1024 bits, writes 512 bits
+    result = roofline_cost(CostRequest(node, core))
+    assert result.latency == 32 and result.ideal_cycles == 32  # max(512/16, 1024/64=16, 512/64=8)
+    assert result.energy_pj == 512 * 0.5 + 1024 * 0.1 + 512 * 0.2
+    assert result.model == "roofline"
+
+
+def test_roofline_elementwise_is_memory_bound_and_too_big_is_infeasible():
+    core = Core(
+        0,
+        "toy.compute",
+        _Desc(memory_bits=256, read_bandwidth=8, write_bandwidth=16, peak_macs_per_cycle=4, peak_ops_per_cycle=8),
+    )
+    node = relu_chain(16).node("relu_0")  # 16 int8 elements: 128 bits in, 128 out; 16 ops / 8
+    result = roofline_cost(CostRequest(node, core))
+    assert (result.latency, result.ideal_cycles) == (16, 2)  # 128 bits / 8 per cycle
+    small = Core(0, "toy.compute", _Desc(memory_bits=200, read_bandwidth=8, write_bandwidth=8, peak_macs_per_cycle=4))
+    bad = roofline_cost(CostRequest(node, small))
+    assert not bad.feasible and "tile needs 256 bits of on-core memory" in bad.reason and "holds 200 bits" in bad.reason
