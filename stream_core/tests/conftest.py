@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 HERE = Path(__file__).resolve().parent
 FIXTURE_SRC = HERE.parents[1] / "tests" / "fixtures" / "example_plugin" / "src"
@@ -15,6 +14,7 @@ for _path in (FIXTURE_SRC, HERE):  # the toy plugin and core_test_workloads.py
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from core_test_support import TOY_COMPUTE, TOY_DRAM, write_yaml  # noqa: E402
 from stream_example_plugin import plugin as toy_plugin  # noqa: E402
 
 
@@ -24,25 +24,6 @@ def toy_plugins():
     from stream_core.testing import make_plugins
 
     return make_plugins(("toy-plugin", toy_plugin), entry_points=False)
-
-
-def write_yaml(path: Path, data) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-TOY_COMPUTE = {
-    "name": "little",
-    "type": "toy.compute",
-    "macs_per_cycle": 4,
-    "memory_bits": 4096,
-    "bandwidth": 8,
-    "mac_energy": 0.5,
-    "bit_energy": 0.1,
-    "call_overhead": 0,
-}
-TOY_DRAM = {"name": "dram", "type": "toy.offchip", "memory_bits": 10**9, "bandwidth": 8, "bit_energy": 1.0}
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ energy = work x 0.5 pJ; memories cost 0.1 pJ/bit (compute core) and 1.0 pJ/bit (
 from __future__ import annotations
 
 import pytest
+from core_test_support import TOY_COMPUTE
 from core_test_workloads import A, matmul, relu_chain
 
-from conftest import TOY_COMPUTE
 from stream_core import RunOptions, run
 from stream_core.errors import InfeasibleError
 from stream_core.ir import LoopDim, Node, Operand, TensorSpec, Workload
@@ -78,7 +78,7 @@ def test_spill_when_memory_is_full(toy_plugins, toy_hardware):
 
 
 def test_split_matmul_runs_parts_on_pinned_cores(tmp_path, toy_plugins, toy_hardware):
-    from conftest import write_yaml
+    from core_test_support import write_yaml
 
     hw = toy_hardware(n=2, bandwidth=64)
     mapping = write_yaml(

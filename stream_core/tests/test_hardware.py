@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from core_test_support import TOY_COMPUTE, TOY_DRAM, write_yaml
 
-from conftest import TOY_COMPUTE, TOY_DRAM, write_yaml
 from stream_core.errors import InputError
 from stream_core.hardware import load_accelerator
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from core_test_support import write_yaml
 from core_test_workloads import conv
 
-from conftest import write_yaml
 from stream_core.errors import InputError
 from stream_core.hardware import load_accelerator
 from stream_core.ir import TensorSpec, Workload
@@ -160,3 +160,41 @@ def test_groups_must_respect_dependencies(setup):
     )
     mapping = load_mapping(path, workload, acc)  # groups are ordered topologically
     assert [g.name for g in mapping.groups] == ["late", "early"]
+
+
+def test_protected_loops_cannot_be_split_or_tiled(tmp_path, toy_plugins, toy_hardware):
+    from stream_core.ir import AffineExpr, LoopDim, Node, Operand
+
+    a = AffineExpr.of
+    softmax = Node(
+        "sm",
+        "Softmax",
+        [LoopDim("D", 4), LoopDim("K", 8)],
+        [Operand("input", "x", 8, (a("D"), a("K"))), Operand("output", "y", 8, (a("D"), a("K")))],
+        protected_loops=("K",),
+    )
+    workload = Workload(
+        "w",
+        [softmax],
+        {"x": TensorSpec("x", (4, 8), "int8"), "y": TensorSpec("y", (4, 8), "int8")},
+        inputs=["x"],
+        outputs=["y"],
+    )
+    acc = load_accelerator(toy_hardware(n=2), toy_plugins)
+    path = write_yaml(
+        tmp_path / "m.yaml",
+        {
+            "layers": [{"name": "sm", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D1", "split": 2}]]}],
+            "fused_groups": [{"name": "g", "layers": ["sm"], "intra_core_tiling": [{"dim": "sm.K", "tile": 4}]}],
+        },
+    )
+    with pytest.raises(InputError) as info:
+        load_mapping(path, workload, acc)
+    text = [str(p) for p in info.value.problems]
+    assert any("inter_core_tiling: D1 (K) of node 'sm' (Softmax) cannot be split or tiled" in t for t in text)
+    assert any("intra_core_tiling: K (K) of node 'sm' (Softmax) cannot be split or tiled" in t for t in text)
+    ok = write_yaml(
+        tmp_path / "ok.yaml",
+        {"layers": [{"name": "sm", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D0", "split": 2}]]}]},
+    )
+    assert load_mapping(ok, workload, acc)["sm"].split == (("D", 2),)

@@ -32,7 +32,11 @@ log = logging.getLogger("stream_core")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Options every sub-command accepts (verbosity also after the sub-command, as users type it)."""
     parser.add_argument("--strict-plugins", action="store_true", help="fail when any plugin fails to load")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    verbosity.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def build_parser(plugins: Plugins) -> argparse.ArgumentParser:

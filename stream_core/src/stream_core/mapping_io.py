@@ -342,6 +342,9 @@ def _resolve_node(
             ok = False
             continue
         factor = len(cores) if amount in ("*", "all") else int(amount)
+        if factor > 1 and not _splittable(node, dim, ref, f"{where}.inter_core_tiling", problems):
+            ok = False
+            continue
         size = node.sizes[dim]
         if size % factor:
             problems.add(
@@ -366,9 +369,22 @@ def _resolve_node(
             continue
         part = node.sizes[dim] // math.prod(f for d, f in split if d == dim)
         tiles[dim] = 1 if amount in ("*", "all") else max(1, -(-part // int(amount)))
+        if tiles[dim] < part and not _splittable(node, dim, ref, f"{where}.intra_core_tiling", problems):
+            ok = False
     if not ok:
         return None
     return NodeMapping(node.name, cores, split, entry.kernel, entry.hints), tiles
+
+
+def _splittable(node: Node, dim: str, ref: str, field: str, problems: ProblemCollector) -> bool:
+    if dim in node.protected_loops:
+        problems.add(
+            field,
+            f"{ref} ({dim}) of node {node.name!r} ({node.op_type}) cannot be split or tiled: every output "
+            f"needs its whole extent (protected loops: {', '.join(node.protected_loops)})",
+        )
+        return False
+    return True
 
 
 def _dim(node: Node, ref: str, field: str, problems: ProblemCollector) -> str | None:
@@ -421,8 +437,9 @@ def _resolve_groups(
                 )
                 continue
             node = workload.node(node_name)
-            dim = _dim(node, ref, f"{where}.intra_core_tiling", problems)
-            if dim is not None:
+            field = f"{where}.intra_core_tiling"
+            dim = _dim(node, ref, field, problems)
+            if dim is not None and (tile >= node.sizes[dim] or _splittable(node, dim, ref, field, problems)):
                 tiles.append((node_name, dim, tile))
         groups.append(FusedGroup(group.name, tuple(sorted(members, key=order.__getitem__)), tuple(tiles)))
     for name in order:

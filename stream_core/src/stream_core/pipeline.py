@@ -233,7 +233,7 @@ def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, cont
                 )
             for request, result in zip(misses, results, strict=True):
                 answers[(model_name, request.key)] = result
-                if cache and result.feasible:
+                if cache:  # infeasible answers are deterministic too
                     cache.put(_cache_key(model_name, token, request.key), result)
             table.stats["computed"] += len(misses)
     for name, core_id, shape, model_name, key in slots:

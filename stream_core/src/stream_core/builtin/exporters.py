@@ -71,14 +71,7 @@ class GanttExporter:
         ax.set_xlabel("cycle")
         ax.set_title(f"{result.workload} on {result.accelerator}: {result.totals.latency:,} cycles")
         handles = [plt.Rectangle((0, 0), 1, 1, color=colour[n]) for n in nodes[:20]]
-        ax.legend(
-            handles,
-            nodes[:20],
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
-            ncol=min(6, len(nodes) or 1),
-            fontsize=7,
-        )
+        ax.legend(handles, nodes[:20], loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         fig.tight_layout()
         path = output_dir / "gantt.png"
         fig.savefig(path, dpi=110)

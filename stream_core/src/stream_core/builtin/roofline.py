@@ -74,7 +74,7 @@ def roofline_cost(request: CostRequest, model: str = NAME) -> CostResult:
     read_bits = sum(node.footprint_bits(op) for op in node.reads)
     write_bits = node.footprint_bits(node.output)
     if read_bits + write_bits > summary.memory_bits:
-        parts = ", ".join(f"{op.role.value} {op.tensor!r} {node.footprint_bits(op)}" for op in node.operands)
+        parts = ", ".join(f"{op.role.value} {node.footprint_bits(op)}" for op in node.operands)
         return CostResult.infeasible(
             model,
             f"tile needs {read_bits + write_bits} bits of on-core memory ({parts}) but core {request.core.id} "

@@ -175,6 +175,9 @@ class Operand:
     tensor: str
     precision: int
     access: tuple[AffineExpr, ...] | None = None
+    #: Shape of the whole tensor; a :class:`Workload` fills it in from its tensors, so a node on its
+    #: own (e.g. in a cost request) still knows how much data a non-affine access touches.
+    shape: tuple[int, ...] | None = attrs.field(default=None, converter=lambda v: None if v is None else tuple(v))
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -222,7 +225,9 @@ class Node:
     """One operator as a loop nest.
 
     ``loops`` are positional: ``D<i>`` in a Stream mapping file names ``loops[i]``. ``mac_op`` says
-    that every iteration point is one multiply-accumulate (Conv, Gemm, MatMul).
+    that every iteration point is one multiply-accumulate (Conv, Gemm, MatMul). ``protected_loops``
+    are loops a mapper must neither split across cores nor tile (non-linear reductions such as the
+    normalised axis of a softmax, sequential carries): every output needs their whole extent.
     """
 
     name: str
@@ -233,11 +238,15 @@ class Node:
     domain: str = ""
     mac_op: bool = False
     attributes: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_freeze_attributes)
+    protected_loops: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
         names = [loop.name for loop in self.loops]
         if len(set(names)) != len(names):
             raise ValueError(f"node {self.name!r}: loop names must be unique, got {names}")
+        unknown_protected = [d for d in self.protected_loops if d not in names]
+        if unknown_protected:
+            raise ValueError(f"node {self.name!r}: protected loops {unknown_protected} are not loops of the node")
         if not any(op.role is OperandRole.OUTPUT for op in self.operands):
             raise ValueError(f"node {self.name!r} has no output operand")
         for op in self.operands:
@@ -314,9 +323,17 @@ class Node:
         return attrs.evolve(self, loops=loops)
 
     def footprint_elements(self, operand: Operand, tensor: TensorSpec | None = None) -> int:
-        """Distinct elements of ``operand`` touched by the whole nest (clipped to the tensor's bounds)."""
+        """Distinct elements of ``operand`` the whole nest touches.
+
+        Clipped to ``tensor``'s bounds when it is given (a whole layer); without it the count is not
+        clipped, which is exact for an interior tile and conservative at borders. A non-affine access
+        touches the whole tensor.
+        """
         if operand.access is None:
-            return tensor.num_elements if tensor is not None else 0
+            shape = tensor.shape if tensor is not None else operand.shape
+            if shape is None:
+                raise ValueError(f"node {self.name!r}: operand {operand.tensor!r} has no affine access and no shape")
+            return math.prod(shape)
         ranges = {loop.name: (0, loop.size) for loop in self.loops}
         count = 1
         for axis, expr in enumerate(operand.access):
@@ -335,9 +352,10 @@ class Node:
         parts = [self.domain, self.op_type, str(self.mac_op), self.kind.value]
         parts += [f"{loop.name}={loop.size}" for loop in self.loops]
         for op in self.operands:
-            access = "opaque" if op.access is None else ",".join(str(e) for e in op.access)
+            access = f"opaque{op.shape}" if op.access is None else ",".join(str(e) for e in op.access)
             parts.append(f"{op.role.value}:{op.precision}:[{access}]")
         parts += [f"{k}={v!r}" for k, v in self.attributes]
+        parts.append(f"protected={self.protected_loops}")
         return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -377,6 +395,9 @@ class Workload:
             if out in self.constants or out in self.inputs:
                 raise ValueError(f"tensor {out!r} is a graph input or constant but node {node.name!r} writes it")
             producers[out] = node.name
+        nodes = tuple(self._with_shapes(node) for node in self.nodes)
+        object.__setattr__(self, "nodes", nodes)
+        by_name = {node.name: node for node in nodes}
         graph = nx.DiGraph()
         for index, node in enumerate(self.nodes):
             graph.add_node(node.name, index=index)
@@ -401,6 +422,13 @@ class Workload:
             by_name[n] for n in nx.lexicographical_topological_sort(graph, key=lambda n: graph.nodes[n]["index"])
         )
         object.__setattr__(self, "nodes", order)
+
+    def _with_shapes(self, node: Node) -> Node:
+        operands = tuple(
+            op if op.shape is not None else attrs.evolve(op, shape=self.tensors[op.tensor].shape)
+            for op in node.operands
+        )
+        return node if operands == node.operands else attrs.evolve(node, operands=operands)
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)

@@ -1,0 +1,1 @@
+"""The built-in op parsers, one module per operator family (see the package README for the table)."""

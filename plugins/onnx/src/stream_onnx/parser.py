@@ -1,0 +1,159 @@
+"""The ``onnx`` workload parser: ONNX file -> :class:`~stream_core.ir.Workload`.
+
+Steps: load the protobuf; give nodes unique names; check that every op has a parser (all missing
+ones in one error); check the model and infer static shapes (:mod:`stream_onnx.loader`); parse each
+node with the op parser chosen for its ``(domain, op_type)`` (:mod:`stream_onnx.dispatch`),
+collecting every problem; assemble the workload. Settings: ``onnx.dims`` fixes symbolic input
+dimensions (``{batch: 1}``); ``onnx.data_inputs`` lists the graph inputs that carry data rather
+than parameters (default: the first graph input), which decides operand roles where the op does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from stream_core.context import RunContext
+from stream_core.errors import InputError, Problem
+from stream_core.ir import Node, TensorSpec, Workload
+from stream_onnx.dispatch import OpParserTable
+from stream_onnx.graph import GraphView
+from stream_onnx.loader import LoadedModel, analyse, check_dims_setting, default_domain, name_nodes, read_model
+
+
+class ONNXWorkloadParser:
+    """Reads ``.onnx`` files; see the module docstring."""
+
+    suffixes = (".onnx",)
+
+    def parse(self, path: Path, context: RunContext) -> Workload:
+        path = Path(path)
+        file = str(path)
+        model = read_model(path)
+        name_nodes(model)
+        table = OpParserTable(context.plugins.registry("op_parsers"))
+        check_supported(model.graph.node, table, file)
+        dims = context.setting("onnx.dims")
+        loaded = analyse(model, path, None if dims is None else check_dims_setting(dims))
+        graph = GraphView(loaded, data_inputs(loaded, context.setting("onnx.data_inputs")))
+        check_specs(loaded, graph)
+        nodes: list[Node] = []
+        problems: list[Problem] = []
+        for node in loaded.nodes:
+            try:
+                nodes.extend(table.lookup(node.domain, node.op_type)(node, graph))
+            except InputError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise InputError(problems)
+        return assemble(path, loaded, graph, nodes)
+
+
+def check_supported(nodes: Iterable[onnx.NodeProto], table: OpParserTable, file: str) -> None:
+    """One :class:`InputError` naming every op without a parser, its nodes and how to add one."""
+    missing: dict[tuple[str, str], list[str]] = {}
+    for node in nodes:
+        domain = default_domain(node.domain)
+        if (domain, node.op_type) != ("", "Constant") and not table.has(domain, node.op_type):
+            missing.setdefault((domain, node.op_type), []).append(node.name)
+    if not missing:
+        return
+    problems = []
+    for (domain, op_type), names in missing.items():
+        shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        where = "of the default ONNX domain (ai.onnx)" if not domain else f"of the custom domain {domain!r}"
+        problems.append(
+            Problem(
+                f"no op parser is registered for op {op_type!r} {where}, used by node {shown}",
+                file=file,
+                field=f"graph.node.{names[0]}",
+            )
+        )
+    problems.append(
+        Problem(
+            f"ops with a parser: {table.describe()}. A plugin adds or overrides one by yielding "
+            "OpParserRecord(domain=..., op_type=..., factory=...) from the hook stream_register_op_parsers; "
+            "the parser interface is documented in stream_onnx.api",
+            file=file,
+        )
+    )
+    raise InputError(problems)
+
+
+def data_inputs(loaded: LoadedModel, setting: Any) -> tuple[str, ...]:
+    """The graph inputs that carry data: the ``onnx.data_inputs`` setting, else the first graph input."""
+    if setting is None:
+        return loaded.inputs[:1]
+    names = [setting] if isinstance(setting, str) else setting
+    if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
+        raise InputError(Problem(f"expected a list of graph input names, got {setting!r}", field="onnx.data_inputs"))
+    unknown = [n for n in names if n not in loaded.inputs]
+    if unknown:
+        raise InputError(
+            Problem(
+                f"{', '.join(map(repr, unknown))} are not graph inputs of {loaded.path}; "
+                f"graph inputs: {', '.join(loaded.inputs) or 'none'}",
+                field="onnx.data_inputs",
+            )
+        )
+    return tuple(names)
+
+
+def check_specs(loaded: LoadedModel, graph: GraphView) -> None:
+    """Every graph input/output and every tensor the nodes exchange has a static shape and a known dtype."""
+    consumed = {t for node in loaded.nodes for t in node.input if t}
+    wanted: dict[str, None] = dict.fromkeys((*loaded.inputs, *loaded.outputs))
+    for node in loaded.nodes:
+        wanted.update(dict.fromkeys(t for t in node.input if t and not graph.is_constant(t)))
+        wanted.update(dict.fromkeys(t for t in node.output if t in consumed))
+    problems = [p for p in map(graph.spec_problem, wanted) if p is not None]
+    if problems:
+        raise InputError(problems)
+
+
+def assemble(path: Path, loaded: LoadedModel, graph: GraphView, nodes: list[Node]) -> Workload:
+    """The workload, after checking that every tensor a node reads is an input, a constant or produced."""
+    file = str(path)
+    tensors: dict[str, TensorSpec] = {t: graph.spec(t) for t in (*loaded.inputs, *loaded.outputs)}
+    for node in nodes:
+        for operand in node.operands:
+            tensors.setdefault(operand.tensor, graph.spec(operand.tensor))
+    produced = {node.output.tensor for node in nodes}
+    inputs = set(loaded.inputs)
+    onnx_producer = {t: n for n in loaded.nodes for t in n.output if t}
+    problems = []
+    for node in nodes:
+        for operand in node.reads:
+            tensor = operand.tensor
+            if tensor in produced or tensor in inputs or graph.is_constant(tensor):
+                continue
+            source = onnx_producer.get(tensor)
+            origin = (
+                f"output of node {source.name!r} ({source.op_type}) that its op parser does not model"
+                if source
+                else "not defined in the graph"
+            )
+            problems.append(
+                Problem(
+                    f"node {node.name!r} reads tensor {tensor!r}, which is {origin}",
+                    file=file,
+                    field=f"graph.node.{node.name}",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    try:
+        return Workload(
+            name=path.stem,
+            nodes=nodes,
+            tensors=tensors,
+            inputs=loaded.inputs,
+            outputs=loaded.outputs,
+            constants=frozenset(t for t in tensors if graph.is_constant(t)),
+            source=file,
+        )
+    except ValueError as exc:
+        raise InputError(Problem(f"cannot build the workload: {exc}", file=file)) from exc

@@ -1,0 +1,83 @@
+"""stream-onnx's hook implementations: the ``onnx`` workload parser and one op parser per ONNX op.
+
+Only records are built here; the parsers are imported when a model is parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from stream_core import hookimpl
+from stream_core.plugins import lazy
+from stream_core.records import OpParserRecord, WorkloadParserRecord, op_parser_name
+
+_OPS = "stream_onnx.ops"
+
+#: op type -> (module under stream_onnx.ops, parser function, one-line description)
+BUILTIN_OP_PARSERS: dict[str, tuple[str, str, str]] = {
+    "Conv": ("conv", "parse_conv", "1-D/2-D convolution, grouped and depthwise (MAC)"),
+    "ConvTranspose": ("conv", "parse_conv_transpose", "1-D/2-D transposed convolution, explicit pads (MAC)"),
+    "Gemm": ("linear", "parse_gemm", "general matrix multiply with optional bias (MAC)"),
+    "MatMul": ("linear", "parse_matmul", "batched, broadcasting matrix multiply (MAC)"),
+    "MaxPool": ("pool", "parse_pool", "windowed max pooling"),
+    "AveragePool": ("pool", "parse_pool", "windowed average pooling"),
+    "GlobalAveragePool": ("pool", "parse_global_pool", "average over all spatial axes"),
+    "GlobalMaxPool": ("pool", "parse_global_pool", "max over all spatial axes"),
+    "BatchNormalization": ("norm", "parse_batch_norm", "inference batch normalisation"),
+    "Softmax": ("norm", "parse_normalization", "softmax along an axis"),
+    "LogSoftmax": ("norm", "parse_normalization", "log-softmax along an axis"),
+    "LayerNormalization": ("norm", "parse_normalization", "layer normalisation"),
+    "RMSNormalization": ("norm", "parse_normalization", "RMS normalisation"),
+    "ReduceMean": ("norm", "parse_reduce", "mean over axes"),
+    "ReduceSum": ("norm", "parse_reduce", "sum over axes"),
+    "ReduceMax": ("norm", "parse_reduce", "max over axes"),
+    "ReduceMin": ("norm", "parse_reduce", "min over axes"),
+    "Reshape": ("movement", "parse_reshape", "reshape (affine when the shapes share a refinement)"),
+    "Flatten": ("movement", "parse_reshape", "flatten to 2-D"),
+    "Squeeze": ("movement", "parse_reshape", "remove size-1 axes"),
+    "Unsqueeze": ("movement", "parse_reshape", "insert size-1 axes"),
+    "Transpose": ("movement", "parse_transpose", "axis permutation"),
+    "Concat": ("movement", "parse_concat", "concatenation with offsets"),
+    "Split": ("movement", "parse_split", "split into one node per output"),
+    "Slice": ("movement", "parse_slice", "strided slice"),
+    "Gather": ("movement", "parse_gather", "gather (affine for constant progressions)"),
+    "Identity": ("movement", "parse_identity", "folded away"),
+    "Dropout": ("movement", "parse_identity", "inference dropout, folded away"),
+}
+
+#: Elementwise ops, all parsed by ``stream_onnx.ops.elementwise.parse_elementwise``.
+ELEMENTWISE_OPS: tuple[str, ...] = (
+    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
+    "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "Tanh", "Gelu", "Swish", "HardSwish",
+    "Erf", "Exp", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Clip",
+)  # fmt: skip
+
+
+@hookimpl
+def stream_register_workload_parsers() -> Iterator[WorkloadParserRecord]:
+    yield WorkloadParserRecord(
+        name="onnx",
+        description="ONNX models: shape inference, one op parser per (domain, op type), all graph outputs",
+        factory=lazy("stream_onnx.parser", "ONNXWorkloadParser"),
+        suffixes=(".onnx",),
+    )
+
+
+@hookimpl
+def stream_register_op_parsers() -> Iterator[OpParserRecord]:
+    for op_type, (module, function, description) in BUILTIN_OP_PARSERS.items():
+        yield OpParserRecord(
+            name=op_parser_name("", op_type),
+            description=description,
+            factory=lazy(f"{_OPS}.{module}", function),
+            domain="",
+            op_type=op_type,
+        )
+    for op_type in ELEMENTWISE_OPS:
+        yield OpParserRecord(
+            name=op_parser_name("", op_type),
+            description="elementwise with NumPy broadcasting",
+            factory=lazy(f"{_OPS}.elementwise", "parse_elementwise"),
+            domain="",
+            op_type=op_type,
+        )

@@ -1,0 +1,105 @@
+"""The parsed ZigZag core: canonical data, its :class:`CoreSummary` and a fingerprint.
+
+The canonical data (see :mod:`stream_zigzag.core_schema`) is plain JSON-able Python, memories as an
+ordered list (innermost first). The fingerprint hashes all of it except the core's name, so two files
+that differ only in ``name`` share cost-cache entries while any change to a memory, port, the
+operational array, dataflows or precisions gives a new fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+import attrs
+
+from stream_core.ir import CoreSummary
+
+
+@attrs.frozen
+class ZigZagCore:
+    """A ``zigzag.<kind>`` core description (what the ``zigzag`` core type's parser returns)."""
+
+    name: str
+    kind: str
+    data: dict[str, Any] = attrs.field(eq=False, repr=False)
+    summary: CoreSummary = attrs.field(repr=False)
+    digest: str
+    file: str | None = attrs.field(default=None, eq=False)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], kind: str, file: str | None = None) -> ZigZagCore:
+        """Build from canonical data (already validated)."""
+        payload = {k: v for k, v in data.items() if k != "name"}
+        digest = hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=16).hexdigest()
+        return cls(name=data["name"], kind=kind, data=data, summary=_summary(data, kind), digest=digest, file=file)
+
+    def fingerprint(self) -> str:
+        """Stable hash of everything that can change a cost on this core (all fields but ``name``)."""
+        return self.digest
+
+    @property
+    def memories(self) -> list[dict[str, Any]]:
+        return self.data["memories"]
+
+    @property
+    def memory_operands(self) -> set[str]:
+        return {op for m in self.memories for op in m["operands"]}
+
+    def top_memory(self, operand: str) -> dict[str, Any] | None:
+        """The outermost memory holding memory operand ``operand`` (I1, I2, O), or None."""
+        holders = [m for m in self.memories if operand in m["operands"]]
+        return holders[-1] if holders else None
+
+    @property
+    def dataflows(self) -> list[tuple[str, list[tuple[str, int]]]]:
+        return [(oa, [(d, f) for d, f in entries]) for oa, entries in self.data["dataflows"] or []]
+
+    @property
+    def array_sizes(self) -> dict[str, int]:
+        array = self.data["operational_array"]
+        return dict(zip(array["dimensions"], array["sizes"], strict=True))
+
+    def zigzag_data(self) -> dict[str, Any]:
+        """The normalised dict ZigZag's ``AcceleratorFactory`` builds its accelerator from."""
+        array = self.data["operational_array"]
+        memories = {}
+        for mem in self.memories:
+            entry = {k: v for k, v in mem.items() if k != "name"}
+            entry["auto_cost_extraction"] = False
+            memories[mem["name"]] = entry
+        return {
+            "name": self.name,
+            "memories": memories,
+            "operational_array": {**array, "is_imc": False},
+        }
+
+
+def _port(mem: dict[str, Any], kinds: tuple[str, ...]) -> dict[str, Any] | None:
+    return next((p for p in mem["ports"] if p["type"] in kinds), None)
+
+
+def _summary(data: dict[str, Any], kind: str) -> CoreSummary:
+    """Capacity and bandwidths of the top memory holding I1 (the top memory if none holds I1), peak MACs
+    per cycle = product of the array sizes (0 for memory and off-chip cores), energies per MAC and per
+    bit (``r_cost`` / ``w_cost`` are per full-width port access)."""
+    memories = data["memories"]
+    holders = [m for m in memories if "I1" in m["operands"]] or memories
+    top = holders[-1]
+    read, write = _port(top, ("read", "read_write")), _port(top, ("write", "read_write"))
+    read_bw = float(read["bandwidth_max"]) if read else 0.0
+    write_bw = float(write["bandwidth_max"]) if write else 0.0
+    array = data["operational_array"]
+    peak = float(math.prod(array["sizes"])) if kind == "compute" else 0.0
+    return CoreSummary(
+        memory_bits=int(top["size"]),
+        read_bandwidth=read_bw,
+        write_bandwidth=write_bw,
+        peak_macs_per_cycle=peak,
+        mac_energy_pj=float(array["unit_energy"]) if kind == "compute" else 0.0,
+        read_energy_pj_per_bit=top["r_cost"] / read_bw if read_bw else 0.0,
+        write_energy_pj_per_bit=top["w_cost"] / write_bw if write_bw else 0.0,
+        operator_types=data["operator_types"],
+    )

@@ -1,0 +1,106 @@
+"""Costs of four layers checked against zigzag-dse's own public API on equivalent hand-written inputs.
+
+``zigzag.api.get_hardware_performance_zigzag`` is called here directly with a workload written in
+ZigZag's layer schema, the core YAML (minus Stream's ``type`` key) and a ZigZag mapping file in
+``tmp_path``: an independent path through ZigZag's parsers. Both sides use LOMA with lpf_limit 3,
+uneven temporal mapping and one generated spatial mapping.
+"""
+
+from __future__ import annotations
+
+import pytest
+from zz_helpers import api_cost, context, conv, core_data, depthwise, gemm, make_core
+
+from stream_core.ir import CostRequest
+
+LPF = 3
+
+
+def model_cost(zz_plugins, core_name, node, dataflows=None):
+    data = core_data(core_name)
+    if dataflows:
+        data["dataflows"] = dataflows
+    core = make_core(zz_plugins, data)
+    result = zz_plugins.load("cost_models", "zigzag").cost(
+        [CostRequest(node, core)], context(zz_plugins, lpf_limit=LPF)
+    )[0]
+    assert result.model == "zigzag" and result.feasible
+    return result
+
+
+CONV_DIMS = ["B", "OX", "OY", "FX", "FY", "C", "K"]
+PRECISION = {"O": 8, "O_final": 8, "W": 8, "I": 8}
+
+
+def test_conv_3x3_generated_spatial_mapping(zz_plugins, tmp_path):
+    node = conv(c=8, k=16, oy=16, ox=16)
+    layer = {
+        "operator_type": "Conv",
+        "equation": "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
+        "dimension_relations": ["ix=1*ox+1*fx", "iy=1*oy+1*fy"],
+        "loop_dims": CONV_DIMS,
+        "loop_sizes": [1, 16, 16, 3, 3, 8, 16],
+        "operand_precision": PRECISION,
+        "pr_loop_dims": ["IY", "IX"],
+        "padding": [[1, 1], [1, 1]],
+    }
+    latency, energy, cme = api_cost(tmp_path, "tpu_like", layer)
+    result = model_cost(zz_plugins, "tpu_like", node)
+    assert result.latency == latency
+    assert result.energy_pj == pytest.approx(energy, rel=1e-12)
+    assert result.ideal_cycles == cme.ideal_cycle == 16 * 16 * 9 * 8 * 16 // 1024
+    assert result.detail("mac_spatial_utilization") == pytest.approx(cme.mac_spatial_utilization)
+
+
+def test_gemm_with_core_dataflows(zz_plugins, tmp_path):
+    node = gemm(64, 128, 96)
+    layer = {
+        "operator_type": "Gemm",
+        "equation": "O[d][k]+=W[c][k]*I[d][c]",
+        "loop_dims": ["D", "C", "K"],
+        "loop_sizes": [64, 128, 96],
+        "operand_precision": PRECISION,
+    }
+    latency, energy, cme = api_cost(tmp_path, "array16", layer, spatial_mapping={"D1": ["K, 16"], "D2": ["C, 16"]})
+    result = model_cost(zz_plugins, "array16", node, dataflows={"D1": ["K, 16"], "D2": ["C, 16"]})
+    assert result.latency == latency
+    assert result.energy_pj == pytest.approx(energy, rel=1e-12)
+    assert result.detail("spatial_mapping") == "D1: K 16; D2: C 16"
+    assert result.detail("mac_spatial_utilization") == pytest.approx(cme.mac_spatial_utilization) == pytest.approx(1.0)
+    assert result.ideal_cycles == 64 * 128 * 96 // 256
+
+
+def test_strided_conv(zz_plugins, tmp_path):
+    node = conv(c=16, k=32, oy=8, ox=8, stride=2, pad=1)
+    layer = {
+        "operator_type": "Conv",
+        "equation": "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
+        "dimension_relations": ["ix=2*ox+1*fx", "iy=2*oy+1*fy"],
+        "loop_dims": CONV_DIMS,
+        "loop_sizes": [1, 8, 8, 3, 3, 16, 32],
+        "operand_precision": PRECISION,
+        "pr_loop_dims": ["IY", "IX"],
+        "padding": [[1, 1], [1, 1]],
+    }
+    latency, energy, _ = api_cost(tmp_path, "array16", layer, spatial_mapping={"D1": ["K, 16"], "D2": ["C, 16"]})
+    result = model_cost(zz_plugins, "array16", node, dataflows={"D1": ["K, 16"], "D2": ["C, 16"]})
+    assert result.latency == latency
+    assert result.energy_pj == pytest.approx(energy, rel=1e-12)
+
+
+def test_depthwise_conv(zz_plugins, tmp_path):
+    node = depthwise(k=32, oy=16, ox=16)
+    layer = {
+        "operator_type": "Conv",
+        "equation": "O[b][k][oy][ox]+=W[k][fy][fx]*I[b][k][iy][ix]",
+        "dimension_relations": ["ix=1*ox+1*fx", "iy=1*oy+1*fy"],
+        "loop_dims": ["B", "OX", "OY", "FX", "FY", "K"],
+        "loop_sizes": [1, 16, 16, 3, 3, 32],
+        "operand_precision": PRECISION,
+        "pr_loop_dims": ["IY", "IX"],
+        "padding": [[1, 1], [1, 1]],
+    }
+    latency, energy, _ = api_cost(tmp_path, "tpu_like", layer)
+    result = model_cost(zz_plugins, "tpu_like", node)
+    assert result.latency == latency
+    assert result.energy_pj == pytest.approx(energy, rel=1e-12)

@@ -1,0 +1,139 @@
+"""Shared helpers for the stream-zigzag tests (imported by the test modules)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stream_core.context import RunContext, RunOptions
+from stream_core.ir import AffineExpr, Core, LoopDim, Node, Operand
+
+DATA = Path(__file__).resolve().parent / "data"
+A = AffineExpr.of
+
+
+def core_data(name: str) -> dict[str, Any]:
+    return yaml.safe_load((DATA / f"{name}.yaml").read_text())
+
+
+def make_core(plugins, data: dict[str, Any], core_id: int = 0, kind: str = "compute") -> Core:
+    description = plugins.load("core_types", "zigzag").parse(data, kind=kind, file=f"{data.get('name')}.yaml")
+    return Core(id=core_id, type=f"zigzag.{kind}", description=description)
+
+
+def context(plugins, **settings: Any) -> RunContext:
+    jobs = settings.pop("jobs", 1)
+    return RunContext(
+        plugins=plugins, options=RunOptions(jobs=jobs, settings={f"zigzag.{k}": v for k, v in settings.items()})
+    )
+
+
+def conv(b=1, c=8, k=16, oy=16, ox=16, fy=3, fx=3, stride=1, pad=1, bits=8, name="conv") -> Node:
+    """ONNX-plugin naming: loops B, OX, OY, FX, FY, C, K; input (B, C, s*OY+FY-p, s*OX+FX-p)."""
+    return Node(
+        name,
+        "Conv",
+        [
+            LoopDim("B", b),
+            LoopDim("OX", ox),
+            LoopDim("OY", oy),
+            LoopDim("FX", fx),
+            LoopDim("FY", fy),
+            LoopDim("C", c),
+            LoopDim("K", k),
+        ],
+        [
+            Operand(
+                "input",
+                "x",
+                bits,
+                (
+                    A("B"),
+                    A("C"),
+                    AffineExpr((("OY", stride), ("FY", 1)), -pad),
+                    AffineExpr((("OX", stride), ("FX", 1)), -pad),
+                ),
+            ),
+            Operand("weight", "w", bits, (A("K"), A("C"), A("FY"), A("FX"))),
+            Operand("output", "y", bits, (A("B"), A("K"), A("OY"), A("OX"))),
+        ],
+        mac_op=True,
+    )
+
+
+def depthwise(b=1, k=16, oy=16, ox=16, fy=3, fx=3, pad=1, bits=8) -> Node:
+    """Depthwise conv: channel loop K indexes input, weight (K, 0, FY, FX) and output."""
+    return Node(
+        "dw",
+        "Conv",
+        [LoopDim("B", b), LoopDim("OX", ox), LoopDim("OY", oy), LoopDim("FX", fx), LoopDim("FY", fy), LoopDim("K", k)],
+        [
+            Operand(
+                "input",
+                "x",
+                bits,
+                (A("B"), A("K"), AffineExpr((("OY", 1), ("FY", 1)), -pad), AffineExpr((("OX", 1), ("FX", 1)), -pad)),
+            ),
+            Operand("weight", "w", bits, (A("K"), AffineExpr.constant(0), A("FY"), A("FX"))),
+            Operand("output", "y", bits, (A("B"), A("K"), A("OY"), A("OX"))),
+        ],
+        mac_op=True,
+    )
+
+
+def gemm(m: int, k: int, n: int, bits: int = 8) -> Node:
+    """Gemm naming: rows D, reduction C, output columns K."""
+    return Node(
+        "mm",
+        "Gemm",
+        [LoopDim("D", m), LoopDim("C", k), LoopDim("K", n)],
+        [
+            Operand("input", "a", bits, (A("D"), A("C"))),
+            Operand("weight", "w", bits, (A("C"), A("K"))),
+            Operand("output", "y", bits, (A("D"), A("K"))),
+        ],
+        mac_op=True,
+    )
+
+
+def elementwise(op_type: str, n: int = 256, inputs: int = 1, bits: int = 8) -> Node:
+    operands = [Operand("input", f"x{i}", bits, (A("D0"),)) for i in range(inputs)]
+    return Node(
+        f"{op_type.lower()}", op_type, [LoopDim("D0", n)], [*operands, Operand("output", "y", bits, (A("D0"),))]
+    )
+
+
+LINKS = {"O": "O", "W": "I2", "I": "I1"}
+
+
+def api_cost(tmp_path, core_name, layer, spatial_mapping=None, lpf_limit=3):
+    """(latency, energy, per-layer evaluation) from ``zigzag.api.get_hardware_performance_zigzag``."""
+    from zigzag.api import get_hardware_performance_zigzag  # heavy import chain (ONNX, plotting)
+
+    accelerator = core_data(core_name)
+    accelerator.pop("type")
+    path = tmp_path / f"{core_name}.yaml"
+    path.write_text(yaml.safe_dump(accelerator, sort_keys=False))
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        yaml.safe_dump([{"name": "default", "spatial_mapping": spatial_mapping, "memory_operand_links": LINKS}])
+    )
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        energy, latency, cmes = get_hardware_performance_zigzag(
+            [{"id": 0, "name": "layer", "operand_source": {"W": 0, "I": 0}, **layer}],
+            str(path),
+            str(mapping),
+            lpf_limit=lpf_limit,
+            nb_spatial_mappings_generated=1,
+            dump_folder=str(tmp_path / "out"),
+            loma_show_progress_bar=False,
+        )
+    finally:  # the API reconfigures root logging
+        root.setLevel(level)
+        root.handlers[:] = handlers
+    return latency, energy, cmes[0][1][0][0]
