@@ -30,6 +30,7 @@ import re
 from typing import Any
 
 from stream_core.errors import ProblemCollector
+from stream_core.yamlio import is_int, is_number, type_name
 from stream_zigzag.entries import pair_items
 
 MEMORY_OPERANDS = ("I1", "I2", "O")
@@ -60,27 +61,6 @@ ARRAY_KEYS = {
     "multiplier_area", "input_precision",
 }  # fmt: skip
 PRECISION_KEYS = ("I1", "I2", "O", "O_final")
-
-
-def type_name(value: Any) -> str:
-    """A user-facing name of a YAML value's type."""
-    names = {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }
-    return "nothing (null)" if value is None else names.get(type(value), type(value).__name__)
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _unknown_keys(data: dict[str, Any], known: set[str], prefix: str, problems: ProblemCollector) -> None:
