@@ -19,7 +19,7 @@ import yaml
 
 from stream_core import __version__
 from stream_core.context import Progress, RunContext, RunOptions
-from stream_core.errors import InputError, Problem, StreamError
+from stream_core.errors import InputError, PluginLoadError, Problem, StreamError
 from stream_core.examples import example_paths
 from stream_core.hardware import is_accelerator_data, load_accelerator, load_core_file
 from stream_core.mapping_io import is_mapping_data, read_mapping_file, resolve_mapping
@@ -39,7 +39,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     verbosity.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
-def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
+def build_parser(plugins: Plugins, *, strict: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stream",
         description="Map neural-network workloads onto heterogeneous dataflow accelerators.",
@@ -58,23 +58,13 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     r.add_argument("workload", nargs="?", help="workload file (ONNX); omit both to run the bundled example")
     r.add_argument("hardware", nargs="?", help="accelerator YAML file")
     r.add_argument("--mapping", metavar="FILE", help="mapping YAML (Stream format); default: automatic mapping")
-    r.add_argument("--cost-model", metavar="NAME", help="cost model for all cores it supports")
     r.add_argument("--allocator", metavar="NAME", help="allocator (scheduler); default: the highest-priority one")
     r.add_argument("--mapper", metavar="NAME", help="mapper used when no mapping file is given")
-    r.add_argument("--solver", metavar="NAME", help="LP/MILP solver for optimising plugins")
     r.add_argument(
         "--output", "-o", metavar="DIR", help="output directory (default: stream-output/<hardware>-<workload>)"
     )
     r.add_argument("--force", action="store_true", help="write into an existing directory not created by stream")
-    r.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel cost-model processes (default: all cores)")
-    r.add_argument("--no-cache", action="store_true", help="do not read or write the persistent cost cache")
-    r.add_argument("--cache-dir", metavar="DIR", help="cost cache directory (default: $XDG_CACHE_HOME/stream-core)")
-    r.add_argument(
-        "--time-limit", type=float, default=60.0, metavar="S", help="solver time limit per solve (default 60)"
-    )
-    r.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="plugin setting, e.g. zigzag.lpf_limit=6"
-    )
+    add_run_options(r)
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_common(r)
 
@@ -83,12 +73,42 @@ def build_parser(plugins: Plugins) -> argparse.ArgumentParser:
     _add_common(v)
 
     for record in plugins.registry("commands"):
-        command = record.load()
+        try:
+            command = record.load()
+        except Exception as exc:  # one broken command must not take the whole CLI down
+            origin = plugins.origin("commands", record.name)
+            if strict:
+                raise PluginLoadError(f"command {origin} failed to load: {type(exc).__name__}: {exc}") from exc
+            log.warning("command %s failed to load and was skipped: %s: %s", origin, type(exc).__name__, exc)
+            continue
         cp = sub.add_parser(record.name, help=record.description)
         command.add_arguments(cp)
         _add_common(cp)
         cp.set_defaults(plugin_command=command)
     return parser
+
+
+def add_run_options(
+    parser: argparse.ArgumentParser, *, cost: bool = True, solver: bool = True, cache: bool = True
+) -> None:
+    """The standard run options; plugin commands call this so that every command spells them alike
+    and :func:`options_from_args` turns them into the command's ``context.options``."""
+    if cost:
+        parser.add_argument("--cost-model", metavar="NAME", help="cost model for all cores it supports")
+    if solver:
+        parser.add_argument("--solver", metavar="NAME", help="LP/MILP solver for optimising plugins")
+        parser.add_argument(
+            "--time-limit", type=float, default=60.0, metavar="S", help="solver time limit per solve (default 60)"
+        )
+    if cache:
+        parser.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel cost-model processes (default: all)")
+        parser.add_argument("--no-cache", action="store_true", help="do not read or write the persistent cost cache")
+        parser.add_argument(
+            "--cache-dir", metavar="DIR", help="cost cache directory (default: $XDG_CACHE_HOME/stream-core)"
+        )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="plugin setting, e.g. zigzag.lpf_limit=6"
+    )
 
 
 def _settings(items: Sequence[str]) -> dict[str, Any]:
@@ -102,36 +122,38 @@ def _settings(items: Sequence[str]) -> dict[str, Any]:
 
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
+    """Run options from whichever standard options the command defines (see :func:`add_run_options`)."""
+    cache_dir = getattr(args, "cache_dir", None)
     return RunOptions(
-        cost_model=args.cost_model,
-        allocator=args.allocator,
-        mapper=args.mapper,
-        solver=args.solver,
-        jobs=args.jobs,
-        use_cache=not args.no_cache,
-        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-        time_limit=args.time_limit,
-        settings=_settings(args.set),
+        cost_model=getattr(args, "cost_model", None),
+        allocator=getattr(args, "allocator", None),
+        mapper=getattr(args, "mapper", None),
+        solver=getattr(args, "solver", None),
+        jobs=getattr(args, "jobs", None),
+        use_cache=not getattr(args, "no_cache", False),
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        time_limit=getattr(args, "time_limit", 60.0),
+        settings=_settings(getattr(args, "set", [])),
     )
 
 
-def cmd_run(args: argparse.Namespace, plugins: Plugins) -> int:
+def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     if (args.workload is None) != (args.hardware is None):
         raise InputError(Problem("give both WORKLOAD and HARDWARE, or neither to run the bundled example"))
     if args.workload is None:
         workload, hardware = example_paths()
-        if not args.quiet:
+        if not quiet:
             print(f"no inputs given: running the bundled example {workload.name} on {hardware.name}", file=sys.stderr)
     else:
         workload, hardware = Path(args.workload), Path(args.hardware)
     output = Path(args.output) if args.output else Path("stream-output") / f"{hardware.stem}-{workload.stem}"
-    context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(args.quiet))
+    context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(quiet))
     outcome = run(workload, hardware, args.mapping, output=output, force=args.force, context=context)
     if args.json:
         from stream_core.report import summary_dict
 
         print(json.dumps(summary_dict(outcome.result, outcome.problem.accelerator), indent=2))
-    elif not args.quiet:
+    elif not quiet:
         print(summary_table(outcome.result, outcome.problem.accelerator))
         if outcome.output_dir is not None:
             names = ", ".join(p.name for p in outcome.files)
@@ -238,19 +260,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = "-q" in argv or "--quiet" in argv
     _configure_logging(verbose, quiet)
     try:
-        plugins = load_plugins(strict="--strict-plugins" in argv)
-        parser = build_parser(plugins)
+        strict = "--strict-plugins" in argv
+        plugins = load_plugins(strict=strict)
+        parser = build_parser(plugins, strict=strict)
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return 0
         if args.command == "run":
-            return cmd_run(args, plugins)
+            return cmd_run(args, plugins, quiet)
         if args.command == "plugins":
             return cmd_plugins(args, plugins)
         if args.command == "validate":
             return cmd_validate(args, plugins)
-        context = RunContext(plugins=plugins, progress=Progress.for_terminal(args.quiet))
+        progress = Progress.for_terminal(quiet)
+        context = RunContext(plugins=plugins, options=options_from_args(args), progress=progress)
         return int(args.plugin_command.run(args, context) or 0)
     except StreamError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,10 +24,10 @@ from stream_core.ir.mapping import Mapping
 from stream_core.ir.result import Result
 from stream_core.ir.workload import Workload
 from stream_core.mapping_io import load_mapping
+from stream_core.outputs import prepare_output_dir
 from stream_core.plugins import Plugins, load_plugins
 from stream_core.tiling import NodeTiling
 
-OUTPUT_MARKER = ".stream-output"
 FALLBACK_COST_MODEL = "roofline"
 
 
@@ -298,24 +298,6 @@ STAGES: tuple[tuple[str, Callable[[PipelineState, RunContext], None]], ...] = (
     ("allocate", allocate_stage),
     ("export", export_stage),
 )
-
-
-def prepare_output_dir(path: Path, *, force: bool = False) -> Path:
-    """Create ``path`` or reuse it if a previous run wrote it; refuse a foreign non-empty directory."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(Problem("the output path exists and is not a directory", file=str(path)))
-    if path.is_dir() and any(path.iterdir()) and not (path / OUTPUT_MARKER).exists() and not force:
-        raise InputError(
-            Problem(
-                "the output directory exists, is not empty and was not written by stream; "
-                "choose another --output or pass --force to write into it",
-                file=str(path),
-            )
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    (path / OUTPUT_MARKER).write_text("written by stream-core; files here may be overwritten by the next run\n")
-    return path
 
 
 def run(

@@ -1,0 +1,193 @@
+"""One call from a workload to a sized streaming design: typing, fusion, token model, FIFO LP.
+
+:func:`plan_streams` runs the whole flow and returns a :class:`StreamPlan`, the object a backend
+consumes: kernels with their itensor ports, fusion groups, converters with buffer shapes and buffer
+counts, FIFO depths and widths. :meth:`StreamPlan.to_dict` is its JSON form (``stream fifo-size``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from stream_solvers.model import SolveOptions
+
+from stream_core.context import RunContext
+from stream_core.ir import Workload
+from stream_itensor.dataflow import DataflowGraph, build_dataflow
+from stream_itensor.fusion import FusionPlan, fuse
+from stream_itensor.graph import StreamGraph, build_stream_graph
+from stream_itensor.itype import MLIR_NAMES
+from stream_itensor.lp import FifoDepth, GroupSizing, size_fifos
+from stream_itensor.profiles import KernelProfile, profiles_from_cost_model
+from stream_itensor.target import DEFAULT_TARGET, Target
+from stream_itensor.tiling import KernelTiling
+
+
+@attrs.frozen
+class StreamPlan:
+    """Everything decided for one workload (see the module docstring)."""
+
+    graph: StreamGraph
+    fusion: FusionPlan
+    target: Target
+    profiles: Mapping[str, KernelProfile]
+    dataflows: tuple[DataflowGraph, ...]
+    sizings: tuple[GroupSizing, ...]
+
+    @property
+    def fifos(self) -> tuple[FifoDepth, ...]:
+        return tuple(f for s in self.sizings for f in s.fifos)
+
+    @property
+    def total_fifo_bits(self) -> int:
+        return sum(s.total_bits for s in self.sizings)
+
+    def sizing(self, group: str) -> GroupSizing:
+        return next(s for s in self.sizings if s.group == group)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable summary: kernels, edges, groups, converters, FIFOs and totals."""
+        return plan_dict(self)
+
+
+def plan_streams(
+    workload: Workload,
+    context: RunContext,
+    *,
+    target: Target | None = None,
+    tilings: Mapping[str, KernelTiling] | None = None,
+    default_tiling: KernelTiling | None = None,
+    profiles: Mapping[str, KernelProfile] | None = None,
+    solver: Any = None,
+) -> StreamPlan:
+    """Type, fuse, model and size ``workload``.
+
+    ``profiles`` default to the cost model (``context.options.cost_model`` or roofline) on ``target``'s
+    cores; ``solver`` defaults to ``context.solver("lp")`` (``--solver``), with the run's time limit.
+    """
+    target = target or DEFAULT_TARGET
+    graph = build_stream_graph(workload, tilings, default_tiling)
+    fusion = fuse(graph, target.budget)
+    for group in fusion.groups:
+        if group.over_budget:
+            budget = (fusion.budget_bits or 0) // 8
+            context.warn(
+                f"kernel {group.kernels[0]!r} alone needs {group.memory_bits // 8} bytes of on-chip memory, "
+                f"more than the budget of {budget} bytes; tile it smaller"
+            )
+    profiles = dict(profiles) if profiles is not None else profiles_from_cost_model(graph, target, context)
+    dataflows = build_dataflow(fusion, profiles, target.converter_bits_per_cycle)
+    solver = solver or context.solver("lp")
+    options = SolveOptions(time_limit=context.options.time_limit)
+    sizings = tuple(size_fifos(d, solver, options) for d in dataflows)
+    return StreamPlan(graph, fusion, target, profiles, dataflows, sizings)
+
+
+def plan_dict(plan: StreamPlan) -> dict[str, Any]:
+    graph, fusion = plan.graph, plan.fusion
+    buffers = {c.edge: c for s in plan.sizings for c in s.converters}
+    kernels = []
+    for k in graph.kernels:
+        kernels.append(
+            {
+                "name": k.name,
+                "op_type": k.node.op_type,
+                "group": fusion.group_of(k.name).name,
+                "loops": [{"name": loop.name, "size": loop.size, "tile": loop.tile} for loop in k.loops],
+                "iterations": k.iterations,
+                "local_bits": k.local_bits,
+                "interval": plan.profiles[k.name].interval,
+                "initial_delay": plan.profiles[k.name].initial_delay,
+                "ports": [
+                    {
+                        "operand": p.operand,
+                        "tensor": p.tensor,
+                        "role": p.role.value,
+                        "itensor": str(p.itype),
+                        "token_bits": p.itype.token_bits,
+                    }
+                    for p in k.ports
+                ],
+            }
+        )
+    edges = []
+    for e in graph.edges:
+        intra = fusion.is_intra(e)
+        entry: dict[str, Any] = {
+            "name": e.name,
+            "producer": e.producer,
+            "consumer": e.consumer,
+            "tensor": e.tensor,
+            "port": e.port,
+            "streams": intra,
+            "source": str(e.source),
+            "target": str(e.target),
+            "converter": None,
+        }
+        if intra and e.converter is not None:
+            sized = buffers[e.name]
+            entry["converter"] = {
+                "buffer_shape": list(e.converter.buffer_shape),
+                "shared_loops": e.converter.shared_loops,
+                "instances": e.converter.instances,
+                "element_type": MLIR_NAMES[e.converter.source.dtype],
+                "buffers": sized.buffers,
+                "buffer_bits": sized.buffers * sized.buffer_bits,
+            }
+        edges.append(entry)
+    groups = []
+    for g, s in zip(fusion.groups, plan.sizings, strict=True):
+        converter_bits = sum(c.buffers * c.buffer_bits for c in s.converters)  # ping-pong, or more if sized so
+        groups.append(
+            {
+                "name": g.name,
+                "kernels": list(g.kernels),
+                "local_bits": g.local_bits,
+                "converter_bits": converter_bits,
+                "fifo_bits": s.total_bits,
+                "memory_bits": g.local_bits + converter_bits + s.total_bits,
+                "over_budget": g.over_budget,
+                "period": s.period,
+                "lp": {
+                    "solver": s.solver,
+                    "variables": s.variables,
+                    "constraints": s.constraints,
+                    "objective": s.objective,
+                    "seconds": round(s.seconds, 6),
+                },
+            }
+        )
+    fifos = [
+        {
+            "name": f.channel,
+            "group": s.group,
+            "producer": f.producer,
+            "consumer": f.consumer,
+            "edge": f.edge,
+            "depth": f.depth,
+            "token_bits": f.token_bits,
+            "bits": f.bits,
+            "tokens": f.tokens,
+            "delay": f.delay,
+            "min_delay": f.min_delay,
+        }
+        for s in plan.sizings
+        for f in s.fifos
+    ]
+    return {
+        "workload": graph.workload.name,
+        "target": plan.target.name,
+        "budget_bits": fusion.budget_bits,
+        "kernels": kernels,
+        "edges": edges,
+        "groups": groups,
+        "fifos": fifos,
+        "totals": {
+            "fifo_bits": plan.total_fifo_bits,
+            "converter_bits": sum(c["converter"]["buffer_bits"] for c in edges if c["converter"]),
+            "local_bits": sum(k.local_bits for k in graph.kernels),
+            "groups": len(fusion.groups),
+        },
+    }
