@@ -195,3 +195,14 @@ def test_unreachable_core_and_invalid_yaml(tmp_path, toy_plugins, toy_hardware):
     path.write_text("name: [unclosed\n")
     with pytest.raises(InputError, match=r"acc.yaml: invalid YAML: line 2, column 1"):
         load_accelerator(path, toy_plugins)
+
+
+def test_unknown_core_type_names_the_package_its_file_says(tmp_path, toy_plugins, toy_hardware):
+    path = toy_hardware(n=1)
+    write_yaml(tmp_path / "cores" / "little.yaml", {**TOY_COMPUTE, "type": "acme.compute", "provided_by": "acme-cores"})
+    with pytest.raises(InputError) as info:
+        load_accelerator(path, toy_plugins)
+    assert "This core file says the distribution 'acme-cores' provides it: pip install acme-cores." in str(info.value)
+    # with the plugin installed, the key is stripped before the core type parses the file
+    write_yaml(tmp_path / "cores" / "little.yaml", {**TOY_COMPUTE, "provided_by": "stream-example-plugin"})
+    assert load_accelerator(path, toy_plugins).cores[0].description.macs_per_cycle == 4

@@ -34,6 +34,7 @@ from stream_core.yamlio import is_int, is_number, load_yaml, type_name
 
 DEFAULT_NAMESPACE = "zigzag"
 
+PROVIDED_BY = "provided_by"  # optional key of any core file: the distribution that reads its type
 OFFCHIP_BANDWIDTH = "offchip port bandwidth"  # placeholder resolved once the off-chip core is parsed
 
 KNOWN_KEYS = {
@@ -157,11 +158,17 @@ def split_core_type(raw: Any) -> tuple[str, str]:
 
 
 def parse_core_data(data: Any, plugins: Plugins, file: str | None, field_prefix: str = "") -> tuple[str, Any]:
-    """Hand one core description (a dict) to its core-type plugin; returns ``(type, description)``."""
+    """Hand one core description (a dict) to its core-type plugin; returns ``(type, description)``.
+
+    The optional key ``provided_by: <distribution>`` belongs to the core, not to the core type: it
+    is removed before the plugin sees the data and quoted when no installed plugin reads the type.
+    """
     problems = ProblemCollector(file)
     if not isinstance(data, dict):
         problems.add(field_prefix or None, f"expected a mapping describing a core, got {type_name(data)}")
         problems.raise_if_any()
+    data = dict(data)
+    provided_by = data.pop(PROVIDED_BY, None)
     namespace, kind = split_core_type(data.get("type"))
     type_field = f"{field_prefix}.type" if field_prefix else "type"
     registry = plugins.registry("core_types")
@@ -169,11 +176,14 @@ def parse_core_data(data: Any, plugins: Plugins, file: str | None, field_prefix:
         available = ", ".join(f"{n}.*" for n in registry.names()) or "(none)"
         hint = difflib.get_close_matches(namespace, registry.names(), n=1)
         did_you_mean = f" Did you mean '{hint[0]}'?" if hint else ""
+        if isinstance(provided_by, str) and provided_by.strip():
+            install = f"This core file says the distribution '{provided_by}' provides it: pip install {provided_by}."
+        else:
+            install = f"Install the plugin package that provides the '{namespace}' core types."
         problems.add(
             type_field,
             f"core type '{namespace}.{kind}' is not provided by any installed plugin.{did_you_mean} "
-            f"Installed core types: {available}. Install the plugin package that provides the "
-            f"'{namespace}' core types (run 'stream plugins' to see what is installed).",
+            f"Installed core types: {available}. {install} (Run 'stream plugins' to see what is installed.)",
         )
         problems.raise_if_any()
     record = registry.get(namespace)
