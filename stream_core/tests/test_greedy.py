@@ -13,7 +13,7 @@ from core_test_workloads import A, matmul, relu_chain
 
 from stream_core import RunOptions, run
 from stream_core.errors import InfeasibleError
-from stream_core.ir import LoopDim, Node, Operand, TensorSpec, Workload
+from stream_core.ir import FusedGroup, LoopDim, Mapping, Node, NodeMapping, Operand, TensorSpec, Workload
 from stream_core.testing import check_schedule
 
 
@@ -62,7 +62,8 @@ def test_spill_when_memory_is_full(toy_plugins, toy_hardware):
         inputs=["x", "x2"],
         outputs=["z", "y2"],
     )
-    outcome = run(workload, toy_hardware(n=1, compute={**TOY_COMPUTE, "memory_bits": 160}), plugins=toy_plugins)
+    whole = whole_layers(workload, core=0)
+    outcome = run(workload, toy_hardware(n=1, compute={**TOY_COMPUTE, "memory_bits": 160}), whole, plugins=toy_plugins)
     tiles, transfers = spans(outcome.result)
     assert tiles == [("A", 0, 8, 10), ("B", 0, 26, 28), ("C", 0, 44, 46)]
     assert transfers == [
@@ -101,7 +102,46 @@ def test_split_matmul_runs_parts_on_pinned_cores(tmp_path, toy_plugins, toy_hard
 
 def test_tile_too_big_for_every_core_is_explained(toy_plugins, toy_hardware):
     hw = toy_hardware(n=1, compute={**TOY_COMPUTE, "memory_bits": 100})
+    workload = relu_chain(8)
     with pytest.raises(InfeasibleError) as info:
-        run(relu_chain(8), hw, plugins=toy_plugins, options=RunOptions(cost_model="roofline"))
+        run(
+            workload, hw, whole_layers(workload, core=0), plugins=toy_plugins, options=RunOptions(cost_model="roofline")
+        )
     assert "node 'relu_0' on core 0: tile needs 128 bits of on-core memory" in str(info.value)
     assert "holds 100 bits" in str(info.value)
+
+
+def test_the_baseline_mapper_tiles_a_layer_that_does_not_fit(toy_plugins, toy_hardware):
+    # 8 int8 elements in and out: 128 bits; half of a 100-bit memory is 50 -> halve twice to 2 elements (32 bits)
+    outcome = run(relu_chain(8), toy_hardware(n=1, compute={**TOY_COMPUTE, "memory_bits": 100}), plugins=toy_plugins)
+    assert outcome.problem.mapping.groups[0].tiles == (("relu_0", "D0", 2),)
+    assert [t.index for t in outcome.result.tiles] == [0, 1, 2, 3]
+    assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def whole_layers(workload, core: int) -> Mapping:
+    """Every node whole, on ``core``, in one group."""
+    nodes = {n.name: NodeMapping(n.name, (core,)) for n in workload.nodes}
+    return Mapping(nodes, (FusedGroup("g", tuple(n.name for n in workload.nodes)),))
+
+
+def test_reduction_tiles_accumulate_in_order(tmp_path, toy_plugins, toy_hardware):
+    """mm (D=4, C=4, K=8) tiled C=2 on one core, bus 64 bits/cycle: two tiles of 64 MACs (16 cycles).
+
+    Tile 0: a (64 bits) [0,1), w (128 bits) [1,3), runs [3,19). Tile 1 accumulates onto tile 0's
+    partial sums (same core: no transfer): its a/w are prefetched once tile 0 starts: [3,4), [4,6);
+    runs [19,35). Only the completed y (256 bits) is written back: [35,39).
+    """
+    workload = matmul(4, 4, 8)
+    mapping = Mapping({"mm": NodeMapping("mm", (0,))}, (FusedGroup("g", ("mm",), (("mm", "C", 2),)),))
+    outcome = run(workload, toy_hardware(n=1, bandwidth=64), mapping, plugins=toy_plugins)
+    tiles, transfers = spans(outcome.result)
+    assert tiles == [("mm", 0, 3, 19), ("mm", 0, 19, 35)]
+    assert transfers == [
+        ("a", 1, 0, 0, 1, "operand"),
+        ("w", 1, 0, 1, 3, "operand"),
+        ("a", 1, 0, 3, 4, "operand"),
+        ("w", 1, 0, 4, 6, "operand"),
+        ("y", 0, 1, 35, 39, "writeback"),
+    ]
+    assert check_schedule(outcome.result, outcome.problem) == []

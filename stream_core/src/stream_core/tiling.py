@@ -6,10 +6,11 @@ size (as in Stream); a temporal tile need not divide it (the last tile is then s
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -47,31 +48,31 @@ class NodeTiling:
     mapping: NodeMapping
     tile_sizes: Mapping[str, int] = attrs.field(factory=dict, converter=dict)
 
-    @property
+    @functools.cached_property
     def split(self) -> dict[str, int]:
         return {d: self.mapping.split_factor(d) for d in self.node.loop_names}
 
-    @property
+    @functools.cached_property
     def part_sizes(self) -> dict[str, int]:
         split = self.split
         return {d: size // split[d] for d, size in self.node.sizes.items()}
 
-    @property
+    @functools.cached_property
     def tile(self) -> dict[str, int]:
         """Temporal tile size per loop (a loop without one is whole per part)."""
         parts = self.part_sizes
         return {d: min(self.tile_sizes.get(d, parts[d]), parts[d]) for d in self.node.loop_names}
 
-    @property
+    @functools.cached_property
     def steps(self) -> dict[str, int]:
         parts, tile = self.part_sizes, self.tile
         return {d: -(-parts[d] // tile[d]) for d in self.node.loop_names}
 
-    @property
+    @functools.cached_property
     def parts(self) -> int:
         return self.mapping.parts
 
-    @property
+    @functools.cached_property
     def steps_per_part(self) -> int:
         return math.prod(self.steps.values())
 
@@ -80,7 +81,11 @@ class NodeTiling:
         return self.mapping.cores[part] if self.parts > 1 else None
 
     def tiles(self) -> list[TileSpec]:
-        """All tiles, temporal step major (every part's step 0, then step 1, ...)."""
+        """All tiles, temporal step major (every part's step 0, then step 1, ...). Cached: do not mutate."""
+        return self._tiles
+
+    @functools.cached_property
+    def _tiles(self) -> list[TileSpec]:
         names = self.node.loop_names
         split, parts, tile, steps = self.split, self.part_sizes, self.tile, self.steps
         part_coords = list(itertools.product(*(range(split[d]) for d in names)))
@@ -96,9 +101,13 @@ class NodeTiling:
                 out.append(TileSpec(index=len(out), part=p, step=s, ranges=tuple(ranges)))
         return out
 
+    @functools.cached_property
+    def _shapes(self) -> Counter[tuple[int, ...]]:
+        return Counter(t.shape for t in self.tiles())
+
     def shapes(self) -> Counter[tuple[int, ...]]:
         """Distinct tile shapes (loop sizes in loop order) and how many tiles have each."""
-        return Counter(t.shape for t in self.tiles())
+        return self._shapes
 
     def tile_node(self, shape: tuple[int, ...]) -> Node:
         return self.node.with_sizes(dict(zip(self.node.loop_names, shape, strict=True)))
@@ -124,3 +133,34 @@ def boxes_intersect(a: Box | None, b: Box | None) -> bool:
 
 def box_elements(box: Box) -> int:
     return math.prod(max(0, hi - lo) for lo, hi in box)
+
+
+class BoxIndex:
+    """Which of many boxes (e.g. the output boxes of a node's tiles) intersect a query box.
+
+    Boxes are bucketed per axis by their interval, so a query scans the distinct intervals of each
+    axis (about the number of tiles along it) instead of every box.
+    """
+
+    def __init__(self, boxes: Sequence[Box | None]):
+        self.size = len(boxes)
+        self.everywhere = frozenset(i for i, box in enumerate(boxes) if box is None)
+        rank = max((len(box) for box in boxes if box is not None), default=0)
+        self.axes: list[dict[tuple[int, int], list[int]]] = [{} for _ in range(rank)]
+        for i, box in enumerate(boxes):
+            if box is not None:
+                for axis, interval in enumerate(box):
+                    self.axes[axis].setdefault(interval, []).append(i)
+
+    def query(self, box: Box | None) -> list[int]:
+        """Indices of the boxes intersecting ``box`` (all of them for ``None``, the whole tensor)."""
+        if box is None:
+            return list(range(self.size))
+        found: set[int] | None = None
+        for axis, buckets in enumerate(self.axes):
+            lo, hi = box[axis]
+            hits = {i for (b_lo, b_hi), members in buckets.items() if b_lo < hi and lo < b_hi for i in members}
+            found = hits if found is None else found & hits
+            if not found:
+                break
+        return sorted((found or set()) | self.everywhere)

@@ -3,7 +3,9 @@
 Per fused group (groups run one after the other):
 
 * Tiles become ready when the producer tiles whose output boxes intersect their input boxes have
-  been scheduled; the ready tile with the earliest data-ready time goes first (ties: topological
+  been scheduled. Tiles of a layer tiled along a reduction loop write the same output box: they
+  accumulate one after the other (each reads the previous one's partial sums), and readers depend
+  on the last one; the ready tile with the earliest data-ready time goes first (ties: topological
   node order, then tile index), so consecutive layers interleave (layer fusion).
 * Each tile goes to the candidate core where it would *finish* earliest (ties: lowest core id).
 * Data moves over the accelerator's links as circuit-switched transfers: a transfer holds every link
@@ -12,9 +14,11 @@ Per fused group (groups run one after the other):
   Graph inputs, weights and tensors of earlier groups come from the off-chip core; graph outputs
   and tensors read by later groups are written back to it.
 * Memory capacity is respected: each core's top memory holds the inputs of a running tile and the
-  outputs not yet consumed. When a new tile does not fit, the oldest unconsumed outputs are written
-  back to off-chip memory (consumers then read them from there) and the tile waits for that; if it
-  still does not fit it waits until enough memory frees up.
+  outputs not yet consumed. Inputs are fetched at the earliest when the previous tile on the same
+  core starts (double buffering: one tile runs while the next one's inputs arrive). When a new
+  tile does not fit, the oldest unconsumed outputs are written back to off-chip memory (consumers
+  then read them from there) and the tile waits for that; if it still does not fit it waits until
+  enough memory frees up.
 * Energy = tile costs + link energy of transfers + memory energy of transfers (bits read at the
   source and written at the destination at those memories' per-bit costs).
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 from collections import defaultdict
 
 import attrs
@@ -33,7 +38,7 @@ from stream_core.ir.accelerator import Link
 from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
 from stream_core.ir.workload import Operand
 from stream_core.pipeline import AllocationProblem
-from stream_core.tiling import TileSpec, box_elements, boxes_intersect, operand_box
+from stream_core.tiling import Box, BoxIndex, TileSpec, box_elements, operand_box
 
 NAME = "greedy"
 
@@ -52,6 +57,7 @@ class _Buffer:
 class _Produced:
     """Where a scheduled tile's output currently lives and how many consumer tiles still need it."""
 
+    key: tuple[str, int]
     core: int
     ready: int
     pending: int
@@ -68,6 +74,29 @@ class _Need:
     bits: int
     producer: tuple[str, int] | None
     box: tuple[tuple[int, int], ...] | None = None
+
+
+@attrs.frozen
+class _NodeOutputs:
+    """Output boxes of a node's tiles, with accumulation chains for tiles that share a box."""
+
+    boxes: list[Box | None]
+    finals: list[int]  # tiles that complete their output box (last of their chain)
+    index: BoxIndex  # over the finals' boxes
+    previous: dict[int, int]  # tile -> the tile whose partial sums it accumulates onto
+
+    @classmethod
+    def of(cls, boxes: list[Box | None]) -> _NodeOutputs:
+        chains: dict[Box | None, list[int]] = {}
+        for i, box in enumerate(boxes):
+            chains.setdefault(box, []).append(i)
+        finals = sorted(chain[-1] for chain in chains.values())
+        previous = {later: earlier for chain in chains.values() for earlier, later in itertools.pairwise(chain)}
+        return cls(boxes, finals, BoxIndex([boxes[i] for i in finals]), previous)
+
+    def producers_of(self, box: Box | None) -> list[int]:
+        """The tiles whose completed output overlaps ``box``."""
+        return [self.finals[position] for position in self.index.query(box)]
 
 
 class _Timeline:
@@ -92,7 +121,15 @@ class _Timeline:
                 return t
 
     def book(self, start: int, end: int) -> None:
+        """Mark ``[start, end)`` busy; touching intervals merge, so back-to-back traffic stays one entry."""
         i = bisect.bisect_left(self.starts, start)
+        if i > 0 and self.ends[i - 1] == start:
+            i -= 1
+            start = self.starts[i]
+            del self.starts[i], self.ends[i]
+        if i < len(self.starts) and self.starts[i] == end:
+            end = self.ends[i]
+            del self.starts[i], self.ends[i]
         self.starts.insert(i, start)
         self.ends.insert(i, end)
 
@@ -120,7 +157,10 @@ class _Scheduler:
         self.context = context
         self.core_free: dict[int, int] = defaultdict(int)
         self.links: dict[int, _Timeline] = defaultdict(_Timeline)
-        self.buffers: dict[int, list[_Buffer]] = defaultdict(list)
+        self.buffers: dict[int, list[_Buffer]] = defaultdict(list)  # every buffer, for the memory trace
+        self.active: dict[int, list[_Buffer]] = defaultdict(list)  # those that can still matter
+        self.unconsumed: dict[int, dict[tuple[str, int], None]] = defaultdict(dict)  # open outputs, oldest first
+        self.last_start: dict[int, int] = defaultdict(int)
         self.resident: dict[tuple[int, str, object], _Buffer] = {}
         self.tiles: list[TileRecord] = []
         self.transfers: list[TransferRecord] = []
@@ -142,13 +182,18 @@ class _Scheduler:
         workload = self.problem.workload
         order = {name: i for i, name in enumerate(members)}
         tiles = {name: self.problem.tilings[name].tiles() for name in members}
+        outputs = {name: _NodeOutputs.of(self._output_boxes(name, tiles[name])) for name in members}
         needs: dict[tuple[str, int], list[_Need]] = {}
         consumers: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
         for name in members:
-            reads = workload.node(name).reads
+            node = workload.node(name)
             for tile in tiles[name]:
                 key = (name, tile.index)
-                needs[key] = self._needs(reads, tile, tiles)
+                needs[key] = self._needs(node.reads, tile, outputs)
+                earlier = outputs[name].previous.get(tile.index)
+                if earlier is not None:  # partial sums of the same output box
+                    partial = self._output_bits(name, tile)
+                    needs[key].append(_Need(node.output.tensor, partial, (name, earlier)))
                 for need in needs[key]:
                     if need.producer is not None:
                         consumers[need.producer].append(key)
@@ -166,7 +211,7 @@ class _Scheduler:
             plan = self._best_plan(name, tile, needs[key], produced, start)
             info = self._commit(plan, name, tile, group, needs[key], produced, len(consumers[key]))
             produced[key] = info
-            if name in writeback:
+            if name in writeback and index in outputs[name].finals:  # partial sums are not results yet
                 self._write_back(info, workload.node(name).output.tensor, "writeback")
             self._maybe_release(info)
             group_end = max(group_end, plan.end, info.written_back or 0)
@@ -182,7 +227,7 @@ class _Scheduler:
         return max([group_end] + [t.end for t in self.transfers])
 
     # -- dependencies -----------------------------------------------------------------------------
-    def _needs(self, reads: tuple[Operand, ...], tile: TileSpec, tiles: dict[str, list[TileSpec]]) -> list[_Need]:
+    def _needs(self, reads: tuple[Operand, ...], tile: TileSpec, outputs: dict[str, _NodeOutputs]) -> list[_Need]:
         """What a tile reads: overlapping producer tiles of this group, or boxes from off-chip memory."""
         workload = self.problem.workload
         ranges = tile.range_map
@@ -191,15 +236,20 @@ class _Scheduler:
             spec = workload.tensor(operand.tensor)
             box = operand_box(operand, ranges, spec)
             producer = workload.producer(operand.tensor)
-            if producer is None or producer.name not in tiles:
+            if producer is None or producer.name not in outputs:
                 out.append(_Need(operand.tensor, _box_bits(box, spec.shape, operand.precision), None, box))
                 continue
-            for ptile in tiles[producer.name]:
-                pbox = operand_box(producer.output, ptile.range_map, spec)
-                if boxes_intersect(box, pbox):
-                    bits = _box_bits(_intersection(box, pbox), spec.shape, operand.precision)
-                    out.append(_Need(operand.tensor, bits, (producer.name, ptile.index)))
+            for index in outputs[producer.name].producers_of(box):
+                overlap = _intersection(box, outputs[producer.name].boxes[index])
+                out.append(
+                    _Need(operand.tensor, _box_bits(overlap, spec.shape, operand.precision), (producer.name, index))
+                )
         return out
+
+    def _output_boxes(self, name: str, tiles: list[TileSpec]) -> list[Box | None]:
+        node = self.problem.workload.node(name)
+        spec = self.problem.workload.tensor(node.output.tensor)
+        return [operand_box(node.output, tile.range_map, spec) for tile in tiles]
 
     def _needs_writeback(self, name: str, members: set[str]) -> bool:
         workload = self.problem.workload
@@ -225,44 +275,58 @@ class _Scheduler:
         """Where and when the tile would run on ``core``, without changing any state."""
         bookings: dict[int, list[tuple[int, int]]] = defaultdict(list)
         reuse: list[_Buffer] = []
-        arrivals = [floor, self.core_free[core]]
-        incoming: list[tuple[int, int, _Need]] = []  # (ready time, source core, need)
-        keep: set[tuple[str, int]] = set()
+        fetch_bits = self._output_bits(name, tile)
+        kept: dict[tuple[str, int], int] = defaultdict(int)  # same-core producer -> bits this tile reads of it
         for need in needs:
             if need.producer is None:
                 buffer = self.resident.get((core, need.tensor, need.box))
                 if buffer is not None and buffer.end == self.core_free[core]:
                     reuse.append(buffer)  # the previous tile on this core read the same box
                 else:
-                    incoming.append((floor, self.offchip, need))
+                    fetch_bits += need.bits
                 continue
             info = produced[need.producer]
             if info.buffer is not None and self.acc.shares_memory(info.core, core):
-                arrivals.append(info.ready)
-                keep.add(need.producer)
-            elif info.buffer is not None:
-                incoming.append((info.ready, info.core, need))
-            else:  # spilled: read it back from off-chip memory
-                incoming.append((info.written_back or info.ready, self.offchip, need))
-        new_bits = sum(n.bits for _, _, n in incoming) + self._output_bits(name, tile)
-        victims, memory_floor = self._make_room(core, new_bits, floor, produced, keep)
+                kept[need.producer] += need.bits
+            else:
+                fetch_bits += need.bits
+        prefetch_from = max(floor, self.last_start[core])
+        victims, memory_floor = self._make_room(core, fetch_bits, prefetch_from, produced, kept)
+        spilled_at: dict[tuple[str, int], int] = {}
         spills: list[tuple[tuple[str, int], TransferRecord | None]] = []
         for victim in victims:
             info = produced[victim]
             if info.written_back is not None:  # already stored off-chip: just drop the copy
                 spills.append((victim, None))
-                memory_floor = max(memory_floor, info.written_back)
+                spilled_at[victim] = info.written_back
+            else:
+                tensor = self.problem.workload.node(victim[0]).output.tensor
+                record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, "spill")
+                spills.append((victim, record))
+                spilled_at[victim] = record.end
+            memory_floor = max(memory_floor, spilled_at[victim])
+        arrivals = [floor, self.core_free[core], memory_floor]
+        incoming: list[tuple[int, int, _Need]] = []  # (ready time, source core, need)
+        for need in needs:
+            if need.producer is None:
+                if not any(b is self.resident.get((core, need.tensor, need.box)) for b in reuse):
+                    incoming.append((floor, self.offchip, need))
                 continue
-            tensor = self.problem.workload.node(victim[0]).output.tensor
-            record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, "spill")
-            spills.append((victim, record))
-            memory_floor = max(memory_floor, record.end)
+            info = produced[need.producer]
+            if need.producer in spilled_at:
+                incoming.append((spilled_at[need.producer], self.offchip, need))
+            elif need.producer in kept:
+                arrivals.append(info.ready)
+            elif info.buffer is not None:
+                incoming.append((info.ready, info.core, need))
+            else:  # spilled earlier: read it back from off-chip memory
+                incoming.append((info.written_back or info.ready, self.offchip, need))
         fetched = []
         for ready_at, source, need in sorted(incoming, key=lambda x: (x[0], x[1], x[2].tensor)):
             record = self._route(need.tensor, source, core, need.bits, max(ready_at, memory_floor), bookings)
             fetched.append((need, record))
             arrivals.append(record.end)
-        start = max(*arrivals, memory_floor)
+        start = max(arrivals)
         latency = self.problem.costs.get(name, core, tile.shape).latency
         return _Plan(core, start, start + latency, bookings, fetched, spills, reuse)
 
@@ -295,9 +359,14 @@ class _Scheduler:
         return TransferRecord(tensor, src, dst, tuple(link.id for link in path), start, end, bits, energy, reason)
 
     def _make_room(
-        self, core: int, bits: int, floor: int, produced: dict, keep: set[tuple[str, int]]
+        self, core: int, bits: int, floor: int, produced: dict, kept: dict[tuple[str, int], int]
     ) -> tuple[list[tuple[str, int]], int]:
-        """Unconsumed outputs to spill (oldest first) and the earliest time ``bits`` more fit on ``core``."""
+        """Unconsumed outputs to spill and the earliest time ``>= floor`` from which ``bits`` more fit
+        on ``core`` (counting every buffer still held after that time).
+
+        Outputs this tile does not read are spilled first, oldest first; only if that is not enough,
+        outputs it reads (``kept``: producer -> bits it reads), which it then fetches back.
+        """
         if self.acc.cores[core].kind == "offchip":
             return [], floor
         capacity = self.acc.cores[core].summary.memory_bits
@@ -306,25 +375,32 @@ class _Scheduler:
                 f"a tile needs {bits} bits on core {core} ({self.acc.cores[core].name}), "
                 f"whose memory holds {capacity} bits"
             )
-        buffers = self.buffers[core]
-        open_bits = sum(b.bits for b in buffers if b.end is None)
+        # floors of a core only grow, so buffers freed before this one never matter again
+        active = self.active[core] = [b for b in self.active[core] if b.end is None or b.end > floor]
+        open_bits = sum(b.bits for b in active if b.end is None)
         victims: list[tuple[str, int]] = []
-        if open_bits + bits > capacity:
-            for key, info in sorted(produced.items(), key=lambda kv: (kv[1].ready, kv[0])):
-                if info.core == core and info.buffer is not None and info.buffer.end is None and key not in keep:
-                    victims.append(key)
-                    open_bits -= info.buffer.bits
-                    if open_bits + bits <= capacity:
-                        break
-        spilled = {id(produced[k].buffer) for k in victims}
-        live = [b for b in buffers if id(b) not in spilled]
-        for t in [floor, *sorted({b.end for b in live if b.end is not None and b.end > floor})]:
-            if sum(b.bits for b in live if b.end is None or b.end > t) + bits <= capacity:
+        order = [k for k in self.unconsumed[core] if k not in kept] + [k for k in self.unconsumed[core] if k in kept]
+        for key in order:
+            if open_bits + bits <= capacity:
+                break
+            victims.append(key)
+            open_bits -= produced[key].buffer.bits
+            bits += kept.get(key, 0)  # read back from off-chip instead
+        closed = sorted((b.end, b.bits) for b in active if b.end is not None)
+        held = open_bits + sum(b for _, b in closed)
+        t, i = floor, 0
+        while True:
+            while i < len(closed) and closed[i][0] <= t:
+                held -= closed[i][1]
+                i += 1
+            if held + bits <= capacity:
                 return victims, t
-        raise InfeasibleError(
-            f"core {core} ({self.acc.cores[core].name}) cannot hold {bits} more bits even after spilling "
-            f"every unconsumed output (capacity {capacity} bits)"
-        )
+            if i == len(closed):
+                raise InfeasibleError(
+                    f"core {core} ({self.acc.cores[core].name}) cannot hold {bits} more bits even after spilling "
+                    f"every unconsumed output (capacity {capacity} bits)"
+                )
+            t = closed[i][0]
 
     # -- committing -------------------------------------------------------------------------------
     def _commit(
@@ -337,11 +413,12 @@ class _Scheduler:
                 info.written_back = record.end
             info.buffer.end = info.written_back
             info.buffer = None
+            self.unconsumed[info.core].pop(victim, None)
         self._book(plan.bookings)
         for need, record in plan.fetched:
             self.transfers.append(record)
             buffer = _Buffer(plan.core, record.start, plan.end, record.bits)
-            self.buffers[plan.core].append(buffer)
+            self._hold(buffer)
             if need.producer is None:
                 self.resident[(plan.core, need.tensor, need.box)] = buffer
         for buffer in plan.reuse:
@@ -351,6 +428,7 @@ class _Scheduler:
             TileRecord(name, tile.index, plan.core, plan.start, plan.end, cost.energy_pj, cost.model, group)
         )
         self.core_free[plan.core] = plan.end
+        self.last_start[plan.core] = plan.start
         for need in needs:
             if need.producer is not None:
                 info = produced[need.producer]
@@ -358,8 +436,13 @@ class _Scheduler:
                 info.last_read = max(info.last_read, plan.end)
                 self._maybe_release(info)
         output = _Buffer(plan.core, plan.start, None, self._output_bits(name, tile))
-        self.buffers[plan.core].append(output)
-        return _Produced(plan.core, plan.end, n_consumers, output)
+        self._hold(output)
+        self.unconsumed[plan.core][(name, tile.index)] = None
+        return _Produced((name, tile.index), plan.core, plan.end, n_consumers, output)
+
+    def _hold(self, buffer: _Buffer) -> None:
+        self.buffers[buffer.core].append(buffer)
+        self.active[buffer.core].append(buffer)
 
     def _write_back(self, info: _Produced, tensor: str, reason: str) -> None:
         if info.written_back is not None or info.buffer is None:
@@ -381,6 +464,7 @@ class _Scheduler:
     def _maybe_release(self, info: _Produced) -> None:
         if info.buffer is not None and info.pending == 0:
             info.buffer.end = max(info.ready, info.last_read, info.written_back or 0)
+            self.unconsumed[info.core].pop(info.key, None)
 
     # -- result -----------------------------------------------------------------------------------
     def _result(self, groups: list[GroupRecord], latency: int) -> Result:

@@ -1,9 +1,12 @@
 """The built-in ``whole-layer`` mapper: the baseline mapping when the user gives no mapping file.
 
-Every node is one tile (no inter-core split, no intra-core tiling) and all nodes form one group, so
-the scheduler may run independent nodes in parallel. Candidate cores follow Stream's auto-mapping
-rule: the compute cores whose ``operator_types`` list the op; otherwise those without
-``operator_types``; otherwise every compute core. Data-movement nodes run on the off-chip core.
+All nodes form one group, so the scheduler may run independent nodes in parallel, and every node
+is one tile unless it does not fit: when a layer's operands exceed half the memory of its smallest
+candidate core (half, so the next tile's inputs can arrive while one runs), the loop whose halving
+shrinks the tile's footprint most is halved, repeatedly, until the tile fits (protected loops are
+never tiled). Candidate cores follow Stream's auto-mapping rule: the compute cores whose
+``operator_types`` list the op; otherwise those without ``operator_types``; otherwise every compute
+core. Data-movement nodes run on the off-chip core.
 """
 
 from __future__ import annotations
@@ -27,18 +30,47 @@ def candidate_cores(node: Node, accelerator: Accelerator) -> tuple[int, ...]:
     return unrestricted or tuple(c.id for c in compute)
 
 
+def tile_footprint_bits(node: Node, sizes: dict[str, int]) -> int:
+    """Bits of all operands of one tile with the given loop sizes."""
+    tile = node.with_sizes(sizes)
+    return sum(tile.footprint_bits(op) for op in tile.operands)
+
+
+def fit_tiles(node: Node, budget_bits: int) -> dict[str, int]:
+    """Tile sizes (only for the loops that are tiled) that bring the tile's footprint within
+    ``budget_bits``; as close as halving can get when nothing fits."""
+    sizes = dict(node.sizes)
+    reduction = set(node.reduction_dims)
+    tileable = [d for d in node.loop_names if d not in node.protected_loops]
+    footprint = tile_footprint_bits(node, sizes)
+    while footprint > budget_bits:
+        options = []
+        for position, loop in enumerate(tileable):
+            if sizes[loop] > 1:
+                trial = {**sizes, loop: -(-sizes[loop] // 2)}
+                options.append((tile_footprint_bits(node, trial), loop in reduction, position, loop))
+        if not options:
+            break
+        footprint, _, _, loop = min(options)
+        sizes[loop] = -(-sizes[loop] // 2)
+    return {d: s for d, s in sizes.items() if s < node.sizes[d]}
+
+
 class WholeLayerMapper:
     def map(self, workload: Workload, accelerator: Accelerator, context: RunContext) -> Mapping:
         nodes: dict[str, NodeMapping] = {}
+        tiles: list[tuple[str, str, int]] = []
         for node in workload.nodes:
             if node.kind is NodeKind.DATA_MOVEMENT and accelerator.offchip_core_id is not None:
-                cores: tuple[int, ...] = (accelerator.offchip_core_id,)
-            else:
-                cores = candidate_cores(node, accelerator)
+                nodes[node.name] = NodeMapping(node.name, (accelerator.offchip_core_id,))
+                continue
+            cores = candidate_cores(node, accelerator)
             if not cores:
                 raise InputError(
                     Problem(f"accelerator {accelerator.name!r} has no compute core", file=accelerator.source)
                 )
             nodes[node.name] = NodeMapping(node.name, cores)
-        group = FusedGroup("group_0", tuple(n.name for n in workload.nodes))
+            budget = min(accelerator.cores[c].summary.memory_bits for c in cores) // 2
+            tiles += [(node.name, loop, size) for loop, size in fit_tiles(node, budget).items()]
+        group = FusedGroup("group_0", tuple(n.name for n in workload.nodes), tiles)
         return Mapping(nodes, (group,), source="whole-layer mapper")
