@@ -10,8 +10,8 @@ import pytest
 from stream_core import hookimpl
 from stream_core.cli import build_parser, options_from_args
 from stream_core.errors import InputError, PluginLoadError
-from stream_core.outputs import GENERATED_BY, check_output_file, prepare_output_dir
-from stream_core.records import CommandRecord
+from stream_core.outputs import GENERATED_BY, Generated, check_output_file, prepare_output_dir
+from stream_core.records import BackendRecord, CommandRecord, TargetRecord, WorkloadParserRecord
 from stream_core.testing import make_plugins
 
 
@@ -74,3 +74,50 @@ def test_output_files_and_directories_of_the_user_are_kept(tmp_path):
         prepare_output_dir(folder)
     assert prepare_output_dir(tmp_path / "fresh").is_dir()
     assert prepare_output_dir(tmp_path / "fresh").is_dir()  # ours: reused
+
+
+class _FakeTarget:
+    """A target, its code generator and a workload format, registered in-process."""
+
+    def __init__(self, target_file):
+        self.target_file = target_file
+        self.seen = {}
+
+    @hookimpl
+    def stream_register_targets(self):
+        yield TargetRecord(name="board", factory=lambda: self.target_file, backend="board-hls")
+
+    @hookimpl
+    def stream_register_backends(self):
+        yield BackendRecord(name="board-hls", role="codegen", factory=lambda: self)
+
+    @hookimpl
+    def stream_register_workload_parsers(self):
+        yield WorkloadParserRecord(name="wl", suffixes=(".wl",), factory=lambda: self)
+
+    def parse(self, path, context):
+        from core_test_workloads import relu_chain
+
+        return relu_chain(int(path.read_text()))
+
+    def generate(self, workload, target, context):
+        self.seen = {"nodes": len(workload), "target": target, "unroll": context.setting("board.unroll")}
+        return Generated({"top.cpp": b"// top", "src/k.cpp": b"// kernel"}, summary="2 kernels")
+
+
+def test_compile_dispatches_to_the_targets_code_generator(tmp_path, capsys, monkeypatch):
+    from stream_core import cli
+
+    board = _FakeTarget(tmp_path / "board.yaml")
+    plugins = make_plugins(("board", board), entry_points=False)
+    monkeypatch.setattr(cli, "load_plugins", lambda strict=False: plugins)
+    model = tmp_path / "m.wl"
+    model.write_text("3")
+    out = tmp_path / "proj"
+    assert cli.main(["compile", str(model), "--target", "board", "-o", str(out), "--set", "board.unroll=8"]) == 0
+    assert board.seen == {"nodes": 1, "target": tmp_path / "board.yaml", "unroll": 8}
+    assert (out / "src" / "k.cpp").read_text() == "// kernel"
+    printed = capsys.readouterr().out
+    assert "2 kernels" in printed and "wrote 2 files" in printed
+    assert cli.main(["compile", str(model), "--target", "nowhere", "-o", str(out)]) == 2
+    assert "unknown target 'nowhere': not a registered target (board) and not a file" in capsys.readouterr().err

@@ -19,10 +19,11 @@ import yaml
 
 from stream_core import __version__
 from stream_core.context import Progress, RunContext, RunOptions
-from stream_core.errors import InputError, PluginLoadError, Problem, StreamError
+from stream_core.errors import InputError, PluginLoadError, Problem, StreamError, UnknownPluginError
 from stream_core.examples import example_paths
 from stream_core.hardware import is_accelerator_data, load_accelerator, load_core_file
 from stream_core.mapping_io import is_mapping_data, read_mapping_file, resolve_mapping
+from stream_core.outputs import write_files
 from stream_core.pipeline import parse_workload, run
 from stream_core.plugins import KINDS, Plugins, load_plugins
 from stream_core.report import summary_table
@@ -67,6 +68,17 @@ def build_parser(plugins: Plugins, *, strict: bool = False) -> argparse.Argument
     add_run_options(r)
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_common(r)
+
+    c = sub.add_parser("compile", help="generate a hardware project for a workload (code-generator backends)")
+    c.add_argument("workload", help="workload file (ONNX)")
+    c.add_argument("--target", required=True, metavar="NAME|FILE", help="a registered target, or a target file")
+    c.add_argument("--backend", metavar="NAME", help="code generator (default: the target's own)")
+    c.add_argument(
+        "--output", "-o", metavar="DIR", help="project directory (default: stream-output/<workload>-<target>)"
+    )
+    c.add_argument("--force", action="store_true", help="write into an existing directory not created by stream")
+    add_run_options(c, cache=False)
+    _add_common(c)
 
     v = sub.add_parser("validate", help="check hardware, core, mapping or workload files and report every error")
     v.add_argument("files", nargs="+", metavar="FILE")
@@ -158,6 +170,35 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
         if outcome.output_dir is not None:
             names = ", ".join(p.name for p in outcome.files)
             print(f"outputs      {outcome.output_dir}/ ({names})")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
+    """Resolve the target and its code generator, generate in memory, then write the project."""
+    targets = plugins.registry("targets")
+    given = Path(args.target)
+    if args.target in targets:
+        record = targets.get(args.target)
+        target_file, backend_name, label = Path(record.load()), args.backend or record.backend, record.name
+    elif given.is_file():
+        target_file, backend_name, label = given, args.backend, given.stem
+    else:
+        known = ", ".join(targets.names()) or "none installed"
+        raise UnknownPluginError(f"unknown target {args.target!r}: not a registered target ({known}) and not a file")
+    if not backend_name:
+        raise InputError(Problem(f"target {label!r} names no code generator; pass --backend NAME", field="--backend"))
+    backend_record = plugins.get("backends", backend_name)
+    if backend_record.role != "codegen":
+        raise InputError(Problem(f"backend {backend_name!r} is an exporter, not a code generator", field="--backend"))
+    context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(quiet))
+    workload, _ = parse_workload(Path(args.workload), context)
+    generated = backend_record.load().generate(workload, target_file, context)
+    output = Path(args.output) if args.output else Path("stream-output") / f"{Path(args.workload).stem}-{label}"
+    written = write_files(output, generated.files, force=args.force)
+    if not quiet:
+        if generated.summary:
+            print(generated.summary)
+        print(f"wrote {len(written)} files to {output}/ ({plugins.origin('backends', backend_name)})")
     return 0
 
 
@@ -271,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, plugins, quiet)
         if args.command == "plugins":
             return cmd_plugins(args, plugins)
+        if args.command == "compile":
+            return cmd_compile(args, plugins, quiet)
         if args.command == "validate":
             return cmd_validate(args, plugins)
         progress = Progress.for_terminal(quiet)

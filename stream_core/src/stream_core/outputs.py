@@ -1,6 +1,7 @@
 """Writing outputs without losing anything a user wrote.
 
-A directory is ours when it holds the marker file :data:`OUTPUT_MARKER` (we write it on first use); a
+A directory is ours when it holds the marker file :data:`OUTPUT_MARKER` (we write it on first use;
+for generated projects it also lists the files written, so a regeneration removes the stale ones); a
 JSON file is ours when its top-level ``generated_by`` names a stream tool. Anything else that already
 exists is only overwritten with ``force``.
 """
@@ -8,7 +9,10 @@ exists is only overwritten with ``force``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+
+import attrs
 
 from stream_core.errors import InputError, Problem
 
@@ -30,8 +34,48 @@ def prepare_output_dir(path: Path, *, force: bool = False) -> Path:
             )
         )
     path.mkdir(parents=True, exist_ok=True)
-    (path / OUTPUT_MARKER).write_text("written by stream-core; files here may be overwritten by the next run\n")
+    if not (path / OUTPUT_MARKER).exists():
+        _write_manifest(path, [])
     return path
+
+
+@attrs.frozen
+class Generated:
+    """What a code generator produced: file contents by relative path, and a summary to print."""
+
+    files: Mapping[str, bytes] = attrs.field(converter=lambda f: dict(sorted(dict(f).items())))
+    summary: str = ""
+
+
+def write_files(path: Path, files: Mapping[str, bytes], *, force: bool = False) -> list[Path]:
+    """Write generated ``files`` under ``path`` (guarded as :func:`prepare_output_dir`); files a previous
+    generation wrote there and this one does not are removed. Returns the paths written."""
+    path = prepare_output_dir(path, force=force)
+    for stale in sorted(set(_manifest(path)) - set(files)):
+        (path / stale).unlink(missing_ok=True)
+    written = []
+    for name, content in files.items():
+        target = path / name
+        if path.resolve() not in target.resolve().parents:
+            raise ValueError(f"generated file {name!r} would be written outside {path}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        written.append(target)
+    _write_manifest(path, sorted(files))
+    return written
+
+
+def _manifest(path: Path) -> list[str]:
+    try:
+        data = json.loads((path / OUTPUT_MARKER).read_text())
+        return [str(f) for f in data.get("files", [])]
+    except (OSError, ValueError, AttributeError):  # an older plain-text marker, or none
+        return []
+
+
+def _write_manifest(path: Path, files: list[str]) -> None:
+    manifest = {GENERATED_BY: "stream-core", "note": "files here may be overwritten by the next run", "files": files}
+    (path / OUTPUT_MARKER).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def check_output_file(path: Path, *, force: bool = False) -> None:

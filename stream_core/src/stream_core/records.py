@@ -115,8 +115,9 @@ class SolverRecord(PluginRecord):
 class BackendRecord(PluginRecord):
     """An exporter (``role="exporter"``: writes report files from a Result; the factory returns an
     object with ``export(result, problem, output_dir, context) -> list[Path]``) or a code generator
-    (``role="codegen"``: ``generate(workload, accelerator, output_dir, context) -> list[Path]``).
-    Exporters with ``default_enabled`` run on every ``stream run`` that has an output directory."""
+    (``role="codegen"``: ``generate(workload, target: Path, context) -> stream_core.outputs.Generated``,
+    the files in memory and a summary; ``stream compile`` writes them). Exporters with
+    ``default_enabled`` run on every ``stream run`` that has an output directory."""
 
     role: str = attrs.field(default="exporter")
     default_enabled: bool = False

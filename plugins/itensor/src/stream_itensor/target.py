@@ -153,8 +153,13 @@ def parse_target_data(data: Any, file: str | None = None) -> Target:
     )
 
 
+#: A hardware file of another format (e.g. an FPGA platform file) may embed its itensor target view under this key.
+EMBEDDED_KEY = "itensor"
+
+
 def load_target(reference: str | Path | None, context: RunContext) -> Target:
-    """A target from a file path or a registered target name (``None``: :data:`DEFAULT_TARGET`)."""
+    """A target from a file path or a registered target name (``None``: :data:`DEFAULT_TARGET`): an
+    itensor target file, an accelerator file, or any YAML with an :data:`EMBEDDED_KEY` section."""
     if reference is None:
         return DEFAULT_TARGET
     path = Path(reference)
@@ -170,4 +175,6 @@ def load_target(reference: str | Path | None, context: RunContext) -> Target:
     data = load_yaml(path)
     if is_accelerator_data(data):
         return Target.from_accelerator(load_accelerator(path, context.plugins))
+    if isinstance(data, dict) and isinstance(data.get(EMBEDDED_KEY), dict):
+        return parse_target_data(data[EMBEDDED_KEY], str(path))  # a platform file carrying its itensor view
     return parse_target_data(data, str(path))

@@ -1,0 +1,115 @@
+"""The U55C compile flow as a function: parse -> itensor typing -> fusion -> FIFO sizing -> design ->
+resource estimate -> project files (in memory; ``stream compile`` writes them)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import attrs
+from stream_itensor.api import StreamPlan, plan_streams
+
+from stream_core.context import RunContext
+from stream_core.errors import InputError, Problem
+from stream_core.ir import Workload
+from stream_core.pipeline import parse_workload
+from stream_fpga_u55c.design import Design, build_design
+from stream_fpga_u55c.gpt2 import Gpt2Estimate
+from stream_fpga_u55c.lint import lint_project
+from stream_fpga_u55c.platform import Platform, load_platform
+from stream_fpga_u55c.project import project_files
+from stream_fpga_u55c.resources import Estimate, estimate
+from stream_fpga_u55c.target import BACKEND, itensor_target
+from stream_fpga_u55c.tiling import MAX_WEIGHT_ELEMENTS, build_tilings
+
+DEFAULT_UNROLL = 16
+
+
+@attrs.frozen
+class CompileOptions:
+    target: str = "u55c"
+    tiles: tuple[str, ...] = ()
+    unroll: int = DEFAULT_UNROLL
+    budget_bytes: int | None = None
+    max_weight_elements: int = MAX_WEIGHT_ELEMENTS
+    gpt2_weights: str = "fp32"
+
+
+@attrs.frozen
+class Compiled:
+    design: Design
+    plan: StreamPlan
+    estimate: Estimate
+    gpt2: Gpt2Estimate
+    files: dict[str, bytes]
+    timings: dict[str, float]
+
+    def estimates_dict(self) -> dict:
+        plan = self.plan
+        return {
+            "model": self.design.name,
+            "platform": self.design.platform.platform,
+            "groups": len(self.design.groups),
+            "fifos": {
+                "count": len(plan.fifos),
+                "bits": plan.total_fifo_bits,
+                "depth_total": sum(f.depth for f in plan.fifos),
+            },
+            "converter_bits": sum(c.buffers * c.buffer_bits for s in plan.sizings for c in s.converters),
+            "resources": self.estimate.to_dict(),
+            "gpt2_decoding": self.gpt2.to_dict(),
+        }
+
+
+def resolve_platform(reference: str, context: RunContext) -> Platform:
+    """A platform file path, or a registered target name whose backend is ``u55c-hls``."""
+    if Path(reference).is_file():
+        return load_platform(reference)
+    registry = context.plugins.registry("targets")
+    if reference in registry:
+        record = registry.get(reference)
+        if record.backend != BACKEND:
+            raise InputError(
+                Problem(f"target {record.name!r} uses backend {record.backend!r}; stream compile needs {BACKEND!r}")
+            )
+        return load_platform(record.load())
+    names = [r.name for r in registry if r.backend == BACKEND]
+    raise InputError(
+        Problem(
+            f"no such platform file and no registered target of that name ({BACKEND} targets: {', '.join(names)})",
+            field="--target",
+        )
+    )
+
+
+def compile_workload(workload: Workload | Path, context: RunContext, options: CompileOptions) -> Compiled:
+    """Everything but writing the files (see the module docstring); raises ``InfeasibleError`` (exit 2)
+    with the numbers when the design exceeds the platform."""
+    timings: dict[str, float] = {}
+    began = time.perf_counter()
+    if not isinstance(workload, Workload):
+        workload, _ = parse_workload(Path(workload), context)
+    platform = resolve_platform(options.target, context)
+    if options.unroll < 1:
+        raise InputError(Problem(f"expected a positive unroll, got {options.unroll}", field="--unroll"))
+    timings["parse"] = time.perf_counter() - began
+    began = time.perf_counter()
+    tilings = build_tilings(workload, list(options.tiles), options.max_weight_elements)
+    target = itensor_target(platform, options.unroll, options.budget_bytes)
+    plan = plan_streams(workload, context, target=target, tilings=tilings)
+    timings["plan"] = time.perf_counter() - began
+    began = time.perf_counter()
+    design = build_design(plan, platform, options.unroll)
+    resources = estimate(design)
+    files = project_files(design, resources)
+    gpt2 = Gpt2Estimate(platform, options.gpt2_weights)
+    compiled = Compiled(design, plan, resources, gpt2, files, timings)
+    files["estimates.json"] = (json.dumps(compiled.estimates_dict(), indent=2) + "\n").encode()
+    violations = lint_project(
+        {k: v.decode() for k, v in files.items() if k.endswith((".cpp", ".cfg"))}, platform.hbm_pcs, len(platform.slrs)
+    )
+    if violations:
+        raise RuntimeError("generated project fails its structural lint:\n" + "\n".join(violations))
+    timings["codegen"] = time.perf_counter() - began
+    return compiled

@@ -1,0 +1,35 @@
+"""stream-core hook implementations of stream-fpga-u55c (lazy: listing plugins imports nothing heavy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+from stream_core.hookspecs import hookimpl
+from stream_core.plugins import lazy
+from stream_core.records import BackendRecord, TargetRecord
+
+
+def _platform_file() -> Path:
+    return Path(str(resources.files("stream_fpga_u55c") / "data" / "u55c.yaml"))
+
+
+@hookimpl
+def stream_register_targets() -> Iterator[TargetRecord]:
+    yield TargetRecord(
+        name="u55c",
+        description="AMD Alveo U55C (HBM2 32 x 512 MB, 3 SLRs); its platform file carries the itensor view",
+        factory=_platform_file,
+        backend="u55c-hls",
+    )
+
+
+@hookimpl
+def stream_register_backends() -> Iterator[BackendRecord]:
+    yield BackendRecord(
+        name="u55c-hls",
+        description="Vitis HLS dataflow project (kernels, link config, XRT host, csim) for the AMD Alveo U55C",
+        factory=lazy("stream_fpga_u55c.backend", "U55cHlsBackend"),
+        role="codegen",
+    )

@@ -1,0 +1,138 @@
+"""Shared fixtures: the example models, compiled once per session, and their C-simulation binaries
+(built in parallel, once per model per session)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from stream_fpga_u55c.compile import Compiled, CompileOptions, compile_workload
+
+from stream_core.context import RunContext
+from stream_core.outputs import write_files
+from stream_core.plugins import load_plugins
+from stream_fpga_u55c import examples
+
+CSIM_FLAGS = ["-std=c++17", "-Wall", "-Werror", "-Wno-unknown-pragmas", "-O2", "-pthread", "-DSTREAM_CSIM"]
+#: Numeric tolerance against onnxruntime (float32 everywhere).
+RTOL, ATOL = 1e-4, 1e-5
+
+BUILDERS: dict[str, Callable[[Path], Path]] = {
+    "mlp": examples.mlp,
+    "conv_block": examples.conv_block,
+    "attention": examples.attention,
+}
+
+
+def build_csim(project: Path, output: Path, flags: list[str] | None = None) -> subprocess.Popen:
+    """Start ``g++`` on a project's kernels and testbench (returns the running process)."""
+    sources = sorted(str(p) for p in (project / "src").glob("*.cpp"))
+    command = ["g++", *(flags or CSIM_FLAGS), f"-I{project / 'csim'}", f"-I{project / 'src'}", *sources]
+    command += [str(project / "tb" / "csim_main.cpp"), "-o", str(output)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen) -> None:
+    _, err = process.communicate()
+    assert process.returncode == 0, f"g++ failed:\n{err}"
+
+
+class Project:
+    """A compiled example: its model, project directory, compile result and C-simulation binary."""
+
+    def __init__(self, name: str, model: Path, directory: Path, compiled: Compiled, binary: Path) -> None:
+        self.name = name
+        self.model = model
+        self.dir = directory
+        self.compiled = compiled
+        self.binary = binary
+        self.manifest = json.loads((directory / "project.json").read_text())
+
+    def tensors(self, role: str) -> list[dict]:
+        return [t for t in self.manifest["tensors"] if t["role"] == role]
+
+    def run(self, run_dir: Path, seed: int) -> tuple[subprocess.CompletedProcess, dict[str, np.ndarray], dict]:
+        """Random inputs (seeded) + the model's weights in ``run_dir/data``; runs the simulation."""
+        data, out = run_dir / "data", run_dir / "out"
+        data.mkdir(parents=True)
+        out.mkdir()
+        rng = np.random.default_rng(seed)
+        feeds = {}
+        for t in self.tensors("input"):
+            feeds[t["name"]] = rng.uniform(-1, 1, size=t["shape"]).astype(np.float32)
+            feeds[t["name"]].astype("<f4").tofile(data / f"{t['ident']}.bin")
+        for t in self.tensors("weight"):
+            (data / f"{t['ident']}.bin").write_bytes((self.dir / t["file"]).read_bytes())
+        result = subprocess.run([str(self.binary), str(data), str(out)], capture_output=True, text=True, timeout=120)
+        outputs = {
+            t["name"]: np.fromfile(out / f"{t['ident']}.bin", dtype="<f4").reshape(t["shape"])
+            for t in self.tensors("output")
+            if (out / f"{t['ident']}.bin").exists()
+        }
+        return result, outputs, {"feeds": feeds, "stats": _stats(out / "streams.csv")}
+
+
+def _stats(path: Path) -> dict[str, dict[str, str]]:
+    if not path.exists():
+        return {}
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    return {row.split(",")[0]: dict(zip(header, row.split(","), strict=True)) for row in lines[1:]}
+
+
+@pytest.fixture(scope="session")
+def tolerance() -> tuple[float, float]:
+    """``(rtol, atol)`` of the comparison with onnxruntime."""
+    return RTOL, ATOL
+
+
+@pytest.fixture(scope="session")
+def csim_builder() -> Callable[..., subprocess.Popen]:
+    """``build(project_dir, binary, flags=None)``: starts g++ on a generated project (see :func:`build_csim`)."""
+    return build_csim
+
+
+@pytest.fixture(scope="session")
+def context() -> RunContext:
+    return RunContext(plugins=load_plugins())
+
+
+@pytest.fixture(scope="session")
+def projects(tmp_path_factory: pytest.TempPathFactory, context: RunContext) -> dict[str, Project]:
+    """Every example compiled and its simulation built (g++ runs in parallel)."""
+    root = tmp_path_factory.mktemp("projects")
+    pending = []
+    for name, builder in BUILDERS.items():
+        model = builder(root / f"{name}.onnx")
+        compiled = compile_workload(model, context, CompileOptions())
+        directory = root / name
+        write_files(directory, compiled.files)
+        binary = root / f"{name}.csim"
+        pending.append((name, model, directory, compiled, binary, build_csim(directory, binary)))
+    out = {}
+    for name, model, directory, compiled, binary, process in pending:
+        finish(process)
+        out[name] = Project(name, model, directory, compiled, binary)
+    return out
+
+
+@pytest.fixture(scope="session")
+def reference_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The u55c_platform.md §7.2 reference program compiled with our C-simulation headers."""
+    from importlib import resources
+
+    csim = Path(str(resources.files("stream_fpga_u55c") / "csim"))
+    binary = tmp_path_factory.mktemp("reference") / "reference_deadlock"
+    source = Path(__file__).parent / "cpp" / "reference_deadlock.cpp"
+    process = subprocess.Popen(
+        ["g++", *CSIM_FLAGS, f"-I{csim}", str(source), "-o", str(binary)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    finish(process)
+    return binary
