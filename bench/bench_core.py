@@ -22,11 +22,21 @@ def tiled_matmul(n: int, tile: int) -> tuple[Workload, Mapping]:
     t = {name: TensorSpec(name, (n, n), "int8") for name in ("x", "w1", "h", "w2", "y")}
 
     def mm(name: str, src: str, w: str, dst: str) -> Node:
-        return Node(name, "MatMul", [LoopDim("D", n), LoopDim("K", n), LoopDim("C", n)],
-                    [Operand("input", src, 8, (a("D"), a("C"))), Operand("weight", w, 8, (a("C"), a("K"))),
-                     Operand("output", dst, 8, (a("D"), a("K")))], mac_op=True)
+        return Node(
+            name,
+            "MatMul",
+            [LoopDim("D", n), LoopDim("K", n), LoopDim("C", n)],
+            [
+                Operand("input", src, 8, (a("D"), a("C"))),
+                Operand("weight", w, 8, (a("C"), a("K"))),
+                Operand("output", dst, 8, (a("D"), a("K"))),
+            ],
+            mac_op=True,
+        )
 
-    w = Workload("mm2", [mm("mm1", "x", "w1", "h"), mm("mm2", "h", "w2", "y")], t, inputs=["x", "w1", "w2"], outputs=["y"])
+    w = Workload(
+        "mm2", [mm("mm1", "x", "w1", "h"), mm("mm2", "h", "w2", "y")], t, inputs=["x", "w1", "w2"], outputs=["y"]
+    )
     cores = (0, 1, 2, 3)
     nodes = {name: NodeMapping(name, cores, (("K", 4),)) for name in ("mm1", "mm2")}
     group = FusedGroup("g", ("mm1", "mm2"), (("mm1", "D", tile), ("mm2", "D", tile)))
@@ -37,9 +47,11 @@ def report(label: str, outcome, wall: float) -> None:
     stages = outcome.result.stats["stage_seconds"]
     tiles, transfers = len(outcome.result.tiles), len(outcome.result.transfers)
     per_tile = 1e6 * stages.get("allocate", 0.0) / max(tiles, 1)
-    print(f"{label:<38} {wall:7.3f} s  parse {stages['parse']:.3f}  map {stages['map']:.3f}  cost {stages['cost']:.3f}  "
-          f"allocate {stages['allocate']:.3f}  | tiles {tiles:6d} transfers {transfers:6d}  {per_tile:6.1f} us/tile  "
-          f"latency {outcome.result.totals.latency:,}")
+    print(
+        f"{label:<38} {wall:7.3f} s  parse {stages['parse']:.3f}  map {stages['map']:.3f}  cost {stages['cost']:.3f}  "
+        f"allocate {stages['allocate']:.3f}  | tiles {tiles:6d} transfers {transfers:6d}  {per_tile:6.1f} us/tile  "
+        f"latency {outcome.result.totals.latency:,}"
+    )
 
 
 def main() -> None:
