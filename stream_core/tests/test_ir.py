@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import attrs
 import pytest
 from core_test_workloads import conv, matmul, relu_chain
 
@@ -71,7 +72,7 @@ def test_signature_ignores_names_but_not_shapes():
         "other",
         a.op_type,
         a.loops,
-        [Operand(o.role, "z" + o.tensor, o.precision, o.access) for o in a.operands],
+        [attrs.evolve(o, tensor="z" + o.tensor) for o in a.operands],
         mac_op=True,
     )
     assert a.signature() == b.signature() == renamed.signature()
@@ -114,3 +115,10 @@ def test_workload_rejects_cycles_and_double_producers():
         Workload("w", [relu("r1", "a", "b"), relu("r2", "c", "b")], t, inputs=["a", "c"])
     with pytest.raises(ValueError, match="unknown tensor"):
         Workload("w", [relu("r1", "a", "zz")], t)
+
+
+def test_workload_gives_operands_their_tensor_shape_and_dtype():
+    w = matmul(4, 5, 6, dtype="bfloat16")
+    a, weights, y = w.node("mm").operands
+    assert (a.shape, a.dtype, weights.shape, y.shape) == ((4, 5), "bfloat16", (5, 6), (4, 6))
+    assert w.node("mm").signature() != matmul(4, 5, 6, dtype="float16").node("mm").signature()

@@ -292,6 +292,7 @@ def _parse_cores(raw: Any, plugins: Plugins, problems: ProblemCollector, base_di
         return {}
     cores: dict[int, Core] = {}
     parsed_files: dict[Path, tuple[str, Any]] = {}
+    failed_files: set[Path] = set()  # a bad file is reported once, however many cores use it
     for key, value in raw.items():
         field = f"cores.{key}"
         if not is_int(key) or key < 0:
@@ -303,8 +304,14 @@ def _parse_cores(raw: Any, plugins: Plugins, problems: ProblemCollector, base_di
                 if core_path is None:
                     problems.add(field, f"core file '{value}' not found; looked in: {', '.join(str(t) for t in tried)}")
                     continue
+                if core_path in failed_files:
+                    continue
                 if core_path not in parsed_files:
-                    parsed_files[core_path] = parse_core_data(load_yaml(core_path), plugins, str(core_path))
+                    try:
+                        parsed_files[core_path] = parse_core_data(load_yaml(core_path), plugins, str(core_path))
+                    except InputError:
+                        failed_files.add(core_path)
+                        raise
                 core_type, description = parsed_files[core_path]
                 cores[key] = Core(id=key, type=core_type, description=description, source=str(core_path))
             elif isinstance(value, dict):

@@ -175,9 +175,11 @@ class Operand:
     tensor: str
     precision: int
     access: tuple[AffineExpr, ...] | None = None
-    #: Shape of the whole tensor; a :class:`Workload` fills it in from its tensors, so a node on its
-    #: own (e.g. in a cost request) still knows how much data a non-affine access touches.
+    #: Shape and element type of the whole tensor; a :class:`Workload` fills them in from its tensors, so
+    #: a node on its own (e.g. in a cost request) knows how much data a non-affine access touches and
+    #: whether 16 bits mean bfloat16, float16 or int16.
     shape: tuple[int, ...] | None = attrs.field(default=None, converter=lambda v: None if v is None else tuple(v))
+    dtype: str | None = None
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -353,7 +355,7 @@ class Node:
         parts += [f"{loop.name}={loop.size}" for loop in self.loops]
         for op in self.operands:
             access = f"opaque{op.shape}" if op.access is None else ",".join(str(e) for e in op.access)
-            parts.append(f"{op.role.value}:{op.precision}:[{access}]")
+            parts.append(f"{op.role.value}:{op.precision}:{op.dtype}:[{access}]")
         parts += [f"{k}={v!r}" for k, v in self.attributes]
         parts.append(f"protected={self.protected_loops}")
         return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
@@ -424,10 +426,13 @@ class Workload:
         object.__setattr__(self, "nodes", order)
 
     def _with_shapes(self, node: Node) -> Node:
-        operands = tuple(
-            op if op.shape is not None else attrs.evolve(op, shape=self.tensors[op.tensor].shape)
-            for op in node.operands
-        )
+        def filled(op: Operand) -> Operand:
+            if op.shape is not None and op.dtype is not None:
+                return op
+            spec = self.tensors[op.tensor]
+            return attrs.evolve(op, shape=spec.shape, dtype=spec.dtype)
+
+        operands = tuple(filled(op) for op in node.operands)
         return node if operands == node.operands else attrs.evolve(node, operands=operands)
 
     def __iter__(self) -> Iterator[Node]:
