@@ -1,0 +1,99 @@
+"""The parsed AIE core: every figure the cost model and the TETRA constraints use, resolved."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from stream_core.ir.accelerator import CoreSummary
+
+_TABLES = ("peak_macs", "vector_lanes", "mac_pj")
+
+
+def _frozen_map(value: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((str(k), float(v)) for k, v in dict(value).items()))
+
+
+@attrs.frozen
+class AieCore:
+    """One ``aie2.<kind>`` core file after validation and defaulting.
+
+    Units: bits, bits/cycle, cycles, pJ. ``utilization`` is the core file's kernel utilisation in
+    percent (``None`` when the file gives none). ``mm2s``/``s2mm`` are the DMA channels out of /
+    into the tile, ``channel_bits`` the width of one channel (the stream-switch width).
+    """
+
+    name: str
+    kind: str
+    architecture: str
+    capacity_bits: int
+    bandwidth_min: float
+    bandwidth_max: float
+    max_object_fifo_depth: int
+    utilization: float | None
+    peak_macs: tuple[tuple[str, float], ...] = attrs.field(converter=_frozen_map)
+    vector_lanes: tuple[tuple[str, float], ...] = attrs.field(converter=_frozen_map)
+    mm2s: int
+    s2mm: int
+    channel_bits: int
+    buffer_descriptors: int
+    kernel_call_overhead: int
+    reserved_bytes: int
+    double_buffer: bool
+    mac_pj: tuple[tuple[str, float], ...] = attrs.field(converter=_frozen_map)
+    byte_pj: float
+    file: str | None = attrs.field(default=None, eq=False)
+    _summary: CoreSummary = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_summary", self._make_summary())
+
+    def peak(self, dtype: str) -> float:
+        return dict(self.peak_macs)[dtype]
+
+    def lanes(self, dtype: str) -> float:
+        return dict(self.vector_lanes)[dtype]
+
+    def mac_energy(self, dtype: str) -> float:
+        return dict(self.mac_pj)[dtype]
+
+    @property
+    def usable_bits(self) -> int:
+        """Capacity left for operands after the reserved bytes (stack)."""
+        return self.capacity_bits - 8 * self.reserved_bytes
+
+    @property
+    def summary(self) -> CoreSummary:
+        """Core-type-neutral figures; MAC peak and energy are the bf16 ones (the NPU's main type)."""
+        return self._summary
+
+    def _make_summary(self) -> CoreSummary:
+        compute = self.kind == "compute"
+        return CoreSummary(
+            memory_bits=self.capacity_bits,
+            read_bandwidth=self.bandwidth_max,
+            write_bandwidth=self.bandwidth_max,
+            peak_macs_per_cycle=self.peak("bf16") if compute else 0.0,
+            peak_ops_per_cycle=self.lanes("bf16") if compute else 0.0,
+            mac_energy_pj=self.mac_energy("bf16") if compute else 0.0,
+            read_energy_pj_per_bit=self.byte_pj / 8,
+            write_energy_pj_per_bit=self.byte_pj / 8,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every cost-relevant field (not the file path)."""
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            if field.name in ("file", "_summary"):
+                continue
+            value = getattr(self, field.name)
+            out[field.name] = dict(value) if field.name in _TABLES else value
+        return out
+
+    def fingerprint(self) -> str:
+        text = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -1,0 +1,61 @@
+"""Hook implementations of stream-cores-aie (lazy: listing plugins imports nothing heavy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from stream_core import hookimpl
+from stream_core.plugins import lazy
+from stream_core.records import BackendRecord, CommandRecord, CoreTypeRecord, CostModelRecord
+
+_PKG = "stream_cores_aie"
+
+
+@hookimpl
+def stream_register_core_types() -> Iterator[CoreTypeRecord]:
+    yield CoreTypeRecord(
+        name="aie2",
+        description="AMD AIE-ML/AIE2 tiles (Stream's AIE core YAML): compute tile, memory tile, shim",
+        factory=lazy(f"{_PKG}.core_type", "AieCoreType"),
+        kinds={"compute", "memory", "shim"},
+        default_cost_model="aie",
+    )
+
+
+@hookimpl
+def stream_register_cost_models() -> Iterator[CostModelRecord]:
+    yield CostModelRecord(
+        name="aie",
+        description="AIE tile: MACs / (peak per dtype x kernel efficiency) + call overhead; vector lanes; DMA",
+        factory=lazy(f"{_PKG}.cost", "AieCostModel"),
+        core_types={"aie2"},
+    )
+
+
+@hookimpl
+def stream_register_backends() -> Iterator[BackendRecord]:
+    yield BackendRecord(
+        name="aie-usage",
+        description="aie_usage.json: AIE tiles, mem tiles, shims and DMA channels a run used (AIE arrays only)",
+        factory=lazy(f"{_PKG}.usage", "AieUsageExporter"),
+        default_enabled=True,
+    )
+
+
+@hookimpl
+def stream_register_commands() -> Iterator[CommandRecord]:
+    yield CommandRecord(
+        name="aie-examples",
+        description="write the AIE example workloads (GEMMs, SwiGLU) and mappings; list the AIE hardware files",
+        factory=lazy(f"{_PKG}.examples", "ExamplesCommand"),
+    )
+
+
+@hookimpl
+def tetra_register_constraints() -> Iterator[Any]:
+    """AIE constraint families for the TETRA allocator (a hook stream-tetra adds; called only when
+    stream-tetra is installed, so its public API is imported here and nowhere else)."""
+    from stream_cores_aie.constraints import families
+
+    yield from families()

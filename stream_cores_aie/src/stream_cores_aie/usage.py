@@ -1,0 +1,115 @@
+"""The ``aie-usage`` exporter: which AIE tiles, mem tiles, shims and DMA channels a run used.
+
+Written for any allocator's result (only the public :class:`~stream_core.ir.Result` is read), as
+``aie_usage.json``; nothing is written for accelerators without aie2 cores. Per core: tiles run and
+busy cycles, transfers and bits in and out, transfers relayed (routes passing through), peak memory,
+and DMA channels in use: the distinct tensors moved in (S2MM) and out (MM2S) within one fused group
+(a group is configured on its own, as the TETRA constraints count them), the largest over the
+groups, against the caps (:mod:`stream_cores_aie.caps`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from stream_core.context import RunContext
+from stream_core.ir.accelerator import Accelerator
+from stream_core.ir.result import Result
+from stream_cores_aie.caps import aie_cores, tile_caps
+
+FILE_NAME = "aie_usage.json"
+
+
+def usage(result: Result, accelerator: Accelerator) -> dict[str, Any]:
+    """The usage report as a JSON-ready dict."""
+    tiles: dict[int, int] = defaultdict(int)
+    busy: dict[int, int] = defaultdict(int)
+    for t in result.tiles:
+        tiles[t.core] += 1
+        busy[t.core] += t.duration
+    starts = [g.start for g in result.groups]
+    tensors_in: dict[tuple[int, int], set[str]] = defaultdict(set)  # (core, group index)
+    tensors_out: dict[tuple[int, int], set[str]] = defaultdict(set)
+    bits_in: dict[int, int] = defaultdict(int)
+    bits_out: dict[int, int] = defaultdict(int)
+    relayed: dict[int, int] = defaultdict(int)
+    count_in: dict[int, int] = defaultdict(int)
+    count_out: dict[int, int] = defaultdict(int)
+    links_used: set[int] = set()
+    for tr in result.transfers:
+        group = max(bisect.bisect_right(starts, tr.start) - 1, 0)
+        tensors_in[tr.dst, group].add(tr.tensor)
+        tensors_out[tr.src, group].add(tr.tensor)
+        bits_in[tr.dst] += tr.bits
+        count_in[tr.dst] += 1
+        count_out[tr.src] += 1
+        bits_out[tr.src] += tr.bits
+        links_used.update(tr.links)
+        route = [accelerator.link(i) for i in tr.links]
+        for a, b in itertools.pairwise(route):
+            for core in set(a.cores) & set(b.cores) - {tr.src, tr.dst}:
+                relayed[core] += 1
+    channels_in: dict[int, int] = defaultdict(int)
+    channels_out: dict[int, int] = defaultdict(int)
+    for (core_id, _group), tensors in tensors_in.items():
+        channels_in[core_id] = max(channels_in[core_id], len(tensors))
+    for (core_id, _group), tensors in tensors_out.items():
+        channels_out[core_id] = max(channels_out[core_id], len(tensors))
+    rows = []
+    for core, desc in aie_cores(accelerator):
+        caps = tile_caps(accelerator, core)
+        assert caps is not None
+        peak = max((bits for _, bits in result.memory.get(core.id, ())), default=0)
+        cid = core.id
+        used = bool(tiles[cid] or count_in[cid] or count_out[cid] or relayed[cid] or peak)
+        rows.append(
+            {
+                "id": cid,
+                "name": core.name,
+                "type": core.type,
+                "coordinates": list(core.coordinates) if core.coordinates else None,
+                "offchip": cid == accelerator.offchip_core_id,
+                "used": used,
+                "tiles": tiles[cid],
+                "busy_cycles": busy[cid],
+                "transfers_in": count_in[cid],
+                "transfers_out": count_out[cid],
+                "transfers_relayed": relayed[cid],
+                "bits_in": bits_in[cid],
+                "bits_out": bits_out[cid],
+                "s2mm_channels_used": channels_in[cid],
+                "s2mm_channels": caps.s2mm,
+                "mm2s_channels_used": channels_out[cid],
+                "mm2s_channels": caps.mm2s,
+                "peak_memory_bits": peak,
+                "capacity_bits": desc.capacity_bits,
+            }
+        )
+    totals: dict[str, Any] = {}
+    for kind in ("compute", "memory", "shim"):
+        of_kind = [r for r in rows if r["type"] == f"aie2.{kind}"]
+        totals[kind] = {"used": sum(r["used"] for r in of_kind), "total": len(of_kind)}
+    totals["links"] = {"used": len(links_used), "total": len(accelerator.links)}
+    over = [
+        f"core {r['id']} ({r['name']}): {r[f'{k}_channels_used']} {k.upper()} channels in use, "
+        f"{r[f'{k}_channels']} exist"
+        for r in rows
+        for k in ("s2mm", "mm2s")
+        if r[f"{k}_channels_used"] > r[f"{k}_channels"]
+    ]
+    return {"accelerator": accelerator.name, "totals": totals, "over_dma_caps": over, "cores": rows}
+
+
+class AieUsageExporter:
+    def export(self, result: Result, problem: Any, output_dir: Path, context: RunContext) -> list[Path]:
+        accelerator = problem.accelerator
+        if not aie_cores(accelerator):
+            return []
+        path = output_dir / FILE_NAME
+        path.write_text(json.dumps(usage(result, accelerator), indent=2) + "\n")
+        return [path]
