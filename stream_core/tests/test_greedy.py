@@ -145,3 +145,27 @@ def test_reduction_tiles_accumulate_in_order(tmp_path, toy_plugins, toy_hardware
         ("y", 0, 1, 35, 39, "writeback"),
     ]
     assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def test_parallel_links_carry_transfers_side_by_side(toy_plugins, toy_hardware):
+    """Two 8-bit/cycle links join core 0 and DRAM; an Add reads x and x2 (64 bits each). Both arrive at
+    once, one per link, [0,8); the Add runs [8,10); y is written back [10,18). Latency 18; with the
+    second link unused it would be 26 (x2 [8,16), Add [16,18), y [18,26))."""
+    t = {n: TensorSpec(n, (8,), "int8") for n in ("x", "x2", "y")}
+    add = Node(
+        "add",
+        "Add",
+        [LoopDim("D0", 8)],
+        [
+            Operand("input", "x", 8, (A("D0"),)),
+            Operand("input", "x2", 8, (A("D0"),)),
+            Operand("output", "y", 8, (A("D0"),)),
+        ],
+    )
+    workload = Workload("pair", [add], t, inputs=["x", "x2"], outputs=["y"])
+    links = [{"cores": [0, 1], "bandwidth": 8}, {"cores": [0, 1], "bandwidth": 8}]
+    outcome = run(workload, toy_hardware(n=1, links=links), whole_layers(workload, core=0), plugins=toy_plugins)
+    transfers = [(t.tensor, t.links, t.start, t.end) for t in outcome.result.transfers]
+    assert transfers == [("x", (0,), 0, 8), ("x2", (1,), 0, 8), ("y", (0,), 10, 18)]
+    assert outcome.result.totals.latency == 18
+    assert check_schedule(outcome.result, outcome.problem) == []

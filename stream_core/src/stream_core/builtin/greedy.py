@@ -340,8 +340,17 @@ class _Scheduler:
         bookings: dict[int, list[tuple[int, int]]],
         reason: str = "operand",
     ) -> TransferRecord:
-        """Book the earliest slot at or after ``not_before`` when the whole route is free."""
-        path: tuple[Link, ...] = self.acc.path(src, dst)
+        """Book the earliest slot at or after ``not_before`` when the whole route is free; on a hop with
+        parallel links, the one free soonest carries it."""
+        preferred: tuple[Link, ...] = self.acc.path(src, dst)
+        guess = self.acc.transfer_cycles(bits, preferred)
+        path = tuple(
+            min(
+                self.acc.parallel(u, v),
+                key=lambda link: (self.links[link.id].earliest(not_before, guess, bookings[link.id]), -link.bandwidth),
+            )
+            for u, v in self.acc.hops(src, dst)
+        )
         duration = self.acc.transfer_cycles(bits, path)
         start = not_before
         while True:

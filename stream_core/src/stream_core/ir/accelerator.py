@@ -113,7 +113,9 @@ class Accelerator:
     memory_sharing: tuple[frozenset[int], ...] = attrs.field(default=(), converter=tuple)
     source: str | None = None
     graph: nx.MultiDiGraph = attrs.field(init=False, repr=False)
-    _routes: dict[tuple[int, int], tuple[Link, ...]] = attrs.field(init=False, repr=False, factory=dict)
+    _routes: dict[tuple[int, int], tuple[tuple[int, ...], tuple[Link, ...]]] = attrs.field(
+        init=False, repr=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         graph = nx.MultiDiGraph()
@@ -144,20 +146,35 @@ class Accelerator:
 
     def path(self, src: int, dst: int) -> tuple[Link, ...]:
         """Links of the route from ``src`` to ``dst``: fewest hops, then widest bottleneck, then lowest ids."""
+        return self._route(src, dst)[1]
+
+    def hops(self, src: int, dst: int) -> tuple[tuple[int, int], ...]:
+        """The core pairs that route passes, in order (each joined by :meth:`parallel` links)."""
+        nodes = self._route(src, dst)[0]
+        return tuple(itertools.pairwise(nodes))
+
+    def parallel(self, u: int, v: int) -> tuple[Link, ...]:
+        """Every link or bus joining ``u`` to ``v``, widest first (several stream channels, say)."""
+        links = [data["link"] for data in self.graph.get_edge_data(u, v, default={}).values()]
+        return tuple(sorted(links, key=lambda link: (-link.bandwidth, link.id)))
+
+    def _route(self, src: int, dst: int) -> tuple[tuple[int, ...], tuple[Link, ...]]:
         key = (src, dst)
         if key not in self._routes:
             self._routes[key] = self._best_route(src, dst)
         return self._routes[key]
 
-    def _best_route(self, src: int, dst: int) -> tuple[Link, ...]:
+    def _best_route(self, src: int, dst: int) -> tuple[tuple[int, ...], tuple[Link, ...]]:
         if src == dst:
-            return ()
+            return (src,), ()
         try:
             candidates = list(nx.all_shortest_paths(nx.DiGraph(self.graph), src, dst))
         except nx.NetworkXNoPath:
             raise ValueError(f"accelerator {self.name!r}: no link path from core {src} to core {dst}") from None
-        routes = [tuple(self._best_link(u, v) for u, v in itertools.pairwise(nodes)) for nodes in candidates]
-        return min(routes, key=lambda links: (-min(link.bandwidth for link in links), [link.id for link in links]))
+        routes = [
+            (tuple(nodes), tuple(self._best_link(u, v) for u, v in itertools.pairwise(nodes))) for nodes in candidates
+        ]
+        return min(routes, key=lambda r: (-min(link.bandwidth for link in r[1]), [link.id for link in r[1]]))
 
     def paths(self, src: int, dst: int, limit: int = 4) -> tuple[tuple[Link, ...], ...]:
         """Up to ``limit`` simple routes (as link sequences), shortest first; for allocators that choose."""
@@ -174,8 +191,7 @@ class Accelerator:
         return tuple(routes)
 
     def _best_link(self, u: int, v: int) -> Link:
-        candidates = [data["link"] for data in self.graph.get_edge_data(u, v).values()]
-        return max(candidates, key=lambda link: (link.bandwidth, -link.id))
+        return self.parallel(u, v)[0]
 
     def transfer_cycles(self, bits: int, path: tuple[Link, ...]) -> int:
         """``ceil(bits / narrowest bandwidth on the path)``; 0 for an empty path."""
