@@ -10,7 +10,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 FIXTURE_SRC = HERE.parents[1] / "tests" / "fixtures" / "example_plugin" / "src"
-for _path in (FIXTURE_SRC, HERE):  # the toy plugin and core_test_workloads.py
+for _path in (FIXTURE_SRC, HERE):  # the toy plugin and core_test_support.py
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 

@@ -12,7 +12,7 @@ from stream_core.cli import build_parser, options_from_args
 from stream_core.errors import InputError, PluginLoadError
 from stream_core.outputs import GENERATED_BY, Generated, check_output_file, prepare_output_dir
 from stream_core.records import BackendRecord, CommandRecord, TargetRecord, WorkloadParserRecord
-from stream_core.testing import make_plugins
+from stream_core.testing import make_plugins, relu_chain
 
 
 class _Commands:
@@ -96,8 +96,6 @@ class _FakeTarget:
         yield WorkloadParserRecord(name="wl", suffixes=(".wl",), factory=lambda: self)
 
     def parse(self, path, context):
-        from core_test_workloads import relu_chain
-
         return relu_chain(int(path.read_text()))
 
     def generate(self, workload, target, context):

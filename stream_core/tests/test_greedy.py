@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pytest
 from core_test_support import TOY_COMPUTE
-from core_test_workloads import A, matmul, relu_chain
 
 from stream_core import RunOptions, run
 from stream_core.errors import InfeasibleError
-from stream_core.ir import FusedGroup, LoopDim, Mapping, Node, NodeMapping, Operand, TensorSpec, Workload
-from stream_core.testing import check_schedule
+from stream_core.ir import AffineExpr, FusedGroup, LoopDim, Mapping, Node, NodeMapping, Operand, TensorSpec, Workload
+from stream_core.testing import check_schedule, relu_chain
+from stream_core.testing import matmul_workload as matmul
+
+A = AffineExpr.of
 
 
 def spans(result):

@@ -6,9 +6,11 @@ import itertools
 
 import attrs
 import pytest
-from core_test_workloads import conv, matmul, relu_chain
 
 from stream_core.ir import AffineExpr, LoopDim, Node, Operand, TensorSpec, Workload
+from stream_core.testing import conv_node as conv
+from stream_core.testing import matmul_workload as matmul
+from stream_core.testing import relu_chain
 
 A = AffineExpr.of
 
@@ -48,7 +50,7 @@ def test_macs_are_derived_from_loops():
 
 
 def test_conv_footprints():
-    node = conv(c=8, k=16, iy=8, ix=8, fy=3, fx=3, stride=1, pad=1)
+    node = conv(c=8, k=16, oy=8, ox=8, fy=3, fx=3, stride=1, pad=1)
     x_op, w_op, y_op = node.operands
     assert node.sizes == {"B": 1, "OX": 8, "OY": 8, "FX": 3, "FY": 3, "C": 8, "K": 16}
     # unclipped input window for 8 outputs and a 3-tap filter: 10 rows x 10 cols x 8 channels

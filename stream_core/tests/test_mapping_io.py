@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import pytest
 from core_test_support import write_yaml
-from core_test_workloads import conv
 
 from stream_core.errors import InputError
 from stream_core.hardware import load_accelerator
 from stream_core.ir import TensorSpec, Workload
 from stream_core.mapping_io import load_mapping
+from stream_core.testing import conv_node
 
 
 def two_conv() -> Workload:
-    c1 = conv(c=8, k=16, iy=32, ix=32, name="Conv1")
-    c2 = conv(c=16, k=32, iy=32, ix=32, name="Conv2")
-    from stream_core.ir import Operand
-
-    def rename(node, x, w, y):
-        ops = [Operand(o.role, {"x": x, "w": w, "y": y}[o.tensor], o.precision, o.access) for o in node.operands]
-        return type(node)(node.name, node.op_type, node.loops, ops, mac_op=True)
-
     tensors = {
         "in": TensorSpec("in", (1, 8, 32, 32), "int8"),
         "w1": TensorSpec("w1", (16, 8, 3, 3), "int8"),
@@ -28,13 +20,9 @@ def two_conv() -> Workload:
         "w2": TensorSpec("w2", (32, 16, 3, 3), "int8"),
         "out": TensorSpec("out", (1, 32, 32, 32), "int8"),
     }
-    return Workload(
-        "two_conv",
-        [rename(c1, "in", "w1", "mid"), rename(c2, "mid", "w2", "out")],
-        tensors,
-        inputs=["in", "w1", "w2"],
-        outputs=["out"],
-    )
+    c1 = conv_node("Conv1", c=8, k=16, oy=32, ox=32, tensors=("in", "w1", "mid"))
+    c2 = conv_node("Conv2", c=16, k=32, oy=32, ox=32, tensors=("mid", "w2", "out"))
+    return Workload("two_conv", [c1, c2], tensors, inputs=["in", "w1", "w2"], outputs=["out"])
 
 
 @pytest.fixture

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from core_test_workloads import conv, matmul, relu_chain
-
 from stream_core.builtin.roofline import roofline_cost
 from stream_core.ir import Core, CoreSummary, CostRequest, NodeMapping, TensorSpec
+from stream_core.testing import conv_node as conv
+from stream_core.testing import matmul_workload as matmul
+from stream_core.testing import relu_chain
 from stream_core.tiling import NodeTiling, operand_box
 
 
@@ -38,7 +39,7 @@ def test_split_and_remainder_tiles():
 
 
 def test_operand_box_of_a_conv_tile_is_clipped_window():
-    node = conv(c=8, k=16, iy=8, ix=8, stride=1, pad=1)
+    node = conv(c=8, k=16, oy=8, ox=8, stride=1, pad=1)
     x = node.operands[0]
     ranges = {d: (0, s) for d, s in node.sizes.items()} | {"OY": (2, 4)}
     # rows 2*1 + fy - 1 for oy in [2,4), fy in [0,3) -> [1, 5); columns [-1, 9) clipped to [0, 8)

@@ -10,6 +10,7 @@ import yaml
 
 from stream_core.context import RunContext, RunOptions
 from stream_core.ir import AffineExpr, Core, LoopDim, Node, Operand
+from stream_core.testing import conv_node
 
 DATA = Path(__file__).resolve().parent / "data"
 A = AffineExpr.of
@@ -33,35 +34,7 @@ def context(plugins, **settings: Any) -> RunContext:
 
 def conv(b=1, c=8, k=16, oy=16, ox=16, fy=3, fx=3, stride=1, pad=1, bits=8, name="conv") -> Node:
     """ONNX-plugin naming: loops B, OX, OY, FX, FY, C, K; input (B, C, s*OY+FY-p, s*OX+FX-p)."""
-    return Node(
-        name,
-        "Conv",
-        [
-            LoopDim("B", b),
-            LoopDim("OX", ox),
-            LoopDim("OY", oy),
-            LoopDim("FX", fx),
-            LoopDim("FY", fy),
-            LoopDim("C", c),
-            LoopDim("K", k),
-        ],
-        [
-            Operand(
-                "input",
-                "x",
-                bits,
-                (
-                    A("B"),
-                    A("C"),
-                    AffineExpr((("OY", stride), ("FY", 1)), -pad),
-                    AffineExpr((("OX", stride), ("FX", 1)), -pad),
-                ),
-            ),
-            Operand("weight", "w", bits, (A("K"), A("C"), A("FY"), A("FX"))),
-            Operand("output", "y", bits, (A("B"), A("K"), A("OY"), A("OX"))),
-        ],
-        mac_op=True,
-    )
+    return conv_node(name, b=b, c=c, k=k, oy=oy, ox=ox, fy=fy, fx=fx, stride=stride, pad=pad, bits=bits)
 
 
 def depthwise(b=1, k=16, oy=16, ox=16, fy=3, fx=3, pad=1, bits=8) -> Node:

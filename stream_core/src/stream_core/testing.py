@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from stream_core.ir import DTYPE_BITS, AffineExpr, LoopDim, Node, Operand, TensorSpec, Workload
 from stream_core.plugins import Plugins
 
 
@@ -178,3 +179,79 @@ def _overlap(a: list[tuple[int, int]] | None, b: list[tuple[int, int]] | None) -
     if a is None or b is None:
         return True
     return all(x1 < y2 and x2 < y1 for (x1, y1), (x2, y2) in zip(a, b, strict=True))
+
+
+# -- small IR builders for tests (loop names and orders as the ONNX plugin gives them) ---------------
+
+
+def conv_node(
+    name: str = "conv",
+    *,
+    b: int = 1,
+    c: int = 8,
+    k: int = 16,
+    oy: int = 16,
+    ox: int = 16,
+    fy: int = 3,
+    fx: int = 3,
+    stride: int = 1,
+    pad: int = 1,
+    bits: int = 8,
+    tensors: tuple[str, str, str] = ("x", "w", "y"),
+) -> Node:
+    """A 2-D convolution node: loops B, OX, OY, FX, FY, C, K (Stream's D0..D6); the input is indexed
+    ``stride * O + F - pad`` on both spatial axes."""
+    x, w, y = tensors
+    window = (AffineExpr((("OY", stride), ("FY", 1)), -pad), AffineExpr((("OX", stride), ("FX", 1)), -pad))
+    loops = [("B", b), ("OX", ox), ("OY", oy), ("FX", fx), ("FY", fy), ("C", c), ("K", k)]
+    return Node(
+        name,
+        "Conv",
+        [LoopDim(n, size) for n, size in loops],
+        [
+            Operand("input", x, bits, (AffineExpr.of("B"), AffineExpr.of("C"), *window)),
+            Operand("weight", w, bits, tuple(AffineExpr.of(d) for d in ("K", "C", "FY", "FX"))),
+            Operand("output", y, bits, tuple(AffineExpr.of(d) for d in ("B", "K", "OY", "OX"))),
+        ],
+        mac_op=True,
+    )
+
+
+def matmul_workload(m: int, k: int, n: int, dtype: str = "int8") -> Workload:
+    """One Gemm node ``mm``: ``y[m, n] = a[m, k] @ w[k, n]`` with loops D (rows), C (reduction), K (columns)."""
+    bits = DTYPE_BITS[dtype]
+    tensors = {
+        "a": TensorSpec("a", (m, k), dtype),
+        "w": TensorSpec("w", (k, n), dtype),
+        "y": TensorSpec("y", (m, n), dtype),
+    }
+    of = AffineExpr.of
+    node = Node(
+        "mm",
+        "Gemm",
+        [LoopDim("D", m), LoopDim("C", k), LoopDim("K", n)],
+        [
+            Operand("input", "a", bits, (of("D"), of("C"))),
+            Operand("weight", "w", bits, (of("C"), of("K"))),
+            Operand("output", "y", bits, (of("D"), of("K"))),
+        ],
+        mac_op=True,
+    )
+    return Workload("matmul", [node], tensors, inputs=["a", "w"], outputs=["y"])
+
+
+def relu_chain(n: int = 8, dtype: str = "int8", length: int = 1) -> Workload:
+    """``t0 -> relu_0 -> t1 -> ... -> t<length>``, element-wise over ``n`` elements."""
+    bits = DTYPE_BITS[dtype]
+    tensors = {f"t{i}": TensorSpec(f"t{i}", (n,), dtype) for i in range(length + 1)}
+    of = AffineExpr.of
+    nodes = [
+        Node(
+            f"relu_{i}",
+            "Relu",
+            [LoopDim("D0", n)],
+            [Operand("input", f"t{i}", bits, (of("D0"),)), Operand("output", f"t{i + 1}", bits, (of("D0"),))],
+        )
+        for i in range(length)
+    ]
+    return Workload("relu_chain", nodes, tensors, inputs=["t0"], outputs=[f"t{length}"])

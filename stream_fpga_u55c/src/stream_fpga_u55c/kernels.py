@@ -39,7 +39,8 @@ def _uses(text: str, var: str) -> bool:
     return re.search(rf"\b{re.escape(var)}\b", text) is not None
 
 
-def _plus(a: str, b: str) -> str:
+def plus(a: str, b: str) -> str:
+    """``a + b`` as C++ source, leaving out a zero term."""
     if a == "0":
         return b
     if b == "0":
@@ -243,7 +244,7 @@ class KernelCode:
         if layout.opaque:
             index, gs = [flat], [flat]
         else:
-            gs = [_plus(o, e) for o, e in zip(offsets, evars, strict=True)]
+            gs = [plus(o, e) for o, e in zip(offsets, evars, strict=True)]
             index = [
                 e if dim.mode in ("whole", "block") else dim.index(g)
                 for dim, e, g in zip(layout.dims, evars, gs, strict=True)

@@ -18,16 +18,8 @@ from stream_itensor.api import Converter, ITensorType
 
 from stream_fpga_u55c.cpp import Writer, flat_index, subscript
 from stream_fpga_u55c.design import Design, Group, Stream, Task
-from stream_fpga_u55c.kernels import read_call, stream_type, write_call
+from stream_fpga_u55c.kernels import plus, read_call, stream_type, write_call
 from stream_fpga_u55c.layout import token_offsets
-
-
-def _plus(a: str, b: str) -> str:
-    if a == "0":
-        return b
-    if b == "0":
-        return a
-    return f"{a} + {b}"
 
 
 def _element_loops(element: tuple[int, ...]) -> tuple[list[str], list[tuple[str, str, str]]]:
@@ -90,7 +82,7 @@ def _copy_tokens(w: Writer, itype: ITensorType, shape: tuple[int, ...], stream: 
     index, fors = _token_loops(itype)
     offsets = token_offsets(itype.iter_map.results, itype.steps, index)
     evars, efors = _element_loops(itype.element)
-    address = flat_index([_plus(o, e) for o, e in zip(offsets, evars, strict=True)], shape)
+    address = flat_index([plus(o, e) for o, e in zip(offsets, evars, strict=True)], shape)
     flat = flat_index(evars, itype.element)
     with w.loops(fors):
         w.line(f"float tok[{n}];")
@@ -155,7 +147,7 @@ def emit_fill(w: Writer, design: Design, group: Group, task: Task) -> None:
                 w.line(read_call(src_stream, n, "tok"))
                 offsets = token_offsets(src.iter_map.results, src.steps, index)
                 evars, efors = _element_loops(src.element)
-                gs = [_plus(o, e) for o, e in zip(offsets, evars, strict=True)]
+                gs = [plus(o, e) for o, e in zip(offsets, evars, strict=True)]
                 target = f"block{subscript(_buffer_index(conv, src, gs, evars))}"
                 with w.loops(efors, ["pipeline II=1"]):
                     w.line(f"{target} = tok[{flat_index(evars, src.element)}];")
@@ -173,7 +165,7 @@ def emit_drain(w: Writer, design: Design, group: Group, task: Task) -> None:
         index, fors = _token_loops(tgt, conv.shared_loops)
         offsets = token_offsets(tgt.iter_map.results, tgt.steps, index)
         evars, efors = _element_loops(tgt.element)
-        gs = [_plus(o, e) for o, e in zip(offsets, evars, strict=True)]
+        gs = [plus(o, e) for o, e in zip(offsets, evars, strict=True)]
         source = f"block{subscript(_buffer_index(conv, tgt, gs, evars))}"
         flat = flat_index(evars, tgt.element)
         with w.loops(shared_fors):
