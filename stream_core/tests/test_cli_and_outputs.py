@@ -119,3 +119,14 @@ def test_compile_dispatches_to_the_targets_code_generator(tmp_path, capsys, monk
     assert "2 kernels" in printed and "wrote 2 files" in printed
     assert cli.main(["compile", str(model), "--target", "nowhere", "-o", str(out)]) == 2
     assert "unknown target 'nowhere': not a registered target (board) and not a file" in capsys.readouterr().err
+
+
+def test_cost_cache_follows_xdg(monkeypatch, tmp_path):
+    from stream_core.context import RunOptions, default_cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "stream-core"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "stream-core"
+    assert RunOptions(cache_dir=tmp_path / "mine").effective_cache_dir == tmp_path / "mine"
