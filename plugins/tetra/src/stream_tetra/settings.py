@@ -1,0 +1,92 @@
+"""Settings of the ``tetra`` allocator, read from ``--set tetra.<key>=<value>`` (``RunOptions.settings``).
+
+* ``tetra.pipelining`` (``separation``): ``separation`` overlaps consecutive iterations exactly (the
+  emitted schedule realises the MILP's latency); ``occupancy`` is Stream's bound (every idle slot of a
+  resource is reclaimable; needs double buffering, else ``separation`` is used).
+* ``tetra.interleave`` (``1``): how many later iterations may slip into a resource's idle gaps
+  (``0``: only before the first and after the last use, Stream's SPAN rule).
+* ``tetra.double_buffering`` (``true``): one more buffer slot than the minimum for re-used buffers.
+* ``tetra.paths`` (``2``): candidate routes per (source, destination) pair; the first is the
+  accelerator's preferred route.
+* ``tetra.transfers`` (``exact``): ``exact`` moves to each destination part only what it reads
+  (halo rows, not whole neighbour tiles); ``stream`` moves what Stream's transfer nodes move (a
+  producer part's whole output to every part reading any of it; an input's whole block).
+* ``tetra.max_levels`` (none): limit the stop levels offered per input (``0``: one tile at a time).
+* ``tetra.max_tiles`` (``50000``): tiles recorded per group; beyond it the first iterations and the
+  last firings are recorded (totals still count everything).
+* ``tetra.threads`` (``1``): solver threads (1 keeps results reproducible).
+* ``tetra.explain`` (``true``): on an infeasible model, ask the solver which constraint groups conflict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from stream_core.context import RunContext
+from stream_core.errors import InputError, Problem
+
+PIPELINING = ("separation", "occupancy")
+TRANSFERS = ("exact", "stream")
+
+
+@attrs.frozen
+class TetraSettings:
+    pipelining: str = "separation"
+    interleave: int = 1
+    double_buffering: bool = True
+    paths: int = 2
+    transfers: str = "exact"
+    max_levels: int | None = None
+    max_tiles: int = 50_000
+    threads: int = 1
+    explain: bool = True
+
+    @classmethod
+    def from_context(cls, context: RunContext) -> TetraSettings:
+        problems: list[Problem] = []
+        values: dict[str, Any] = {}
+        for field in attrs.fields(cls):
+            key = f"tetra.{field.name}"
+            raw = context.setting(key)
+            if raw is None:
+                continue
+            try:
+                values[field.name] = _convert(field.name, raw)
+            except ValueError as exc:
+                problems.append(Problem(str(exc), field=key))
+        known = {f"tetra.{f.name}" for f in attrs.fields(cls)}
+        for key in sorted(k for k in context.options.settings if k.startswith("tetra.") and k not in known):
+            problems.append(Problem(f"unknown setting; known: {', '.join(sorted(known))}", field=key))
+        if problems:
+            raise InputError(problems)
+        return cls(**values)
+
+
+def _convert(name: str, raw: Any) -> Any:
+    if name in ("pipelining", "transfers"):
+        allowed = PIPELINING if name == "pipelining" else TRANSFERS
+        value = str(raw).strip().lower()
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {raw!r}")
+        return value
+    if name in ("double_buffering", "explain"):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if name == "max_levels" and str(raw).strip().lower() in ("none", ""):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected an integer, got {raw!r}") from None
+    minimum = {"interleave": 0, "paths": 1, "max_levels": 0, "max_tiles": 1, "threads": 1}[name]
+    if value < minimum:
+        raise ValueError(f"expected an integer >= {minimum}, got {value}")
+    return value

@@ -1,0 +1,611 @@
+"""The steady-state workload of one fused group, ready for the MILP.
+
+Builds, from the allocation problem:
+
+* the nodes' steady-state iterations (:mod:`stream_tetra.ssis`),
+* *activities*: one compute per node and one transfer per tensor edge, each with its *modes*
+  (compute: the core it runs on; transfer: placement option x route plan x stop level) and, per
+  mode, its duration, the resources it keeps busy inside its slot, and the iterations it fires in,
+* the timeslots (:mod:`stream_tetra.slots`),
+* the buffers each mode allocates on each core (ring depth x bits, tiles, reuse, buffer descriptors),
+* the *separation* requirements that make iteration ``i+1`` (started ``II`` cycles after ``i``)
+  never collide with iteration ``i`` on a core or link and never overwrite a buffer slot before
+  its last read.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+import attrs
+import numpy as np
+
+from stream_core.errors import InfeasibleError
+from stream_core.ir.mapping import FusedGroup
+from stream_core.pipeline import AllocationProblem
+from stream_tetra.geometry import box_bits
+from stream_tetra.iterations import Edge, group_states
+from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces
+from stream_tetra.records import RecordSpec, RouteBook, build_records, busy
+from stream_tetra.settings import TetraSettings
+from stream_tetra.slots import SlotRequest, assign_slots
+from stream_tetra.ssis import NodeState, ReuseLevel, last_use, reuse_levels, ring_depth
+
+Resource = tuple[str, int]  # ("core", id) or ("link", id)
+
+
+@attrs.define(eq=False)
+class Mode:
+    """One way an activity can run."""
+
+    index: int
+    dur: int
+    busy: dict[Resource, tuple[int, int]]
+    firings: np.ndarray
+    level: ReuseLevel | None = None
+    cores: tuple[int, ...] = ()  # compute: core of every part
+    src_cores: tuple[int, ...] = ()  # transfer: core of every source part
+    dst_cores: tuple[int, ...] = ()  # transfer: core of every destination part
+    plan: int = 0
+    records: list[RecordSpec] = attrs.field(factory=list)
+    needs: tuple[tuple[str, int], ...] = ()  # (candidate node, core) this mode requires
+
+    @property
+    def last_firing(self) -> int:
+        return int(self.firings[-1]) if len(self.firings) else -1
+
+    def describe(self) -> str:
+        parts = []
+        if self.cores:
+            parts.append(f"cores {list(self.cores)}")
+        if self.src_cores or self.dst_cores:
+            parts.append(f"{list(self.src_cores)}->{list(self.dst_cores)}")
+            parts.append(f"plan {self.plan}")
+        if self.level is not None:
+            parts.append(f"level {self.level.level}")
+        return ", ".join(parts)
+
+
+@attrs.define(eq=False)
+class Activity:
+    key: str
+    kind: str  # compute | input | edge | output
+    node: str  # compute: the node; input/edge: the consumer; output: the producer
+    order: int
+    deps: tuple[str, ...]
+    modes: list[Mode]
+    tensor: str = ""
+    producer: str = ""
+    pieces: Pieces | None = None
+    slot: int = -1
+    rings: dict[int, tuple[int, int | None]] = attrs.field(factory=dict)  # level -> (depth, distance)
+    local: bool = False  # an edge whose data never leaves the producer's cores (no slot of its own)
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.kind != "compute"
+
+
+@attrs.frozen
+class BufferEntry:
+    """The buffer on ``core`` when mode ``mode`` of ``activity`` is chosen."""
+
+    activity: str
+    mode: int
+    core: int
+    level: int
+    bits: int
+    tiles: int
+    reuse: int
+    bds: int
+
+
+@attrs.frozen
+class Buffer:
+    name: str
+    tensor: str
+    node: str
+    role: str  # input | intermediate | output
+    entries: tuple[BufferEntry, ...]
+
+
+Span = tuple[tuple[int, int, int], ...]  # (mode, start, end) inside the slot, for the modes concerned
+
+
+@attrs.frozen
+class Separation:
+    """Iteration ``i + d`` of activity ``b`` against iteration ``i`` of activity ``a``.
+
+    Applies when ``a`` runs in one of the modes of ``a_span`` and ``b`` in one of ``b_span``; with
+    ``(sa, ea)`` and ``(sb, eb)`` their busy intervals inside their slots:
+
+    * ``after``: ``d * II >= (st[a_slot] + ea) - (st[b_slot] + sb)`` (b starts after a ends);
+    * ``either``: that, or ``d * II + st[b_slot] + eb <= st[a_slot] + sa`` (b slips in before a).
+
+    ``a_key == b_key`` with ``d`` the gap between consecutive firings is an activity against its own
+    next firing. ``resource`` is the core or link they share (``None``: a buffer ring).
+    """
+
+    kind: str
+    d: int
+    a_key: str
+    a_slot: int
+    a_span: Span
+    b_key: str
+    b_slot: int
+    b_span: Span
+    label: str
+    resource: Resource | None = None
+
+    def applies(self, choices: dict[str, int]) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """The two busy intervals under ``choices``, or ``None`` when the separation does not apply."""
+        a = next(((s0, e0) for m, s0, e0 in self.a_span if m == choices[self.a_key]), None)
+        if self.a_key == self.b_key:
+            return None if a is None else (a, a)
+        b = next(((s0, e0) for m, s0, e0 in self.b_span if m == choices[self.b_key]), None)
+        return None if a is None or b is None else (a, b)
+
+
+@attrs.frozen
+class Finish:
+    """The last firing of a mode ends at ``last * II + st[slot] + dur``."""
+
+    activity: str
+    mode: int
+    last: int
+    slot: int
+    dur: int
+
+
+@attrs.define
+class SteadyState:
+    group: FusedGroup
+    nodes: dict[str, NodeState]
+    activities: list[Activity]
+    n_slots: int
+    buffers: list[Buffer]
+    separations: list[Separation]
+    finishes: list[Finish]
+    iterations: int  # iterations including fill and drain
+    steady_iterations: int  # largest number of steps of a node (Stream's I for aligned tilings)
+    slot_bounds: list[int]
+    offchip: int
+    _by_key: dict[str, Activity] = attrs.field(init=False, factory=dict)
+
+    def activity(self, key: str) -> Activity:
+        return self._by_key[key]
+
+    def __attrs_post_init__(self) -> None:
+        self._by_key = {a.key: a for a in self.activities}
+
+    @property
+    def period_bound(self) -> int:
+        return int(sum(self.slot_bounds))
+
+
+def build_steady(problem: AllocationProblem, group: FusedGroup, settings: TetraSettings) -> SteadyState:
+    return _Builder(problem, group, settings).build()
+
+
+class _Builder:
+    def __init__(self, problem: AllocationProblem, group: FusedGroup, settings: TetraSettings):
+        self.problem = problem
+        self.group = group
+        self.settings = settings
+        self.acc = problem.accelerator
+        if self.acc.offchip_core_id is None:
+            raise InfeasibleError(f"accelerator {self.acc.name!r} has no off-chip core to hold inputs and outputs")
+        self.offchip = self.acc.offchip_core_id
+        self.routes = RouteBook(self.acc, settings.paths)
+        self.whole = settings.transfers == "stream"
+        workload = problem.workload
+        members = set(group.nodes)
+        self.order = [n.name for n in workload.nodes if n.name in members]
+        self.position = {name: i for i, name in enumerate(self.order)}
+        self.nodes: dict[str, NodeState] = {}
+        self.edges: list[Edge] = []
+        self.activities: list[Activity] = []
+        self.computes: dict[str, Activity] = {}
+        self.by_key: dict[str, Activity] = {}
+
+    # -- driver -----------------------------------------------------------------------------------
+    def build(self) -> SteadyState:
+        self._iterations()
+        self._computes()
+        self._transfers()
+        self._slots()
+        buffers = self._buffers()
+        self.by_key = {a.key: a for a in self.activities}
+        separations = list(self._resource_separations()) + list(self._ring_separations())
+        finishes = self._finishes()
+        iterations = 1 + max(m.last_firing for a in self.activities for m in a.modes)
+        bounds = [0] * (1 + max(a.slot for a in self.activities))
+        for a in self.activities:
+            bounds[a.slot] = max(bounds[a.slot], max(m.dur for m in a.modes))
+        return SteadyState(
+            group=self.group,
+            nodes=self.nodes,
+            activities=sorted(self.activities, key=lambda a: (a.slot, a.order, a.key)),
+            n_slots=len(bounds),
+            buffers=buffers,
+            separations=separations,
+            finishes=finishes,
+            iterations=iterations,
+            steady_iterations=max(n.n_steps for n in self.nodes.values()),
+            slot_bounds=bounds,
+            offchip=self.offchip,
+        )
+
+    # -- iterations (forward pass) ------------------------------------------------------------------
+    def _iterations(self) -> None:
+        self.nodes, self.edges = group_states(self.problem.workload, self.problem.tilings, self.order)
+
+    # -- activities ---------------------------------------------------------------------------------
+    def _computes(self) -> None:
+        for name in self.order:
+            state = self.nodes[name]
+            tiling = self.problem.tilings[name]
+            firings = state.iterations
+            if tiling.parts > 1:
+                options = [tuple(tiling.mapping.cores)]
+            else:
+                candidates = self.problem.candidate_cores(name)
+                if not candidates:
+                    raise InfeasibleError(
+                        f"node {name!r} has no core among {list(tiling.mapping.cores)} on which every tile is feasible"
+                    )
+                options = [(c,) for c in sorted(candidates)]
+            modes = []
+            for index, cores in enumerate(options):
+                lat = {core: self._part_latency(name, part, core) for part, core in enumerate(cores)}
+                needs = ((name, cores[0]),) if len(options) > 1 else ()
+                modes.append(
+                    Mode(
+                        index,
+                        dur=max(lat.values()),
+                        busy={("core", c): (0, v) for c, v in lat.items()},
+                        firings=firings,
+                        cores=cores,
+                        needs=needs,
+                    )
+                )
+            activity = Activity(f"compute:{name}", "compute", name, self.position[name], (), modes)
+            self.activities.append(activity)
+            self.computes[name] = activity
+
+    def _part_latency(self, name: str, part: int, core: int) -> int:
+        grid = self.nodes[name].grid
+        lo, hi = grid.ranges(part, grid.all_steps())
+        shapes = np.unique((hi - lo).T, axis=0)
+        return max(self.problem.costs.get(name, core, tuple(int(v) for v in s)).latency for s in shapes)
+
+    def _endpoint_options(self, node: str | None) -> list[tuple[int, ...]]:
+        if node is None:
+            return [(self.offchip,)]
+        return [m.cores for m in self.computes[node].modes]
+
+    def _transfers(self) -> None:
+        workload = self.problem.workload
+        members = set(self.order)
+        edge_index = {(e.producer, e.consumer, e.read): e for e in self.edges}
+        for name in self.order:
+            node = workload.node(name)
+            state = self.nodes[name]
+            for i, operand in enumerate(node.reads):
+                tensor = workload.tensor(operand.tensor)
+                producer = workload.producer(operand.tensor)
+                if producer is not None and producer.name in members:
+                    pstate = self.nodes[producer.name]
+                    edge = edge_index[(producer.name, name, i)]
+                    uses = last_use(pstate.output.n_boxes, edge.mmin, edge.mmax, state.iterations)
+                    needed = np.flatnonzero(uses >= 0)
+                    pieces: Pieces = EdgePieces(pstate, state, operand, tensor, needed, self.whole)
+                    key = f"edge:{producer.name}->{name}:{operand.tensor}#{i}"
+                    activity = self._transfer(key, "edge", name, operand.tensor, producer.name, pieces, [None])
+                    activity.rings[-1] = ring_depth(pieces.firings(), uses[needed], self.settings.double_buffering)
+                    activity.deps = (f"compute:{producer.name}",)
+                    if any(m.records for m in activity.modes):
+                        self._add_dep(name, activity.key)
+                    else:  # always on the producer's cores: no data moves, no slot of its own
+                        activity.local = True
+                        self._add_dep(name, f"compute:{producer.name}")
+                    continue
+                rel = frozenset(operand.dims) if operand.access is not None else frozenset(node.loop_names)
+                levels = reuse_levels(state.loops, rel)
+                if self.settings.max_levels is not None:
+                    levels = levels[: self.settings.max_levels + 1]
+                pieces = InputPieces(state, operand, tensor, levels, self.whole)
+                key = f"input:{name}:{operand.tensor}#{i}"
+                activity = self._transfer(key, "input", name, operand.tensor, "", pieces, list(levels))
+                for level in levels:
+                    activity.rings[level.level] = ring_depth(
+                        pieces.firings(level), pieces.last_uses(level), self.settings.double_buffering
+                    )
+                self._add_dep(name, activity.key)
+            if self._written_back(name):
+                tensor = workload.tensor(node.output.tensor)
+                pieces = OutputPieces(state, tensor)
+                key = f"output:{name}:{node.output.tensor}"
+                activity = self._transfer(key, "output", name, node.output.tensor, name, pieces, [None])
+                activity.deps = (f"compute:{name}",)
+
+    def _add_dep(self, consumer: str, dep: str) -> None:
+        compute = self.computes[consumer]
+        if dep not in compute.deps:
+            compute.deps = (*compute.deps, dep)
+
+    def _written_back(self, name: str) -> bool:
+        workload = self.problem.workload
+        tensor = workload.node(name).output.tensor
+        members = set(self.order)
+        return tensor in workload.outputs or any(c.name not in members for c in workload.consumers(tensor))
+
+    def _transfer(
+        self,
+        key: str,
+        kind: str,
+        node: str,
+        tensor: str,
+        producer: str,
+        pieces: Pieces,
+        levels: list[ReuseLevel | None],
+    ) -> Activity:
+        src_node = producer if kind in ("edge", "output") else None
+        dst_node = node if kind in ("edge", "input") else None
+        modes: list[Mode] = []
+        for src, dst in itertools.product(self._endpoint_options(src_node), self._endpoint_options(dst_node)):
+            needs = tuple(
+                sorted({(n, cores[0]) for n, cores in ((src_node, src), (dst_node, dst)) if n and self._has_choice(n)})
+            )
+            for level in levels:
+                plans: list[Mode] = []
+                for plan in range(self.settings.paths):
+                    records = build_records(pieces, level, src, dst, plan, self.routes)
+                    occupied = busy(records)
+                    plans.append(
+                        Mode(
+                            0,
+                            dur=max((end for _, end in occupied.values()), default=0),
+                            busy=occupied,
+                            firings=pieces.firings(level),
+                            level=level,
+                            src_cores=src,
+                            dst_cores=dst,
+                            plan=plan,
+                            records=records,
+                            needs=needs,
+                        )
+                    )
+                for mode in _undominated(plans):
+                    mode.index = len(modes)
+                    modes.append(mode)
+        activity = Activity(key, kind, node, self.position[node], (), modes, tensor, producer, pieces)
+        self.activities.append(activity)
+        return activity
+
+    def _has_choice(self, node: str) -> bool:
+        return len(self.computes[node].modes) > 1
+
+    # -- slots ------------------------------------------------------------------------------------------
+    def _slots(self) -> None:
+        requests = []
+        for a in self.activities:
+            if a.local:
+                continue
+            if a.kind == "compute":
+                if len(a.modes) == 1:
+                    pinned, candidates = frozenset(a.modes[0].cores), ()
+                else:
+                    pinned, candidates = frozenset(), tuple(m.cores[0] for m in a.modes)
+            else:
+                pinned = frozenset(r[1] for m in a.modes for r in m.busy)
+                candidates = ()
+            requests.append(SlotRequest(a.key, a.kind, a.order, a.deps, pinned, candidates))
+        slots = assign_slots(requests)
+        for a in self.activities:
+            a.slot = slots[self.computes[a.node].key if a.local else a.key]
+
+    # -- buffers ------------------------------------------------------------------------------------------
+    def _buffers(self) -> list[Buffer]:
+        out = []
+        for a in self.activities:
+            if a.kind == "compute":
+                out.extend(self._output_buffers(a))
+            elif a.kind in ("input", "edge"):
+                out.extend(self._input_buffers(a))
+        return out
+
+    def _input_buffers(self, a: Activity) -> Iterable[Buffer]:
+        pieces = a.pieces
+        assert pieces is not None
+        role = "input" if a.kind == "input" else "intermediate"
+        for dp in range(pieces.dst_parts):
+            entries = []
+            for m in a.modes:
+                level = m.level
+                depth = a.rings[level.level if level else -1][0]
+                received = pieces.received(level, dp)
+                bits = int(received.max()) if len(received) else 0
+                tiles = level.tiles if level else 1
+                entries.append(
+                    BufferEntry(
+                        a.key,
+                        m.index,
+                        m.dst_cores[dp],
+                        level.level if level else -1,
+                        depth * bits,
+                        depth * tiles,
+                        level.reuse if level else 1,
+                        level.bds if level else 1,
+                    )
+                )
+            yield Buffer(f"{a.key}@part{dp}", a.tensor, a.node, role, tuple(entries))
+
+    def _output_buffers(self, a: Activity) -> Iterable[Buffer]:
+        state = self.nodes[a.node]
+        node = state.grid.node
+        tensor = self.problem.workload.tensor(node.output.tensor)
+        depth = state.output_ring(self.settings.double_buffering)[0]
+        boxes = np.arange(state.output.n_boxes, dtype=np.int64)
+        for part in range(state.grid.n_parts):
+            lo, hi = state.output.box_ranges(part, boxes)
+            bits = int(box_bits(state.grid.operand_boxes(node.output, tensor, lo, hi), node.output.precision).max())
+            entries = tuple(BufferEntry(a.key, m.index, m.cores[part], -1, depth * bits, depth, 1, 1) for m in a.modes)
+            yield Buffer(f"output:{a.node}@part{part}", tensor.name, a.node, "output", entries)
+
+    # -- separations --------------------------------------------------------------------------------------
+    def _resource_separations(self) -> Iterable[Separation]:
+        users: dict[Resource, list[tuple[Activity, Mode]]] = {}
+        for a in self.activities:
+            for m in a.modes:
+                for resource in m.busy:
+                    users.setdefault(resource, []).append((a, m))
+        depth = self.settings.interleave
+        distances = _Distances()
+        for resource in sorted(users):
+            members = users[resource]
+            rules: dict[tuple[str, str, str, int], list[tuple[Mode, Mode]]] = {}
+            for (a, ma), (b, mb) in itertools.product(members, members):
+                if a is b and ma is not mb:
+                    continue
+                if a is not b and a.slot <= b.slot:
+                    continue
+                fa, fb = ma.firings, mb.firings
+                key_a, key_b = (a.key, _level(ma)), (b.key, _level(mb))
+                start = 1
+                if a is not b:
+                    for d in range(1, depth + 1):
+                        if not distances.has(key_a, fa, key_b, fb, d):
+                            break
+                        rules.setdefault(("either", a.key, b.key, d), []).append((ma, mb))
+                        start = d + 1
+                d_after = distances.at_least(key_a, fa, key_b, fb, start)
+                if d_after is not None:
+                    rules.setdefault(("after", a.key, b.key, d_after), []).append((ma, mb))
+            for (kind, akey, bkey, d), pairs in rules.items():
+                yield from _products(kind, d, resource, self.by_key[akey], self.by_key[bkey], pairs)
+
+    def _ring_separations(self) -> Iterable[Separation]:
+        for a in self.activities:
+            if a.kind in ("input", "edge"):
+                consumer = self.computes[a.node]
+                reader = tuple((m.index, 0, m.dur) for m in consumer.modes)
+                for level, (_depth, distance) in sorted(a.rings.items()):
+                    writers = tuple((m.index, 0, 0) for m in a.modes if _level(m) == level)
+                    if distance is not None and writers:
+                        yield Separation(
+                            "after",
+                            distance,
+                            consumer.key,
+                            consumer.slot,
+                            reader,
+                            a.key,
+                            a.slot,
+                            writers,
+                            f"buffer of {a.key}",
+                        )
+            if a.kind == "compute":
+                distance = self.nodes[a.node].output_ring(self.settings.double_buffering)[1]
+                if distance is None:
+                    continue
+                writer = tuple((m.index, 0, 0) for m in a.modes)
+                for r in self.activities:
+                    if r.is_transfer and r.producer == a.node and r.kind != "input":
+                        reads = tuple((m.index, 0, m.dur) for m in r.modes)
+                        yield Separation(
+                            "after",
+                            distance,
+                            r.key,
+                            r.slot,
+                            reads,
+                            a.key,
+                            a.slot,
+                            writer,
+                            f"output buffer of {a.node}",
+                        )
+
+    def _finishes(self) -> list[Finish]:
+        out = []
+        for a in self.activities:
+            if a.kind == "input":
+                continue  # its consumer fires in the same iteration, in a later slot
+            for m in a.modes:
+                if m.last_firing >= 0:
+                    out.append(Finish(a.key, m.index, m.last_firing, a.slot, m.dur))
+        return out
+
+
+def _undominated(plans: list[Mode]) -> list[Mode]:
+    """Route plans that no other plan beats: another plan with no longer duration, no more bits and
+    a subset of its link usage (each interval inside this plan's) makes a plan useless."""
+
+    def covers(worse: Mode, better: Mode) -> bool:
+        if better.dur > worse.dur or _bits(better) > _bits(worse):
+            return False
+        return all(
+            r in worse.busy and worse.busy[r][0] <= lo and worse.busy[r][1] >= hi for r, (lo, hi) in better.busy.items()
+        )
+
+    kept: list[Mode] = []
+    for i, mode in enumerate(plans):
+        beaten = any(
+            covers(mode, other) and (not covers(other, mode) or j < i) for j, other in enumerate(plans) if j != i
+        )
+        if not beaten:
+            kept.append(mode)
+    return kept
+
+
+def _bits(mode: Mode) -> int:
+    return sum(int(r.bits.sum()) for r in mode.records)
+
+
+def _products(
+    kind: str, d: int, resource: Resource, a: Activity, b: Activity, pairs: list[tuple[Mode, Mode]]
+) -> Iterable[Separation]:
+    """Separations covering exactly the mode pairs ``pairs`` (one when they form a product)."""
+    label = f"{resource[0]} {resource[1]}: {a.key} / {b.key}"
+
+    def span(modes: Iterable[Mode]) -> Span:
+        return tuple(sorted({(m.index, *m.busy[resource]) for m in modes}))
+
+    if a is b:
+        yield Separation(kind, d, a.key, a.slot, span(p[0] for p in pairs), b.key, b.slot, (), label, resource)
+        return
+    by_a: dict[int, set[int]] = {}
+    for ma, mb in pairs:
+        by_a.setdefault(ma.index, set()).add(mb.index)
+    groups: dict[frozenset[int], list[int]] = {}
+    for ia, ibs in sorted(by_a.items()):
+        groups.setdefault(frozenset(ibs), []).append(ia)
+    for ibs, ias in sorted(groups.items(), key=lambda kv: kv[1]):
+        a_span = span(a.modes[i] for i in ias)
+        b_span = span(b.modes[i] for i in sorted(ibs))
+        yield Separation(kind, d, a.key, a.slot, a_span, b.key, b.slot, b_span, label, resource)
+
+
+def _level(mode: Mode) -> int:
+    return mode.level.level if mode.level is not None else -1
+
+
+class _Distances:
+    """Cached iteration distances between the firings of two modes."""
+
+    def __init__(self) -> None:
+        self._has: dict[tuple, bool] = {}
+        self._min: dict[tuple, int | None] = {}
+
+    def has(self, ka: tuple, fa: np.ndarray, kb: tuple, fb: np.ndarray, d: int) -> bool:
+        key = (ka, kb, d)
+        if key not in self._has:
+            self._has[key] = bool(np.isin(fa + d, fb).any())
+        return self._has[key]
+
+    def at_least(self, ka: tuple, fa: np.ndarray, kb: tuple, fb: np.ndarray, d: int) -> int | None:
+        key = (ka, kb, d)
+        if key not in self._min:
+            idx = np.searchsorted(fb, fa + d)
+            ok = idx < len(fb)
+            self._min[key] = int(np.min(fb[idx[ok]] - fa[ok])) if ok.any() else None
+        return self._min[key]

@@ -1,0 +1,96 @@
+"""Outputs: the mapping written back as Stream YAML, elided records, determinism."""
+
+from __future__ import annotations
+
+import pytest
+from tetra_helpers import EXAMPLES, core
+from tetra_workloads import relu_chain, two_conv
+
+from stream_core import RunOptions, run
+from stream_core.errors import InputError
+from stream_core.hardware import load_accelerator
+from stream_core.mapping_io import load_mapping
+from stream_core.report import summary_dict
+from stream_core.testing import check_schedule
+
+
+def test_mapping_yaml_round_trips(plugins, hardware, tmp_path):
+    """The fused mapper's mapping, written as mapping.yaml, reads back to the same mapping and
+    gives the same schedule when fed back with --mapping."""
+    acc = hardware([core("a", memory_bits=1000), core("b", memory_bits=1000)])
+    first = run(two_conv(), acc, plugins=plugins, output=tmp_path / "out")
+    path = tmp_path / "out" / "mapping.yaml"
+    assert path in first.files
+    back = load_mapping(path, first.problem.workload, load_accelerator(acc, plugins))
+    assert back.nodes == first.problem.mapping.nodes and back.groups == first.problem.mapping.groups
+    again = run(two_conv(), acc, path, plugins=plugins)
+    assert again.result.totals.latency == first.result.totals.latency
+    assert check_schedule(first.result, first.problem) == [] and check_schedule(again.result, again.problem) == []
+
+
+def test_fused_group_errors_name_group_and_field(plugins, hardware, write_mapping):
+    mapping = write_mapping(
+        {
+            "layers": [{"name": "conv1", "core_allocation": [[0]]}, {"name": "conv2", "core_allocation": [[0]]}],
+            "fused_groups": [
+                {"name": "g1", "layers": ["conv1", "convX"], "intra_core_tiling": [{"dim": "conv2.D2", "tile": 1}]},
+                {"name": "g2", "layers": ["conv1", "conv2"], "intra_core_tiling": [{"dim": "conv2.D2", "tile": 0}]},
+            ],
+        }
+    )
+    with pytest.raises(InputError) as error:
+        run(two_conv(), hardware([core("a")]), mapping, plugins=plugins)
+    found = {(p.field, p.message.split(";")[0].split(" (")[0]) for p in error.value.problems}
+    assert ("fused group 'g2'.intra_core_tiling", "'tile' of 'conv2.D2' must be a positive integer, got 0") in found
+    assert ("fused group 'g1'.layers", "layer 'convX' is neither a node of the workload nor an op type of one") in found
+    assert ("fused group 'g1'.intra_core_tiling", "conv2.D2: node 'conv2' is not in this group") in found
+    assert ("fused group 'g2'.layers", "node 'conv1' is already in fused group 'g1'") in found
+
+
+def test_long_runs_record_first_and_last_iterations(plugins, hardware, write_mapping):
+    """64 elements in tiles of 1 on one core: 64 iterations x 2 nodes = 128 tiles. With
+    tetra.max_tiles = 20, iterations 0..9 (20 tiles) and the last iteration (63: 2 tiles) are recorded;
+    totals still cover all 128 tiles (compute 128 x 0.5 pJ). The checker then reports exactly the
+    106 tiles left out and the compute-energy sum, nothing else."""
+    mapping = write_mapping(
+        {
+            "layers": [{"name": "relu_0", "core_allocation": [[0]]}, {"name": "relu_1", "core_allocation": [[0]]}],
+            "fused_groups": [
+                {
+                    "name": "g",
+                    "layers": ["relu_0", "relu_1"],
+                    "intra_core_tiling": [{"dim": "relu_0.D0", "tile": 1}, {"dim": "relu_1.D0", "tile": 1}],
+                }
+            ],
+        }
+    )
+    options = RunOptions(settings={"tetra.max_tiles": 20, "tetra.max_levels": 0})
+    outcome = run(relu_chain(64, 2), hardware([core("a")]), mapping, plugins=plugins, options=options)
+    result = outcome.result
+    elided = dict(result.groups[0].stats)["elided"]
+    assert elided["tiles_total"] == 128
+    assert elided["recorded_iterations"][:10] == list(range(10))
+    assert len(result.tiles) == elided["tiles_recorded"] == 22
+    assert result.totals.compute_energy_pj == pytest.approx(128 * 0.5)
+    assert result.stats["tetra"]["elided"] is True
+    violations = check_schedule(result, outcome.problem)
+    unexplained = [v for v in violations if "is never scheduled" not in v and not v.startswith("compute energy")]
+    assert unexplained == [] and len(violations) == 128 - 22 + 1
+
+
+def test_same_inputs_same_summary(plugins):
+    paths = (EXAMPLES / "workloads" / "two_conv.onnx", EXAMPLES / "hardware" / "tpu_like_quad_core.yaml")
+    options = RunOptions(cost_model="roofline")
+    first, second = (run(*paths, plugins=plugins, options=options) for _ in range(2))
+
+    def stable(outcome):
+        data = summary_dict(outcome.result, outcome.problem.accelerator)
+        data.pop("stats")
+        for group in data["groups"]:
+            for key in ("build_seconds", "solve_seconds"):
+                group.pop(key)
+        return data
+
+    assert stable(first) == stable(second)
+    assert first.result.tiles == second.result.tiles and first.result.transfers == second.result.transfers
+    assert check_schedule(first.result, first.problem) == []

@@ -1,0 +1,73 @@
+"""Pipelining models on a chain whose core and bus are used twice per iteration.
+
+``relu_0`` (core 0) -> ``relu_1`` (core 1) -> ``relu_2`` (core 0), 8 int8 elements in 4 tiles of 2;
+hardware as in test_schedules (core-to-core over link0, DRAM over the bus, all 8 bits/cycle).
+Tight slots: in 2 (bus), relu_0 1, t1 2 (link), relu_1 1, t2 2 (link), relu_2 1, out 2 (bus):
+period P = 11, slot starts 0, 2, 3, 5, 6, 8, 9.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tetra_helpers import core
+from tetra_workloads import relu_chain
+
+from stream_core import RunOptions, run
+from stream_core.testing import check_schedule
+
+LINKS = [{"type": "link", "cores": [0, 1], "bandwidth": 8}, {"type": "bus", "cores": [0, 1, 2], "bandwidth": 8}]
+MAPPING = {
+    "layers": [
+        {"name": "relu_0", "core_allocation": [[0]]},
+        {"name": "relu_1", "core_allocation": [[1]]},
+        {"name": "relu_2", "core_allocation": [[0]]},
+    ],
+    "fused_groups": [
+        {
+            "name": "g",
+            "layers": ["relu_0", "relu_1", "relu_2"],
+            "intra_core_tiling": [{"dim": f"relu_{i}.D0", "tile": 2} for i in range(3)],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def chain(plugins, hardware, write_mapping):
+    acc = hardware([core("a"), core("b")], LINKS, name="two_core_link")
+    mapping = write_mapping(MAPPING)
+
+    def solve(**settings):
+        options = RunOptions(settings={"tetra.max_levels": 0, **settings})
+        outcome = run(relu_chain(8, 3), acc, mapping, plugins=plugins, options=options)
+        assert check_schedule(outcome.result, outcome.problem) == []
+        return outcome.result, dict(outcome.result.groups[0].stats)
+
+    return solve
+
+
+def test_span_rule_cannot_overlap_when_the_bus_opens_and_closes_each_iteration(chain):
+    """interleave 0 (Stream's SPAN): the bus is busy in the first and the last slot, so no iteration
+    may start before the previous one ends: II = P = 11, T = 4 x 11 = 44."""
+    result, stats = chain(**{"tetra.interleave": 0})
+    assert (stats["interval"], result.totals.latency) == (11, 44)
+
+
+def test_occupancy_bound_is_not_reachable(chain):
+    """OCCUPANCY: idle time per iteration is bus 7, link 7, core 0 9, core 1 10, so O = 7 and
+    T = 4 x 11 - 3 x 7 = 23. A valid schedule with these slots needs II = 7: core 0 runs relu_0 in
+    [2, 3) and relu_2 in [8, 9), so the next relu_0 goes after (II >= 7) or before (II <= 5); the bus
+    needs 2 II >= 11. So T = 3 x 7 + 11 = 32, and the run warns."""
+    result, stats = chain(**{"tetra.pipelining": "occupancy"})
+    assert stats["milp_latency"] == 23
+    assert (stats["interval"], result.totals.latency) == (7, 32)
+    assert any("OCCUPANCY latency 23 is not reachable" in w for w in result.warnings)
+
+
+def test_interleaving_beats_both_and_is_exact(chain):
+    """The separation model (MILP latency == schedule length) lands between the bound and SPAN, and
+    letting iterations i+2 interleave too can only help."""
+    one, stats_one = chain()
+    two, stats_two = chain(**{"tetra.interleave": 2})
+    assert stats_one["milp_latency"] == one.totals.latency and stats_two["milp_latency"] == two.totals.latency
+    assert 23 < two.totals.latency <= one.totals.latency < 32
