@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,10 @@ from stream_itensor.examples import reconvergent_cases
 
 from stream_core.context import RunContext, RunOptions
 from stream_core.plugins import Plugins
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # the shared workload builders of itensor_workloads.py
+    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="session")

@@ -3,50 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from itensor_workloads import matmul_relu
 from stream_itensor.api import KernelTiling, StreamGraph, budget_bits, build_stream_graph, fuse
 from stream_itensor.examples import diamond
 from stream_itensor.target import KernelCoreDescription
 
-from stream_core.ir import Accelerator, AffineExpr, Core, CoreSummary, LoopDim, Node, Operand, TensorSpec, Workload
-
-
-def _ax(*names: str) -> tuple[AffineExpr, ...]:
-    return tuple(AffineExpr.of(n) for n in names)
-
-
-def mm_relu_transpose() -> Workload:
-    tensors = {
-        n: TensorSpec(n, s) for n, s in {"x": (8, 4), "w": (4, 8), "y": (8, 8), "z": (8, 8), "t": (8, 8)}.items()
-    }
-    mm = Node(
-        "mm",
-        "MatMul",
-        [LoopDim("m", 8), LoopDim("n", 8), LoopDim("k", 4)],
-        [
-            Operand("input", "x", 32, _ax("m", "k")),
-            Operand("weight", "w", 32, _ax("k", "n")),
-            Operand("output", "y", 32, _ax("m", "n")),
-        ],
-        mac_op=True,
-    )
-    relu = Node(
-        "relu",
-        "Relu",
-        [LoopDim("i", 8), LoopDim("j", 8)],
-        [Operand("input", "y", 32, _ax("i", "j")), Operand("output", "z", 32, _ax("i", "j"))],
-    )
-    tr = Node(
-        "tr",
-        "Transpose",
-        [LoopDim("a", 8), LoopDim("b", 8)],
-        [Operand("input", "y", 32, _ax("b", "a")), Operand("output", "t", 32, _ax("a", "b"))],
-    )
-    return Workload("g", [mm, relu, tr], tensors, inputs=["x"], outputs=["z", "t"], constants=["w"])
+from stream_core.ir import Accelerator, Core, CoreSummary
 
 
 def graph() -> StreamGraph:
     tilings = {"mm": KernelTiling({"m": 2}), "relu": KernelTiling({"i": 2}), "tr": KernelTiling({"a": 1})}
-    return build_stream_graph(mm_relu_transpose(), tilings)
+    return build_stream_graph(matmul_relu(), tilings)
 
 
 def test_local_buffers_by_hand() -> None:
