@@ -130,3 +130,20 @@ def test_cost_cache_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "stream-core"
     assert RunOptions(cache_dir=tmp_path / "mine").effective_cache_dir == tmp_path / "mine"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(True, True), (False, False), ("On", True), (" yes ", True), ("0", False), ("OFF", False)]
+)
+def test_flag_settings_read_words_and_bools(raw, expected):
+    from stream_core.context import parse_flag
+
+    assert parse_flag(raw) is expected
+
+
+@pytest.mark.parametrize("raw", ["maybe", "", "2", None])
+def test_a_flag_setting_that_is_no_flag_is_refused(raw):
+    from stream_core.context import parse_flag
+
+    with pytest.raises(ValueError, match=f"expected true or false, got {raw!r}"):
+        parse_flag(raw)

@@ -16,6 +16,23 @@ from stream_core.plugins import Plugins
 log = logging.getLogger("stream_core")
 
 
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def parse_flag(raw: Any) -> bool:
+    """A boolean run setting (``--set key=on``): a bool, or one of ``TRUE_WORDS``/``FALSE_WORDS`` in
+    any case; anything else raises ``ValueError`` with the message a ``Problem`` can carry."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/stream-core``, else ``~/.cache/stream-core``."""
     base = os.environ.get("XDG_CACHE_HOME")

@@ -26,6 +26,7 @@ from typing import Any
 
 from stream_tetra.api import ConstraintFamily, ModelContext
 
+from stream_core.context import parse_flag
 from stream_core.errors import InputError, Problem
 from stream_core.ir.accelerator import Core
 from stream_cores_aie.caps import TileCaps, aie_cores, tile_caps
@@ -34,15 +35,10 @@ NAMESPACE = "aie2"
 
 
 def _enabled(ctx: ModelContext, key: str) -> bool:
-    raw = ctx.setting(key, True)
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise InputError(Problem(f"expected true or false, got {raw!r}", field=key))
+    try:
+        return parse_flag(ctx.setting(key, True))
+    except ValueError as exc:
+        raise InputError(Problem(str(exc), field=key)) from None
 
 
 def _buffer_terms(ctx: ModelContext, core: int, count: Callable[[Any], int]) -> list[tuple[str, Any]]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from stream_core.context import RunContext
+from stream_core.context import RunContext, parse_flag
 from stream_core.errors import InputError, Problem
 
 PIPELINING = ("separation", "occupancy")
@@ -72,14 +72,7 @@ def _convert(name: str, raw: Any) -> Any:
             raise ValueError(f"expected one of {', '.join(allowed)}, got {raw!r}")
         return value
     if name in ("double_buffering", "explain"):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expected true or false, got {raw!r}")
+        return parse_flag(raw)
     if name == "max_levels" and str(raw).strip().lower() in ("none", ""):
         return None
     try:
