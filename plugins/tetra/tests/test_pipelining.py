@@ -55,19 +55,39 @@ def test_span_rule_cannot_overlap_when_the_bus_opens_and_closes_each_iteration(c
 
 def test_occupancy_bound_is_not_reachable(chain):
     """OCCUPANCY: idle time per iteration is bus 7, link 7, core 0 9, core 1 10, so O = 7 and
-    T = 4 x 11 - 3 x 7 = 23. A valid schedule with these slots needs II = 7: core 0 runs relu_0 in
+    T = 4 x 11 - 3 x 7 = 23. A uniform schedule with these slots needs II = 7: core 0 runs relu_0 in
     [2, 3) and relu_2 in [8, 9), so the next relu_0 goes after (II >= 7) or before (II <= 5); the bus
-    needs 2 II >= 11. So T = 3 x 7 + 11 = 32, and the run warns."""
+    needs 2 II >= 11. So T = 3 x 7 + 11 = 32; the list schedule (28, below) is kept, and the run warns."""
     result, stats = chain(**{"tetra.pipelining": "occupancy"})
     assert stats["milp_latency"] == 23
-    assert (stats["interval"], result.totals.latency) == (7, 32)
-    assert any("OCCUPANCY latency 23 is not reachable" in w for w in result.warnings)
+    assert (stats["interval"], stats["uniform_latency"]) == (7, 32)
+    assert (stats["schedule"], result.totals.latency) == ("list", 28)
+    assert any("OCCUPANCY latency 23 is not reachable" in w and "takes 28 cycles" in w for w in result.warnings)
 
 
 def test_interleaving_beats_both_and_is_exact(chain):
-    """The separation model (MILP latency == schedule length) lands between the bound and SPAN, and
-    letting iterations i+2 interleave too can only help."""
+    """The separation model (MILP latency == its uniform schedule's length) lands between the bound
+    and SPAN, and letting iterations i+2 interleave too can only help."""
     one, stats_one = chain()
     two, stats_two = chain(**{"tetra.interleave": 2})
-    assert stats_one["milp_latency"] == one.totals.latency and stats_two["milp_latency"] == two.totals.latency
-    assert 23 < two.totals.latency <= one.totals.latency < 32
+    assert stats_one["milp_latency"] == stats_one["uniform_latency"]
+    assert stats_two["milp_latency"] == stats_two["uniform_latency"]
+    assert 23 < stats_two["uniform_latency"] <= stats_one["uniform_latency"] < 32
+    assert one.totals.latency <= stats_one["uniform_latency"] and two.totals.latency <= stats_two["uniform_latency"]
+
+
+def test_list_schedule_fills_the_gaps_the_uniform_interval_leaves(chain):
+    """Every firing as early as it may (interleave 1: a firing may go before one of the previous
+    iteration, not of an older one). Link: t1 of iteration 0 in [3, 5), t2 in [6, 8); t1 of
+    iteration 1 waits for relu_0 (core 0, [4, 5), after its input on the bus [2, 4)) and cannot fit
+    in [5, 6), so [8, 10), then t2 [11, 13). Iteration 2 may no longer precede iteration 0: its input
+    goes after out 0 ([9, 11)) on the bus, [11, 13); relu_0 [14, 15) (core 0 has relu_2 of iteration 1
+    in [13, 14)); t1 [15, 17), t2 [18, 20). Iteration 3: input [16, 18), relu_0 [18, 19), t1 waits for
+    the link until 20: [20, 22), relu_1 [22, 23), t2 [23, 25), relu_2 [25, 26), out [26, 28): T = 28,
+    against 30 for the best uniform interval."""
+    result, stats = chain()
+    assert stats["uniform_latency"] == 30
+    assert (stats["schedule"], result.totals.latency) == ("list", 28)
+    on_link = sorted((t.tensor, t.start, t.end) for t in result.transfers if t.links == (0,))
+    assert [x for x in on_link if x[0] == "t1"] == [("t1", 3, 5), ("t1", 8, 10), ("t1", 15, 17), ("t1", 20, 22)]
+    assert [x for x in on_link if x[0] == "t2"] == [("t2", 6, 8), ("t2", 11, 13), ("t2", 18, 20), ("t2", 23, 25)]

@@ -50,8 +50,10 @@ def test_halo_lags_the_consumer_by_one_iteration(plugins, hardware, write_mappin
     assert steady.nodes["conv2"].iterations.tolist() == [1, 2, 3, 4]
     assert steady.iterations == 5 and steady.steady_iterations == 4
     edge = next(a for a in steady.activities if a.kind == "edge")
-    assert edge.rings[-1] == (4, None)
-    assert ring_depth(np.array([0, 1, 2, 3]), np.array([2, 3, 4, 4]), double_buffer=False) == (3, 1)
+    assert (edge.rings[-1].depth, edge.rings[-1].distance) == (4, None)
+    ring = ring_depth(np.array([0, 1, 2, 3]), np.array([2, 3, 4, 4]), double_buffer=False)
+    assert (ring.depth, ring.distance) == (3, 1)
+    assert (ring.writes.tolist(), ring.reads.tolist()) == ([3], [2])  # row 3 takes row 0's slot
 
 
 def test_reuse_tables_follow_the_reference():

@@ -26,6 +26,7 @@ from stream_tetra.explain import capacity_report, conflict_report
 from stream_tetra.families import BUILTIN_FAMILIES
 from stream_tetra.milp import Solved, TetraModel, heuristic_choices
 from stream_tetra.realize import Emission, Timing, emit, tight_starts, timing
+from stream_tetra.refine import Refined, refine
 from stream_tetra.settings import TetraSettings
 from stream_tetra.steady import SteadyState, build_steady
 
@@ -84,12 +85,12 @@ class TetraAllocator:
             if solved.status != "optimal":
                 gap = "unknown" if solved.gap is None else f"{solved.gap:.3g}"
                 context.warn(f"group {group.name!r}: allocation not proven optimal (status {solved.status}, gap {gap})")
-            candidates = [tight_starts(steady, solved.choices)]
-            if solved.slot_starts is not None:
-                candidates.insert(0, solved.slot_starts)
-            t = timing(steady, solved.choices, candidates)
-            emission = emit(problem, steady, solved.choices, t, start, settings.max_tiles)
-            stats = _group_stats(steady, tm, solved, t, emission, settings, build_seconds)
+            refined = _refine(steady, tm, solved, settings)
+            choices = refined.choices
+            t = timing(steady, choices, _slot_candidates(steady, solved, choices), settings.interleave)
+            emission = emit(problem, steady, choices, t, start, settings.max_tiles)
+            stats = _group_stats(steady, tm, solved, choices, t, emission, settings, build_seconds)
+            stats["refined_moves"] = refined.moves
             milp_latency = stats.get("milp_latency")
             if settings.pipelining == "occupancy" and milp_latency is not None and t.latency > milp_latency:
                 context.warn(
@@ -98,7 +99,7 @@ class TetraAllocator:
                 )
             end = max(emission.end, start)
             records.append(GroupRecord(group.name, start, end, NAME, stats))
-            for core, bits in _resident(problem, steady, solved.choices).items():
+            for core, bits in _resident(problem, steady, choices).items():
                 memory[core] += [(start, bits), (end, -bits)]
             emissions.append(emission)
             start = end
@@ -134,6 +135,25 @@ class TetraAllocator:
         )
 
 
+def _slot_candidates(steady: SteadyState, solved: Solved, choices: dict[str, int]) -> list[tuple[int, ...]]:
+    """Slot starts to realise ``choices`` with: the tight ones, and the solver's for its own modes."""
+    candidates = [tight_starts(steady, choices)]
+    if solved.slot_starts is not None and choices == solved.choices:
+        candidates.insert(0, solved.slot_starts)
+    return candidates
+
+
+def _refine(steady: SteadyState, tm: TetraModel, solved: Solved, settings: TetraSettings) -> Refined:
+    def realised(choices: dict[str, int]) -> int:
+        return timing(steady, choices, _slot_candidates(steady, solved, choices), settings.interleave).latency
+
+    def traffic(key: str, mode: int) -> int:
+        return tm.traffic(steady.activity(key), mode)
+
+    mode_vars = {key: [v.index for v in variables] for key, variables in tm.mode_vars.items()}
+    return refine(steady, solved.choices, mode_vars, tm.context.added, realised, traffic, settings.refine_firings)
+
+
 def _heuristic_overflow(tm: TetraModel, choices: dict[str, int]) -> str:
     """Why the heuristic modes break a family's constraint (empty when they do not). Timing rows are
     met by construction (the schedule is realised from the modes); family rows must only involve
@@ -163,6 +183,7 @@ def _group_stats(
     steady: SteadyState,
     tm: TetraModel,
     solved: Solved,
+    choices: dict[str, int],
     t: Timing,
     emission: Emission,
     settings: TetraSettings,
@@ -174,7 +195,7 @@ def _group_stats(
     modes = {}
     for a in steady.activities:
         if len(a.modes) > 1:
-            modes[a.key] = a.modes[solved.choices[a.key]].describe()
+            modes[a.key] = a.modes[choices[a.key]].describe()
     ssis = {name: state.ssis(frozenset(state.grid.node.output.dims)) for name, state in sorted(steady.nodes.items())}
     stats: dict[str, Any] = {
         "status": solved.status,
@@ -189,6 +210,8 @@ def _group_stats(
         "iterations_total": steady.iterations,
         "period": t.period,
         "interval": t.interval,
+        "schedule": "list" if t.listed else "uniform",
+        "uniform_latency": t.uniform_latency,
         "overlap": t.period - t.interval if steady.iterations > 1 else 0,
         "latency": t.latency,
         "slot_latencies": list(t.slot_latencies),

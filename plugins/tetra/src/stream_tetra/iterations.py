@@ -10,7 +10,14 @@ import numpy as np
 from stream_core.ir.workload import Operand, Workload
 from stream_core.tiling import NodeTiling
 from stream_tetra.geometry import OutputIndex, StepGrid
-from stream_tetra.ssis import NodeState, backward_iterations, first_use, forward_iterations, temporal_loops
+from stream_tetra.ssis import (
+    NodeState,
+    backward_iterations,
+    first_use,
+    forward_iterations,
+    range_max,
+    temporal_loops,
+)
 
 
 @attrs.frozen(eq=False)
@@ -49,8 +56,7 @@ def group_states(
                 a, b = pstate.output.needed_boxes(grid.operand_boxes(operand, tensor, lo, hi))
                 mmin = np.where(mmin < 0, a, np.where(a < 0, mmin, np.minimum(mmin, a)))
                 mmax = np.maximum(mmax, b)
-            done = pstate.completion_iterations()
-            needs.append(np.where(mmax >= 0, done[np.maximum(mmax, 0)], -1))
+            needs.append(range_max(pstate.completion_iterations(), mmin, mmax))
             edges.append(Edge(producer.name, name, read, operand, mmin, mmax))
         state.iterations = forward_iterations(grid.n_steps, needs)
         nodes[name] = state

@@ -43,7 +43,7 @@ def buffer_needs(
     for name in order:
         state = nodes[name]
         node = workload.node(name)
-        depth = state.output_ring(double_buffer)[0]
+        depth = state.output_ring(double_buffer).depth
         tensor = workload.tensor(node.output.tensor)
         boxes = np.arange(state.output.n_boxes, dtype=np.int64)
         for part in range(state.grid.n_parts):
@@ -59,7 +59,7 @@ def buffer_needs(
                 uses = last_use(pstate.output.n_boxes, edge.mmin, edge.mmax, state.iterations)
                 needed = np.flatnonzero(uses >= 0)
                 pieces = EdgePieces(pstate, state, operand, tensor, needed)
-                depth = ring_depth(pieces.firings(), uses[needed], double_buffer)[0]
+                depth = ring_depth(pieces.firings(), uses[needed], double_buffer).depth
                 # a deep ring means the consumer's tile spans several producer boxes: tile the consumer
                 owner = edge.producer if depth <= 1 + double_buffer else name
                 for part in range(state.grid.n_parts):
@@ -71,7 +71,7 @@ def buffer_needs(
             inputs = InputPieces(state, operand, tensor, levels)
             for part in range(state.grid.n_parts):
                 cheapest = min(
-                    ring_depth(inputs.firings(level), inputs.last_uses(level), double_buffer)[0]
+                    ring_depth(inputs.firings(level), inputs.last_uses(level), double_buffer).depth
                     * int(inputs.received(level, part).max())
                     for level in levels
                 )

@@ -1,12 +1,17 @@
-"""From chosen modes to a timed schedule: slot starts, iteration interval, latency, records.
+"""From chosen modes to a timed schedule: firing starts, latency, records.
 
-Iteration ``i`` of the group starts ``i * II`` cycles after the group; inside it, slot ``s`` starts
-at ``starts[s]``. A tile of a node runs from its slot's start for its own cost; a transfer record
-from its slot's start plus its fixed offset for ``ceil(bits / narrowest bandwidth)`` cycles.
+Two ways to time the firings, both valid by construction (no core or link is double-booked, no
+buffer slot is overwritten before its last read, every firing after those it waits for); the
+shorter is kept (ties: uniform):
 
-``II`` is the smallest interval that satisfies every separation of the chosen modes, so the
-schedule is valid by construction (no core or link is double-booked, no buffer slot is overwritten
-before its last read); with the ``separation`` model the MILP's latency is exactly this schedule's.
+* uniform: iteration ``i`` starts at ``i * II`` and slot ``s`` of it at ``starts[s]``, with ``II``
+  the smallest interval meeting every separation of the chosen modes (with the ``separation``
+  model, the MILP's latency is exactly this schedule's);
+* list (:mod:`stream_tetra.listing`): every firing as early as what it waits for, its rings and its
+  cores and links allow, so iterations without the heavy firings do not wait as long as those with.
+
+A tile runs from its firing's start for its own cost; a transfer record from its firing's start
+plus its fixed offset for ``ceil(bits / narrowest bandwidth)`` cycles.
 """
 
 from __future__ import annotations
@@ -18,16 +23,20 @@ import numpy as np
 
 from stream_core.ir.result import TileRecord, TransferRecord
 from stream_core.pipeline import AllocationProblem
+from stream_tetra.listing import list_schedule
 from stream_tetra.steady import Activity, Mode, SteadyState
 
 REASONS = {"input": "input", "edge": "operand", "output": "writeback"}
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Timing:
-    starts: tuple[int, ...]
-    interval: int
+    starts: tuple[int, ...]  # slot starts of the uniform schedule
+    interval: int  # its II
+    uniform_latency: int
+    firing_starts: dict[str, np.ndarray]  # per activity, the start of every firing of its chosen mode
     latency: int
+    listed: bool  # the list schedule was shorter than the uniform one
 
     @property
     def period(self) -> int:
@@ -89,17 +98,25 @@ def trim_last(steady: SteadyState, choices: dict[str, int], starts: tuple[int, .
     return (*starts[:-1], starts[-2] + last)
 
 
-def timing(steady: SteadyState, choices: dict[str, int], candidates: list[tuple[int, ...]]) -> Timing:
-    """The best realisation among candidate slot starts (the solver's and the tight ones)."""
-    best: Timing | None = None
+def timing(steady: SteadyState, choices: dict[str, int], candidates: list[tuple[int, ...]], interleave: int) -> Timing:
+    """The best uniform realisation among candidate slot starts (the solver's and the tight ones),
+    replaced by the list schedule when that is shorter."""
+    best: tuple[int, int, tuple[int, ...], int] | None = None
     for raw in candidates:
         starts = trim_last(steady, choices, raw)
         ii = min_interval(steady, choices, starts)
-        t = Timing(starts, ii, latency(steady, choices, starts, ii))
-        if best is None or (t.latency, t.period) < (best.latency, best.period):
+        t = (latency(steady, choices, starts, ii), starts[-1], starts, ii)
+        if best is None or t[:2] < best[:2]:
             best = t
     assert best is not None
-    return best
+    uniform, _, starts, ii = best
+    listed = list_schedule(steady, choices, interleave)
+    ends = [listed[a.key][-1] + m.dur for a, m in chosen(steady, choices) if a.key in listed and len(m.firings)]
+    length = int(max(ends, default=0))
+    if length < uniform:
+        return Timing(starts, ii, uniform, listed, length, True)
+    fixed = {a.key: m.firings * ii + starts[a.slot] for a, m in chosen(steady, choices)}
+    return Timing(starts, ii, uniform, fixed, uniform, False)
 
 
 @attrs.define
@@ -151,7 +168,7 @@ def _emit_compute(problem, steady, a: Activity, mode: Mode, t: Timing, start: in
     grid = state.grid
     steps = grid.all_steps()
     its = state.iterations
-    base = start + its * t.interval + t.starts[a.slot]
+    base = start + t.firing_starts[a.key]
     record = np.ones(len(steps), dtype=bool) if keep is None else np.isin(its, keep)
     costs: dict[tuple[int, tuple[int, ...]], object] = {}
     for part, core in enumerate(mode.cores):
@@ -192,7 +209,9 @@ def _emit_transfer(problem, a: Activity, mode: Mode, t: Timing, start: int, keep
     cores = problem.accelerator.cores
     firings = mode.firings
     record = np.ones(len(firings), dtype=bool) if keep is None else np.isin(firings, keep)
-    base = start + firings * t.interval + t.starts[a.slot]
+    if not mode.records:
+        return
+    base = start + t.firing_starts[a.key]
     reason = REASONS[a.kind]
     for spec in mode.records:
         per_bit = sum(link.energy_per_bit for link in spec.links)

@@ -14,6 +14,9 @@
 * ``tetra.max_levels`` (none): limit the stop levels offered per input (``0``: one tile at a time).
 * ``tetra.max_tiles`` (``50000``): tiles recorded per group; beyond it the first iterations and the
   last firings are recorded (totals still count everything).
+* ``tetra.refine_firings`` (``2000000``): after the solve, transfer modes are re-chosen one at a time
+  when that shortens the realised schedule; this caps the firings those trials may schedule in all
+  (``0``: keep the solver's modes).
 * ``tetra.threads`` (``1``): solver threads (1 keeps results reproducible).
 * ``tetra.explain`` (``true``): on an infeasible model, ask the solver which constraint groups conflict.
 """
@@ -40,6 +43,7 @@ class TetraSettings:
     transfers: str = "exact"
     max_levels: int | None = None
     max_tiles: int = 50_000
+    refine_firings: int = 2_000_000
     threads: int = 1
     explain: bool = True
 
@@ -79,7 +83,7 @@ def _convert(name: str, raw: Any) -> Any:
         value = int(raw)
     except (TypeError, ValueError):
         raise ValueError(f"expected an integer, got {raw!r}") from None
-    minimum = {"interleave": 0, "paths": 1, "max_levels": 0, "max_tiles": 1, "threads": 1}[name]
+    minimum = {"interleave": 0, "paths": 1, "max_levels": 0, "max_tiles": 1, "refine_firings": 0, "threads": 1}[name]
     if value < minimum:
         raise ValueError(f"expected an integer >= {minimum}, got {value}")
     return value

@@ -86,6 +86,21 @@ def backward_iterations(forward: np.ndarray, latest: np.ndarray) -> np.ndarray:
     return np.maximum(out, forward)
 
 
+def range_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``max(values[lo[k] : hi[k] + 1])`` for every ``k`` (``-1`` where ``lo[k] < 0``)."""
+    out = np.full(len(lo), -1, dtype=np.int64)
+    has = lo >= 0
+    if not has.any():
+        return out
+    if _monotone(values):
+        out[has] = values[hi[has]]
+        return out
+    pairs, inverse = np.unique(np.stack([lo[has], hi[has]]), axis=1, return_inverse=True)
+    maxima = np.array([values[a : b + 1].max() for a, b in pairs.T], dtype=np.int64)
+    out[has] = maxima[inverse.reshape(-1)]
+    return out
+
+
 def _runs(mmin: np.ndarray, mmax: np.ndarray, keep_last: bool) -> np.ndarray:
     """Steps that start (or end) each run of consecutive steps needing the same boxes."""
     idx = np.flatnonzero(mmin >= 0)
@@ -122,17 +137,26 @@ def first_use(n_boxes: int, mmin: np.ndarray, mmax: np.ndarray, iterations: np.n
     return out
 
 
-def ring_depth(delivered: np.ndarray, last_use: np.ndarray, double_buffer: bool) -> tuple[int, int | None]:
-    """Buffer slots needed when item ``f`` arrives in iteration ``delivered[f]`` and is last read in
-    ``last_use[f]``, and the iteration distance between a slot's last read and its next write.
+@attrs.frozen(eq=False)
+class Ring:
+    """A ring of ``depth`` buffer slots. Item ``k + depth`` takes item ``k``'s slot: it is written in
+    iteration ``writes[k]``, after item ``k``'s last read in iteration ``reads[k]``. ``distance`` is the
+    least ``writes - reads`` (``None``: no slot is ever overwritten)."""
 
-    Item ``f + depth`` reuses item ``f``'s slot: it must arrive in a later iteration than ``f``'s
-    last use. Returns ``(depth, distance)``; ``distance`` is ``None`` when nothing is overwritten.
-    With ``double_buffer``, one more slot than the minimum is kept (when it is reused at all).
-    """
+    depth: int
+    distance: int | None
+    writes: np.ndarray
+    reads: np.ndarray
+
+
+def ring_depth(delivered: np.ndarray, last_use: np.ndarray, double_buffer: bool) -> Ring:
+    """The ring holding item ``f`` from its arrival in iteration ``delivered[f]`` to its last read in
+    ``last_use[f]``: the fewest slots such that every item arrives in a later iteration than the last
+    read of the item whose slot it takes. With ``double_buffer``, one more slot than the minimum is
+    kept (when it is reused at all)."""
     n = len(delivered)
     if n <= 1:
-        return max(n, 1), None
+        return Ring(max(n, 1), None, _NONE, _NONE)
 
     def gap(depth: int) -> int:
         return int(np.min(delivered[depth:] - last_use[: n - depth]))
@@ -147,7 +171,12 @@ def ring_depth(delivered: np.ndarray, last_use: np.ndarray, double_buffer: bool)
     depth = lo
     if double_buffer and depth < n:
         depth += 1
-    return depth, (gap(depth) if depth < n else None)
+    if depth >= n:
+        return Ring(depth, None, _NONE, _NONE)
+    return Ring(depth, gap(depth), delivered[depth:], last_use[: n - depth])
+
+
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 @attrs.define
@@ -169,7 +198,7 @@ class NodeState:
         boxes = np.arange(self.output.n_boxes, dtype=np.int64)
         return self.iterations[self.output.completion_step(boxes)]
 
-    def output_ring(self, double_buffer: bool) -> tuple[int, int | None]:
+    def output_ring(self, double_buffer: bool) -> Ring:
         """Output boxes held on the producer (accumulating or waiting to be sent) and the ring distance."""
         boxes = np.arange(self.output.n_boxes, dtype=np.int64)
         first = self.iterations[self.output.first_step(boxes)]

@@ -30,7 +30,7 @@ from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces
 from stream_tetra.records import RecordSpec, RouteBook, build_records, busy
 from stream_tetra.settings import TetraSettings
 from stream_tetra.slots import SlotRequest, assign_slots
-from stream_tetra.ssis import NodeState, ReuseLevel, last_use, reuse_levels, ring_depth
+from stream_tetra.ssis import NodeState, ReuseLevel, Ring, last_use, range_max, reuse_levels, ring_depth
 
 Resource = tuple[str, int]  # ("core", id) or ("link", id)
 
@@ -79,8 +79,9 @@ class Activity:
     producer: str = ""
     pieces: Pieces | None = None
     slot: int = -1
-    rings: dict[int, tuple[int, int | None]] = attrs.field(factory=dict)  # level -> (depth, distance)
+    rings: dict[int, Ring] = attrs.field(factory=dict)  # stop level -> its buffer ring
     local: bool = False  # an edge whose data never leaves the producer's cores (no slot of its own)
+    waits: np.ndarray | None = None  # edge: per consumer step, the producer iteration it waits for (-1: none)
 
     @property
     def is_transfer(self) -> bool:
@@ -124,7 +125,9 @@ class Separation:
     * ``either``: that, or ``d * II + st[b_slot] + eb <= st[a_slot] + sa`` (b slips in before a).
 
     ``a_key == b_key`` with ``d`` the gap between consecutive firings is an activity against its own
-    next firing. ``resource`` is the core or link they share (``None``: a buffer ring).
+    next firing. ``resource`` is the core or link they share (``None``: a buffer ring). A ring's
+    separation also lists its firing pairs: ``b`` in iteration ``ring.writes[k]`` after ``a`` in
+    ``ring.reads[k]`` (``d`` is the least of those distances).
     """
 
     kind: str
@@ -137,6 +140,7 @@ class Separation:
     b_span: Span
     label: str
     resource: Resource | None = None
+    ring: Ring | None = None
 
     def applies(self, choices: dict[str, int]) -> tuple[tuple[int, int], tuple[int, int]] | None:
         """The two busy intervals under ``choices``, or ``None`` when the separation does not apply."""
@@ -305,6 +309,7 @@ class _Builder:
                     activity = self._transfer(key, "edge", name, operand.tensor, producer.name, pieces, [None])
                     activity.rings[-1] = ring_depth(pieces.firings(), uses[needed], self.settings.double_buffering)
                     activity.deps = (f"compute:{producer.name}",)
+                    activity.waits = range_max(pstate.completion_iterations(), edge.mmin, edge.mmax)
                     if any(m.records for m in activity.modes):
                         self._add_dep(name, activity.key)
                     else:  # always on the producer's cores: no data moves, no slot of its own
@@ -424,7 +429,7 @@ class _Builder:
             entries = []
             for m in a.modes:
                 level = m.level
-                depth = a.rings[level.level if level else -1][0]
+                depth = a.rings[level.level if level else -1].depth
                 received = pieces.received(level, dp)
                 bits = int(received.max()) if len(received) else 0
                 tiles = level.tiles if level else 1
@@ -446,7 +451,7 @@ class _Builder:
         state = self.nodes[a.node]
         node = state.grid.node
         tensor = self.problem.workload.tensor(node.output.tensor)
-        depth = state.output_ring(self.settings.double_buffering)[0]
+        depth = state.output_ring(self.settings.double_buffering).depth
         boxes = np.arange(state.output.n_boxes, dtype=np.int64)
         for part in range(state.grid.n_parts):
             lo, hi = state.output.box_ranges(part, boxes)
@@ -491,12 +496,12 @@ class _Builder:
             if a.kind in ("input", "edge"):
                 consumer = self.computes[a.node]
                 reader = tuple((m.index, 0, m.dur) for m in consumer.modes)
-                for level, (_depth, distance) in sorted(a.rings.items()):
+                for level, ring in sorted(a.rings.items()):
                     writers = tuple((m.index, 0, 0) for m in a.modes if _level(m) == level)
-                    if distance is not None and writers:
+                    if ring.distance is not None and writers:
                         yield Separation(
                             "after",
-                            distance,
+                            ring.distance,
                             consumer.key,
                             consumer.slot,
                             reader,
@@ -504,10 +509,11 @@ class _Builder:
                             a.slot,
                             writers,
                             f"buffer of {a.key}",
+                            ring=ring,
                         )
             if a.kind == "compute":
-                distance = self.nodes[a.node].output_ring(self.settings.double_buffering)[1]
-                if distance is None:
+                ring = self.nodes[a.node].output_ring(self.settings.double_buffering)
+                if ring.distance is None:
                     continue
                 writer = tuple((m.index, 0, 0) for m in a.modes)
                 for r in self.activities:
@@ -515,7 +521,7 @@ class _Builder:
                         reads = tuple((m.index, 0, m.dur) for m in r.modes)
                         yield Separation(
                             "after",
-                            distance,
+                            ring.distance,
                             r.key,
                             r.slot,
                             reads,
@@ -523,6 +529,7 @@ class _Builder:
                             a.slot,
                             writer,
                             f"output buffer of {a.node}",
+                            ring=ring,
                         )
 
     def _finishes(self) -> list[Finish]:

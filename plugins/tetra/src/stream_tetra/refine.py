@@ -1,0 +1,105 @@
+"""Transfer modes re-chosen for the realised schedule, one activity at a time.
+
+The MILP's latency is the uniform schedule's; when the list schedule is the shorter one, a mode that
+the uniform model penalises (a reuse level whose transfers come in bursts, say) may realise a
+shorter schedule and move fewer bits. Hill climbing from the solver's choices: for each transfer
+with several modes (in activity order), try each other mode that keeps the chosen cores; keep it
+when it lowers (realised latency, off-chip traffic, buffered tiles) and every constraint-family row
+over mode variables still holds (memory capacity, plugins' limits). Activities in a family row that
+involves other variables are left as the solver chose. Passes repeat until one changes nothing.
+
+Work is capped in firings scheduled (``tetra.refine_firings``), not seconds, so results do not
+depend on the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+from stream_solvers.model import Constraint
+
+from stream_tetra.steady import SteadyState
+
+Score = tuple[int, int, int]
+
+
+@attrs.frozen
+class Refined:
+    choices: dict[str, int]
+    moves: int
+    evaluated: int
+
+
+def refine(
+    steady: SteadyState,
+    choices: dict[str, int],
+    mode_vars: dict[str, list[int]],
+    rows: Sequence[Constraint],
+    realised: Callable[[dict[str, int]], int],
+    traffic: Callable[[str, int], int],
+    budget: int,
+) -> Refined:
+    """Better choices (or the same) and how many moves were kept; ``realised`` gives the latency
+    of a choice set, ``traffic`` the off-chip bits of one activity's mode, ``budget`` the firings
+    that may be scheduled in all."""
+    firings = sum(len(a.modes[choices[a.key]].firings) for a in steady.activities) or 1
+    evaluations = budget // firings
+    checkable, locked = _rows(rows, mode_vars)
+    candidates = [
+        a for a in steady.activities if a.is_transfer and len(a.modes) > 1 and not (set(mode_vars[a.key]) & locked)
+    ]
+    if not candidates or evaluations < 1:
+        return Refined(dict(choices), 0, 0)
+
+    tiles: dict[tuple[str, int], int] = {}
+    for buffer in steady.buffers:
+        for e in buffer.entries:
+            tiles[(e.activity, e.mode)] = tiles.get((e.activity, e.mode), 0) + e.tiles
+
+    def score(c: dict[str, int]) -> Score:
+        return (
+            realised(c),
+            sum(traffic(a.key, c[a.key]) for a in steady.activities),
+            sum(tiles.get((a.key, c[a.key]), 0) for a in steady.activities),
+        )
+
+    current = dict(choices)
+    best = score(current)
+    moves = evaluated = 0
+    changed = True
+    while changed and evaluated < evaluations:
+        changed = False
+        for a in candidates:
+            fixed = {(n, core) for n, core in a.modes[current[a.key]].needs}
+            for mode in a.modes:
+                if mode.index == current[a.key] or set(mode.needs) != fixed:
+                    continue
+                trial = {**current, a.key: mode.index}
+                if not _fits(trial, mode_vars, checkable):
+                    continue
+                if evaluated >= evaluations:
+                    return Refined(current, moves, evaluated)
+                evaluated += 1
+                value = score(trial)
+                if value < best:
+                    current, best, moves, changed = trial, value, moves + 1, True
+    return Refined(current, moves, evaluated)
+
+
+def _rows(rows: Sequence[Constraint], mode_vars: dict[str, list[int]]) -> tuple[list[Constraint], set[int]]:
+    """Rows over mode variables only, and the mode variables of rows that involve other variables."""
+    known = {v for variables in mode_vars.values() for v in variables}
+    checkable, locked = [], set()
+    for row in rows:
+        terms = set(row.expr.terms)
+        if terms <= known:
+            checkable.append(row)
+        else:
+            locked |= terms & known
+    return checkable, locked
+
+
+def _fits(choices: dict[str, int], mode_vars: dict[str, list[int]], rows: Sequence[Constraint]) -> bool:
+    values = {v: float(choices[key] == i) for key, variables in mode_vars.items() for i, v in enumerate(variables)}
+    return all(row.violation(values) <= 1e-6 for row in rows)
