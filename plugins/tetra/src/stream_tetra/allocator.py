@@ -2,8 +2,9 @@
 
 Per group: steady-state workload (:mod:`stream_tetra.steady`), MILP with the built-in and the
 plugins' constraint families (:mod:`stream_tetra.milp`), a time-limited lexicographic solve whose
-best solution is used even when not proven optimal (its gap is reported), and a schedule realised
-from the chosen modes (:mod:`stream_tetra.realize`). An infeasible group raises
+best solution is used even when not proven optimal (its gap is reported), transfer modes re-chosen
+for the realised schedule (:mod:`stream_tetra.refine`), and the schedule realised from the final
+modes, uniform interval or list schedule (:mod:`stream_tetra.realize`). An infeasible group raises
 :class:`~stream_core.errors.InfeasibleError` with demand versus capacity per core and the
 conflicting constraint groups; a solve that finds nothing in time falls back to a heuristic
 allocation when it fits, else raises :class:`SolveLimitError`.
