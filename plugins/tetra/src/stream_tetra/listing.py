@@ -78,7 +78,7 @@ def list_schedule(steady: SteadyState, choices: dict[str, int], interleave: int)
     lanes: dict[tuple[str, int], _Lane] = {}
     busy = [[(lanes.setdefault(r, _Lane()), s, e) for r, (s, e) in sorted(m.busy.items()) if e > s] for m in modes]
     starts = [np.zeros(len(m.firings), dtype=np.int64) for m in modes]
-    ends = [np.zeros(len(m.firings), dtype=np.int64) for m in modes]
+    ends = [np.full(len(m.firings), -1, dtype=np.int64) for m in modes]  # -1: not scheduled yet
     order = _firing_order(modes)
     current = -1
     for k, f in order:
@@ -92,7 +92,11 @@ def list_schedule(steady: SteadyState, choices: dict[str, int], interleave: int)
         for dep, iters in waits[k]:
             i = int(iters[f])
             if i >= 0:
-                t = max(t, int(ends[dep][position[dep, i]]))
+                p = position[dep, i]
+                end = int(ends[dep][p]) if p >= 0 else -1
+                if end < 0:
+                    raise AssertionError(f"{acts[k].key} waits for {acts[dep].key} in iteration {i}, not scheduled")
+                t = max(t, end)
         for dep, i, c in rings.get((k, iteration), ()):
             p = position[dep, i]
             if p >= 0:
