@@ -1,8 +1,9 @@
 """Settings of the ``tetra`` allocator, read from ``--set tetra.<key>=<value>`` (``RunOptions.settings``).
 
 * ``tetra.pipelining`` (``separation``): ``separation`` overlaps consecutive iterations exactly (the
-  emitted schedule realises the MILP's latency); ``occupancy`` is Stream's bound (every idle slot of a
-  resource is reclaimable; needs double buffering, else ``separation`` is used).
+  uniform schedule realises the MILP's latency; the list schedule, kept when shorter, may beat it);
+  ``occupancy`` is Stream's bound (every idle slot of a resource is reclaimable; needs double
+  buffering, else ``separation`` is used).
 * ``tetra.interleave`` (``1``): how many later iterations may slip into a resource's idle gaps
   (``0``: only before the first and after the last use, Stream's SPAN rule).
 * ``tetra.double_buffering`` (``true``): one more buffer slot than the minimum for re-used buffers.
