@@ -27,7 +27,7 @@ from stream_tetra.explain import capacity_report, conflict_report
 from stream_tetra.families import BUILTIN_FAMILIES
 from stream_tetra.milp import Solved, TetraModel, heuristic_choices
 from stream_tetra.realize import Emission, Timing, emit, tight_starts, timing
-from stream_tetra.refine import Refined, refine
+from stream_tetra.refine import Refined, mode_values, refine
 from stream_tetra.settings import TetraSettings
 from stream_tetra.steady import SteadyState, build_steady
 
@@ -86,9 +86,8 @@ class TetraAllocator:
             if solved.status != "optimal":
                 gap = "unknown" if solved.gap is None else f"{solved.gap:.3g}"
                 context.warn(f"group {group.name!r}: allocation not proven optimal (status {solved.status}, gap {gap})")
-            refined = _refine(steady, tm, solved, settings)
+            refined, t = _refine(steady, tm, solved, settings)
             choices = refined.choices
-            t = timing(steady, choices, _slot_candidates(steady, solved, choices), settings.interleave)
             emission = emit(problem, steady, choices, t, start, settings.max_tiles)
             stats = _group_stats(steady, tm, solved, choices, t, emission, settings, build_seconds)
             stats["refined_moves"] = refined.moves
@@ -144,25 +143,43 @@ def _slot_candidates(steady: SteadyState, solved: Solved, choices: dict[str, int
     return candidates
 
 
-def _refine(steady: SteadyState, tm: TetraModel, solved: Solved, settings: TetraSettings) -> Refined:
-    def realised(choices: dict[str, int]) -> int:
-        return timing(steady, choices, _slot_candidates(steady, solved, choices), settings.interleave).latency
+def _mode_vars(tm: TetraModel) -> dict[str, list[int]]:
+    """The indices of every activity's mode variables (activities with a single mode have none)."""
+    return {key: [v.index for v in variables] for key, variables in tm.mode_vars.items()}
+
+
+def _refine(steady: SteadyState, tm: TetraModel, solved: Solved, settings: TetraSettings) -> tuple[Refined, Timing]:
+    """Refined choices and their realised timing (each choice set is realised once)."""
+    keys = [a.key for a in steady.activities]
+    timings: dict[tuple[int, ...], Timing] = {}
+
+    def realise(choices: dict[str, int]) -> Timing:
+        key = tuple(choices[k] for k in keys)
+        if key not in timings:
+            candidates = _slot_candidates(steady, solved, choices)
+            timings[key] = timing(steady, choices, candidates, settings.interleave)
+        return timings[key]
 
     def traffic(key: str, mode: int) -> int:
         return tm.traffic(steady.activity(key), mode)
 
-    mode_vars = {key: [v.index for v in variables] for key, variables in tm.mode_vars.items()}
-    return refine(steady, solved.choices, mode_vars, tm.context.added, realised, traffic, settings.refine_firings)
+    refined = refine(
+        steady,
+        solved.choices,
+        _mode_vars(tm),
+        tm.context.added,
+        lambda choices: realise(choices).latency,
+        traffic,
+        settings.refine_firings,
+    )
+    return refined, realise(refined.choices)
 
 
 def _heuristic_overflow(tm: TetraModel, choices: dict[str, int]) -> str:
     """Why the heuristic modes break a family's constraint (empty when they do not). Timing rows are
     met by construction (the schedule is realised from the modes); family rows must only involve
     mode variables to be checked here."""
-    values: dict[int, float] = {}
-    for key, variables in tm.mode_vars.items():
-        for i, var in enumerate(variables):
-            values[var.index] = 1.0 if choices[key] == i else 0.0
+    values = mode_values(choices, _mode_vars(tm))
     for row in tm.context.added:
         if set(row.expr.terms) - set(values):
             return f"{row.name} depends on more than the modes"

@@ -100,6 +100,11 @@ def _rows(rows: Sequence[Constraint], mode_vars: dict[str, list[int]]) -> tuple[
     return checkable, locked
 
 
+def mode_values(choices: dict[str, int], mode_vars: dict[str, list[int]]) -> dict[int, float]:
+    """The value of every mode variable (by index) under ``choices``."""
+    return {v: float(choices[key] == i) for key, variables in mode_vars.items() for i, v in enumerate(variables)}
+
+
 def _fits(choices: dict[str, int], mode_vars: dict[str, list[int]], rows: Sequence[Constraint]) -> bool:
-    values = {v: float(choices[key] == i) for key, variables in mode_vars.items() for i, v in enumerate(variables)}
+    values = mode_values(choices, mode_vars)
     return all(row.violation(values) <= 1e-6 for row in rows)
