@@ -35,7 +35,7 @@ class _Lane:
     def __init__(self) -> None:
         self.begins: list[int] = []
         self.ends: list[int] = []
-        self.closed = 0  # every firing from here on starts at or after this
+        self.closed = 0  # every interval taken from here on starts at or after this
         self.pending: deque[tuple[int, int]] = deque()  # (iteration, end) not yet folded into closed
 
     def fit(self, t: int, s: int, e: int) -> int:
