@@ -7,11 +7,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
 from stream_core.plugins import Plugins
+
+if TYPE_CHECKING:
+    from stream_core.ir.accelerator import Accelerator
 
 log = logging.getLogger("stream_core")
 
@@ -104,6 +107,8 @@ class RunContext:
     options: RunOptions = attrs.field(factory=RunOptions)
     progress: Progress = attrs.field(factory=Progress)
     warnings: list[str] = attrs.field(factory=list)
+    #: The run's accelerator once parsed (for plugins that need accelerator-level annotations).
+    accelerator: Accelerator | None = None
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

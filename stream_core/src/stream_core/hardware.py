@@ -37,6 +37,9 @@ DEFAULT_NAMESPACE = "zigzag"
 PROVIDED_BY = "provided_by"  # optional key of any core file: the distribution that reads its type
 OFFCHIP_BANDWIDTH = "offchip port bandwidth"  # placeholder resolved once the off-chip core is parsed
 
+#: Accelerator-level blocks kept on :attr:`Accelerator.annotations` for the plugins that read them.
+ANNOTATION_KEYS = ("bandwidth", "kernel_library", "reconfiguration", "technology_node", "memory_aliases")
+
 KNOWN_KEYS = {
     "name",
     "cores",
@@ -271,8 +274,15 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
         cid: Core(id=c.id, type=c.type, description=c.description, coordinates=coordinates.get(cid), source=c.source)
         for cid, c in cores.items()
     }
+    annotations = {key: data[key] for key in ANNOTATION_KEYS if key in data}
     accelerator = Accelerator(
-        name=name, cores=cores, links=links, offchip_core_id=offchip, memory_sharing=sharing, source=file
+        name=name,
+        cores=cores,
+        links=links,
+        offchip_core_id=offchip,
+        memory_sharing=sharing,
+        source=file,
+        annotations=annotations,
     )
     _check_reachability(accelerator, problems)
     problems.raise_if_any()

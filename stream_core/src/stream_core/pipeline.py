@@ -107,6 +107,7 @@ def parse_stage(state: PipelineState, context: RunContext) -> None:
         state.accelerator = state.hardware_source
     else:
         state.accelerator = load_accelerator(state.hardware_source, context.plugins)
+    context.accelerator = state.accelerator
     if isinstance(state.workload_source, Workload):
         state.workload = state.workload_source
     else:

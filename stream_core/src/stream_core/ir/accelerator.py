@@ -112,6 +112,11 @@ class Accelerator:
     offchip_core_id: int | None = None
     memory_sharing: tuple[frozenset[int], ...] = attrs.field(default=(), converter=tuple)
     source: str | None = None
+    #: Accelerator-level blocks the core keeps for the plugins that read them (``kernel_library`` as a
+    #: resolved path, ``bandwidth``, ``reconfiguration``, ``memory_aliases``, ``technology_node``).
+    annotations: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    #: Fields accepted but not (fully) modelled, one sentence each, for ``stream validate`` and the summary.
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     graph: nx.MultiDiGraph = attrs.field(init=False, repr=False)
     _routes: dict[tuple[int, int], tuple[tuple[int, ...], tuple[Link, ...]]] = attrs.field(
         init=False, repr=False, factory=dict
