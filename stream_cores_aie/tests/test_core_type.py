@@ -64,7 +64,7 @@ def test_overrides_of_every_constant(tmp_path, aie_plugins):
         "utilization": 61.8,
         "peak_macs_per_cycle": {"bf16": 32},
         "vector_lanes": {"bf16": 32},
-        "dma": {"mm2s": 8, "s2mm": 8},
+        "dma": {"mm2s": 8, "s2mm": 8, "channel_bits": 64},  # Stream 2.1.1: all three when dma is given
         "buffer_descriptors": 12,
         "kernel_call_overhead": 0,
         "reserved_bytes": 0,

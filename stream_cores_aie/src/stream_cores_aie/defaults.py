@@ -25,6 +25,10 @@ DEFAULT_ARCHITECTURE: Final = "aie-ml"
 #: Data types the cost model knows (ONNX ``bfloat16``/``float32`` are ``bf16``/``fp32`` here).
 DTYPES: Final = ("int8", "int16", "bf16", "fp32")
 
+#: Element types a core's ``operand_precision`` may name (the keys of Stream 2.1.1's ``ELEMENT_BITS``,
+#: stream/datatypes.py).
+ELEMENT_TYPES: Final = ("int4", "int8", "uint8", "int16", "int24", "bf16", "fp16", "int32", "fp32")
+
 #: Peak multiply-accumulates per cycle and tile, per operand data type.
 PEAK_MACS: Final = MappingProxyType(
     {

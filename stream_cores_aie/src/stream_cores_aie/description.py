@@ -12,6 +12,8 @@ import attrs
 from stream_core.ir.accelerator import CoreSummary
 
 _TABLES = ("peak_macs", "vector_lanes", "mac_pj")
+#: Fields kept for the report only: they change no cost, so they stay out of the fingerprint.
+_REPORTED = ("banks", "operand_precision", "dma_buffer_descriptors", "dma_iterations", "dma_given")
 
 
 def _frozen_map(value: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
@@ -25,6 +27,9 @@ class AieCore:
     Units: bits, bits/cycle, cycles, pJ. ``utilization`` is the core file's kernel utilisation in
     percent (``None`` when the file gives none). ``mm2s``/``s2mm`` are the DMA channels out of /
     into the tile, ``channel_bits`` the width of one channel (the stream-switch width).
+    ``operator_types`` restricts the ops the tile may run (``None``: any). Stream 2.1.1's
+    ``banks``, ``operand_precision``, ``dma.buffer_descriptors`` and ``dma.iterations`` are kept as
+    read and reported in :attr:`notes`; ``dma_given`` says the file had a ``dma`` block.
     """
 
     name: str
@@ -46,6 +51,12 @@ class AieCore:
     double_buffer: bool
     mac_pj: tuple[tuple[str, float], ...] = attrs.field(converter=_frozen_map)
     byte_pj: float
+    operator_types: tuple[str, ...] | None = None
+    banks: tuple[tuple[str, int], ...] = ()
+    operand_precision: tuple[tuple[str, str], ...] = ()
+    dma_buffer_descriptors: int | None = None
+    dma_iterations: int | None = None
+    dma_given: bool = False
     file: str | None = attrs.field(default=None, eq=False)
     _summary: CoreSummary = attrs.field(init=False, eq=False, repr=False)
 
@@ -82,13 +93,38 @@ class AieCore:
             mac_energy_pj=self.mac_energy("bf16") if compute else 0.0,
             read_energy_pj_per_bit=self.byte_pj / 8,
             write_energy_pj_per_bit=self.byte_pj / 8,
+            operator_types=self.operator_types,
         )
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """One sentence per field read but not (fully) modelled (contract 3: no file name)."""
+        notes = []
+        if self.dma_given:
+            notes.append(
+                "dma: mm2s/s2mm cap the DMA channels (TETRA) and channel_bits times a data-movement node; "
+                "mm2s/s2mm x channel_bits do not bound transfer rates as Stream 2.1.1's DMA ports do "
+                "(transfers are timed on links)"
+            )
+        if self.dma_buffer_descriptors is not None or self.dma_iterations is not None:
+            notes.append(
+                "dma.buffer_descriptors/dma.iterations: reported only; they matter to Stream 2.1.1's code "
+                "generation (chained shim re-reads), not to its costs (our BD cap is 'buffer_descriptors')"
+            )
+        if self.banks:
+            notes.append("banks: reported only, not priced (as in Stream 2.1.1)")
+        if self.operand_precision:
+            notes.append(
+                "operand_precision: reported only; the aie model takes data types from the kernel kwargs or "
+                "the operands (Stream 2.1.1's AIE model ignores it too)"
+            )
+        return tuple(notes)
+
     def as_dict(self) -> dict[str, Any]:
-        """Every cost-relevant field (not the file path)."""
+        """Every cost-relevant field (not the file path, nor the fields kept for the report)."""
         out: dict[str, Any] = {}
         for field in attrs.fields(type(self)):
-            if field.name in ("file", "_summary"):
+            if field.name in ("file", "_summary", *_REPORTED):
                 continue
             value = getattr(self, field.name)
             out[field.name] = dict(value) if field.name in _TABLES else value

@@ -1,9 +1,14 @@
 """Validation of an AIE core file: Stream's mini-schema plus our optional fields, all problems at once.
 
-Stream's fields (accepted unmodified): ``name``, ``type``, ``memory: {capacity, bandwidth_min,
-bandwidth_max}`` (bits, bits/cycle), ``max_object_fifo_depth`` (int >= 1) and ``utilization``
-(percent, optional), plus the ``dma: {mm2s, s2mm, channel_bits}`` block of Stream's newer memory-tile
-files. Ours, each optional with the default of :mod:`stream_cores_aie.defaults`: ``architecture``,
+Stream's fields (accepted unmodified, as stream-dse 2.1.1 checks them): ``name``, ``type``,
+``memory: {capacity, bandwidth_min, bandwidth_max}`` (bits, bits/cycle), ``max_object_fifo_depth``
+(int >= 1), ``utilization`` (percent, optional, ``aie2.compute`` only), the ``dma`` block
+(``mm2s``, ``s2mm``, ``channel_bits`` required when it is given, ``buffer_descriptors`` and
+``iterations`` optional; integers >= 1) and the extension fields Stream allows on every core:
+``operator_types`` (op types the tile may run), ``banks: {count, width, stripe}`` (positive
+integers, ``stripe`` optional) and ``operand_precision: {input, accumulator}`` (element type names
+of Stream's ``ELEMENT_BITS``). Ours, each optional with the default of
+:mod:`stream_cores_aie.defaults`: ``architecture``,
 ``peak_macs_per_cycle``, ``vector_lanes``, ``buffer_descriptors``, ``kernel_call_overhead``,
 ``reserved_bytes``, ``double_buffer`` and ``energy: {mac_pj, byte_pj}``. ``provided_by`` belongs to
 stream-core (it strips it before we see the file and quotes it when no plugin reads ``aie2.*``); it
@@ -31,6 +36,9 @@ KNOWN_KEYS = (
     "max_object_fifo_depth",
     "utilization",
     "dma",
+    "operator_types",
+    "banks",
+    "operand_precision",
     "architecture",
     "peak_macs_per_cycle",
     "vector_lanes",
@@ -42,7 +50,9 @@ KNOWN_KEYS = (
     "provided_by",
 )
 MEMORY_KEYS = ("capacity", "bandwidth_min", "bandwidth_max")
-DMA_KEYS = ("mm2s", "s2mm", "channel_bits")
+DMA_KEYS = ("mm2s", "s2mm", "channel_bits", "buffer_descriptors", "iterations")
+BANK_KEYS = ("count", "width", "stripe")
+PRECISION_KEYS = ("input", "accumulator")
 ENERGY_KEYS = ("mac_pj", "byte_pj")
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$")
 
@@ -170,6 +180,8 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
         integer=True,
     )
     utilization = read.number(data, "utilization", "utilization", "a percentage in (0, 100]", lambda v: 0 < v <= 100)
+    if utilization is not None and kind != "compute":
+        problems.add("utilization", f"only aie2.compute cores take a utilization (as in Stream 2.1.1), not aie2.{kind}")
 
     architecture = data.get("architecture", defaults.DEFAULT_ARCHITECTURE)
     if architecture not in defaults.ARCHITECTURES:
@@ -181,12 +193,34 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
 
     dma = read.mapping(data, "dma", "dma")
     read.unknown_keys(dma, DMA_KEYS, "dma.")
+    given = "dma" in data
     default_mm2s, default_s2mm = defaults.DMA_CHANNELS[kind]
-    mm2s = read.number(dma, "mm2s", "dma.mm2s", "an integer >= 0 of channels", _non_negative, integer=True)
-    s2mm = read.number(dma, "s2mm", "dma.s2mm", "an integer >= 0 of channels", _non_negative, integer=True)
+    mm2s = read.number(dma, "mm2s", "dma.mm2s", "an integer >= 1 of channels", _positive, required=given, integer=True)
+    s2mm = read.number(dma, "s2mm", "dma.s2mm", "an integer >= 1 of channels", _positive, required=given, integer=True)
     channel_bits = read.number(
-        dma, "channel_bits", "dma.channel_bits", "a positive integer of bits/cycle", _positive, integer=True
+        dma,
+        "channel_bits",
+        "dma.channel_bits",
+        "a positive integer of bits/cycle",
+        _positive,
+        required=given,
+        integer=True,
     )
+    dma_bds = read.number(
+        dma, "buffer_descriptors", "dma.buffer_descriptors", "an integer >= 1", _positive, integer=True
+    )
+    iterations = read.number(dma, "iterations", "dma.iterations", "an integer >= 1", _positive, integer=True)
+
+    operator_types = _operator_types(data.get("operator_types"), problems)
+    banks = _banks(read, data)
+    precision = read.mapping(data, "operand_precision", "operand_precision")
+    read.unknown_keys(precision, PRECISION_KEYS, "operand_precision.")
+    for key in PRECISION_KEYS:
+        if key in precision and not (isinstance(precision[key], str) and precision[key] in defaults.ELEMENT_TYPES):
+            problems.add(
+                f"operand_precision.{key}",
+                f"expected an element type ({', '.join(defaults.ELEMENT_TYPES)}), got {precision[key]!r}",
+            )
 
     bds = read.number(
         data, "buffer_descriptors", "buffer_descriptors", "an integer >= 1", lambda v: v >= 1, integer=True
@@ -231,5 +265,43 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
         double_buffer=double_buffer,
         mac_pj={**defaults.MAC_PJ, **mac_pj},
         byte_pj=defaults.BYTE_PJ[kind] if byte_pj is None else byte_pj,
+        operator_types=operator_types,
+        banks=banks,
+        operand_precision=tuple(precision.items()),
+        dma_buffer_descriptors=dma_bds,
+        dma_iterations=iterations,
+        dma_given=given,
         file=file,
     )
+
+
+def _banks(read: _Reader, data: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """``banks: {count, width, stripe}`` as read (``stripe`` defaults to 1 word), ``()`` when absent."""
+    banks = read.mapping(data, "banks", "banks")
+    if not isinstance(data.get("banks"), dict):
+        return ()
+    read.unknown_keys(banks, BANK_KEYS, "banks.")
+    units = {"count": "banks", "width": "bytes", "stripe": "words"}
+    values = {
+        key: read.number(
+            banks,
+            key,
+            f"banks.{key}",
+            f"an integer >= 1 of {units[key]}",
+            _positive,
+            required=key != "stripe",
+            integer=True,
+        )
+        for key in BANK_KEYS
+    }
+    return tuple((key, 1 if key == "stripe" and value is None else value) for key, value in values.items())
+
+
+def _operator_types(value: Any, problems: ProblemCollector) -> tuple[str, ...] | None:
+    """``operator_types``: a list of op type names (``None`` when absent)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.add("operator_types", f"expected a list of operator type names, got {value!r}")
+        return None
+    return tuple(v.strip() for v in value)
