@@ -82,12 +82,13 @@ def elementwise(op_type: str, n: int = 256, inputs: int = 1, bits: int = 8) -> N
 LINKS = {"O": "O", "W": "I2", "I": "I1"}
 
 
-def api_cost(tmp_path, core_name, layer, spatial_mapping=None, lpf_limit=3):
-    """(latency, energy, per-layer evaluation) from ``zigzag.api.get_hardware_performance_zigzag``."""
+def api_cost(tmp_path, core_name, layer, spatial_mapping=None, lpf_limit=3, data=None):
+    """(latency, energy, per-layer evaluation) from ``zigzag.api.get_hardware_performance_zigzag``, for the
+    core file ``core_name`` or its ``data`` (ZigZag's keys only)."""
     from zigzag.api import get_hardware_performance_zigzag  # heavy import chain (ONNX, plotting)
 
-    accelerator = core_data(core_name)
-    accelerator.pop("type")
+    accelerator = dict(data or core_data(core_name))
+    accelerator.pop("type", None)
     path = tmp_path / f"{core_name}.yaml"
     path.write_text(yaml.safe_dump(accelerator, sort_keys=False))
     mapping = tmp_path / "mapping.yaml"

@@ -16,9 +16,10 @@ Accepted unmodified:
 
 Both spellings of allocation and dataflow items are accepted (see :mod:`stream_zigzag.entries`).
 Optional top-level keys: ``type`` (read by stream-core), ``dataflows``, ``operator_types``,
-``utilization`` (kept, unused by ZigZag), ``operand_precision`` (``{I1|I2|O|O_final: bits}``: the
-datapath precision, overriding the workload's bit widths for the operands linked to those memory
-operands; ``O`` is the partial-sum precision).
+``utilization`` (kept, unused by ZigZag), ``operand_precision`` (stream-dse 2.1.1's
+``{input, accumulator: <element type>}`` or the older ``{I1|I2|O|O_final: bits}``; see
+:mod:`stream_zigzag.precision`), ``banks`` (stream-dse 2.1.1's ``{count, width, stripe}``; kept and
+reported, not priced).
 
 Every problem is reported with the file and the key path (``memories.sram_2MB.ports[1].allocation[2]``).
 """
@@ -31,6 +32,7 @@ from typing import Any
 
 from stream_core.errors import ProblemCollector
 from stream_core.yamlio import is_int, is_number, type_name
+from stream_zigzag import precision
 from stream_zigzag.entries import pair_items
 
 MEMORY_OPERANDS = ("I1", "I2", "O")
@@ -49,6 +51,7 @@ TOP_KEYS = {
     "operator_types",
     "utilization",
     "operand_precision",
+    "banks",
 }
 CURRENT_MEMORY_KEYS = {
     "size", "r_cost", "w_cost", "area", "latency", "mem_type", "auto_cost_extraction", "operands", "ports",
@@ -60,7 +63,7 @@ ARRAY_KEYS = {
     "dimensions", "sizes", "unit_energy", "unit_area", "systolic_dimensions", "is_imc", "multiplier_energy",
     "multiplier_area", "input_precision",
 }  # fmt: skip
-PRECISION_KEYS = ("I1", "I2", "O", "O_final")
+BANK_KEYS = {"count": ..., "width": ..., "stripe": 1}  # key -> default (``...``: required)
 
 
 def _unknown_keys(data: dict[str, Any], known: set[str], prefix: str, problems: ProblemCollector) -> None:
@@ -138,9 +141,37 @@ class CoreSchema:
             "dataflows": self._dataflows(data.get("dataflows")),
             "operator_types": self._operator_types(data.get("operator_types")),
             "utilization": self._utilization(data.get("utilization")),
-            "operand_precision": self._operand_precision(data.get("operand_precision")),
+            "operand_precision": precision.validate(data.get("operand_precision"), self.problems),
+            "banks": self._banks(data.get("banks")),
         }
         return None if self.problems else out
+
+    def notes(self) -> tuple[str, ...]:
+        """One sentence per field of this core that is accepted but not (fully) modelled."""
+        data = self.data if isinstance(self.data, dict) else {}
+        array = data.get("operational_array")
+        array = array if isinstance(array, dict) else {}
+        declared = data.get("operand_precision")
+        notes = []
+        if "banks" in data:
+            notes.append("banks: reported only, not priced (as in Stream 2.1.1)")
+        if "utilization" in data:
+            notes.append(
+                "utilization: kept, not used by the ZigZag cost model (stream-dse 2.1.1 rejects it on ZigZag cores)"
+            )
+        if isinstance(declared, dict) and "input" in declared:
+            notes.append(
+                "operand_precision.input: informational (as in Stream 2.1.1) unless --set zigzag.precision=hardware"
+            )
+        if array.get("systolic_dimensions"):
+            notes.append(
+                "operational_array.systolic_dimensions: the drain (spatial unrolling - 1, summed over "
+                f"{', '.join(map(str, array['systolic_dimensions']))}) is charged to every tile here; Stream 2.1.1 "
+                "charges it once per chain of dependent tiles"
+            )
+        if "input_precision" in array:
+            notes.append("operational_array.input_precision: ignored (only in-memory-compute cores use it)")
+        return tuple(notes)
 
     def _operator_types(self, raw: Any) -> list[str] | None:
         if raw is None:
@@ -158,24 +189,20 @@ class CoreSchema:
             return None
         return float(raw)
 
-    def _operand_precision(self, raw: Any) -> dict[str, int] | None:
+    def _banks(self, raw: Any) -> dict[str, int] | None:
+        """stream-dse 2.1.1's ``banks``: whole positive ``count``, ``width`` (bytes), optional ``stripe`` (words)."""
         if raw is None:
             return None
         if not isinstance(raw, dict):
-            self.problems.add(
-                "operand_precision", f"expected a mapping such as {{I1: 8, I2: 8, O: 32}}, got {type_name(raw)}"
-            )
+            self.problems.add("banks", f"expected a mapping {{count, width, stripe}}, got {type_name(raw)}")
             return None
+        _unknown_keys(raw, set(BANK_KEYS), "banks.", self.problems)
         out: dict[str, int] = {}
-        for key, value in raw.items():
-            field = f"operand_precision.{key}"
-            if key not in PRECISION_KEYS:
-                self.problems.add(field, f"unknown memory operand; expected one of {', '.join(PRECISION_KEYS)}")
-            elif not is_int(value) or value < 1:
-                self.problems.add(field, f"expected a positive number of bits, got {value!r}")
-            else:
+        for key, default in BANK_KEYS.items():
+            value = self._int(raw, key, f"banks.{key}", minimum=1, default=default)
+            if value is not None:
                 out[key] = value
-        return dict(sorted(out.items()))
+        return out if len(out) == len(BANK_KEYS) else None
 
     # -- operational array ---------------------------------------------------------------------
     def _operational_array(self, raw: Any) -> dict[str, Any]:

@@ -15,7 +15,8 @@ class ZigZagCoreType:
     def parse(self, data: dict[str, Any], *, kind: str, file: str | None = None) -> ZigZagCore:
         """Validate and normalise one core file; raises ``InputError`` listing every problem."""
         problems = ProblemCollector(file)
-        canonical = CoreSchema(data, problems).normalise()
+        schema = CoreSchema(data, problems)
+        canonical = schema.normalise()
         problems.raise_if_any()
         assert canonical is not None
-        return ZigZagCore.from_data(canonical, kind, file)
+        return ZigZagCore.from_data(canonical, kind, file, schema.notes())

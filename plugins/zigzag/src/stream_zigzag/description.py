@@ -28,13 +28,18 @@ class ZigZagCore:
     summary: CoreSummary = attrs.field(repr=False)
     digest: str
     file: str | None = attrs.field(default=None, eq=False)
+    #: One sentence per field accepted but not (fully) modelled (stream-core lists them as notes).
+    notes: tuple[str, ...] = attrs.field(default=(), eq=False, converter=tuple)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any], kind: str, file: str | None = None) -> ZigZagCore:
+    def from_data(
+        cls, data: dict[str, Any], kind: str, file: str | None = None, notes: tuple[str, ...] = ()
+    ) -> ZigZagCore:
         """Build from canonical data (already validated)."""
         payload = {k: v for k, v in data.items() if k != "name"}
         digest = hashlib.blake2b(json.dumps(payload, sort_keys=True).encode(), digest_size=16).hexdigest()
-        return cls(name=data["name"], kind=kind, data=data, summary=_summary(data, kind), digest=digest, file=file)
+        summary = _summary(data, kind)
+        return cls(name=data["name"], kind=kind, data=data, summary=summary, digest=digest, file=file, notes=notes)
 
     def fingerprint(self) -> str:
         """Stable hash of everything that can change a cost on this core (all fields but ``name``)."""
@@ -72,7 +77,7 @@ class ZigZagCore:
             memories[mem["name"]] = entry
         return {
             "name": self.name,
-            "memories": memories,
+            "memories": memories,  # force_double_buffering included: LOMA counts those slices twice
             "operational_array": {**array, "is_imc": False},
         }
 

@@ -18,7 +18,10 @@ Settings (``--set zigzag.<key>=<value>``), all part of the cost-cache token:
   values merge more factors (faster, may find a worse optimum);
 * ``zigzag.temporal_mapping`` (default ``uneven``, as Stream runs it): ``uneven`` or ``even``;
 * ``zigzag.spatial_mappings`` (default 1, as Stream): spatial mappings ZigZag generates and compares
-  when the dataflows leave array dimensions open.
+  when the dataflows leave array dimensions open;
+* ``zigzag.precision`` (default ``workload``, as stream-dse 2.1.1): ``workload`` or ``hardware``, the
+  operand-width policy of :mod:`stream_zigzag.precision`. Each result says which widths it used in
+  ``details["precision"]`` and, when the core could not hold them, ``details["precision_fallback"]``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from stream_core.ir import CostRequest, CostResult
 from stream_zigzag import MODEL_VERSION, __version__
 from stream_zigzag.dataflows import choose_spatial
 from stream_zigzag.description import ZigZagCore
+from stream_zigzag.precision import POLICIES, too_small
 from stream_zigzag.translate import LayerSpec, Translation, Unsupported, translate
 
 NAME = "zigzag"
@@ -46,6 +50,7 @@ SUPPORTED_HINTS = {"spatial_mapping", "spatial_mapping_hint"}
 DEFAULT_LPF_LIMIT = 6
 DEFAULT_TEMPORAL_MAPPING = "uneven"
 DEFAULT_SPATIAL_MAPPINGS = 1
+DEFAULT_PRECISION = "workload"
 
 
 @attrs.frozen
@@ -53,6 +58,7 @@ class Settings:
     lpf_limit: int = DEFAULT_LPF_LIMIT
     temporal_mapping: str = DEFAULT_TEMPORAL_MAPPING
     spatial_mappings: int = DEFAULT_SPATIAL_MAPPINGS
+    precision: str = DEFAULT_PRECISION
 
     @classmethod
     def from_context(cls, context: RunContext) -> Settings:
@@ -67,12 +73,17 @@ class Settings:
         spatial = context.setting("zigzag.spatial_mappings", DEFAULT_SPATIAL_MAPPINGS)
         if not isinstance(spatial, int) or isinstance(spatial, bool) or spatial < 1:
             problems.append(Problem(f"expected a positive integer, got {spatial!r}", field="zigzag.spatial_mappings"))
+        precision = context.setting("zigzag.precision", DEFAULT_PRECISION)
+        if precision not in POLICIES:
+            expected = " or ".join(f"'{p}'" for p in POLICIES)
+            problems.append(Problem(f"expected {expected}, got {precision!r}", field="zigzag.precision"))
         if problems:
             raise InputError(problems)
-        return cls(lpf, mapping, spatial)
+        return cls(lpf, mapping, spatial, precision)
 
     @property
     def as_tuple(self) -> tuple[int, str, int]:
+        """What ZigZag's run needs (the precision is already in each layer)."""
         return (self.lpf_limit, self.temporal_mapping, self.spatial_mappings)
 
 
@@ -105,17 +116,7 @@ def fit_report(core: ZigZagCore, translation: Translation) -> str | None:
 
 def element_report(core: ZigZagCore, translation: Translation) -> str | None:
     """Lower memory levels too small for a single element of an operand they hold (at its precision)."""
-    precision = dict(translation.spec.precision)
-    bits = {"I1": precision["I"], "I2": precision["W"], "O": min(precision["O"], precision["O_final"])}
-    reports = []
-    for operand, element in bits.items():
-        levels = [m for m in core.memories if operand in m["operands"]][:-1]
-        reports += [
-            f"memory {m['name']!r} ({m['size']} bits) cannot hold one {element}-bit {operand} element"
-            for m in levels
-            if m["size"] < element
-        ]
-    return "; ".join(reports) or None
+    return "; ".join(too_small(core, dict(translation.spec.precision))) or None
 
 
 def _fallback(request: CostRequest, reason: str) -> CostResult:
@@ -135,7 +136,7 @@ class ZigZagCostModel:
         return (
             f"stream-zigzag {__version__} model {MODEL_VERSION}|zigzag-dse {version('zigzag-dse')}|"
             f"stream-core {stream_core.__version__}|lpf {settings.lpf_limit}|{settings.temporal_mapping}|"
-            f"spatial {settings.spatial_mappings}"
+            f"spatial {settings.spatial_mappings}|precision {settings.precision}"
         )
 
     def cost(self, requests: Sequence[CostRequest], context: RunContext) -> list[CostResult]:
@@ -145,7 +146,7 @@ class ZigZagCostModel:
         prepared: dict[int, Translation] = {}
         cores: dict[str, dict[str, Any]] = {}
         for index, request in enumerate(requests):
-            outcome = self._prepare(request, context)
+            outcome = self._prepare(request, context, settings)
             if isinstance(outcome, CostResult):
                 results[index] = outcome
                 continue
@@ -172,7 +173,7 @@ class ZigZagCostModel:
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
 
-    def _prepare(self, request: CostRequest, context: RunContext) -> Translation | CostResult:
+    def _prepare(self, request: CostRequest, context: RunContext, settings: Settings) -> Translation | CostResult:
         """The translation to run through ZigZag, or the final result (fallback or infeasible)."""
         core = request.core.description
         if not isinstance(core, ZigZagCore):
@@ -184,7 +185,7 @@ class ZigZagCostModel:
         if ignored:
             context.warn(f"zigzag: mapping hints {', '.join(ignored)} are not used by the zigzag cost model")
         try:
-            translation = translate(request.node, core)
+            translation = translate(request.node, core, settings.precision)
         except Unsupported as exc:
             return _fallback(request, str(exc))
         choice = choose_spatial(request.node, translation.names, core, hints)
@@ -224,6 +225,9 @@ class ZigZagCostModel:
             return _fallback(request, f"ZigZag failed: {outcome['message']}")
         loops = {zz: name for name, zz in translation.names.items()}
         numbers = outcome["numbers"]
+        precision = translation.precision
+        fallback = {} if precision.fallback is None else {"precision_fallback": precision.fallback}
+        bias = {} if translation.bias is None else {"bias_not_priced": translation.bias}
         return CostResult(
             latency=outcome["latency"],
             energy_pj=outcome["energy_pj"],
@@ -234,6 +238,9 @@ class ZigZagCostModel:
                 "spatial_mapping": _describe(outcome["spatial_mapping"], loops),
                 "temporal_loops": ", ".join(f"{loops.get(d, d)} {f}" for d, f in outcome["temporal_loops"]),
                 **numbers,
+                "precision": precision.description,
+                **fallback,
+                **bias,
                 "zigzag_warnings": tuple(outcome["warnings"]),
             },
         )

@@ -3,18 +3,21 @@
 Rules (the same shape as Stream's translation, ``cost_models.md`` §3.3):
 
 * equation ``O[..] = W[..] * I[..]``; the node's first input is ZigZag's ``I`` (memory operand ``I1``),
-  its weight (else its second input) is ``W`` (``I2``), the output is ``O`` (``O``);
+  its weight (else its second input) is ``W`` (``I2``), the output is ``O`` (``O``). A MAC node's bias
+  (a third read, indexed by no reduction loop) is left out, as stream-dse 2.1.1 does: ZigZag prices the
+  two multiplied operands; the bias adds one element read per output, small next to the MACs;
 * loop dimensions keep the node's loop names (upper-cased) when they are plain identifiers and stay
   unique, else they are renamed ``L<i>``;
 * per operand axis: a constant index is dropped (broadcast), ``c*X + k`` is the plain dimension ``X``,
   ``s*X + d*Y - p`` becomes a partially-relevant dimension ``P<n> = s*X + d*Y`` with symmetric padding
   ``(p, p)`` (Stream's convention; ZigZag then counts ``s*(X-1) + d*(Y-1) + 1 - 2p`` rows);
-* precisions: ``I``/``W`` from the operands, ``O`` and ``O_final`` from the output; a core's
-  ``operand_precision`` (``I1``, ``I2``, ``O``, ``O_final``) overrides them.
+* precisions: chosen by :func:`stream_zigzag.precision.choose` (workload widths, the core's accumulator
+  or hardware widths, a fallback when the core cannot hold them).
 
 Nodes ZigZag cannot cost raise :class:`Unsupported` with the reason (the model then uses the roofline):
-data movement, anything but exactly two affine inputs (unary ops have no ``I2``), windows of more than
-two loops, ops that take several cycles per point, cores without ``I1``/``I2``/``O`` memories.
+data movement, anything but exactly two affine inputs besides a MAC node's bias (unary ops have no
+``I2``), windows of more than two loops, ops that take several cycles per point, cores without
+``I1``/``I2``/``O`` memories.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import attrs
 from stream_core.builtin.roofline import cycles_per_point
 from stream_core.ir import Node, NodeKind, Operand, OperandRole
 from stream_zigzag.description import ZigZagCore
+from stream_zigzag.precision import Precision, choose
 
 Unrolling = tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
 _SAFE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
@@ -58,15 +62,18 @@ class Translation:
     names: dict[str, str]  # node loop name -> ZigZag dimension name
     footprint_bits: dict[str, int]  # memory operand (I1, I2, O) -> bits of the whole tile at its top level
     tensors: dict[str, str]  # memory operand -> tensor name
+    precision: Precision
+    bias: str | None = None  # tensor of a MAC node's bias, left out of ZigZag's layer
 
 
-def translate(node: Node, core: ZigZagCore) -> Translation:
-    """Translate ``node`` (one tile) for ``core``; raises :class:`Unsupported`."""
+def translate(node: Node, core: ZigZagCore, policy: str = "workload") -> Translation:
+    """Translate ``node`` (one tile) for ``core`` under precision ``policy``; raises :class:`Unsupported`."""
     if node.kind is NodeKind.DATA_MOVEMENT:
         raise Unsupported("data-movement node")
     if not node.mac_op and cycles_per_point(node.op_type) != 1:
         raise Unsupported(f"{node.op_type} takes {cycles_per_point(node.op_type)} cycles per point; ZigZag models one")
-    reads = [*node.inputs, *node.weights]
+    bias = _bias(node)
+    reads = [op for op in (*node.inputs, *node.weights) if op is not bias]
     if len(reads) != 2:
         what = "unary op: no I2 operand" if len(reads) == 1 else f"{len(reads)} input operands"
         raise Unsupported(f"{what}; ZigZag costs operators with exactly two inputs")
@@ -85,16 +92,8 @@ def translate(node: Node, core: ZigZagCore) -> Translation:
     for layer_op, operand in operands.items():
         indices[layer_op], elements[layer_op] = _operand_indices(node, operand, names, relations, padding)
     equation = " = ".join([_term("O", indices["O"]), " * ".join((_term("W", indices["W"]), _term("I", indices["I"])))])
-    precision = {
-        "I": reads[0].precision,
-        "W": reads[1].precision,
-        "O": node.output.precision,
-        "O_final": node.output.precision,
-    }
-    overrides = core.data["operand_precision"] or {}
-    for layer_op, memory_op in (*LAYER_TO_MEMORY, ("O_final", "O_final")):
-        if memory_op in overrides:
-            precision[layer_op] = overrides[memory_op]
+    chosen = choose(core, operands, node.mac_op, policy)
+    precision = chosen.bits
     spec = LayerSpec(
         op_type=node.op_type,
         equation=equation,
@@ -106,7 +105,22 @@ def translate(node: Node, core: ZigZagCore) -> Translation:
     top_precision = {"I": precision["I"], "W": precision["W"], "O": precision["O_final"]}
     footprints = {mem: elements[layer] * top_precision[layer] for layer, mem in LAYER_TO_MEMORY}
     tensors = {mem: operands[layer].tensor for layer, mem in LAYER_TO_MEMORY}
-    return Translation(spec=spec, names=names, footprint_bits=footprints, tensors=tensors)
+    return Translation(
+        spec=spec,
+        names=names,
+        footprint_bits=footprints,
+        tensors=tensors,
+        precision=chosen,
+        bias=None if bias is None else bias.tensor,
+    )
+
+
+def _bias(node: Node) -> Operand | None:
+    """A MAC node's bias: its last of three reads (ONNX Conv/Gemm input 2) when no reduction loop indexes it."""
+    reads = [op for op in node.operands if op.role is not OperandRole.OUTPUT]
+    if not node.mac_op or len(reads) != 3 or reads[-1].access is None:
+        return None
+    return reads[-1] if not set(reads[-1].dims) & set(node.reduction_dims) else None
 
 
 def _dimension_names(node: Node) -> dict[str, str]:
