@@ -17,20 +17,34 @@ Stream's two older layouts are accepted too and normalised to that one first:
   to every array core, and the off-chip core on one bus with every core.
 
 Each core file goes to the core-type plugin named by its ``type:`` namespace; a bare kind
-(``type: compute``) or a missing type means ``zigzag.<kind>``, as in Stream. Every problem found is
-reported together, each naming the file and the key path.
+(``type: compute``) or a missing type means ``zigzag.<kind>``, as in Stream. Core files and the
+kernel library are found as :func:`~stream_core.yamlio.find_input_file` says. Every problem found
+is reported together, each naming the file and the key path.
+
+Stream 2.1.1's accelerator-level blocks, with their meaning:
+
+* ``bandwidth``: a core id -> measured rate model (:class:`~stream_core.ir.accelerator.BandwidthModel`),
+  which bounds every transfer from or to that core; ``"<core>.<memory>.<port>"`` keys are kept
+  (port rates are not modelled);
+* ``core_memory_sharing``: ``"a, b, ..."``, the first core owns the memory; members need no link;
+* ``kernel_library`` (resolved to an existing file), ``reconfiguration``, ``memory_aliases`` and
+  ``technology_node``: validated and kept in :attr:`Accelerator.annotations`.
+
+What is accepted but not (fully) modelled, the core files' own notes, and core files found only by
+the fallback search become :attr:`Accelerator.notes`.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
 from stream_core.errors import InputError, ProblemCollector
-from stream_core.ir.accelerator import CORE_KINDS, Accelerator, Core, Link
+from stream_core.ir.accelerator import CORE_KINDS, Accelerator, BandwidthModel, Core, Link
 from stream_core.plugins import Plugins
-from stream_core.yamlio import is_int, is_number, load_yaml, type_name
+from stream_core.yamlio import find_input_file, is_int, is_number, load_yaml, type_name
 
 DEFAULT_NAMESPACE = "zigzag"
 
@@ -56,6 +70,10 @@ KNOWN_KEYS = {
     "offchip_core",
     "graph",
 }
+
+PORT_KEY = re.compile(r"^(\d+)\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")  # bandwidth key "<core>.<memory>.<port>"
+MEMORY_REF = re.compile(r"^(\d+)\.[A-Za-z0-9_\-]+$")  # memory_aliases entry "<core>.<memory>"
+RATE_MODEL_KEYS = ("ceiling", "contiguous", "strided", "burst")
 
 
 def is_accelerator_data(data: Any) -> bool:
@@ -198,23 +216,6 @@ def parse_core_data(data: Any, plugins: Plugins, file: str | None, field_prefix:
     return f"{namespace}.{kind}", description
 
 
-def resolve_core_file(reference: str, accelerator_dir: Path) -> tuple[Path | None, list[Path]]:
-    """Find a core file as Stream does: a path relative to the accelerator file, else for a bare name
-    ``<dir>/cores/<name>`` then ``<dir>/<name>``. Returns the path (or None) and the places tried."""
-    ref = Path(reference)
-    if ref.is_absolute():
-        tried = [ref]
-    elif len(ref.parts) > 1:
-        tried = [accelerator_dir / ref, Path.cwd() / ref]
-    else:
-        tried = [accelerator_dir / "cores" / ref, accelerator_dir / ref]
-    tried = [c for t in tried for c in ((t, t.with_name(t.name + ".yaml")) if not t.suffix else (t,))]
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate.resolve(), tried
-    return None, tried
-
-
 def load_accelerator(path: Path | str, plugins: Plugins) -> Accelerator:
     """Read and validate an accelerator file; raise :class:`InputError` with every problem found."""
     path = Path(path)
@@ -240,7 +241,8 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
     elif not isinstance(name, str):
         problems.add("name", f"expected a string, got {type_name(name)}")
 
-    cores = _parse_cores(data.get("cores"), plugins, problems, base_dir)
+    notes: list[str] = []
+    cores = _parse_cores(data.get("cores"), plugins, problems, base_dir, notes)
     raw_cores = data.get("cores")
     core_ids = {k for k in raw_cores if is_int(k)} if isinstance(raw_cores, dict) else set()  # declared, parsed or not
 
@@ -267,7 +269,12 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
         data.get("core_connectivity"), core_ids, float(default_energy), problems, offchip_bandwidth
     )
     coordinates = _parse_coordinates(data.get("core_coordinates"), core_ids, problems)
-    sharing = _parse_memory_sharing(data.get("core_memory_sharing"), cores, problems)
+    sharing = _parse_memory_sharing(data.get("core_memory_sharing"), core_ids, cores, links, problems)
+    core_bandwidth = _parse_bandwidth(data.get("bandwidth"), core_ids, problems, notes)
+    kernel_library = _resolve_kernel_library(data.get("kernel_library"), base_dir, problems)
+    _check_reconfiguration(data.get("reconfiguration"), problems, notes)
+    _check_memory_aliases(data.get("memory_aliases"), core_ids, problems, notes)
+    _check_technology_node(data.get("technology_node"), problems, notes)
 
     problems.raise_if_any()
     cores = {
@@ -275,6 +282,8 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
         for cid, c in cores.items()
     }
     annotations = {key: data[key] for key in ANNOTATION_KEYS if key in data}
+    if kernel_library is not None:
+        annotations["kernel_library"] = kernel_library
     accelerator = Accelerator(
         name=name,
         cores=cores,
@@ -282,7 +291,9 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
         offchip_core_id=offchip,
         memory_sharing=sharing,
         source=file,
+        core_bandwidth=core_bandwidth,
         annotations=annotations,
+        notes=notes,
     )
     _check_reachability(accelerator, problems)
     problems.raise_if_any()
@@ -293,7 +304,10 @@ def _ids(ids: set[int]) -> str:
     return ", ".join(str(i) for i in sorted(ids)) or "none"
 
 
-def _parse_cores(raw: Any, plugins: Plugins, problems: ProblemCollector, base_dir: Path) -> dict[int, Core]:
+def _parse_cores(
+    raw: Any, plugins: Plugins, problems: ProblemCollector, base_dir: Path, notes: list[str]
+) -> dict[int, Core]:
+    """Parse every core; each core file's own notes (and how a searched-for file was found) go to ``notes``."""
     if raw is None:
         problems.add("cores", "missing required field (a mapping from core id to core file or inline core)")
         return {}
@@ -310,22 +324,30 @@ def _parse_cores(raw: Any, plugins: Plugins, problems: ProblemCollector, base_di
             continue
         try:
             if isinstance(value, str):
-                core_path, tried = resolve_core_file(value, base_dir)
+                found = find_input_file(value, base_dir, bare_in="cores", default_suffix=".yaml", search_hardware=True)
+                core_path = found.path
                 if core_path is None:
-                    problems.add(field, f"core file '{value}' not found; looked in: {', '.join(str(t) for t in tried)}")
+                    problems.add(field, f"core file '{value}' not found; looked in: {', '.join(found.tried)}")
                     continue
                 if core_path in failed_files:
                     continue
                 if core_path not in parsed_files:
+                    if found.searched is not None:
+                        notes.append(
+                            f"{field}: core file '{value}' is not beside the accelerator; using {core_path}, found "
+                            f"by searching the hardware folders of {found.searched} (Stream's fallback)"
+                        )
                     try:
                         parsed_files[core_path] = parse_core_data(load_yaml(core_path), plugins, str(core_path))
                     except InputError:
                         failed_files.add(core_path)
                         raise
+                    notes += _core_notes(parsed_files[core_path][1], _shown(core_path, base_dir))
                 core_type, description = parsed_files[core_path]
                 cores[key] = Core(id=key, type=core_type, description=description, source=str(core_path))
             elif isinstance(value, dict):
                 core_type, description = parse_core_data(value, plugins, problems.file, field_prefix=field)
+                notes += _core_notes(description, f"{Path(problems.file or '').name} {field}")
                 cores[key] = Core(id=key, type=core_type, description=description, source=problems.file)
             else:
                 problems.add(field, f"expected a core file name or an inline core mapping, got {type_name(value)}")
@@ -335,6 +357,19 @@ def _parse_cores(raw: Any, plugins: Plugins, problems: ProblemCollector, base_di
     if ids and ids != list(range(len(ids))):
         problems.add("cores", f"core ids must be contiguous from 0 (0..{len(ids) - 1}), got {ids}")
     return cores
+
+
+def _core_notes(description: Any, label: str) -> list[str]:
+    """A core description's optional ``notes`` (sentences about its own file), prefixed by ``label``."""
+    return [f"{label}: {note}" for note in getattr(description, "notes", ())]
+
+
+def _shown(path: Path, base_dir: Path) -> str:
+    """A core file as notes name it: relative to the accelerator's folder when inside it."""
+    try:
+        return path.relative_to(base_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _core_list(value: Any) -> list[Any] | None:
@@ -427,29 +462,192 @@ def _parse_coordinates(raw: Any, core_ids: set[int], problems: ProblemCollector)
     return out
 
 
-def _parse_memory_sharing(raw: Any, cores: dict[int, Core], problems: ProblemCollector) -> list[frozenset[int]]:
+def _parse_memory_sharing(
+    raw: Any, core_ids: set[int], cores: dict[int, Core], links: list[Link], problems: ProblemCollector
+) -> list[tuple[int, ...]]:
+    """Groups ``"a, b, ..."`` of cores sharing the top memory of the first (Stream 2.1.1): members need
+    no link of their own, must not be linked to each other, and have equal top-memory capacities
+    (Stream's factory checks that too)."""
     if raw is None:
         return []
     if not isinstance(raw, list):
         problems.add("core_memory_sharing", f'expected a list of core groups such as "0, 1", got {type_name(raw)}')
         return []
-    groups: list[frozenset[int]] = []
+    groups: list[tuple[int, ...]] = []
+    group_of: dict[int, int] = {}
     for index, entry in enumerate(raw):
         field = f"core_memory_sharing[{index}]"
         members = _core_list(entry)
-        if not members or len(members) < 2 or not all(is_int(m) for m in members):
-            problems.add(field, f'expected at least two core ids such as "0, 1", got {entry!r}')
+        if not members or len(members) < 2 or not all(is_int(m) for m in members) or len(set(members)) < len(members):
+            problems.add(field, f'expected at least two distinct core ids such as "0, 1", got {entry!r}')
             continue
-        unknown = [m for m in members if m not in cores]
+        unknown = [m for m in members if m not in core_ids]
         if unknown:
-            problems.add(field, f"cores {unknown} are not defined in 'cores'")
+            problems.add(field, f"cores {unknown} are not defined in 'cores' (defined: {_ids(core_ids)})")
             continue
-        sizes = {m: cores[m].summary.memory_bits for m in members}
-        if len(set(sizes.values())) > 1:
-            problems.add(field, f"cores sharing memory must have equal top-memory capacities, got {sizes} bits")
+        again = [m for m in members if m in group_of]
+        if again:
+            problems.add(field, f"cores {again} already share a memory in core_memory_sharing[{group_of[again[0]]}]")
             continue
-        groups.append(frozenset(members))
+        group_of.update(dict.fromkeys(members, index))
+        if all(m in cores for m in members):  # a core that failed to parse is reported already
+            sizes = {m: cores[m].summary.memory_bits for m in members}
+            if len(set(sizes.values())) > 1:
+                problems.add(field, f"cores sharing memory must have equal top-memory capacities, got {sizes} bits")
+                continue
+        for link in links:
+            inside = [m for m in members if m in link.cores]
+            if len(inside) > 1:
+                problems.add(
+                    f"core_connectivity[{link.id}].cores",
+                    f"cores {inside} share a memory ({field}); Stream forbids linking them: "
+                    "their data stays in place, and a member without links is reached through the first core",
+                )
+        groups.append(tuple(members))
     return groups
+
+
+def _parse_bandwidth(
+    raw: Any, core_ids: set[int], problems: ProblemCollector, notes: list[str]
+) -> dict[int, BandwidthModel]:
+    """Stream 2.1.1's ``bandwidth`` map: a core id or ``"<core>.<memory>.<port>"`` -> rate model."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.add(
+            "bandwidth",
+            f"expected a mapping from a core id or '<core>.<memory>.<port>' to a rate model, got {type_name(raw)}",
+        )
+        return {}
+    models: dict[int, BandwidthModel] = {}
+    measured_cores = {key for key in raw if is_int(key)}
+    for key, value in raw.items():
+        field = f"bandwidth.{key}"
+        port = PORT_KEY.match(key) if isinstance(key, str) else None
+        if not is_int(key) and port is None:
+            problems.add(field, f"expected a core id or '<core id>.<memory>.<port>' as key, got {key!r}")
+            continue
+        core = key if is_int(key) else int(port[1])
+        if core_ids and core not in core_ids:
+            problems.add(field, f"core {core} is not defined in 'cores' (defined: {_ids(core_ids)})")
+            continue
+        if port is not None and core in measured_cores:
+            problems.add(field, f"core {core} already has a measured core bandwidth (bandwidth.{core}); use one kind")
+            continue
+        model = _rate_model(value, field, problems)
+        if model is None:
+            continue
+        if port is not None:
+            notes.append(f"{field}: port rates not modelled; link bandwidths apply")
+            continue
+        models[core] = model
+        notes.append(
+            f"{field}: each transfer from or to core {core} takes at least bits / (contiguous x efficiency); "
+            "the ceiling that concurrent transfers share is not modelled"
+        )
+    return models
+
+
+def _rate_model(value: Any, field: str, problems: ProblemCollector) -> BandwidthModel | None:
+    """One ``{ceiling, contiguous, strided: {read/write: {span_bytes: rate}}, burst}`` entry, bits/cycle."""
+    if not isinstance(value, dict):
+        problems.add(field, f"expected a mapping with ceiling, contiguous, strided, burst, got {type_name(value)}")
+        return None
+    before = len(problems.problems)
+    for key in sorted(set(value) - set(RATE_MODEL_KEYS), key=str):
+        problems.add(f"{field}.{key}", f"unknown key; expected one of {', '.join(RATE_MODEL_KEYS)}")
+    for rate in ("ceiling", "contiguous"):
+        if rate not in value:
+            problems.add(f"{field}.{rate}", "missing required field (a positive number of bits per cycle)")
+        elif not is_number(value[rate]) or value[rate] <= 0:
+            problems.add(f"{field}.{rate}", f"expected a positive number of bits per cycle, got {value[rate]!r}")
+    strided = value.get("strided") or {}
+    if not isinstance(strided, dict):
+        problems.add(f"{field}.strided", f"expected a mapping of read and write to rates per span, got {strided!r}")
+        strided = {}
+    for direction, table in strided.items():
+        where = f"{field}.strided.{direction}"
+        if direction not in ("read", "write"):
+            problems.add(where, "unknown direction; expected read or write")
+        elif not isinstance(table, dict):
+            problems.add(where, f"expected a mapping from a span in bytes to bits per cycle, got {type_name(table)}")
+        else:
+            for span, rate in table.items():
+                if not is_int(span) or span <= 0:
+                    problems.add(f"{where}.{span}", "a span must be a positive whole number of bytes")
+                elif not is_number(rate) or rate <= 0:
+                    problems.add(f"{where}.{span}", f"expected a positive number of bits per cycle, got {rate!r}")
+    burst = value.get("burst")
+    if "burst" in value and (not is_int(burst) or burst <= 0):
+        problems.add(f"{field}.burst", f"expected a positive whole number of bytes, got {burst!r}")
+    if len(problems.problems) > before:
+        return None
+    return BandwidthModel(
+        ceiling=float(value["ceiling"]),
+        contiguous=float(value["contiguous"]),
+        strided={d: {span: float(rate) for span, rate in t.items()} for d, t in strided.items()},
+        burst=burst,
+    )
+
+
+def _resolve_kernel_library(raw: Any, base_dir: Path, problems: ProblemCollector) -> Path | None:
+    """The kernel library file, relative to the accelerator file; it must exist (as Stream requires)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        problems.add("kernel_library", f"expected the path of a kernel library file, got {raw!r}")
+        return None
+    found = find_input_file(raw, base_dir)
+    if found.path is None:
+        problems.add("kernel_library", f"kernel library '{raw}' not found; looked in: {', '.join(found.tried)}")
+    return found.path
+
+
+def _check_reconfiguration(raw: Any, problems: ProblemCollector, notes: list[str]) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        problems.add("reconfiguration", f"expected a mapping (cycles_per_column, reset_cycles), got {type_name(raw)}")
+        return
+    for key in ("cycles_per_column", "reset_cycles"):
+        if key in raw and (not is_int(raw[key]) or raw[key] < 0):
+            problems.add(f"reconfiguration.{key}", f"expected a non-negative whole number of cycles, got {raw[key]!r}")
+    notes.append("reconfiguration: not modelled (Stream 2.1.1 adds it between fused groups on aie2)")
+
+
+def _check_memory_aliases(raw: Any, core_ids: set[int], problems: ProblemCollector, notes: list[str]) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        problems.add("memory_aliases", f"expected a list of groups of '<core id>.<memory>', got {type_name(raw)}")
+        return
+    for index, group in enumerate(raw):
+        field = f"memory_aliases[{index}]"
+        if not isinstance(group, list) or len(group) < 2:
+            problems.add(field, f"expected a list of at least two '<core id>.<memory>' names, got {group!r}")
+            continue
+        for position, ref in enumerate(group):
+            match = MEMORY_REF.match(ref) if isinstance(ref, str) else None
+            if match is None:
+                problems.add(f"{field}[{position}]", f"expected '<core id>.<memory>', got {ref!r}")
+            elif core_ids and int(match[1]) not in core_ids:
+                problems.add(
+                    f"{field}[{position}]", f"core {match[1]} is not defined in 'cores' (defined: {_ids(core_ids)})"
+                )
+    if raw:
+        notes.append(
+            "memory_aliases: kept, not modelled (Stream 2.1.1 uses them for its hardware cost report and "
+            "merges the aliases' ports); memory names are not checked against the core files"
+        )
+
+
+def _check_technology_node(raw: Any, problems: ProblemCollector, notes: list[str]) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, str):
+        problems.add("technology_node", f"expected a process node name such as 'n3', got {type_name(raw)}")
+        return
+    notes.append("technology_node: kept, not modelled (Stream uses it only for its hardware cost report)")
 
 
 def _check_reachability(accelerator: Accelerator, problems: ProblemCollector) -> None:

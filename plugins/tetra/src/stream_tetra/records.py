@@ -1,7 +1,9 @@
 """Transfer records of one transfer mode and their fixed layout inside the transfer's timeslot.
 
 A *record* is one circuit-switched data movement: one source core, one or more destination cores
-(several only for a bus multicast), the links of its route, and its bits at every firing. All
+(several only for a bus multicast), the links of its route, and its bits at every firing; it lasts
+``Accelerator.transfer_cycles`` (the narrowest link, or longer where an end core has a measured
+bandwidth). Data between cores sharing a memory stays in place and makes no record. All
 records of a transfer share its timeslot; each gets a fixed offset computed with its largest size,
 so at every firing the records occupy disjoint link intervals (a record never grows past its
 largest size) and the slot latency is the layout's makespan.
@@ -51,14 +53,16 @@ class RecordSpec:
     dsts: tuple[int, ...]
     links: tuple[Link, ...]
     bits: np.ndarray  # per firing
+    accelerator: Accelerator = attrs.field(repr=False)
     offset: int = 0
 
-    @property
-    def bandwidth(self) -> float:
-        return min(link.bandwidth for link in self.links)
-
     def cycles(self, bits: np.ndarray | int) -> np.ndarray:
-        return np.ceil(np.asarray(bits, dtype=np.float64) / self.bandwidth).astype(np.int64)
+        """Cycles per element of ``bits``: the slowest destination's ``Accelerator.transfer_cycles``."""
+        values, inverse = np.unique(np.asarray(bits, dtype=np.int64), return_inverse=True)
+        per_value = [
+            max(self.accelerator.transfer_cycles(int(v), self.links, self.src, d) for d in self.dsts) for v in values
+        ]
+        return np.asarray(per_value, dtype=np.int64)[inverse].reshape(np.shape(bits))
 
     @property
     def max_cycles(self) -> int:
@@ -79,10 +83,11 @@ def build_records(
 ) -> list[RecordSpec]:
     """Records moving ``pieces`` with the given core of every source and destination part."""
     records: list[RecordSpec] = []
+    acc = routes.accelerator
     for sp, s_core in enumerate(src_cores):
         bus_groups: dict[int, list[tuple[int, int, np.ndarray]]] = {}
         for dp, d_core in enumerate(dst_cores):
-            if d_core == s_core:
+            if acc.shares_memory(s_core, d_core):  # the same core, or one memory: the data is in place
                 continue
             bits = pieces.piece(level, sp, dp)
             if not bits.any():
@@ -91,15 +96,15 @@ def build_records(
             if len(route) == 1 and route[0].kind == "bus":
                 bus_groups.setdefault(route[0].id, []).append((dp, d_core, bits))
             else:
-                records.append(RecordSpec(s_core, (d_core,), route, bits))
+                records.append(RecordSpec(s_core, (d_core,), route, bits, acc))
         for _link_id, members in sorted(bus_groups.items()):
             link = routes.route(s_core, members[0][1], plan)
             if len(members) > 1:
                 shared = pieces.multicast(level, sp, tuple(m[0] for m in members))
                 if int(shared.sum()) <= sum(int(m[2].sum()) for m in members):
-                    records.append(RecordSpec(s_core, tuple(sorted(m[1] for m in members)), link, shared))
+                    records.append(RecordSpec(s_core, tuple(sorted(m[1] for m in members)), link, shared, acc))
                     continue
-            records.extend(RecordSpec(s_core, (d_core,), link, bits) for _dp, d_core, bits in members)
+            records.extend(RecordSpec(s_core, (d_core,), link, bits, acc) for _dp, d_core, bits in members)
     return layout(records)
 
 

@@ -9,16 +9,18 @@ Per fused group (groups run one after the other):
   node order, then tile index), so consecutive layers interleave (layer fusion).
 * Each tile goes to the candidate core where it would *finish* earliest (ties: lowest core id).
 * Data moves over the accelerator's links as circuit-switched transfers: a transfer holds every link
-  of its route for ``ceil(bits / narrowest bandwidth)`` cycles, and a link carries one transfer at a
-  time (link contention); a transfer takes the earliest gap in which its whole route is free.
+  of its route for ``Accelerator.transfer_cycles`` (``ceil(bits / narrowest bandwidth)``, or longer
+  where an end core has a measured bandwidth), and a link carries one transfer at a time (link
+  contention); a transfer takes the earliest gap in which its whole route is free. Between cores
+  sharing a memory, data stays in place.
   Graph inputs, weights and tensors of earlier groups come from the off-chip core; graph outputs
   and tensors read by later groups are written back to it.
-* Memory capacity is respected: each core's top memory holds the inputs of a running tile and the
-  outputs not yet consumed. Inputs are fetched at the earliest when the previous tile on the same
-  core starts (double buffering: one tile runs while the next one's inputs arrive). When a new
-  tile does not fit, the oldest unconsumed outputs are written back to off-chip memory (consumers
-  then read them from there) and the tile waits for that; if it still does not fit it waits until
-  enough memory frees up.
+* Memory capacity is respected: each top memory (one per group of cores sharing it) holds the
+  inputs of its cores' running tiles and the outputs not yet consumed. Inputs are fetched at the
+  earliest when the previous tile on the same core starts (double buffering: one tile runs while
+  the next one's inputs arrive). When a new tile does not fit, the oldest unconsumed outputs are
+  written back to off-chip memory (consumers then read them from there) and the tile waits for
+  that; if it still does not fit it waits until enough memory frees up.
 * Energy = tile costs + link energy of transfers + memory energy of transfers (bits read at the
   source and written at the destination at those memories' per-bit costs).
 """
@@ -45,7 +47,7 @@ NAME = "greedy"
 
 @attrs.define
 class _Buffer:
-    """Bits held in a core's memory from ``start`` until ``end`` (``None``: not yet known)."""
+    """Bits held in a memory (its owner's core id) from ``start`` until ``end`` (``None``: not yet known)."""
 
     core: int
     start: int
@@ -157,10 +159,14 @@ class _Scheduler:
         self.context = context
         self.core_free: dict[int, int] = defaultdict(int)
         self.links: dict[int, _Timeline] = defaultdict(_Timeline)
-        self.buffers: dict[int, list[_Buffer]] = defaultdict(list)  # every buffer, for the memory trace
-        self.active: dict[int, list[_Buffer]] = defaultdict(list)  # those that can still matter
-        self.unconsumed: dict[int, dict[tuple[str, int], None]] = defaultdict(dict)  # open outputs, oldest first
+        # per memory (its owner's core id): every buffer, for the memory trace; those that can still matter;
+        # the open outputs, oldest first
+        self.buffers: dict[int, list[_Buffer]] = defaultdict(list)
+        self.active: dict[int, list[_Buffer]] = defaultdict(list)
+        self.unconsumed: dict[int, dict[tuple[str, int], None]] = defaultdict(dict)
         self.last_start: dict[int, int] = defaultdict(int)
+        self.group_start = 0
+        self.sharers = {owner: group for group in self.acc.memory_sharing for owner in group[:1]}
         self.resident: dict[tuple[int, str, object], _Buffer] = {}
         self.tiles: list[TileRecord] = []
         self.transfers: list[TransferRecord] = []
@@ -180,6 +186,7 @@ class _Scheduler:
 
     def _schedule_group(self, group: str, members: tuple[str, ...], start: int) -> int:
         workload = self.problem.workload
+        self.group_start = start
         order = {name: i for i, name in enumerate(members)}
         tiles = {name: self.problem.tilings[name].tiles() for name in members}
         outputs = {name: _NodeOutputs.of(self._output_boxes(name, tiles[name])) for name in members}
@@ -343,7 +350,7 @@ class _Scheduler:
         """Book the earliest slot at or after ``not_before`` when the whole route is free; on a hop with
         parallel links, the one free soonest carries it."""
         preferred: tuple[Link, ...] = self.acc.path(src, dst)
-        guess = self.acc.transfer_cycles(bits, preferred)
+        guess = self.acc.transfer_cycles(bits, preferred, src, dst)
         path = tuple(
             min(
                 self.acc.parallel(u, v),
@@ -351,7 +358,7 @@ class _Scheduler:
             )
             for u, v in self.acc.hops(src, dst)
         )
-        duration = self.acc.transfer_cycles(bits, path)
+        duration = self.acc.transfer_cycles(bits, path, src, dst)
         start = not_before
         while True:
             latest = max(
@@ -371,24 +378,29 @@ class _Scheduler:
         self, core: int, bits: int, floor: int, produced: dict, kept: dict[tuple[str, int], int]
     ) -> tuple[list[tuple[str, int]], int]:
         """Unconsumed outputs to spill and the earliest time ``>= floor`` from which ``bits`` more fit
-        on ``core`` (counting every buffer still held after that time).
+        in ``core``'s memory (counting every buffer still held there after that time, by any core sharing it).
 
         Outputs this tile does not read are spilled first, oldest first; only if that is not enough,
         outputs it reads (``kept``: producer -> bits it reads), which it then fetches back.
         """
         if self.acc.cores[core].kind == "offchip":
             return [], floor
-        capacity = self.acc.cores[core].summary.memory_bits
+        memory = self.acc.memory_of(core)
+        capacity = self.acc.cores[memory].summary.memory_bits
         if bits > capacity:
             raise InfeasibleError(
                 f"a tile needs {bits} bits on core {core} ({self.acc.cores[core].name}), "
                 f"whose memory holds {capacity} bits"
             )
-        # floors of a core only grow, so buffers freed before this one never matter again
-        active = self.active[core] = [b for b in self.active[core] if b.end is None or b.end > floor]
+        # a core's floors only grow and are at least the group's start, so buffers freed before every
+        # sharing core's floor never matter again
+        sharers = self.sharers.get(memory, (core,))
+        horizon = min(floor, *(max(self.group_start, self.last_start[m]) for m in sharers))
+        active = self.active[memory] = [b for b in self.active[memory] if b.end is None or b.end > horizon]
         open_bits = sum(b.bits for b in active if b.end is None)
         victims: list[tuple[str, int]] = []
-        order = [k for k in self.unconsumed[core] if k not in kept] + [k for k in self.unconsumed[core] if k in kept]
+        unconsumed = self.unconsumed[memory]
+        order = [k for k in unconsumed if k not in kept] + [k for k in unconsumed if k in kept]
         for key in order:
             if open_bits + bits <= capacity:
                 break
@@ -415,6 +427,7 @@ class _Scheduler:
     def _commit(
         self, plan: _Plan, name: str, tile: TileSpec, group: str, needs: list[_Need], produced: dict, n_consumers: int
     ) -> _Produced:
+        memory = self.acc.memory_of(plan.core)
         for victim, record in plan.spills:
             info = produced[victim]
             if record is not None:
@@ -422,11 +435,11 @@ class _Scheduler:
                 info.written_back = record.end
             info.buffer.end = info.written_back
             info.buffer = None
-            self.unconsumed[info.core].pop(victim, None)
+            self.unconsumed[self.acc.memory_of(info.core)].pop(victim, None)
         self._book(plan.bookings)
         for need, record in plan.fetched:
             self.transfers.append(record)
-            buffer = _Buffer(plan.core, record.start, plan.end, record.bits)
+            buffer = _Buffer(memory, record.start, plan.end, record.bits)
             self._hold(buffer)
             if need.producer is None:
                 self.resident[(plan.core, need.tensor, need.box)] = buffer
@@ -444,9 +457,9 @@ class _Scheduler:
                 info.pending -= 1
                 info.last_read = max(info.last_read, plan.end)
                 self._maybe_release(info)
-        output = _Buffer(plan.core, plan.start, None, self._output_bits(name, tile))
+        output = _Buffer(memory, plan.start, None, self._output_bits(name, tile))
         self._hold(output)
-        self.unconsumed[plan.core][(name, tile.index)] = None
+        self.unconsumed[memory][(name, tile.index)] = None
         return _Produced((name, tile.index), plan.core, plan.end, n_consumers, output)
 
     def _hold(self, buffer: _Buffer) -> None:
@@ -473,7 +486,7 @@ class _Scheduler:
     def _maybe_release(self, info: _Produced) -> None:
         if info.buffer is not None and info.pending == 0:
             info.buffer.end = max(info.ready, info.last_read, info.written_back or 0)
-            self.unconsumed[info.core].pop(info.key, None)
+            self.unconsumed[self.acc.memory_of(info.core)].pop(info.key, None)
 
     # -- result -----------------------------------------------------------------------------------
     def _result(self, groups: list[GroupRecord], latency: int) -> Result:

@@ -4,11 +4,16 @@ A core's ``type`` is ``<namespace>.<kind>``: the namespace names the core-type p
 core file and owns its ``description`` object; the kind is one of :data:`CORE_KINDS`. Every
 description also gives the framework a :class:`CoreSummary`, the few numbers that core-type-neutral
 code (roofline costing, memory capacity checks, schedulers) needs.
+
+Memory sharing (Stream 2.1.1): in each group of :attr:`Accelerator.memory_sharing` the first core
+owns the one top memory the group uses. Data between members stays in place (no route, 0 cycles),
+and a member without links of its own sends and receives through its owner's links.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -104,14 +109,60 @@ class Link:
         return f"{self.kind}{self.id}({joined})"
 
 
+@attrs.frozen
+class BandwidthModel:
+    """A core's measured transfer rate (Stream's ``bandwidth: {<core id>: ...}``), bits/cycle.
+
+    ``contiguous`` is one direction's rate at a contiguous access, ``ceiling`` reads and writes
+    together, ``strided[direction]`` measured rates per contiguous span in bytes, and ``burst`` the
+    bytes one access moves (used when nothing is measured for a direction).
+    """
+
+    ceiling: float
+    contiguous: float
+    strided: Mapping[str, Mapping[int, float]] = attrs.field(factory=dict)
+    burst: int | None = None
+
+    def efficiency(self, span_bytes: float, direction: str) -> float:
+        """Fraction of ``contiguous`` a transfer in contiguous runs of ``span_bytes`` gets.
+
+        Without a table: ``span / (span rounded up to whole bursts)`` when ``burst`` is set, else 1.
+        With one: 1 from twice the largest measured span on, else linear in ``log(span)`` between
+        the measured points (spans below the smallest take the smallest's rate).
+        """
+        table = sorted(self.strided.get(direction, {}).items())
+        if not table:
+            if self.burst and span_bytes > 0:
+                return span_bytes / (math.ceil(span_bytes / self.burst) * self.burst)
+            return 1.0
+        full = 2 * table[-1][0]
+        if span_bytes >= full:
+            return 1.0
+        points = [(math.log(span), rate / self.contiguous) for span, rate in table] + [(math.log(full), 1.0)]
+        x = math.log(max(span_bytes, table[0][0]))
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            if x <= x1:
+                return min(1.0, y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+        return 1.0
+
+    def cycles(self, bits: int, direction: str, span_bytes: float) -> int:
+        """Cycles ``bits`` take through this core in ``direction`` (``read`` out of it, ``write`` into it)."""
+        return math.ceil(bits / (self.contiguous * self.efficiency(span_bytes, direction)))
+
+
 @attrs.define(frozen=True, eq=False)
 class Accelerator:
     name: str
     cores: Mapping[int, Core] = attrs.field(converter=dict)
     links: tuple[Link, ...] = attrs.field(converter=tuple)
     offchip_core_id: int | None = None
-    memory_sharing: tuple[frozenset[int], ...] = attrs.field(default=(), converter=tuple)
+    #: Groups of cores sharing one top memory, each owned by its first core.
+    memory_sharing: tuple[tuple[int, ...], ...] = attrs.field(
+        default=(), converter=lambda groups: tuple(tuple(g) for g in groups)
+    )
     source: str | None = None
+    #: Measured transfer rates of cores (Stream's ``bandwidth`` entries keyed by a core id).
+    core_bandwidth: Mapping[int, BandwidthModel] = attrs.field(factory=dict, converter=dict)
     #: Accelerator-level blocks the core keeps for the plugins that read them (``kernel_library`` as a
     #: resolved path, ``bandwidth``, ``reconfiguration``, ``memory_aliases``, ``technology_node``).
     annotations: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
@@ -147,10 +198,20 @@ class Accelerator:
         return next(link for link in self.links if link.id == link_id)
 
     def shares_memory(self, a: int, b: int) -> bool:
-        return a == b or any(a in group and b in group for group in self.memory_sharing)
+        return self.memory_of(a) == self.memory_of(b)
+
+    def memory_of(self, core_id: int) -> int:
+        """The core owning the top memory ``core_id`` uses: the first of its sharing group, else itself."""
+        return next((group[0] for group in self.memory_sharing if core_id in group), core_id)
+
+    def anchor(self, core_id: int) -> int:
+        """Where ``core_id``'s data enters and leaves the links: its memory's owner when it has no link
+        of its own, else itself."""
+        return core_id if self.graph.degree(core_id) else self.memory_of(core_id)
 
     def path(self, src: int, dst: int) -> tuple[Link, ...]:
-        """Links of the route from ``src`` to ``dst``: fewest hops, then widest bottleneck, then lowest ids."""
+        """Links of the route from ``src`` to ``dst``: fewest hops, then widest bottleneck, then lowest ids.
+        Empty between cores sharing a memory."""
         return self._route(src, dst)[1]
 
     def hops(self, src: int, dst: int) -> tuple[tuple[int, int], ...]:
@@ -170,8 +231,9 @@ class Accelerator:
         return self._routes[key]
 
     def _best_route(self, src: int, dst: int) -> tuple[tuple[int, ...], tuple[Link, ...]]:
-        if src == dst:
+        if self.shares_memory(src, dst):
             return (src,), ()
+        src, dst = self.anchor(src), self.anchor(dst)
         try:
             candidates = list(nx.all_shortest_paths(nx.DiGraph(self.graph), src, dst))
         except nx.NetworkXNoPath:
@@ -183,11 +245,11 @@ class Accelerator:
 
     def paths(self, src: int, dst: int, limit: int = 4) -> tuple[tuple[Link, ...], ...]:
         """Up to ``limit`` simple routes (as link sequences), shortest first; for allocators that choose."""
-        if src == dst:
+        if self.shares_memory(src, dst):
             return ((),)
         routes: list[tuple[Link, ...]] = []
         try:
-            for nodes in nx.shortest_simple_paths(nx.DiGraph(self.graph), src, dst):
+            for nodes in nx.shortest_simple_paths(nx.DiGraph(self.graph), self.anchor(src), self.anchor(dst)):
                 routes.append(tuple(self._best_link(u, v) for u, v in itertools.pairwise(nodes)))
                 if len(routes) >= limit:
                     break
@@ -198,12 +260,30 @@ class Accelerator:
     def _best_link(self, u: int, v: int) -> Link:
         return self.parallel(u, v)[0]
 
-    def transfer_cycles(self, bits: int, path: tuple[Link, ...]) -> int:
-        """``ceil(bits / narrowest bandwidth on the path)``; 0 for an empty path."""
+    def transfer_cycles(
+        self,
+        bits: int,
+        path: tuple[Link, ...],
+        src: int | None = None,
+        dst: int | None = None,
+        span_bytes: float | None = None,
+    ) -> int:
+        """Cycles a transfer of ``bits`` over ``path`` takes; 0 for an empty path.
+
+        The link time is ``ceil(bits / narrowest bandwidth)``. When ``src`` (read side) or ``dst``
+        (write side) has a measured :class:`BandwidthModel`, the transfer takes at least
+        ``ceil(bits / (contiguous x efficiency(span)))`` there, as in Stream 2.1.1. ``span_bytes`` is
+        the length of the transfer's contiguous runs; by default the whole transfer is one run.
+        """
         if not path or bits <= 0:
             return 0
-        bandwidth = min(link.bandwidth for link in path)
-        return int(-(-bits // bandwidth))
+        cycles = math.ceil(bits / min(link.bandwidth for link in path))
+        span = bits / 8 if span_bytes is None else span_bytes
+        for core, direction in ((src, "read"), (dst, "write")):
+            model = self.core_bandwidth.get(core) if core is not None else None
+            if model is not None:
+                cycles = max(cycles, model.cycles(bits, direction, span))
+        return cycles
 
     def transfer_energy(self, bits: int, path: tuple[Link, ...]) -> float:
         return float(bits) * sum(link.energy_per_bit for link in path)
