@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,11 @@ def add_run_options(
     and :func:`options_from_args` turns them into the command's ``context.options``."""
     if cost:
         parser.add_argument("--cost-model", metavar="NAME", help="cost model for all cores it supports")
+        parser.add_argument(
+            "--strict-costs",
+            action="store_true",
+            help="fail (exit 2) when a cost or operand width had to fall back instead of warning",
+        )
     if solver:
         parser.add_argument("--solver", metavar="NAME", help="LP/MILP solver for optimising plugins")
         parser.add_argument(
@@ -145,6 +150,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         use_cache=not getattr(args, "no_cache", False),
         cache_dir=Path(cache_dir) if cache_dir else None,
         time_limit=getattr(args, "time_limit", 60.0),
+        strict_costs=getattr(args, "strict_costs", False),
         settings=_settings(getattr(args, "set", [])),
     )
 
@@ -255,10 +261,12 @@ def cmd_validate(args: argparse.Namespace, plugins: Plugins) -> int:
                 acc = load_accelerator(path, plugins)
                 loaded.setdefault("hardware", acc)
                 print(f"ok       {path} (accelerator {acc.name!r}: {len(acc.cores)} cores, {len(acc.links)} links)")
+                _print_remarks(getattr(acc, "warnings", ()), acc.notes)
             elif is_mapping_data(data):
                 parsed = read_mapping_file(path)
                 mappings.append((path, parsed))
                 print(f"ok       {path} (mapping: {len(parsed.layers)} layer entries)")
+                _print_remarks((), parsed.notes)
             elif isinstance(data, dict) and any(k in data for k in ("memories", "operational_array", "memory", "type")):
                 core = load_core_file(path, plugins)
                 print(f"ok       {path} (core {core.name!r} of type {core.type})")
@@ -276,13 +284,21 @@ def cmd_validate(args: argparse.Namespace, plugins: Plugins) -> int:
     if "workload" in loaded and "hardware" in loaded:
         for path, parsed in mappings:
             try:
-                resolve_mapping(parsed, loaded["workload"], loaded["hardware"], str(path))
+                mapping = resolve_mapping(parsed, loaded["workload"], loaded["hardware"], str(path))
                 print(f"ok       {path} matches the workload and accelerator")
+                _print_remarks((), [n for n in mapping.notes if n not in parsed.notes])
             except InputError as exc:
                 problems.extend(exc.problems)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 2 if problems else 0
+
+
+def _print_remarks(warnings: Iterable[str], notes: Iterable[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}")
+    for note in notes:
+        print(f"note: {note}")
 
 
 def _configure_logging(verbose: bool, quiet: bool) -> None:

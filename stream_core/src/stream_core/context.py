@@ -44,7 +44,8 @@ def default_cache_dir() -> Path:
 
 @attrs.define
 class RunOptions:
-    """User choices for one run. ``settings`` holds plugin-specific options as ``"plugin.key": value``."""
+    """User choices for one run. ``settings`` holds plugin-specific options as ``"plugin.key": value``.
+    ``strict_costs`` makes any cost the chosen model could not give itself (a fallback) an error."""
 
     cost_model: str | None = None
     allocator: str | None = None
@@ -54,6 +55,7 @@ class RunOptions:
     use_cache: bool = True
     cache_dir: Path | None = None
     time_limit: float = 60.0
+    strict_costs: bool = False
     settings: dict[str, Any] = attrs.field(factory=dict)
 
     @property

@@ -2,17 +2,31 @@
 
 Two layouts are accepted unmodified:
 
-* Stream 1.13: ``layers`` (``name``, ``core_allocation: [[ids]]``, ``inter_core_tiling:
+* Stream 1.13 and 2.1: ``layers`` (``name``, ``core_allocation: [[ids]]``, ``inter_core_tiling:
   [[{dim: D6, split: 4}]]``, ``kernel``), ``fused_groups`` (``name``, ``layers`` naming nodes or op
   types, ``intra_core_tiling: [{dim: Conv1.D0, tile: 1}]``) and ``runtime_args``; a bare top-level
   list means ``layers``.
-* Stream's older list layout: entries with ``core_allocation: [ids]``, ``inter_core_tiling: ["K, *"]``
-  and ``intra_core_tiling: ["OY, 8"]`` (a number of tiles; ``all`` = one element per tile), a
-  ``default`` entry, and ZigZag per-layer fields (``spatial_mapping``, ``memory_operand_links``,
-  ``temporal_ordering``, ``spatial_mapping_hint``), which are handed to cost models as hints.
+* Stream's older list layout: entries with ``core_allocation: [ids]``, ``core_allocation_is_fixed``,
+  ``inter_core_tiling: ["K, *"]`` and ``intra_core_tiling: ["OY, 8"]`` (a number of tiles; ``all`` =
+  one element per tile), a ``default`` entry, and ZigZag per-layer fields (``spatial_mapping``,
+  ``memory_operand_links``, ``temporal_ordering``, ``spatial_mapping_hint``), which are handed to cost
+  models as hints.
 
 An entry applies to a node by exact node name, else by op type, else the ``default`` entry.
 Dimensions are named positionally (``D6``) or by loop name (``K``). Errors name the layer and field.
+
+Meanings that follow Stream:
+
+* With an inter-core split of ``P`` parts, ``core_allocation`` lists ``P`` cores and part ``i`` runs
+  on the ``i``-th; a core listed twice runs both its parts, one after the other.
+* ``core_allocation_is_fixed: true`` with ``N > 1`` cores and no ``inter_core_tiling`` splits the
+  output channels ``K`` into ``N`` parts, part ``i`` on the ``i``-th listed core (Stream's fixed
+  split: one weight slice per listed core).
+* Without a split the cores are candidates; a repeated candidate counts once (said in a note).
+* A listed core must run the node's op type when its ``operator_types`` say which (Stream 2.1.1).
+* ``kernel.name`` is optional (2.1.1); ``kwargs`` default to ``{}``. Any kernel name and kwarg is
+  accepted: Stream 1.13 named a kernel after its layer by default and took ``utilization`` and
+  ``bfp16_mmul``; the plugin that implements kernels checks names against its library.
 """
 
 from __future__ import annotations
@@ -46,6 +60,13 @@ HINT_KEYS = ("spatial_mapping", "spatial_mapping_hint", "memory_operand_links", 
 GROUP_KEYS = {"name", "layers", "intra_core_tiling"}
 TOP_KEYS = {"layers", "fused_groups", "runtime_args"}
 _LEGACY_TILING = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*,\s*([0-9]+|\*|all)\s*$")
+Notes = dict[str, dict[str, None]]  # sentence -> layer names (an ordered set)
+NOTE_BFP16 = "kernel.kwargs.bfp16_mmul is accepted (a Stream 1.13 kernel option) but not modelled"
+NOTE_FIXED_SPLIT = (
+    "core_allocation_is_fixed with N > 1 cores splits the output channels K into N parts, part i on the "
+    "i-th listed core (Stream's fixed split; a core listed twice runs its parts one after the other)"
+)
+NOTE_REPEATED_CANDIDATE = "a candidate core listed twice (no inter-core split) counts once"
 
 
 @attrs.frozen
@@ -56,6 +77,7 @@ class LayerEntry:
     intra: tuple[tuple[str, int | str], ...]  # legacy per-layer tiling: (dim ref, number of tiles or "all")
     kernel: Kernel | None
     hints: tuple[tuple[str, Any], ...]
+    fixed: bool = False  # core_allocation_is_fixed (Stream's older layout)
 
 
 @attrs.frozen
@@ -70,6 +92,7 @@ class MappingFile:
     layers: tuple[LayerEntry, ...]
     groups: tuple[GroupEntry, ...] | None
     runtime_args: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
 
 def is_mapping_data(data: Any) -> bool:
@@ -119,7 +142,19 @@ def parse_mapping_data(data: Any, file: str | None, problems: ProblemCollector |
         runtime_args = {}
     if owned:
         problems.raise_if_any()
-    return MappingFile(tuple(layers), groups, runtime_args)
+    notes: Notes = {}
+    for layer in layers:
+        if layer.kernel is not None and layer.kernel.get("bfp16_mmul") is not None:
+            _note(notes, NOTE_BFP16, layer.name)
+    return MappingFile(tuple(layers), groups, runtime_args, _render(notes))
+
+
+def _note(notes: Notes, sentence: str, layer: str) -> None:
+    notes.setdefault(sentence, {})[layer] = None
+
+
+def _render(notes: Notes) -> tuple[str, ...]:
+    return tuple(f"{sentence}: layers {', '.join(repr(n) for n in names)}" for sentence, names in notes.items())
 
 
 def _parse_layer(entry: Any, index: int, problems: ProblemCollector) -> LayerEntry | None:
@@ -156,8 +191,10 @@ def _parse_layer(entry: Any, index: int, problems: ProblemCollector) -> LayerEnt
             problems.add(
                 f"{where}.core_allocation", f"expected a list of integer core ids or [[ids]], got {raw_alloc!r}"
             )
-        if cores is not None and len(set(cores)) != len(cores):
-            problems.add(f"{where}.core_allocation", f"a core is listed twice: {list(cores)}")
+    fixed = entry.get("core_allocation_is_fixed", False)
+    if not isinstance(fixed, bool):
+        problems.add(f"{where}.core_allocation_is_fixed", f"expected true or false, got {fixed!r}")
+        fixed = False
 
     split: list[tuple[str, int | str]] = []
     raw_split = entry.get("inter_core_tiling", [])
@@ -189,17 +226,28 @@ def _parse_layer(entry: Any, index: int, problems: ProblemCollector) -> LayerEnt
         if parsed is not None:
             intra.append(parsed)
 
-    kernel = None
-    raw_kernel = entry.get("kernel")
-    if raw_kernel is not None:
-        if not isinstance(raw_kernel, dict) or not isinstance(raw_kernel.get("name"), str):
-            problems.add(f"{where}.kernel", f"expected {{name: <kernel>, kwargs: {{...}}}}, got {raw_kernel!r}")
-        elif not isinstance(raw_kernel.get("kwargs", {}) or {}, dict):
-            problems.add(f"{where}.kernel.kwargs", f"expected a mapping, got {type_name(raw_kernel.get('kwargs'))}")
-        else:
-            kernel = Kernel(raw_kernel["name"], raw_kernel.get("kwargs") or {})
+    kernel = _parse_kernel(entry.get("kernel"), f"{where}.kernel", problems)
     hints = tuple((k, _freeze(entry[k])) for k in HINT_KEYS if entry.get(k) is not None)
-    return LayerEntry(name, cores, tuple(split), tuple(intra), kernel, hints)
+    return LayerEntry(name, cores, tuple(split), tuple(intra), kernel, hints, fixed)
+
+
+def _parse_kernel(raw: Any, field: str, problems: ProblemCollector) -> Kernel | None:
+    """``{name: <kernel>, kwargs: {...}}``, both optional; ``None`` when neither is given."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add(field, f"expected {{name: <kernel>, kwargs: {{...}}}}, got {raw!r}")
+        return None
+    for key in sorted(set(raw) - {"name", "kwargs"}, key=str):
+        problems.add(f"{field}.{key}", "unknown field; expected name, kwargs")
+    name, kwargs = raw.get("name"), raw.get("kwargs") or {}
+    if name is not None and (not isinstance(name, str) or not name):
+        problems.add(f"{field}.name", f"expected a kernel name (a string), got {name!r}")
+        return None
+    if not isinstance(kwargs, dict):
+        problems.add(f"{field}.kwargs", f"expected a mapping, got {type_name(kwargs)}")
+        return None
+    return Kernel(name, kwargs) if name is not None or kwargs else None
 
 
 def _freeze(value: Any) -> Any:
@@ -291,6 +339,7 @@ def resolve_mapping(
     by_name = {entry.name: entry for entry in parsed.layers}
     node_maps: dict[str, NodeMapping] = {}
     node_tiles: dict[str, dict[str, int]] = {}
+    notes: Notes = {}
     for node in workload.nodes:
         entry = by_name.get(node.name) or by_name.get(node.op_type)
         if entry is None and node.kind is NodeKind.COMPUTE:
@@ -305,50 +354,55 @@ def resolve_mapping(
                 f"{node.op_type!r} or 'default'",
             )
             continue
-        resolved = _resolve_node(node, entry, accelerator, problems)
+        resolved = _resolve_node(node, entry, accelerator, problems, notes)
         if resolved is not None:
             node_maps[node.name], node_tiles[node.name] = resolved
 
     groups = _resolve_groups(parsed, workload, by_name, node_maps, node_tiles, problems)
     problems.raise_if_any()
-    return Mapping(node_maps, groups, parsed.runtime_args, source=file)
+    return Mapping(node_maps, groups, parsed.runtime_args, source=file, notes=parsed.notes + _render(notes))
 
 
 def _resolve_node(
-    node: Node, entry: LayerEntry, accelerator: Accelerator, problems: ProblemCollector
+    node: Node, entry: LayerEntry, accelerator: Accelerator, problems: ProblemCollector, notes: Notes
 ) -> tuple[NodeMapping, dict[str, int]] | None:
     where = f"layer '{entry.name}'" + (f" (node {node.name!r})" if entry.name != node.name else "")
-    ok = True
     if entry.cores is None:
         cores = tuple(c.id for c in accelerator.compute_cores if c.summary.can_run(node.op_type)) or tuple(
             c.id for c in accelerator.compute_cores
         )
     else:
         cores = entry.cores
-        for cid in cores:
-            if cid not in accelerator.cores:
-                problems.add(
-                    f"{where}.core_allocation", f"core {cid} is not defined in the accelerator {accelerator.name!r}"
-                )
-                ok = False
-            elif node.kind is NodeKind.COMPUTE and not accelerator.cores[cid].is_compute:
-                core = accelerator.cores[cid]
-                problems.add(f"{where}.core_allocation", f"core {cid} is a '{core.type}' core and cannot compute")
-                ok = False
+        if not _check_cores(node, cores, accelerator, f"{where}.core_allocation", problems):
+            return None
+    ok = True
+    requested, split_field = entry.split, f"{where}.inter_core_tiling"
+    if entry.fixed and not requested and len(cores) > 1:
+        split_field = f"{where}.core_allocation_is_fixed"
+        if "K" not in node.sizes:
+            problems.add(
+                split_field,
+                f"a fixed allocation to {len(cores)} cores splits the output channels K over them (as Stream "
+                f"does), but node {node.name!r} ({node.op_type}) has no K loop (loops: "
+                f"{', '.join(node.loop_names)}); give inter_core_tiling",
+            )
+            return None
+        requested = (("K", len(cores)),)
+        _note(notes, NOTE_FIXED_SPLIT, entry.name)
     split: list[tuple[str, int]] = []
-    for ref, amount in entry.split:
-        dim = _dim(node, ref, f"{where}.inter_core_tiling", problems)
+    for ref, amount in requested:
+        dim = _dim(node, ref, split_field, problems)
         if dim is None:
             ok = False
             continue
         factor = len(cores) if amount in ("*", "all") else int(amount)
-        if factor > 1 and not _splittable(node, dim, ref, f"{where}.inter_core_tiling", problems):
+        if factor > 1 and not _splittable(node, dim, ref, split_field, problems):
             ok = False
             continue
         size = node.sizes[dim]
         if size % factor:
             problems.add(
-                f"{where}.inter_core_tiling",
+                split_field,
                 f"split {factor} of {ref} ({dim}, size {size}) does not divide it; choose a divisor of {size}",
             )
             ok = False
@@ -361,6 +415,9 @@ def _resolve_node(
             f"the split makes {parts} parts but core_allocation lists {len(cores)} cores; they must match",
         )
         ok = False
+    if parts == 1 and len(set(cores)) < len(cores):
+        _note(notes, NOTE_REPEATED_CANDIDATE, entry.name)
+        cores = tuple(dict.fromkeys(cores))
     tiles: dict[str, int] = {}
     for ref, amount in entry.intra:
         dim = _dim(node, ref, f"{where}.intra_core_tiling", problems)
@@ -374,6 +431,30 @@ def _resolve_node(
     if not ok:
         return None
     return NodeMapping(node.name, cores, split, entry.kernel, entry.hints), tiles
+
+
+def _check_cores(
+    node: Node, cores: tuple[int, ...], accelerator: Accelerator, field: str, problems: ProblemCollector
+) -> bool:
+    """Every listed core exists, computes (for a compute node) and runs the node's op type."""
+    ok = True
+    for cid in dict.fromkeys(cores):
+        core = accelerator.cores.get(cid)
+        if core is None:
+            problems.add(field, f"core {cid} is not defined in the accelerator {accelerator.name!r}")
+        elif node.kind is NodeKind.COMPUTE and not core.is_compute:
+            problems.add(field, f"core {cid} is a '{core.type}' core and cannot compute")
+        elif node.kind is NodeKind.COMPUTE and not core.summary.can_run(node.op_type):
+            allowed = ", ".join(core.summary.operator_types or ())
+            problems.add(
+                field,
+                f"node {node.name!r} is a {node.op_type}, but core {cid} ({core.name}) only runs {allowed} "
+                "(its operator_types)",
+            )
+        else:
+            continue
+        ok = False
+    return ok
 
 
 def _splittable(node: Node, dim: str, ref: str, field: str, problems: ProblemCollector) -> bool:

@@ -2,6 +2,12 @@
 
 :func:`run` is the public entry point; the CLI only wraps it. Each stage is a small function over a
 :class:`PipelineState`; the plugins doing the work are chosen from the registries by the options.
+
+Nothing is approximated silently: every cost not given by the model that was asked (a
+``fallback_reason``, or the roofline standing in for a core type without an installed cost model)
+and every ``precision_fallback`` becomes a summary warning naming the nodes, and an error under
+``strict_costs``; accelerator and mapping notes, and a hint when only a built-in mapper or
+allocator was available, become summary notes.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -25,21 +32,47 @@ from stream_core.ir.result import Result
 from stream_core.ir.workload import Workload
 from stream_core.mapping_io import load_mapping
 from stream_core.outputs import prepare_output_dir
-from stream_core.plugins import Plugins, load_plugins
+from stream_core.plugins import BUILTIN_NAME, DISABLE_ENV, Plugins, load_plugins
 from stream_core.tiling import NodeTiling
 
 FALLBACK_COST_MODEL = "roofline"
+#: Per kind: what its built-in did, what a plugin could do better and which one: hint text only (the
+#: core imports no plugin and works without any).
+BUILTIN_HINTS = {
+    "mappers": (
+        "mapped by the built-in whole-layer mapper (layer by layer, no fusion)",
+        "a fusing mapper",
+        "the fused mapper",
+    ),
+    "allocators": ("scheduled by the built-in greedy list scheduler", "an optimising allocator", "TETRA allocation"),
+}
+INSTALL_HINT = "pip install stream-tetra"
+NAMES_SHOWN = 10
+#: ``CostResult.details`` keys copied to a node's summary row.
+COST_DETAILS = ("fallback_reason", "precision", "precision_fallback")
+
+
+@attrs.frozen
+class ModelChoice:
+    """The cost model that costs a core, and why it is not the one asked for (empty: it is)."""
+
+    name: str
+    fallback_reason: str = ""
 
 
 class CostTable:
-    """Cost results per (node, core, tile shape), plus counts of how they were obtained."""
+    """Cost results per (node, core, tile shape), the model asked for each, and counts of how they
+    were obtained."""
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, int, tuple[int, ...]], CostResult] = {}
+        self._asked: dict[tuple[str, int, tuple[int, ...]], str] = {}
         self.stats: Counter[str] = Counter()
 
-    def add(self, node: str, core: int, shape: tuple[int, ...], result: CostResult) -> None:
+    def add(self, node: str, core: int, shape: tuple[int, ...], result: CostResult, asked: str = "") -> None:
+        """Record ``result``; ``asked`` names the model that was asked when another one answered."""
         self._entries[(node, core, shape)] = result
+        self._asked[(node, core, shape)] = asked or result.model
 
     def get(self, node: str, core: int, shape: tuple[int, ...]) -> CostResult:
         return self._entries[(node, core, shape)]
@@ -52,6 +85,9 @@ class CostTable:
 
     def models_used(self) -> Counter[str]:
         return Counter(r.model for r in self._entries.values() if r.feasible)
+
+    def asked(self, node: str, core: int, shape: tuple[int, ...]) -> str:
+        return self._asked[(node, core, shape)]
 
 
 @attrs.frozen
@@ -68,7 +104,7 @@ class AllocationProblem:
         """Cores the node may run on (pinned parts or candidates) whose costs are feasible."""
         tiling = self.tilings[node]
         shapes = list(tiling.shapes())
-        return tuple(c for c in tiling.mapping.cores if self.costs.feasible(node, c, shapes))
+        return tuple(c for c in dict.fromkeys(tiling.mapping.cores) if self.costs.feasible(node, c, shapes))
 
 
 @attrs.define
@@ -86,6 +122,8 @@ class PipelineState:
     files: list[Path] = attrs.field(factory=list)
     provenance: dict[str, str] = attrs.field(factory=dict)
     timings: dict[str, float] = attrs.field(factory=dict)
+    notes: list[str] = attrs.field(factory=list)
+    builtin_defaults: list[str] = attrs.field(factory=list)  # kinds that fell to a built-in default
 
     @property
     def problem(self) -> AllocationProblem:
@@ -108,6 +146,7 @@ def parse_stage(state: PipelineState, context: RunContext) -> None:
     else:
         state.accelerator = load_accelerator(state.hardware_source, context.plugins)
     context.accelerator = state.accelerator
+    state.notes += state.accelerator.notes
     if isinstance(state.workload_source, Workload):
         state.workload = state.workload_source
     else:
@@ -144,13 +183,39 @@ def map_stage(state: PipelineState, context: RunContext) -> None:
         state.mapping = load_mapping(source, state.workload, state.accelerator)
         state.provenance["mapping"] = str(source)
     else:
-        registry = context.plugins.registry("mappers")
-        record = registry.get(context.options.mapper) if context.options.mapper else registry.default()
+        record = _select(state, context, "mappers", context.options.mapper)
         if record is None:
             raise PluginError("no mapper is installed and no mapping file was given")
         state.mapping = record.load().map(state.workload, state.accelerator, context)
-        state.provenance["mapping"] = context.plugins.origin("mappers", record.name)
+    state.notes += state.mapping.notes
     state.tilings = build_tilings(state.workload, state.mapping)
+
+
+def _select(state: PipelineState, context: RunContext, kind: str, chosen: str | None) -> Any:
+    """The record the user chose, else the kind's default; records its provenance and whether the
+    default was a built-in (then :func:`builtin_hint` tells what a plugin could change)."""
+    registry = context.plugins.registry(kind)
+    record = registry.get(chosen) if chosen else registry.default()
+    if record is None:
+        return None
+    key, flag = {"mappers": ("mapping", "--mapper"), "allocators": ("allocator", "--allocator")}[kind]
+    origin = context.plugins.origin(kind, record.name)
+    state.provenance[key] = f"{origin}, selected with {flag}" if chosen else origin
+    if not chosen and registry.entry(record.name).distribution == BUILTIN_NAME:
+        state.builtin_defaults.append(kind)
+    return record
+
+
+def builtin_hint(kinds: list[str], plugins: Plugins) -> str:
+    """A note saying that only built-ins of ``kinds`` were available and what could change the answer."""
+    hints = [BUILTIN_HINTS[k] for k in kinds]
+    done, offer = (" and ".join(h[i] for h in hints) for i in (0, 2))
+    better, labels = " or ".join(h[1] for h in hints), " or ".join(k[:-1] for k in kinds)
+    note = f"{done}: no other {labels} is installed; {better} can change the answer ({INSTALL_HINT} for {offer})"
+    idle = [f"{i.distribution} ({i.status})" for i in plugins.infos() if i.status != "active"]
+    if idle:
+        note += f"; installed but not loaded: {', '.join(idle)} (see {DISABLE_ENV} and 'stream plugins')"
+    return note
 
 
 def build_tilings(workload: Workload, mapping: Mapping) -> dict[str, NodeTiling]:
@@ -168,21 +233,35 @@ def cost_stage(state: PipelineState, context: RunContext) -> None:
     state.provenance["cost models"] = ", ".join(
         f"{context.plugins.origin('cost_models', name)}: {count} entries" for name, count in sorted(used.items())
     )
+    if context.options.strict_costs:
+        everywhere = {name: tiling.mapping.cores for name, tiling in state.tilings.items()}
+        lines = fallback_lines(cost_entries(state.tilings, state.costs, everywhere))
+        if lines:
+            raise InputError(
+                [Problem(f"{line}; without --strict-costs this is a warning", field="--strict-costs") for line in lines]
+            )
 
 
-def cost_model_for(core: Core, context: RunContext) -> str:
+def cost_model_for(core: Core, context: RunContext) -> ModelChoice:
     """The cost model that costs ``core``: the user's choice if it supports the core type, else the
-    core type's default, else the built-in roofline model."""
+    core type's default, else the built-in roofline model (a fallback, with the reason, for a compute
+    core; by design for memory and off-chip cores, whose nodes only move data)."""
     registry = context.plugins.registry("cost_models")
     chosen = context.options.cost_model
     if chosen:
         record = registry.get(chosen)
         if not record.core_types or core.namespace in record.core_types:
-            return record.name
+            return ModelChoice(record.name)
+    if not core.is_compute:
+        return ModelChoice(FALLBACK_COST_MODEL)
     default = context.plugins.get("core_types", core.namespace).default_cost_model
-    if core.is_compute and default and default in registry:
-        return default
-    return FALLBACK_COST_MODEL
+    if default and default in registry:
+        return ModelChoice(default)
+    if default:
+        return ModelChoice(
+            FALLBACK_COST_MODEL, f"core type '{core.namespace}' is costed by '{default}', which is not installed"
+        )
+    return ModelChoice(FALLBACK_COST_MODEL, f"core type '{core.namespace}' names no cost model")
 
 
 def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, context: RunContext) -> CostTable:
@@ -198,16 +277,16 @@ def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, cont
             )
     # 1. requests, grouped by the model that answers them
     wanted: dict[str, dict[str, CostRequest]] = {}
-    slots: list[tuple[str, int, tuple[int, ...], str, str]] = []
+    slots: list[tuple[str, int, tuple[int, ...], ModelChoice, str]] = []
     for name, tiling in tilings.items():
         for shape in tiling.shapes():
             tile = tiling.tile_node(shape)
-            for core_id in tiling.mapping.cores:
+            for core_id in dict.fromkeys(tiling.mapping.cores):
                 core = accelerator.cores[core_id]
-                model = cost_model_for(core, context)
+                choice = cost_model_for(core, context)
                 request = CostRequest(tile, core, tiling.mapping.kernel, tiling.mapping.hints)
-                wanted.setdefault(model, {})[request.key] = request
-                slots.append((name, core_id, shape, model, request.key))
+                wanted.setdefault(choice.name, {})[request.key] = request
+                slots.append((name, core_id, shape, choice, request.key))
     table.stats["requests"] = len(slots)
     # 2. answers: persistent cache first, then the model for the misses
     answers: dict[tuple[str, str], CostResult] = {}
@@ -237,10 +316,61 @@ def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, cont
                 if cache:  # infeasible answers are deterministic too
                     cache.put(_cache_key(model_name, token, request.key), result)
             table.stats["computed"] += len(misses)
-    for name, core_id, shape, model_name, key in slots:
-        table.add(name, core_id, shape, answers[(model_name, key)])
+    for name, core_id, shape, choice, key in slots:
+        result = answers[(choice.name, key)]
+        if choice.fallback_reason:
+            result = attrs.evolve(result, details=(*result.details, ("fallback_reason", choice.fallback_reason)))
+        table.add(name, core_id, shape, result, asked="" if choice.fallback_reason else choice.name)
     _check_feasible(tilings, table)
     return table
+
+
+def cost_entries(
+    tilings: dict[str, NodeTiling], costs: CostTable, cores: dict[str, Iterable[int]]
+) -> list[tuple[str, str, CostResult]]:
+    """``(node, model asked, result)`` for every tile shape of every node on the given cores."""
+    return [
+        (name, costs.asked(name, core, shape), costs.get(name, core, shape))
+        for name, tiling in tilings.items()
+        for core in dict.fromkeys(cores[name])
+        for shape in tiling.shapes()
+    ]
+
+
+def node_costs(entries: Iterable[tuple[str, str, CostResult]]) -> dict[str, dict[str, str]]:
+    """Per node: the models that gave its costs and, when any says so, the fallback reasons,
+    precisions and precision fallbacks (distinct values joined by ' | ')."""
+    found: dict[str, dict[str, dict[str, None]]] = {}
+    for name, _asked, result in entries:
+        values = {"cost_model": result.model}
+        values.update({k: str(result.detail(k)) for k in COST_DETAILS if result.detail(k)})
+        for key, value in values.items():
+            found.setdefault(name, {}).setdefault(key, {})[value] = None
+    return {name: {k: " | ".join(sorted(v)) for k, v in keys.items()} for name, keys in found.items()}
+
+
+def fallback_lines(entries: Iterable[tuple[str, str, CostResult]]) -> list[str]:
+    """One line per distinct fallback (model asked, model used, reason) and per distinct precision
+    fallback, naming the nodes it concerns."""
+    groups: dict[str, dict[str, None]] = {}
+    for name, asked, result in entries:
+        reason = result.detail("fallback_reason")
+        if reason:
+            instead = f", not {asked}," if asked and asked != result.model else ""
+            groups.setdefault(f"costed by {result.model}{instead} because {reason}", {})[name] = None
+        precision = result.detail("precision_fallback")
+        if precision:
+            groups.setdefault(f"with operand widths that fell back ({precision})", {})[name] = None
+    return [f"{_count(len(names))} {what}: {_names(list(names))}" for what, names in groups.items()]
+
+
+def _count(n: int) -> str:
+    return f"{n} node" + ("" if n == 1 else "s")
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
 
 
 def _cache_key(model: str, token: str, key: str) -> str:
@@ -266,21 +396,31 @@ def _check_feasible(tilings: dict[str, NodeTiling], table: CostTable) -> None:
 
 
 def allocate_stage(state: PipelineState, context: RunContext) -> None:
-    registry = context.plugins.registry("allocators")
-    record = registry.get(context.options.allocator) if context.options.allocator else registry.default()
+    assert state.accelerator is not None and state.costs is not None
+    record = _select(state, context, "allocators", context.options.allocator)
     if record is None:
         raise PluginError("no allocator is installed")
-    state.provenance["allocator"] = context.plugins.origin("allocators", record.name)
     result = record.load().allocate(state.problem, context)
     stats = dict(result.stats)
-    stats["cost"] = dict(state.costs.stats) if state.costs is not None else {}
-    stats["cost_models"] = dict(state.costs.models_used()) if state.costs is not None else {}
+    stats["cost"] = dict(state.costs.stats)
+    stats["cost_models"] = dict(state.costs.models_used())
     stats["stage_seconds"] = dict(state.timings)
+    used: dict[str, set[int]] = {}
+    for tile in result.tiles:
+        used.setdefault(tile.node, set()).add(tile.core)
+    cores = {name: sorted(used.get(name, ())) or tiling.mapping.cores for name, tiling in state.tilings.items()}
+    entries = cost_entries(state.tilings, state.costs, cores)
+    notes = [*state.notes, *result.notes]
+    if state.builtin_defaults:
+        notes.append(builtin_hint(state.builtin_defaults, context.plugins))
+    warnings = [*getattr(state.accelerator, "warnings", ()), *result.warnings, *context.warnings]
     state.result = attrs.evolve(
         result,
         provenance={**state.provenance, **result.provenance},
         stats=stats,
-        warnings=tuple(dict.fromkeys([*result.warnings, *context.warnings])),
+        warnings=tuple(dict.fromkeys([*warnings, *fallback_lines(entries)])),
+        notes=tuple(dict.fromkeys(notes)),
+        node_costs=node_costs(entries),
     )
 
 

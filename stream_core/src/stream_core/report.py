@@ -41,6 +41,7 @@ def summary_dict(result: Result, accelerator: Accelerator) -> dict[str, Any]:
         "provenance": dict(result.provenance),
         "stats": _plain(dict(result.stats)),
         "warnings": list(result.warnings),
+        "notes": list(result.notes),
     }
 
 
@@ -73,8 +74,8 @@ def summary_table(result: Result, accelerator: Accelerator) -> str:
     for key in ("mapping", "cost models", "allocator"):
         if key in result.provenance:
             lines.append(f"{key:<12} {result.provenance[key]}")
-    for warning in result.warnings:
-        lines.append(f"warning: {warning}")
+    lines += [f"warning: {warning}" for warning in result.warnings]
+    lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 

@@ -3,7 +3,8 @@
 Semantics (those of Stream's mapping files):
 
 * ``NodeMapping.cores`` with no inter-core split lists the *candidate* cores; the allocator picks one.
-  With a split of ``P`` parts, ``cores`` has exactly ``P`` entries and part ``i`` runs on ``cores[i]``.
+  With a split of ``P`` parts, ``cores`` has exactly ``P`` entries and part ``i`` runs on ``cores[i]``;
+  a core listed more than once runs each of its parts, one after the other.
 * ``FusedGroup.tiles`` gives the intra-core (temporal) tile size of some loops; a loop without a tile
   size is processed whole (per part). Groups run one after the other, in order.
 """
@@ -27,9 +28,10 @@ def _freeze_kwargs(value: MappingABC[str, Any] | Iterable[tuple[str, Any]] | Non
 
 @attrs.frozen
 class Kernel:
-    """A named kernel implementation with arguments (used by AIE costing and code generators)."""
+    """A kernel implementation with arguments (used by AIE costing and code generators). ``name`` is
+    ``None`` when the mapping gives only ``kwargs`` (Stream 2.1.1: no kernel is named)."""
 
-    name: str
+    name: str | None
     kwargs: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_freeze_kwargs)
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -73,6 +75,8 @@ class Mapping:
     groups: tuple[FusedGroup, ...] = attrs.field(converter=tuple)
     runtime_args: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_freeze_kwargs)
     source: str | None = attrs.field(default=None, eq=False)
+    #: How fields of the mapping file were interpreted where that is not evident, one sentence each.
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple, eq=False)
 
     def group_of(self, node: str) -> FusedGroup:
         for group in self.groups:

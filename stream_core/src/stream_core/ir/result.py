@@ -94,9 +94,15 @@ class Result:
     provenance: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
     stats: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
     warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: Inputs accepted but not (fully) modelled, and what an installed plugin would change; one sentence each.
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: Per node, how its costs were obtained: ``cost_model`` and, when known, ``fallback_reason``,
+    #: ``precision`` and ``precision_fallback`` (see :class:`~stream_core.ir.cost.CostResult`).
+    node_costs: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict, converter=dict)
 
     def node_rows(self) -> list[dict[str, Any]]:
-        """One row per node: cores used, first start, last end, busy cycles, energy, cost model."""
+        """One row per node: cores used, first start, last end, busy cycles, energy, and how it was
+        costed (:attr:`node_costs`)."""
         rows: dict[str, dict[str, Any]] = {}
         for t in self.tiles:
             row = rows.setdefault(
@@ -122,5 +128,6 @@ class Result:
         out = []
         for row in rows.values():
             row["cores"] = sorted(row["cores"])
+            row.update(self.node_costs.get(row["node"], {}))
             out.append(row)
         return sorted(out, key=lambda r: (r["start"], r["node"]))
