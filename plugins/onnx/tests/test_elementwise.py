@@ -11,7 +11,9 @@ from stream_core.ir import NodeKind, OperandRole
 
 F32 = TensorProto.FLOAT
 
-UNARY = [op for op in ELEMENTWISE_OPS if op not in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min")]
+BINARY = ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu", "BiasGelu"]
+LOGICAL = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Not", "Where"]
+UNARY = [op for op in ELEMENTWISE_OPS if op not in (*BINARY, *LOGICAL)]
 OPSET = {"Gelu": 20, "HardSwish": 22, "Swish": 24}
 
 
@@ -30,7 +32,7 @@ def test_unary_ops_are_identity_loop_nests(model, parse, op):
     assert accesses(f) == {"x": ["B", "C", "OY", "OX"], "y": ["B", "C", "OY", "OX"]}
 
 
-@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"])
+@pytest.mark.parametrize("op", BINARY)
 def test_binary_ops_broadcast_size_one_and_missing_axes(model, parse, op):
     # [1, C, 1, 1] (per-channel) op [N, C, H, W]: the size-1 axes read index 0
     node = helper.make_node(op, ["x", "s"], ["y"], name="f")

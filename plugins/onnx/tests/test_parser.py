@@ -11,6 +11,7 @@ from stream_onnx.parser import ONNXWorkloadParser
 from stream_core.context import RunContext, RunOptions
 from stream_core.errors import InputError
 from stream_core.pipeline import parse_workload
+from stream_core.testing import make_plugins
 
 F32 = TensorProto.FLOAT
 
@@ -71,13 +72,15 @@ def test_unsupported_ops_are_listed_together_with_the_remedy(model, parse):
         parse(model(nodes, {"x": (F32, [4])}, {"y": (F32, [4])}))
     found = problems(info)
     assert found[0].message == (
-        "no op parser is registered for op 'Celu' of the default ONNX domain (ai.onnx), used by node 'celu1', 'celu2'"
+        "no op parser is registered for op 'Celu' of the default ONNX domain (ai.onnx), used by 2 nodes: "
+        "'celu1', 'celu2'"
     )
     assert found[0].field == "graph.node.celu1"
-    assert "'Softplus'" in found[1].message and "'soft'" in found[1].message
+    assert "'Softplus'" in found[1].message and "used by 1 node: 'soft'" in found[1].message
     remedy = found[2].message
     assert remedy.startswith("ops with a parser: ai.onnx: Abs, Add,") and "Conv" in remedy and "MatMul" in remedy
     assert "stream_register_op_parsers" in remedy and "OpParserRecord(domain=..., op_type=..." in remedy
+    assert "docs/plugins.md" in remedy and len(found) == 3
 
 
 def silu_function_model(model):
@@ -100,11 +103,24 @@ def silu_function_model(model):
     )
 
 
-def test_custom_domain_without_parser(model, parse):
+def test_custom_domain_op_without_parser_is_parsed_by_op_type(model, parse):
+    ctx = RunContext(plugins=make_plugins())
+    act = parse(silu_function_model(model), ctx).node("act")
+    assert (act.domain, act.op_type, act.macs) == ("com.example", "Silu", 0)
+    assert [(loop.name, loop.size) for loop in act.loops] == [("D", 4), ("K", 8)]
+    assert ctx.warnings == [
+        "no op parser is registered for com.example:Silu (1 node): parsed by op type with the parser of Silu "
+        "(elementwise with NumPy broadcasting), as Stream does"
+    ]
+
+
+def test_unknown_custom_domain_op_is_an_error(model, parse):
+    node = helper.make_node("Frobnicate", ["x"], ["y"], name="frob", domain="com.example")
+    m = model([node], {"x": (F32, [4])}, {"y": (F32, [4])}, extra_opsets=[helper.make_opsetid("com.example", 1)])
     with pytest.raises(InputError) as info:
-        parse(silu_function_model(model))
+        parse(m)
     assert problems(info)[0].message == (
-        "no op parser is registered for op 'Silu' of the custom domain 'com.example', used by node 'act'"
+        "no op parser is registered for op 'Frobnicate' of the custom domain 'com.example', used by 1 node: 'frob'"
     )
 
 
@@ -238,7 +254,5 @@ def test_all_graph_outputs_and_initializer_constants(model, parse):
 def test_pipeline_picks_the_onnx_parser_by_suffix(tmp_path, model):
     path = tmp_path / "m.onnx"
     onnx.save(relu_model(model), str(path))
-    from stream_core.testing import make_plugins
-
     workload, origin = parse_workload(path, RunContext(plugins=make_plugins(), options=RunOptions()))
     assert origin.startswith("onnx (stream-onnx") and [n.name for n in workload] == ["relu"]

@@ -4,6 +4,10 @@ Every record names its ``domain`` and ``op_type``. When several records cover th
 a distribution other than stream-onnx wins over the built-in one (that is how a plugin overrides a
 built-in parser); two such overrides of the same op are a conflict, reported when a model uses it.
 Two records with the same *name* are the core registry's conflict, likewise reported on use.
+
+An op of a custom domain without a record of its own is parsed by the parser of its op type in the
+default domain (``com.example:Silu`` by the ``Silu`` parser), as Stream dispatches on the op type
+whatever the domain; a record for the explicit ``(domain, op_type)`` wins.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 from stream_core.errors import PluginConflictError
 from stream_core.plugins import Provided, Registry
 from stream_core.records import normalise_name, op_parser_name
-from stream_onnx.loader import default_domain
+from stream_onnx.fold import default_domain
 
 #: The distribution whose op parsers are the defaults that other plugins override.
 OWN_DISTRIBUTION = "stream-onnx"
@@ -49,13 +53,29 @@ class OpParserTable:
         name = normalise_name(op_parser_name(*key))
         return name if name in self._name_conflicts else None
 
-    def has(self, domain: str, op_type: str) -> bool:
-        key = (default_domain(domain), op_type)
+    def _registered(self, key: Key) -> bool:
         return key in self._chosen or key in self._clashes or self._conflicted_name(key) is not None
+
+    def key(self, domain: str, op_type: str) -> Key | None:
+        """The ``(domain, op_type)`` whose parser parses the op: its own, else (custom domains) the
+        default domain's parser of the same op type; ``None`` when neither exists."""
+        own = (default_domain(domain), op_type)
+        if self._registered(own):
+            return own
+        return ("", op_type) if own[0] and self._registered(("", op_type)) else None
+
+    def has(self, domain: str, op_type: str) -> bool:
+        return self.key(domain, op_type) is not None
+
+    def description(self, key: Key) -> str:
+        """The description of the record chosen for ``key`` (empty for a conflict)."""
+        entry = self._chosen.get(key)
+        return entry.record.description if entry is not None else ""
 
     def lookup(self, domain: str, op_type: str) -> Callable[..., Any]:
         """The parser callable of an op :meth:`has` accepted; a conflict raises :class:`PluginConflictError`."""
-        key = (default_domain(domain), op_type)
+        key = self.key(domain, op_type)
+        assert key is not None, f"no parser for {op_parser_name(domain, op_type)}"
         found = self._loaded.get(key)
         if found is not None:
             return found

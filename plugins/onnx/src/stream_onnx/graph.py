@@ -11,7 +11,8 @@ from onnx import numpy_helper
 
 from stream_core.errors import InputError, Problem
 from stream_core.ir import DTYPE_BITS, AffineExpr, LoopDim, Node, NodeKind, Operand, OperandRole, TensorSpec
-from stream_onnx.loader import LoadedModel, default_domain, has_data
+from stream_onnx.fold import default_domain, has_data
+from stream_onnx.loader import LoadedModel
 
 _RENAMED_DTYPES = {"float": "float32", "double": "float64"}
 

@@ -2,43 +2,45 @@
 
 The checker and shape inference run on a *skeleton* of the model in which every initializer that is
 large, external or has no data (Stream's example files clear weight values) becomes a typed graph
-input. Shapes and types are all they need, so their cost does not grow with the weights, and
-weight-less models stay valid. Small initializers (shape and axes tensors) keep their values, which
-shape inference's data propagation uses (e.g. for Reshape).
+input. Shapes and types are all they need, so their cost does not grow with the weights, weight-less
+models stay valid and weight files may be absent. Small inline initializers (shape and axes tensors)
+keep their values, which shape inference's data propagation uses (e.g. for Reshape). The checker is
+lenient where Stream is: attributes an op's schema does not define are a warning, and ops onnx has no
+schema for are left to :mod:`stream_onnx.fold`, as are the shapes onnx's inference leaves open.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
 import onnx
-from onnx import numpy_helper
-from onnx.external_data_helper import load_external_data_for_tensor
 
 from stream_core.errors import InputError, Problem, ProblemCollector
+from stream_onnx.fold import (
+    SMALL_TENSOR,
+    Completion,
+    default_domain,
+    element_count,
+    external_file,
+    has_data,
+    tensor_type,
+)
 
-#: Initializers with at most this many elements keep their values in the skeleton.
-SMALL_INITIALIZER = 4096
-
-_DEFAULT_DOMAINS = ("", "ai.onnx")
-
-
-def default_domain(domain: str) -> str:
-    """``""`` for the default ONNX domain, whichever way a file spells it."""
-    return "" if domain in _DEFAULT_DOMAINS else domain
+#: The domain the skeleton gives default-domain ops that onnx has no schema for (onnx skips it).
+_UNCHECKED = "stream_onnx.unchecked"
 
 
 @attrs.frozen
 class LoadedModel:
     """A checked model with inferred types.
 
-    ``nodes``: the nodes to parse (Constant nodes folded away); ``types``: inferred type of every
-    tensor that has one; ``constants``: initializers and folded Constant outputs by name.
+    ``nodes``: the nodes to parse (Constant nodes and constant subgraphs folded away); ``types``:
+    inferred type of every tensor that has one; ``constants``: initializers and folded outputs by
+    name; ``warnings``: what was accepted leniently (absent weight files, unknown attributes).
     """
 
     path: Path
@@ -48,6 +50,7 @@ class LoadedModel:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     opsets: Mapping[str, int]
+    warnings: tuple[str, ...] = ()
 
 
 def read_model(path: Path) -> onnx.ModelProto:
@@ -78,56 +81,92 @@ def name_nodes(model: onnx.ModelProto) -> None:
 
 
 def analyse(model: onnx.ModelProto, path: Path, dims: Mapping[str, int] | None = None) -> LoadedModel:
-    """Check the model, infer shapes and fold Constant nodes. ``dims`` fixes symbolic input dims."""
+    """Check the model, infer shapes, fold constants (:mod:`stream_onnx.fold`). ``dims`` fixes symbolic
+    input dims. Weight values are never read; an absent external data file is a warning."""
     file = str(path)
     graph = model.graph
     initializers = {t.name: t for t in graph.initializer}
-    _read_small_external_values(initializers.values(), path)
-    skeleton = _skeleton(model, initializers)
+    warnings = []
+    absent = sorted({str(p) for t in initializers.values() if (p := external_file(t, path.parent)) and not p.is_file()})
+    if absent:
+        warnings.append(
+            f"{file}: external data {', '.join(map(repr, absent))} not found: weight values were not read "
+            "(parsing needs only their shapes)"
+        )
+    skeleton, ignored = _skeleton(model, initializers)
+    warnings += ignored
     if dims:
         _fix_symbolic_dims(skeleton, dims)
     try:
         onnx.checker.check_model(skeleton)
     except onnx.checker.ValidationError as exc:
         raise InputError(Problem(f"invalid ONNX model: {_first_line(exc)}", file=file)) from exc
+    recheck = None
     try:
         inferred = onnx.shape_inference.infer_shapes(skeleton, check_type=False, strict_mode=True, data_prop=True)
     except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as exc:
-        raise InputError(Problem(f"shape inference failed: {exc}", file=file, field=_node_field(str(exc)))) from exc
+        recheck = _node_name(str(exc))
+        if recheck is None:
+            raise InputError(Problem(f"shape inference failed: {exc}", file=file)) from exc
+        inferred = onnx.shape_inference.infer_shapes(skeleton, check_type=False, data_prop=True)
     types: dict[str, onnx.TypeProto] = {}
     for info in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
         if info.type.HasField("tensor_type"):
             types[info.name] = info.type
     for tensor in inferred.graph.initializer:
-        types[tensor.name] = _tensor_type(tensor)
+        types[tensor.name] = tensor_type(tensor)
     constants = dict(initializers)
-    nodes = []
-    for node in graph.node:
-        if node.op_type == "Constant" and default_domain(node.domain) == "":
-            value = constants[node.output[0]] = _constant_value(node, file)
-            types.setdefault(value.name, _tensor_type(value))
-        else:
-            nodes.append(node)
+    opsets = {default_domain(o.domain): o.version for o in model.opset_import}
+    completion = Completion(types, constants, opsets.get("", 0), path.parent, file)
+    outputs = tuple(o.name for o in graph.output)
+    nodes = completion.run(list(zip(graph.node, skeleton.graph.node, strict=True)), outputs, recheck)
+    if completion.problems:
+        raise InputError(completion.problems)
     return LoadedModel(
         path=path,
         nodes=tuple(nodes),
         types=types,
         constants=constants,
         inputs=tuple(i.name for i in graph.input if i.name not in initializers),
-        outputs=tuple(o.name for o in graph.output),
-        opsets={default_domain(o.domain): o.version for o in model.opset_import},
+        outputs=outputs,
+        opsets=opsets,
+        warnings=tuple(warnings),
     )
 
 
-def _skeleton(model: onnx.ModelProto, initializers: Mapping[str, onnx.TensorProto]) -> onnx.ModelProto:
+def _skeleton(
+    model: onnx.ModelProto, initializers: Mapping[str, onnx.TensorProto]
+) -> tuple[onnx.ModelProto, list[str]]:
+    """The model onnx checks and infers, and a warning per op type whose nodes carry attributes its
+    schema does not define (those attributes are left out). Nodes of the default domain that onnx has
+    no schema for at the model's opset (``Gelu`` before opset 20, Stream's ``Silu``) move to a private
+    domain, which onnx skips; :mod:`stream_onnx.fold` infers them."""
     graph = model.graph
     skeleton = onnx.ModelProto()
     skeleton.ir_version = model.ir_version
     skeleton.opset_import.extend(model.opset_import)
+    skeleton.opset_import.append(onnx.helper.make_opsetid(_UNCHECKED, 1))
     skeleton.functions.extend(model.functions)
     out = skeleton.graph
     out.name = graph.name
     out.node.extend(graph.node)
+    opset = next((o.version for o in model.opset_import if default_domain(o.domain) == ""), 0)
+    unknown: dict[str, tuple[set[str], list[str]]] = {}
+    for node in out.node:
+        if default_domain(node.domain):
+            continue
+        try:
+            known = set(onnx.defs.get_schema(node.op_type, opset, "").attributes)
+        except onnx.defs.SchemaError:
+            node.domain = _UNCHECKED
+            continue
+        extra = [a for a in node.attribute if a.name not in known]
+        if extra:
+            names, nodes = unknown.setdefault(node.op_type, (set(), []))
+            names.update(a.name for a in extra)
+            nodes.append(node.name)
+            for attribute in extra:
+                node.attribute.remove(attribute)
     out.output.extend(graph.output)
     out.value_info.extend(graph.value_info)
     listed = {i.name for i in graph.input}
@@ -144,46 +183,17 @@ def _skeleton(model: onnx.ModelProto, initializers: Mapping[str, onnx.TensorProt
             for t in out.initializer
             if t.name not in listed
         )
-    return skeleton
-
-
-def _is_small(tensor: onnx.TensorProto) -> bool:
-    count = 1
-    for d in tensor.dims:
-        count *= d
-    return count <= SMALL_INITIALIZER
+    warnings = [
+        f"{len(nodes)} {op} node(s) ({', '.join(map(repr, nodes[:3]))}{', ...' if len(nodes) > 3 else ''}) carry "
+        f"attributes that ONNX {op} (opset {opset}) does not define: {', '.join(sorted(names))}; they are ignored"
+        for op, (names, nodes) in unknown.items()
+    ]
+    return skeleton, warnings
 
 
 def _keeps_value(tensor: onnx.TensorProto) -> bool:
-    return tensor.data_location != onnx.TensorProto.EXTERNAL and _is_small(tensor) and has_data(tensor)
-
-
-def _read_small_external_values(tensors: Iterable[onnx.TensorProto], path: Path) -> None:
-    """Load the values of small externally stored tensors (shape-like parameters) into the model."""
-    for tensor in tensors:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL and _is_small(tensor):
-            try:
-                load_external_data_for_tensor(tensor, str(path.parent))
-            except (OSError, ValueError, onnx.checker.ValidationError) as exc:
-                raise InputError(
-                    Problem(
-                        f"cannot read the external data of {tensor.name!r}: {exc}",
-                        file=str(path),
-                        field=f"graph.initializer.{tensor.name}",
-                    )
-                ) from exc
-            tensor.data_location = onnx.TensorProto.DEFAULT
-            del tensor.external_data[:]
-
-
-def has_data(tensor: onnx.TensorProto) -> bool:
-    """Whether the tensor carries its values (inline or external), not just a type and shape."""
-    if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.raw_data:
-        return True
-    fields = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
-    if any(len(getattr(tensor, f)) for f in fields):
-        return True
-    return any(d == 0 for d in tensor.dims)  # an empty tensor has nothing to carry
+    small = element_count(tensor.dims) <= SMALL_TENSOR
+    return tensor.data_location != onnx.TensorProto.EXTERNAL and small and has_data(tensor)
 
 
 def _fix_symbolic_dims(skeleton: onnx.ModelProto, dims: Mapping[str, int]) -> None:
@@ -193,44 +203,15 @@ def _fix_symbolic_dims(skeleton: onnx.ModelProto, dims: Mapping[str, int]) -> No
                 dim.dim_value = int(dims[dim.dim_param])
 
 
-def _tensor_type(tensor: onnx.TensorProto) -> onnx.TypeProto:
-    return onnx.helper.make_tensor_type_proto(tensor.data_type, list(tensor.dims))
-
-
-def _constant_value(node: onnx.NodeProto, file: str) -> onnx.TensorProto:
-    """The tensor a Constant node produces (its ``value`` or one of the ``value_*`` forms)."""
-    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    value: Any
-    if "value" in attributes:
-        tensor = onnx.TensorProto()
-        tensor.CopyFrom(attributes["value"])
-        tensor.name = node.output[0]
-        return tensor
-    if "value_float" in attributes or "value_floats" in attributes:
-        value = attributes.get("value_float", attributes.get("value_floats"))
-        return numpy_helper.from_array(np.asarray(value, dtype=np.float32), node.output[0])
-    if "value_int" in attributes or "value_ints" in attributes:
-        value = attributes.get("value_int", attributes.get("value_ints"))
-        return numpy_helper.from_array(np.asarray(value, dtype=np.int64), node.output[0])
-    kinds = ", ".join(sorted(attributes)) or "none"
-    raise InputError(
-        Problem(
-            f"Constant node {node.name!r} holds a {kinds} value; only numeric tensors (value, value_float(s), "
-            "value_int(s)) can be folded",
-            file=file,
-            field=f"graph.node.{node.name}",
-        )
-    )
-
-
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _node_field(message: str) -> str | None:
+def _node_name(message: str) -> str | None:
+    """The node an onnx inference error names, if any."""
     found = re.search(r"node name: ([^)]*)\)", message) or re.search(r"node name ([^.\s]+)", message)
-    return f"graph.node.{found.group(1)}" if found and found.group(1) else None
+    return found.group(1) if found and found.group(1) else None
 
 
 def check_dims_setting(value: Any) -> dict[str, int]:

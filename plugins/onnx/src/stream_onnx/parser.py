@@ -1,11 +1,12 @@
 """The ``onnx`` workload parser: ONNX file -> :class:`~stream_core.ir.Workload`.
 
-Steps: load the protobuf; give nodes unique names; check that every op has a parser (all missing
-ones in one error); check the model and infer static shapes (:mod:`stream_onnx.loader`); parse each
-node with the op parser chosen for its ``(domain, op_type)`` (:mod:`stream_onnx.dispatch`),
-collecting every problem; assemble the workload. Settings: ``onnx.dims`` fixes symbolic input
-dimensions (``{batch: 1}``); ``onnx.data_inputs`` lists the graph inputs that carry data rather
-than parameters (default: the first graph input), which decides operand roles where the op does not.
+Steps: load the protobuf; give nodes unique names; check the model, infer static shapes and fold
+constant subgraphs (:mod:`stream_onnx.loader`); check that every op left has a parser (all missing
+ones in one error); parse each node with the op parser chosen for its ``(domain, op_type)``
+(:mod:`stream_onnx.dispatch`), collecting every problem; assemble the workload. Settings:
+``onnx.dims`` fixes symbolic input dimensions (``{batch: 1}``); ``onnx.data_inputs`` lists the graph
+inputs that carry data rather than parameters (default: the first graph input), which decides
+operand roles where the op does not.
 """
 
 from __future__ import annotations
@@ -34,10 +35,14 @@ class ONNXWorkloadParser:
         file = str(path)
         model = read_model(path)
         name_nodes(model)
-        table = OpParserTable(context.plugins.registry("op_parsers"))
-        check_supported(model.graph.node, table, file)
         dims = context.setting("onnx.dims")
         loaded = analyse(model, path, None if dims is None else check_dims_setting(dims))
+        for warning in loaded.warnings:
+            context.warn(warning)
+        table = OpParserTable(context.plugins.registry("op_parsers"))
+        check_supported(loaded.nodes, table, file)
+        for warning in by_op_type(loaded.nodes, table):
+            context.warn(warning)
         graph = GraphView(loaded, data_inputs(loaded, context.setting("onnx.data_inputs")))
         check_specs(loaded, graph)
         nodes: list[Node] = []
@@ -53,21 +58,22 @@ class ONNXWorkloadParser:
 
 
 def check_supported(nodes: Iterable[onnx.NodeProto], table: OpParserTable, file: str) -> None:
-    """One :class:`InputError` naming every op without a parser, its nodes and how to add one."""
+    """One :class:`InputError` naming every op without a parser, its node count and nodes, and how to
+    add one."""
     missing: dict[tuple[str, str], list[str]] = {}
     for node in nodes:
-        domain = default_domain(node.domain)
-        if (domain, node.op_type) != ("", "Constant") and not table.has(domain, node.op_type):
-            missing.setdefault((domain, node.op_type), []).append(node.name)
+        if not table.has(node.domain, node.op_type):
+            missing.setdefault((default_domain(node.domain), node.op_type), []).append(node.name)
     if not missing:
         return
     problems = []
     for (domain, op_type), names in missing.items():
         shown = ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         where = "of the default ONNX domain (ai.onnx)" if not domain else f"of the custom domain {domain!r}"
+        count = "1 node" if len(names) == 1 else f"{len(names)} nodes"
         problems.append(
             Problem(
-                f"no op parser is registered for op {op_type!r} {where}, used by node {shown}",
+                f"no op parser is registered for op {op_type!r} {where}, used by {count}: {shown}",
                 file=file,
                 field=f"graph.node.{names[0]}",
             )
@@ -75,12 +81,26 @@ def check_supported(nodes: Iterable[onnx.NodeProto], table: OpParserTable, file:
     problems.append(
         Problem(
             f"ops with a parser: {table.describe()}. A plugin adds or overrides one by yielding "
-            "OpParserRecord(domain=..., op_type=..., factory=...) from the hook stream_register_op_parsers; "
-            "the parser interface is documented in stream_onnx.api",
+            "OpParserRecord(domain=..., op_type=..., factory=...) from the hook stream_register_op_parsers "
+            "(docs/plugins.md); the parser interface is documented in stream_onnx.api",
             file=file,
         )
     )
     raise InputError(problems)
+
+
+def by_op_type(nodes: Iterable[onnx.NodeProto], table: OpParserTable) -> list[str]:
+    """One warning per custom-domain op parsed by the default domain's parser of its op type."""
+    counts: dict[tuple[str, str], int] = {}
+    for node in nodes:
+        domain = default_domain(node.domain)
+        if domain and table.key(domain, node.op_type) == ("", node.op_type):
+            counts[domain, node.op_type] = counts.get((domain, node.op_type), 0) + 1
+    return [
+        f"no op parser is registered for {domain}:{op_type} ({count} node{'s' if count > 1 else ''}): parsed by "
+        f"op type with the parser of {op_type} ({table.description(('', op_type)) or 'a plugin'}), as Stream does"
+        for (domain, op_type), count in counts.items()
+    ]
 
 
 def data_inputs(loaded: LoadedModel, setting: Any) -> tuple[str, ...]:

@@ -1,6 +1,9 @@
 """stream-onnx's hook implementations: the ``onnx`` workload parser and one op parser per ONNX op.
 
-Only records are built here; the parsers are imported when a model is parsed.
+Only records are built here; the parsers are imported when a model is parsed. Every record is for
+the default domain; ops of other domains without a record of their own are parsed by op type
+(``com.example:Silu`` by ``Silu``), so a few records are for op types that are not ai.onnx ops but
+whose meaning is the same wherever they appear (``Silu``, ORT's ``FastGelu``...).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ BUILTIN_OP_PARSERS: dict[str, tuple[str, str, str]] = {
     "Softmax": ("norm", "parse_normalization", "softmax along an axis"),
     "LogSoftmax": ("norm", "parse_normalization", "log-softmax along an axis"),
     "LayerNormalization": ("norm", "parse_normalization", "layer normalisation"),
+    "LRN": ("norm", "parse_lrn", "local response normalisation across channels"),
     "RMSNormalization": ("norm", "parse_normalization", "RMS normalisation"),
     "ReduceMean": ("norm", "parse_reduce", "mean over axes"),
     "ReduceSum": ("norm", "parse_reduce", "sum over axes"),
@@ -41,8 +45,14 @@ BUILTIN_OP_PARSERS: dict[str, tuple[str, str, str]] = {
     "Split": ("movement", "parse_split", "split into one node per output"),
     "Slice": ("movement", "parse_slice", "strided slice"),
     "Gather": ("movement", "parse_gather", "gather (affine for constant progressions)"),
+    "Expand": ("movement", "parse_expand", "broadcast to a shape (e.g. K/V heads in grouped-query attention)"),
     "Identity": ("movement", "parse_identity", "folded away"),
     "Dropout": ("movement", "parse_identity", "inference dropout, folded away"),
+    "Cast": ("elementwise", "parse_cast", "element type conversion"),
+    "CastLike": ("elementwise", "parse_cast", "element type conversion to another tensor's type"),
+    "ConstantOfShape": ("generate", "parse_constant_of_shape", "fill (folded into a constant when small)"),
+    "Range": ("generate", "parse_range", "arithmetic progression (folded into a constant when small)"),
+    "Einsum": ("einsum", "parse_einsum", "one- or two-operand Einsum (MAC for two operands)"),
 }
 
 #: Elementwise ops, all parsed by ``stream_onnx.ops.elementwise.parse_elementwise``.
@@ -50,6 +60,9 @@ ELEMENTWISE_OPS: tuple[str, ...] = (
     "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min",
     "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "Tanh", "Gelu", "Swish", "HardSwish",
     "Erf", "Exp", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Clip",
+    "Where", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or",
+    "Sin", "Cos", "Floor", "Ceil", "Sum", "Mean", "PRelu", "Elu", "Trilu",
+    "Silu", "QuickGelu", "FastGelu", "BiasGelu",
 )  # fmt: skip
 
 

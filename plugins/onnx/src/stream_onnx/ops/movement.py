@@ -14,7 +14,14 @@ import itertools
 import onnx
 
 from stream_core.ir import AffineExpr, Node, NodeKind, OperandRole
-from stream_onnx.access import axis_names, identity_access, make_loops, normalise_axis, reshape_access
+from stream_onnx.access import (
+    axis_names,
+    broadcast_access,
+    identity_access,
+    make_loops,
+    normalise_axis,
+    reshape_access,
+)
 from stream_onnx.graph import GraphView
 
 _MOVE = NodeKind.DATA_MOVEMENT
@@ -40,6 +47,20 @@ def parse_reshape(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
         loops, in_access, out_access = affine
     operands = [graph.operand(x, graph.role(x), in_access), graph.operand(y, OperandRole.OUTPUT, out_access)]
     return [graph.make_node(node, loops, operands, kind=_MOVE)]
+
+
+def parse_expand(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
+    """Loops over the output axes; the input is broadcast onto them NumPy-style (size-1 or missing axes
+    indexed at 0), e.g. K/V heads repeated for grouped-query attention. The shape input is a parameter."""
+    x, y = node.input[0], node.output[0]
+    out_shape = graph.shape(y)
+    names = axis_names(len(out_shape))
+    try:
+        access = broadcast_access(graph.shape(x), out_shape, names)
+    except ValueError as exc:
+        raise graph.error(node, str(exc)) from exc
+    operands = [graph.operand(x, graph.role(x), access), graph.operand(y, OperandRole.OUTPUT, identity_access(names))]
+    return [graph.make_node(node, make_loops(names, out_shape), operands, kind=_MOVE)]
 
 
 def parse_transpose(node: onnx.NodeProto, graph: GraphView) -> list[Node]:

@@ -6,6 +6,7 @@
   iteration points are the element count; the loops of the normalised axes are the node's
   ``protected_loops``: every output element needs the whole extent of those loops, so a mapper
   must keep them whole.
+* LRN: loops ``B, C, OY, OX`` and ``FC`` over the ``size`` channels of the window, a reduction loop.
 * ReduceMean/ReduceSum/ReduceMax/ReduceMin: one loop per input axis; the reduced loops do not index
   the output (with ``keepdims`` its size-1 axes are indexed at 0), so they are true reduction loops.
 """
@@ -110,3 +111,31 @@ def parse_reduce(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
     ]
     extra = {"axes": tuple(axes), "keepdims": keepdims}
     return [graph.make_node(node, make_loops(names, shape), operands, attributes=extra)]
+
+
+def parse_lrn(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
+    """Local response normalisation: output ``(B, C, OY, OX)`` sums the squares of input channels
+    ``C + FC - (size-1)//2`` for ``FC < size`` (clipped to the channels, as ONNX's window is)."""
+    x, y = node.input[0], node.output[0]
+    shape = graph.shape(x)
+    attributes = graph.attributes(node)
+    size = int(attributes.get("size", 0))
+    if size < 1:
+        raise graph.error(node, f"size must be a positive integer, got {size}", attribute="size")
+    if len(shape) < 2:
+        raise graph.error(node, f"expected an input with a channel axis, got shape {list(shape)}")
+    names = activation_names(len(shape))
+    in_access = list(identity_access(names))
+    in_access[1] = AffineExpr(((names[1], 1), ("FC", 1)), -((size - 1) // 2))
+    operands = [
+        graph.operand(x, OperandRole.INPUT, in_access),
+        graph.operand(y, OperandRole.OUTPUT, identity_access(names)),
+    ]
+    extra = {
+        "size": size,
+        "alpha": float(attributes.get("alpha", 1e-4)),
+        "beta": float(attributes.get("beta", 0.75)),
+        "bias": float(attributes.get("bias", 1.0)),
+    }
+    loops = make_loops((*names, "FC"), (*shape, size))
+    return [graph.make_node(node, loops, operands, attributes=extra)]
