@@ -77,13 +77,34 @@ def test_swiglu_on_one_column_with_tetra_reports_aie_usage(examples, stream_plug
     assert {(r["s2mm_channels_used"], r["mm2s_channels_used"], r["tiles"]) for r in tiles} == {(2, 1, 56)}
 
 
+def test_kernel_library_of_the_accelerator_prices_the_gemm(examples, stream_plugins, hardware_copy):
+    # our 'mm' kernel measured at 3000 cycles for 64^3: the one 64x64x64 tile takes exactly that (its
+    # memory time, 2 x 64*64*16 bits / 512 = 256 cycles, is shorter; no call overhead is added)
+    (hardware_copy.root / "kernels.toml").write_text(
+        '[family.matmul]\nops_per_cycle = 100\n[kernel.mm]\nfamily = "matmul"\n'
+        'dims = [{name = "m"}, {name = "k"}, {name = "n"}]\ncycles = [{m = 64, k = 64, n = 64, cycles = 3000}]\n'
+    )
+    hardware = hardware_copy.file("single_tile")
+    hardware.write_text(hardware.read_text() + "kernel_library: kernels.toml\n")
+    outcome = run(
+        examples / "gemm_64x64x64.onnx",
+        hardware,
+        examples / "gemm_64x64x64.single_tile.mapping.yaml",
+        plugins=stream_plugins,
+        options=RunOptions(allocator="greedy", use_cache=False),
+    )
+    assert [t.duration for t in outcome.result.tiles] == [3000]
+    assert any(
+        "utilization is not applied to cycles taken from the kernel library" in w for w in outcome.result.warnings
+    )
+
+
 def test_swiglu_with_sigmoid_silu_on_one_tile(tmp_path, stream_plugins):
     model = workloads.swiglu(tmp_path / "swiglu.onnx", 64, 128, 256, silu="sigmoid")
     mapping = tmp_path / "swiglu.mapping.yaml"
     mapping.write_text(yaml.safe_dump(workloads.swiglu_mapping("single_tile", 32, silu="sigmoid")))
-    outcome = run(
-        model, hardware_file("single_tile"), mapping, plugins=stream_plugins, options=RunOptions(allocator="greedy")
-    )
+    options = RunOptions(allocator="greedy", use_cache=False)
+    outcome = run(model, hardware_file("single_tile"), mapping, plugins=stream_plugins, options=options)
     assert check_schedule(outcome.result, outcome.problem) == []
     durations = {(t.node, t.duration) for t in outcome.result.tiles if t.node in ("sigmoid", "silu")}
     # 32x32 tiles at 16 bf16 lanes x 50 %: sigmoid 1024 x 4 ops / 8 + 32, the Mul 1024 / 8 + 32

@@ -19,8 +19,16 @@ weights) + output`` with ``double_buffer`` (the object-FIFO ping-pong of the inp
 ``inputs + weights + output``; otherwise the result is infeasible with the numbers. Compute nodes
 on mem tiles or shims are infeasible (they have no core).
 
-Each result's ``details`` say which data type and efficiency were used and where they came from;
-the run warns when the default efficiency was used.
+With a kernel library (the accelerator's ``kernel_library``, Stream 2.1.1's format) the compute
+cycles of a compute op come from it as :mod:`stream_cores_aie.library_cost` says, and ``latency =
+max(compute, memory)``: a measured call includes its call overhead and a family's
+``ops_per_cycle`` is an achieved rate, so neither ``kernel_call_overhead`` nor an efficiency is
+applied. Ops the library has no kernel or family for are costed analytically, with a warning.
+
+Each result's ``details`` say where its cycles came from (``cycles_source``: "kernel library
+<symbol> measured", "kernel library family <family>" or "analytic") and which data type and (for
+analytic cycles) efficiency were used and where they came from; the run warns when the default
+efficiency was used.
 """
 
 from __future__ import annotations
@@ -32,9 +40,11 @@ from collections.abc import Sequence
 from stream_core.context import RunContext
 from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.workload import NodeKind
-from stream_cores_aie import defaults
+from stream_cores_aie import MODEL_VERSION, __version__, defaults
 from stream_cores_aie.description import AieCore
 from stream_cores_aie.dtypes import SOURCE_DEFAULT, Choice, kernel_efficiency, tile_dtype
+from stream_cores_aie.kernel_library import KernelLibrary
+from stream_cores_aie.library_cost import kernel_library, library_cycles
 
 NAME = "aie"
 
@@ -43,8 +53,8 @@ def _ceil(a: float, b: float) -> int:
     return math.ceil(a / b) if a > 0 else 0
 
 
-def cost_request(request: CostRequest) -> CostResult:
-    """Cost one request with the formulas of the module docstring."""
+def cost_request(request: CostRequest, library: KernelLibrary | None = None) -> CostResult:
+    """Cost one request with the formulas of the module docstring (``library``: the kernel library)."""
     node, core = request.node, request.core
     desc = core.description
     where = f"core {core.id} ({core.name}, {core.type})"
@@ -90,7 +100,6 @@ def cost_request(request: CostRequest) -> CostResult:
     dtype = tile_dtype(node, request.kernel)
     if isinstance(dtype, str):
         return CostResult.infeasible(NAME, dtype)
-    efficiency = kernel_efficiency(node, request.kernel, desc)
     if node.mac_op:
         ops, rate, unit = node.macs, desc.peak(dtype.value), "peak_macs_per_cycle"
     else:
@@ -98,17 +107,32 @@ def cost_request(request: CostRequest) -> CostResult:
         rate, unit = desc.lanes(dtype.value), "vector_lanes"
     if rate <= 0:
         return CostResult.infeasible(NAME, f"{where} has {unit}[{dtype.value}] = 0 for {node.op_type} {node.name!r}")
+    energy = ops * desc.mac_energy(dtype.value) + bytes_moved * desc.byte_pj
+    details.update(dtype=dtype.value, dtype_source=dtype.source, ops=ops)
+    priced = library_cycles(library, node, request.kernel, dtype.value) if library is not None else None
+    if priced is not None:
+        details.update(priced.details, cycles_source=priced.source, kernel_library=library.file)
+        details.update(compute_cycles=priced.cycles)
+        return CostResult(
+            latency=max(priced.cycles, memory, 1),
+            energy_pj=energy,
+            model=NAME,
+            ideal_cycles=_ceil(ops, rate) if priced.ideal is None else priced.ideal,
+            memory_utilisation=utilisation,
+            details=details,
+        )
+    efficiency = kernel_efficiency(node, request.kernel, desc)
     compute = _ceil(ops, rate * efficiency.value)
     details.update(
-        _describe(dtype, efficiency),
-        ops=ops,
+        _describe(efficiency),
         **{unit: rate},
         compute_cycles=compute,
         call_overhead=desc.kernel_call_overhead,
+        cycles_source="analytic",
     )
     return CostResult(
         latency=desc.kernel_call_overhead + max(compute, memory),
-        energy_pj=ops * desc.mac_energy(dtype.value) + bytes_moved * desc.byte_pj,
+        energy_pj=energy,
         model=NAME,
         ideal_cycles=_ceil(ops, rate),
         memory_utilisation=utilisation,
@@ -116,20 +140,39 @@ def cost_request(request: CostRequest) -> CostResult:
     )
 
 
-def _describe(dtype: Choice, efficiency: Choice) -> dict[str, object]:
-    return {
-        "dtype": dtype.value,
-        "dtype_source": dtype.source,
-        "efficiency": efficiency.value,
-        "efficiency_source": efficiency.source,
-    }
+def _describe(efficiency: Choice) -> dict[str, object]:
+    return {"efficiency": efficiency.value, "efficiency_source": efficiency.source}
 
 
 class AieCostModel:
-    """Analytic and instantaneous: no persistent cache (recomputing is cheaper than reading one)."""
+    """Factory object of the ``aie`` :class:`~stream_core.records.CostModelRecord`."""
+
+    def cache_token(self, context: RunContext) -> str:
+        """The model's version and the kernel library's content: an edited library is costed anew."""
+        library = kernel_library(context)
+        digest = "none" if library is None else f"sha256 {library.digest}"
+        return f"stream-cores-aie {__version__} model {MODEL_VERSION}|kernel library {digest}"
 
     def cost(self, requests: Sequence[CostRequest], context: RunContext) -> list[CostResult]:
-        results = [cost_request(r) for r in requests]
+        library = kernel_library(context)
+        results = [cost_request(r, library) for r in requests]
+        if library is not None:
+            analytic = Counter(
+                r.node.op_type
+                for r, res in zip(requests, results, strict=True)
+                if res.detail("cycles_source") == "analytic"
+            )
+            if analytic:
+                ops = ", ".join(f"{op} ({n})" for op, n in sorted(analytic.items()))
+                context.warn(
+                    f"aie cost model: the kernel library {library.file} has no kernel or family for {ops}; "
+                    "costed with the analytic model"
+                )
+            if any(r.kernel is not None and r.kernel.get("utilization") is not None for r in requests):
+                context.warn(
+                    "aie cost model: kernel kwargs utilization is not applied to cycles taken from the kernel "
+                    f"library {library.file} (measured calls and family rates are achieved cycles)"
+                )
         defaulted = Counter(
             r.node.op_type
             for r, res in zip(requests, results, strict=True)

@@ -66,7 +66,7 @@ def as_number(value: Any) -> float | int | None:
     return None
 
 
-class _Reader:
+class FieldReader:
     """Typed accessors that record a problem (and return ``None``) for a bad value."""
 
     def __init__(self, problems: ProblemCollector):
@@ -129,7 +129,7 @@ class _Reader:
         return out
 
 
-def _positive(v: float) -> bool:
+def positive(v: float) -> bool:
     return v > 0
 
 
@@ -141,7 +141,7 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
     """Validate ``data`` (one ``aie2.<kind>`` core file) and fill in defaults; raises ``InputError``
     listing every problem (file, dotted field and what was expected)."""
     problems = ProblemCollector(file)
-    read = _Reader(problems)
+    read = FieldReader(problems)
     read.unknown_keys(data, KNOWN_KEYS)
 
     name = data.get("name")
@@ -157,15 +157,15 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
         "capacity",
         "memory.capacity",
         "a positive integer number of bits",
-        _positive,
+        positive,
         required=True,
         integer=True,
     )
     bw_min = read.number(
-        memory, "bandwidth_min", "memory.bandwidth_min", "a positive number of bits/cycle", _positive, required=True
+        memory, "bandwidth_min", "memory.bandwidth_min", "a positive number of bits/cycle", positive, required=True
     )
     bw_max = read.number(
-        memory, "bandwidth_max", "memory.bandwidth_max", "a positive number of bits/cycle", _positive, required=True
+        memory, "bandwidth_max", "memory.bandwidth_max", "a positive number of bits/cycle", positive, required=True
     )
     if bw_min is not None and bw_max is not None and bw_max < bw_min:
         problems.add("memory.bandwidth_max", f"must be >= bandwidth_min ({bw_min:g}), got {bw_max:g}")
@@ -189,27 +189,27 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
         architecture = defaults.DEFAULT_ARCHITECTURE
 
     peak = read.dtype_table(data, "peak_macs_per_cycle", "a number >= 0 of MACs per cycle", _non_negative)
-    lanes = read.dtype_table(data, "vector_lanes", "a positive number of results per cycle", _positive)
+    lanes = read.dtype_table(data, "vector_lanes", "a positive number of results per cycle", positive)
 
     dma = read.mapping(data, "dma", "dma")
     read.unknown_keys(dma, DMA_KEYS, "dma.")
     given = "dma" in data
     default_mm2s, default_s2mm = defaults.DMA_CHANNELS[kind]
-    mm2s = read.number(dma, "mm2s", "dma.mm2s", "an integer >= 1 of channels", _positive, required=given, integer=True)
-    s2mm = read.number(dma, "s2mm", "dma.s2mm", "an integer >= 1 of channels", _positive, required=given, integer=True)
+    mm2s = read.number(dma, "mm2s", "dma.mm2s", "an integer >= 1 of channels", positive, required=given, integer=True)
+    s2mm = read.number(dma, "s2mm", "dma.s2mm", "an integer >= 1 of channels", positive, required=given, integer=True)
     channel_bits = read.number(
         dma,
         "channel_bits",
         "dma.channel_bits",
         "a positive integer of bits/cycle",
-        _positive,
+        positive,
         required=given,
         integer=True,
     )
     dma_bds = read.number(
-        dma, "buffer_descriptors", "dma.buffer_descriptors", "an integer >= 1", _positive, integer=True
+        dma, "buffer_descriptors", "dma.buffer_descriptors", "an integer >= 1", positive, integer=True
     )
-    iterations = read.number(dma, "iterations", "dma.iterations", "an integer >= 1", _positive, integer=True)
+    iterations = read.number(dma, "iterations", "dma.iterations", "an integer >= 1", positive, integer=True)
 
     operator_types = _operator_types(data.get("operator_types"), problems)
     banks = _banks(read, data)
@@ -275,7 +275,7 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
     )
 
 
-def _banks(read: _Reader, data: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+def _banks(read: FieldReader, data: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
     """``banks: {count, width, stripe}`` as read (``stripe`` defaults to 1 word), ``()`` when absent."""
     banks = read.mapping(data, "banks", "banks")
     if not isinstance(data.get("banks"), dict):
@@ -288,7 +288,7 @@ def _banks(read: _Reader, data: Mapping[str, Any]) -> tuple[tuple[str, int], ...
             key,
             f"banks.{key}",
             f"an integer >= 1 of {units[key]}",
-            _positive,
+            positive,
             required=key != "stripe",
             integer=True,
         )
