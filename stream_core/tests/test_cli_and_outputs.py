@@ -147,3 +147,9 @@ def test_a_flag_setting_that_is_no_flag_is_refused(raw):
 
     with pytest.raises(ValueError, match=f"expected true or false, got {raw!r}"):
         parse_flag(raw)
+
+
+def test_strict_costs_is_a_standard_run_option():
+    parser = build_parser(make_plugins(("cmds", _Commands()), entry_points=False))
+    assert options_from_args(parser.parse_args(["hello", "--strict-costs"])).strict_costs is True
+    assert options_from_args(parser.parse_args(["run"])).strict_costs is False

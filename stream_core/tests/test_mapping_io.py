@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from core_test_support import write_yaml
 
 from stream_core.errors import InputError
 from stream_core.hardware import load_accelerator
-from stream_core.ir import TensorSpec, Workload
+from stream_core.ir import Accelerator, Core, CoreSummary, TensorSpec, Workload
 from stream_core.mapping_io import load_mapping
 from stream_core.testing import conv_node
 
@@ -186,3 +187,128 @@ def test_protected_loops_cannot_be_split_or_tiled(tmp_path, toy_plugins, toy_har
         {"layers": [{"name": "sm", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D0", "split": 2}]]}]},
     )
     assert load_mapping(ok, workload, acc)["sm"].split == (("D", 2),)
+
+
+def test_a_core_listed_twice_runs_two_parts_of_the_split_one_after_the_other(tmp_path, toy_plugins, toy_hardware):
+    from core_test_support import TOY_COMPUTE
+
+    from stream_core.context import RunOptions
+    from stream_core.pipeline import run
+    from stream_core.testing import check_schedule
+
+    acc = load_accelerator(toy_hardware(n=2, compute={**TOY_COMPUTE, "memory_bits": 10**7}), toy_plugins)
+    split = {"core_allocation": [[0, 0, 1, 1]], "inter_core_tiling": [[{"dim": "D6", "split": 4}]]}
+    path = write_yaml(tmp_path / "m.yaml", {"layers": [{"name": "Conv", **split}]})
+    mapping = load_mapping(path, two_conv(), acc)
+    assert mapping["Conv1"].cores == (0, 0, 1, 1) and mapping["Conv1"].split == (("K", 4),)
+    assert mapping.notes == ()
+    outcome = run(two_conv(), acc, path, plugins=toy_plugins, options=RunOptions(allocator="greedy"))
+    assert check_schedule(outcome.result, outcome.problem) == []
+    conv1 = sorted((t.core, t.start, t.end) for t in outcome.result.tiles if t.node == "Conv1")
+    assert [core for core, _, _ in conv1] == [0, 0, 1, 1]
+    (_, s0, e0), (_, s1, e1) = conv1[:2]
+    assert e0 <= s1 or e1 <= s0  # core 0's two parts do not overlap
+    # each part is a quarter of the layer: 8*16/4 output channels x 32x32 pixels x 8x3x3 MACs on 4 MACs/cycle
+    assert all(end - start == 4 * 32 * 32 * 8 * 9 // 4 for _, start, end in conv1)
+
+
+def test_fixed_allocation_of_several_cores_splits_output_channels_as_stream(setup):
+    tmp_path, workload, acc = setup
+    layers = [
+        {"name": "default", "core_allocation": [0]},
+        {"name": "Conv2", "core_allocation": [2, 1, 2, 2], "core_allocation_is_fixed": True},
+        {"name": "Conv1", "core_allocation": [3, 3, 1], "core_allocation_is_fixed": False},
+    ]
+    mapping = load_mapping(write_yaml(tmp_path / "m.yaml", layers), workload, acc)
+    assert mapping["Conv2"].cores == (2, 1, 2, 2) and mapping["Conv2"].split == (("K", 4),)
+    assert mapping["Conv1"].cores == (3, 1) and mapping["Conv1"].split == ()  # candidates: each counts once
+    assert mapping.notes == (
+        "a candidate core listed twice (no inter-core split) counts once: layers 'Conv1'",
+        "core_allocation_is_fixed with N > 1 cores splits the output channels K into N parts, part i on the "
+        "i-th listed core (Stream's fixed split; a core listed twice runs its parts one after the other): "
+        "layers 'Conv2'",
+    )
+    bad = write_yaml(
+        tmp_path / "bad.yaml",
+        [{"name": "Conv2", "core_allocation": [0, 1, 2], "core_allocation_is_fixed": True}, layers[0]],
+    )
+    with pytest.raises(InputError, match=r"core_allocation_is_fixed: split 3 of K \(K, size 32\) does not divide it"):
+        load_mapping(bad, workload, acc)
+
+
+def test_fixed_split_needs_output_channels(tmp_path, toy_plugins, toy_hardware):
+    from stream_core.testing import relu_chain
+
+    acc = load_accelerator(toy_hardware(n=2), toy_plugins)
+    path = write_yaml(
+        tmp_path / "m.yaml", [{"name": "Relu", "core_allocation": [0, 1], "core_allocation_is_fixed": True}]
+    )
+    with pytest.raises(InputError) as info:
+        load_mapping(path, relu_chain(8), acc)
+    assert str(info.value) == (
+        f"{path}: layer 'Relu' (node 'relu_0').core_allocation_is_fixed: a fixed allocation to 2 cores splits the "
+        "output channels K over them (as Stream does), but node 'relu_0' (Relu) has no K loop (loops: D0); "
+        "give inter_core_tiling"
+    )
+
+
+@pytest.mark.parametrize(
+    "kernel, expected",
+    [
+        ({"kwargs": {"utilization": 70}}, (None, (("utilization", 70),))),  # 2.1.1: name optional
+        ({"name": "gemm"}, ("gemm", ())),  # kwargs default {}
+        (
+            {"name": "conv", "kwargs": {"utilization": 61.8, "bfp16_mmul": True}},
+            ("conv", (("bfp16_mmul", True), ("utilization", 61.8))),
+        ),
+        ({}, None),
+    ],
+)
+def test_kernel_name_and_kwargs_are_optional(setup, kernel, expected):
+    tmp_path, workload, acc = setup
+    path = write_yaml(tmp_path / "m.yaml", {"layers": [{"name": "Conv", "core_allocation": [[0]], "kernel": kernel}]})
+    mapping = load_mapping(path, workload, acc)
+    got = mapping["Conv1"].kernel
+    assert (got if got is None else (got.name, got.kwargs)) == expected
+    bfp16 = "kernel.kwargs.bfp16_mmul is accepted (a Stream 1.13 kernel option) but not modelled: layers 'Conv'"
+    assert mapping.notes == ((bfp16,) if "bfp16_mmul" in kernel.get("kwargs", {}) else ())
+
+
+def test_bad_kernel_fields_are_named(setup):
+    tmp_path, workload, acc = setup
+    kernel = {"name": 3, "colour": "red"}
+    path = write_yaml(tmp_path / "m.yaml", {"layers": [{"name": "Conv", "core_allocation": [[0]], "kernel": kernel}]})
+    with pytest.raises(InputError) as info:
+        load_mapping(path, workload, acc)
+    assert [p.field for p in info.value.problems] == ["layer 'Conv'.kernel.colour", "layer 'Conv'.kernel.name"]
+
+
+@attrs.frozen
+class _Described:
+    """A minimal core description with an ``operator_types`` restriction."""
+
+    name: str
+    operator_types: tuple[str, ...] | None = None
+
+    @property
+    def summary(self) -> CoreSummary:
+        return CoreSummary(10**6, 8, 8, peak_macs_per_cycle=4, operator_types=self.operator_types)
+
+    def fingerprint(self) -> str:
+        return self.name
+
+
+def test_a_core_must_run_the_op_types_it_lists(tmp_path):
+    cores = {
+        0: Core(0, "toy.compute", _Described("array")),
+        1: Core(1, "toy.compute", _Described("simd", ("Add", "Relu"))),
+    }
+    acc = Accelerator("acc", cores, ())
+    path = write_yaml(tmp_path / "m.yaml", {"layers": [{"name": "Conv", "core_allocation": [[0, 1]]}]})
+    with pytest.raises(InputError) as info:
+        load_mapping(path, two_conv(), acc)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}: layer 'Conv' (node '{n}').core_allocation: node '{n}' is a Conv, but core 1 (simd) only runs Add, "
+        "Relu (its operator_types)"
+        for n in ("Conv1", "Conv2")
+    ]
