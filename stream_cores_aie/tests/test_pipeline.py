@@ -99,6 +99,23 @@ def test_kernel_library_of_the_accelerator_prices_the_gemm(examples, stream_plug
     )
 
 
+def test_usage_reports_the_reconfiguration_between_groups(examples, stream_plugins, hardware_copy, tmp_path):
+    hardware = hardware_copy.file("single_col")
+    hardware.write_text(hardware.read_text() + "reconfiguration: {cycles_per_column: 100, reset_cycles: 7}\n")
+    run(
+        examples / "swiglu_64x128x256.onnx",
+        hardware,
+        examples / "swiglu_64x128x256.single_col.mapping.yaml",
+        plugins=stream_plugins,
+        options=RunOptions(allocator="greedy", use_cache=False),
+        output=tmp_path / "out",
+    )
+    reconf = json.loads((tmp_path / "out" / "aie_usage.json").read_text())["reconfiguration"]
+    # five groups (gate, up, silu, mul, down), each on the one column: 5 x 1 x 100 + 7
+    assert reconf["group_columns"] == {g: [0] for g in ("gate", "up", "silu", "mul", "down")}
+    assert (reconf["dispatch_cycles"], reconf["in_latency"]) == (507, False)
+
+
 def test_swiglu_with_sigmoid_silu_on_one_tile(tmp_path, stream_plugins):
     model = workloads.swiglu(tmp_path / "swiglu.onnx", 64, 128, 256, silu="sigmoid")
     mapping = tmp_path / "swiglu.mapping.yaml"

@@ -5,7 +5,9 @@ Written for any allocator's result (only the public :class:`~stream_core.ir.Resu
 busy cycles, transfers and bits in and out, transfers relayed (routes passing through), peak memory,
 and DMA channels in use: the distinct tensors moved in (S2MM) and out (MM2S) within one fused group
 (a group is configured on its own, as the TETRA constraints count them), the largest over the
-groups, against the caps (:mod:`stream_cores_aie.caps`).
+groups, against the caps (:mod:`stream_cores_aie.caps`). With a ``reconfiguration`` block on the
+accelerator, the cycles Stream 2.1.1 would add for reconfiguring the columns between fused groups
+(:mod:`stream_cores_aie.reconfiguration`; reported, not part of the run's latency).
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from stream_core.context import RunContext
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.result import Result
 from stream_cores_aie.caps import aie_cores, tile_caps
+from stream_cores_aie.reconfiguration import group_columns, read_reconfiguration
 
 FILE_NAME = "aie_usage.json"
 
@@ -102,7 +107,17 @@ def usage(result: Result, accelerator: Accelerator) -> dict[str, Any]:
         for k in ("s2mm", "mm2s")
         if r[f"{k}_channels_used"] > r[f"{k}_channels"]
     ]
-    return {"accelerator": accelerator.name, "totals": totals, "over_dma_caps": over, "cores": rows}
+    report = {"accelerator": accelerator.name, "totals": totals, "over_dma_caps": over, "cores": rows}
+    reconfiguration = read_reconfiguration(accelerator)
+    if reconfiguration is not None:
+        columns = group_columns(accelerator, result)
+        report["reconfiguration"] = {
+            **attrs.asdict(reconfiguration),
+            "group_columns": {name: list(cols) for name, cols in columns.items()},
+            "dispatch_cycles": reconfiguration.dispatch_cycles([len(cols) for cols in columns.values()]),
+            "in_latency": False,
+        }
+    return report
 
 
 class AieUsageExporter:
