@@ -141,7 +141,8 @@ def _asked(declared: Mapping[str, Any], operands: Mapping[str, Operand], mac: bo
             widths.update(I=ELEMENT_BITS[core_input], W=ELEMENT_BITS[core_input], O_final=ELEMENT_BITS[core_input])
         widths["O"] = ELEMENT_BITS[accumulator] if accumulator and mac else widths["O_final"]
         what = ", ".join(f"{k} {declared[k]}" for k in TYPE_KEYS if k in declared) or "none declared"
-        return _precision(widths, f"core hardware widths ({what})")
+        rest = "" if core_input else "; no input width: I, W, O_final from the workload"
+        return _precision(widths, f"core hardware widths ({what}){rest}")
     widths = dict(workload)
     text = f"workload dtypes ({_dtypes(operands)})"
     if accumulator and mac:
