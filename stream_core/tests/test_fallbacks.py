@@ -103,7 +103,8 @@ def test_summary_lists_exactly_the_fallen_back_nodes(fake_plugins, big_toy):
         "r2": NO_RELU,
     }
     assert [rows[n]["cost_model"] for n in ("c1", "r1", "c2", "r2")] == ["fake", "roofline", "fake", "roofline"]
-    assert rows["c1"]["precision"] == rows["c2"]["precision"] == PRECISION and "precision" not in rows["r1"]
+    assert rows["c1"]["precision"] == rows["c2"]["precision"] == PRECISION
+    assert rows["r1"]["precision"] == "workload widths: input 8, output 8 bits"  # the roofline's answer
     assert {n: r.get("precision_fallback") for n, r in rows.items()} == {
         "c1": None,
         "r1": None,

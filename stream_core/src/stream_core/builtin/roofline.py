@@ -7,7 +7,8 @@ For a tile on a core (numbers from the core's :class:`~stream_core.ir.CoreSummar
 * memory cycles = ``ceil(bits read / read bandwidth)`` and ``ceil(bits written / write bandwidth)``,
   where the bits are the distinct operand elements the tile touches times their precision;
 * latency = the largest of the three (compute and memory traffic overlap);
-* energy = MACs (or ops) x MAC energy + bits read x read energy/bit + bits written x write energy/bit.
+* energy = MACs (or ops) x MAC energy + bits read x read energy/bit + bits written x write energy/bit;
+* operand widths are the workload's, as the ``precision`` detail says.
 
 A tile whose operands do not fit the core's top memory is infeasible, with the numbers.
 
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 
 from stream_core.context import RunContext
 from stream_core.ir.cost import CostRequest, CostResult
-from stream_core.ir.workload import NodeKind
+from stream_core.ir.workload import Node, NodeKind
 
 NAME = "roofline"
 
@@ -45,6 +46,11 @@ CYCLES_PER_POINT: dict[str, int] = {
 
 def cycles_per_point(op_type: str) -> int:
     return CYCLES_PER_POINT.get(op_type, 1)
+
+
+def precision(node: Node) -> str:
+    """Where the roofline's operand widths come from, e.g. ``workload widths: input 8, output 8 bits``."""
+    return "workload widths: " + ", ".join(f"{op.role.value} {op.precision}" for op in node.operands) + " bits"
 
 
 def _ceil_div(a: float, b: float) -> int:
@@ -93,7 +99,12 @@ def roofline_cost(request: CostRequest, model: str = NAME) -> CostResult:
         model=model,
         ideal_cycles=compute,
         memory_utilisation={"top": (read_bits + write_bits) / summary.memory_bits if summary.memory_bits else 0.0},
-        details={"compute_cycles": compute, "read_cycles": read_cycles, "write_cycles": write_cycles},
+        details={
+            "compute_cycles": compute,
+            "read_cycles": read_cycles,
+            "write_cycles": write_cycles,
+            "precision": precision(node),
+        },
     )
 
 
