@@ -206,3 +206,18 @@ def test_unknown_core_type_names_the_package_its_file_says(tmp_path, toy_plugins
     # with the plugin installed, the key is stripped before the core type parses the file
     write_yaml(tmp_path / "cores" / "little.yaml", {**TOY_COMPUTE, "provided_by": "stream-example-plugin"})
     assert load_accelerator(path, toy_plugins).cores[0].description.macs_per_cycle == 4
+
+
+def test_a_bad_core_in_a_sharing_group_is_reported_once(tmp_path, toy_plugins, toy_hardware):
+    """A sharer whose file fails is that file's problem only, not 'not defined in cores' (tpu_v7)."""
+    import yaml
+
+    path = toy_hardware(n=2, links=[{"cores": [0, 2], "bandwidth": 8}])
+    data = yaml.safe_load(path.read_text())
+    data["cores"][1] = "bad.yaml"
+    data["core_memory_sharing"] = ["0, 1"]
+    path.write_text(yaml.safe_dump(data))
+    write_yaml(tmp_path / "cores" / "bad.yaml", {**TOY_COMPUTE, "macs_per_cycle": "fast"})
+    with pytest.raises(InputError) as info:
+        load_accelerator(path, toy_plugins)
+    assert [(p.file.endswith("bad.yaml"), p.field) for p in info.value.problems] == [(True, "macs_per_cycle")]
