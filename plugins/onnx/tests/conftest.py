@@ -17,7 +17,7 @@ from stream_core.context import RunContext, RunOptions
 from stream_core.ir import Workload
 from stream_core.testing import make_plugins
 
-Spec = tuple[int, Sequence[int | str | None]]  # (ONNX element type, shape)
+Spec = tuple[int, Sequence[int | str | None] | None]  # (ONNX element type, shape; None: unknown rank)
 F32 = TensorProto.FLOAT
 
 
@@ -34,7 +34,7 @@ def build_model(
         list(nodes),
         "test",
         [helper.make_tensor_value_info(n, t, list(s)) for n, (t, s) in inputs.items()],
-        [helper.make_tensor_value_info(n, t, list(s)) for n, (t, s) in outputs.items()],
+        [helper.make_tensor_value_info(n, t, None if s is None else list(s)) for n, (t, s) in outputs.items()],
         initializer=[numpy_helper.from_array(np.asarray(v), n) for n, v in (initializers or {}).items()],
     )
     opsets = [helper.make_opsetid("", opset), *kwargs.pop("extra_opsets", [])]

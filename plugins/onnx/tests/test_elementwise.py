@@ -79,3 +79,29 @@ def test_clip_bounds_are_scalar_operands_and_attributes_are_kept(model, parse):
     w = parse(model(nodes, {"x": (F32, [3, 4])}, {"y": (F32, [3, 4])}, initializers={"lo": lo, "hi": hi}))
     assert accesses(w.node("clip")) == {"x": ["D", "K"], "lo": [], "hi": [], "c": ["D", "K"]}
     assert w.node("leaky").attribute("alpha") == 0.25
+
+
+def test_cast_operands_keep_their_own_dtypes_and_castlike_reads_one_input(model, parse):
+    nodes = [
+        helper.make_node("Cast", ["x"], ["h"], name="cast", to=TensorProto.FLOAT16),
+        helper.make_node("CastLike", ["h", "like"], ["y"], name="back"),
+    ]
+    m = model(nodes, {"x": (F32, [2, 3])}, {"y": (F32, [2, 3])}, initializers={"like": np.zeros(1, np.float32)})
+    w = parse(m)
+    assert [(op.tensor, op.precision) for op in w.node("cast").operands] == [("x", 32), ("h", 16)]
+    assert [op.tensor for op in w.node("back").operands] == ["h", "y"] and w.node("back").sizes == {"D": 2, "K": 3}
+
+
+def test_comparison_and_where_build_a_mask(model, parse):
+    nodes = [
+        helper.make_node("Less", ["pos", "limit"], ["keep"], name="less"),
+        helper.make_node("Not", ["keep"], ["drop"], name="not"),
+        helper.make_node("Where", ["drop", "fill", "scores"], ["y"], name="where"),
+    ]
+    inputs = {"pos": (F32, [1, 4]), "limit": (F32, [4, 1]), "scores": (F32, [2, 4, 4])}
+    w = parse(model(nodes, inputs, {"y": (F32, [2, 4, 4])}, initializers={"fill": np.float32(-1e4)}))
+    assert accesses(w.node("less")) == {"pos": ["0", "K"], "limit": ["D", "0"], "keep": ["D", "K"]}
+    assert w.tensor("keep").dtype == "bool" and w.node("not").operands[0].precision == 8
+    where = accesses(w.node("where"))
+    assert where == {"drop": ["D", "K"], "fill": [], "scores": ["B", "D", "K"], "y": ["B", "D", "K"]}
+    assert w.node("where").iteration_points == 32

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from onnx import TensorProto, helper
 
 from stream_core.ir import NodeKind, OperandRole
@@ -63,3 +64,56 @@ def test_attention_block(model, parse):
     assert all(op.access is not None for n in w.nodes for op in n.operands)
     assert w.node("softmax").protected_loops == ("OX",)
     assert w.constants == frozenset({"w_qkv", "w_o", "scale"})
+
+
+def test_grouped_query_attention(model, parse):
+    """4 query heads share 2 K/V heads: K is repeated with Unsqueeze/Expand/Reshape (the export of
+    repeat_kv), while the scores of V broadcast the KV-head batch axis in a 5-D MatMul."""
+    b, hq, hkv, s, d = 1, 4, 2, 8, 16
+    g = hq // hkv
+    nodes = [
+        helper.make_node("Unsqueeze", ["k", "axis2"], ["k5"], name="k_unsq"),
+        helper.make_node("Expand", ["k5", "k5_shape"], ["k_rep"], name="k_expand"),
+        helper.make_node("Reshape", ["k_rep", "heads_shape"], ["k_heads"], name="k_merge"),
+        helper.make_node("Transpose", ["k_heads"], ["kt"], name="k_t", perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"], name="scores"),
+        helper.make_node("Softmax", ["scores"], ["probs"], name="softmax", axis=-1),
+        helper.make_node("Reshape", ["probs", "grouped_shape"], ["probs5"], name="group"),
+        helper.make_node("Unsqueeze", ["v", "axis2"], ["v5"], name="v_unsq"),
+        helper.make_node("MatMul", ["probs5", "v5"], ["ctx"], name="context"),
+    ]
+    inits = {
+        "axis2": np.array([2], np.int64),
+        "k5_shape": np.array([b, hkv, g, s, d], np.int64),
+        "heads_shape": np.array([b, hq, s, d], np.int64),
+        "grouped_shape": np.array([b, hkv, g, s, s], np.int64),
+    }
+    inputs = {"q": (F32, [b, hq, s, d]), "k": (F32, [b, hkv, s, d]), "v": (F32, [b, hkv, s, d])}
+    w = parse(model(nodes, inputs, {"ctx": (F32, [b, hkv, g, s, d])}, initializers=inits), data_inputs=list(inputs))
+    expand = w.node("k_expand")
+    assert expand.sizes == {"A0": b, "A1": hkv, "A2": g, "A3": s, "A4": d}
+    assert [str(e) for e in expand.operands[0].access] == ["A0", "A1", "0", "A3", "A4"]
+    assert w.node("scores").macs == b * hq * s * s * d
+    context = w.node("context")
+    assert context.sizes == {"B0": b, "B1": hkv, "B2": g, "D": s, "K": d, "C": s}
+    assert [str(e) for e in context.operands[1].access] == ["B0", "B1", "0", "C", "K"]  # V shared by the group
+    assert context.macs == b * hq * s * d * s
+    assert w.macs == 2 * b * hq * s * s * d
+
+
+@pytest.mark.parametrize("opset", [20, 17])
+def test_gelu_and_its_erf_decomposition_are_elementwise(model, parse, opset):
+    """Gelu(x) (an op from opset 20) and x * 0.5 * (1 + Erf(x / sqrt 2)): one elementwise node per op."""
+    nodes = [
+        helper.make_node("Gelu", ["x"], ["g"], name="gelu", approximate="tanh"),
+        helper.make_node("Div", ["g", "sqrt2"], ["a"], name="div"),
+        helper.make_node("Erf", ["a"], ["e"], name="erf"),
+        helper.make_node("Add", ["e", "one"], ["p"], name="add"),
+        helper.make_node("Mul", ["g", "p"], ["m"], name="mul"),
+        helper.make_node("Mul", ["m", "half"], ["y"], name="half_mul"),
+    ]
+    inits = {"sqrt2": np.float32(2**0.5), "one": np.float32(1), "half": np.float32(0.5)}
+    w = parse(model(nodes, {"x": (F32, [4, 32])}, {"y": (F32, [4, 32])}, initializers=inits, opset=opset))
+    assert [n.op_type for n in w.nodes] == ["Gelu", "Div", "Erf", "Add", "Mul", "Mul"]
+    assert all(n.sizes == {"D": 4, "K": 32} and n.kind is NodeKind.COMPUTE and n.macs == 0 for n in w.nodes)
+    assert w.node("gelu").attribute("approximate") == "tanh"

@@ -225,3 +225,13 @@ def test_constant_nodes_fold_into_values(model, parse):
     add = w.node("add")
     assert {op.tensor: op.role for op in add.reads} == {"r": OperandRole.INPUT, "bias": OperandRole.WEIGHT}
     assert w.tensor("bias").shape == (8,) and w.tensor("bias").dtype == "float32"
+
+
+def test_expand_broadcasts_size_one_and_missing_axes(model, parse):
+    node = helper.make_node("Expand", ["x", "shape"], ["y"], name="expand")
+    inits = {"shape": np.array([2, 3, 4], np.int64)}
+    w = parse(model([node], {"x": (F32, [3, 1])}, {"y": (F32, [2, 3, 4])}, initializers=inits))
+    expand = w.node("expand")
+    assert expand.kind is NodeKind.DATA_MOVEMENT and expand.sizes == {"B": 2, "D": 3, "K": 4}
+    assert accesses(expand) == {"x": ["D", "0"], "y": ["B", "D", "K"]}
+    assert expand.footprint_elements(expand.operands[0], w.tensor("x")) == 3

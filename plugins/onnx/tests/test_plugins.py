@@ -148,3 +148,14 @@ def test_same_record_name_conflicts_through_the_core_registry(stream_plugins, mo
     relu = model([helper.make_node("Relu", ["x"], ["y"], name="r")], {"x": (F32, [2])}, {"y": (F32, [2])})
     with pytest.raises(PluginConflictError, match=r"conflicting plugins for op parser 'ai\.onnx:relu'"):
         parse(relu, RunContext(plugins=stream_plugins))
+
+
+def test_an_explicit_custom_domain_parser_wins_over_the_op_type(stream_plugins, model, parse):
+    record = OpParserRecord(
+        name="com.example:Silu", domain="com.example", op_type="Silu", factory=lambda: counting_relu
+    )
+    stream_plugins.register(OpParsers(record), name="example-silu")
+    ctx = RunContext(plugins=stream_plugins)
+    act = parse(silu_model(model), ctx).node("act")
+    assert act.attribute("parser") == "third-party" and act.sizes == {"N": 64}
+    assert ctx.warnings == []  # not parsed by op type

@@ -143,3 +143,13 @@ def test_reduce_without_axes(model, parse):
     assert accesses(single(model, parse, node, [3, 4], []).node("all")) == {"x": ["D", "K"], "y": []}
     noop = helper.make_node("ReduceMax", ["x"], ["y"], name="noop", noop_with_empty_axes=1)
     assert single(model, parse, noop, [3, 4], [3, 4]).node("noop").reduction_dims == ()
+
+
+def test_lrn_sums_a_clipped_channel_window(model, parse):
+    node = helper.make_node("LRN", ["x"], ["y"], name="lrn", size=5, alpha=1e-4, beta=0.75)
+    w = single(model, parse, node, [1, 8, 4, 4], [1, 8, 4, 4])
+    lrn = w.node("lrn")
+    assert lrn.sizes == {"B": 1, "C": 8, "OY": 4, "OX": 4, "FC": 5} and lrn.reduction_dims == ("FC",)
+    assert accesses(lrn)["x"] == ["B", "C + FC - 2", "OY", "OX"]
+    assert lrn.footprint_elements(lrn.operands[0], w.tensor("x")) == 8 * 16  # the window is clipped to channels
+    assert (lrn.attribute("size"), lrn.macs) == (5, 0)

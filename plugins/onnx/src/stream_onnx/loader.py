@@ -12,7 +12,7 @@ schema for are left to :mod:`stream_onnx.fold`, as are the shapes onnx's inferen
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +93,8 @@ def analyse(model: onnx.ModelProto, path: Path, dims: Mapping[str, int] | None =
             f"{file}: external data {', '.join(map(repr, absent))} not found: weight values were not read "
             "(parsing needs only their shapes)"
         )
-    skeleton, ignored = _skeleton(model, initializers)
-    warnings += ignored
+    skeleton, lenient = _skeleton(model, initializers)
+    warnings += [f"{file}: {warning}" for warning in lenient]
     if dims:
         _fix_symbolic_dims(skeleton, dims)
     try:
@@ -151,23 +151,8 @@ def _skeleton(
     out.name = graph.name
     out.node.extend(graph.node)
     opset = next((o.version for o in model.opset_import if default_domain(o.domain) == ""), 0)
-    unknown: dict[str, tuple[set[str], list[str]]] = {}
-    for node in out.node:
-        if default_domain(node.domain):
-            continue
-        try:
-            known = set(onnx.defs.get_schema(node.op_type, opset, "").attributes)
-        except onnx.defs.SchemaError:
-            node.domain = _UNCHECKED
-            continue
-        extra = [a for a in node.attribute if a.name not in known]
-        if extra:
-            names, nodes = unknown.setdefault(node.op_type, (set(), []))
-            names.update(a.name for a in extra)
-            nodes.append(node.name)
-            for attribute in extra:
-                node.attribute.remove(attribute)
-    out.output.extend(graph.output)
+    warnings = _relax(out.node, opset)
+    out.output.extend(o for o in graph.output if o.type.tensor_type.HasField("shape"))  # others: inferred
     out.value_info.extend(graph.value_info)
     listed = {i.name for i in graph.input}
     out.input.extend(graph.input)
@@ -183,12 +168,46 @@ def _skeleton(
             for t in out.initializer
             if t.name not in listed
         )
-    warnings = [
-        f"{len(nodes)} {op} node(s) ({', '.join(map(repr, nodes[:3]))}{', ...' if len(nodes) > 3 else ''}) carry "
-        f"attributes that ONNX {op} (opset {opset}) does not define: {', '.join(sorted(names))}; they are ignored"
-        for op, (names, nodes) in unknown.items()
-    ]
     return skeleton, warnings
+
+
+def _relax(nodes: Iterable[onnx.NodeProto], opset: int) -> list[str]:
+    """Make the default-domain ``nodes`` acceptable to onnx, in place: drop attributes their schema
+    does not define; move ops onnx has no schema for to a private domain. One warning per op type."""
+    unknown: dict[str, tuple[set[str], list[str]]] = {}
+    unchecked: dict[str, list[str]] = {}
+    for node in nodes:
+        if default_domain(node.domain):
+            continue
+        try:
+            known = set(onnx.defs.get_schema(node.op_type, opset, "").attributes)
+        except onnx.defs.SchemaError:
+            node.domain = _UNCHECKED
+            unchecked.setdefault(node.op_type, []).append(node.name)
+            continue
+        extra = [a for a in node.attribute if a.name not in known]
+        if extra:
+            names, named = unknown.setdefault(node.op_type, (set(), []))
+            names.update(a.name for a in extra)
+            named.append(node.name)
+            for attribute in extra:
+                node.attribute.remove(attribute)
+    warnings = [
+        f"{_nodes(named, op)} {'carry' if len(named) > 1 else 'carries'} attributes that ONNX {op} "
+        f"(opset {opset}) does not define: {', '.join(sorted(names))}; they are ignored"
+        for op, (names, named) in unknown.items()
+    ]
+    warnings += [
+        f"{_nodes(named, op)}: ONNX defines no {op} at opset {opset}; not checked by onnx, parsed by op type"
+        for op, named in unchecked.items()
+    ]
+    return warnings
+
+
+def _nodes(names: list[str], op_type: str) -> str:
+    """``2 Gemm nodes ('a', 'b')``, at most three names shown."""
+    shown = ", ".join(map(repr, names[:3])) + (", ..." if len(names) > 3 else "")
+    return f"{len(names)} {op_type} node{'s' if len(names) > 1 else ''} ({shown})"
 
 
 def _keeps_value(tensor: onnx.TensorProto) -> bool:
