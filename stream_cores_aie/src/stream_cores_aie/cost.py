@@ -117,7 +117,7 @@ def cost_request(request: CostRequest, library: KernelLibrary | None = None) -> 
             latency=max(priced.cycles, memory, 1),
             energy_pj=energy,
             model=NAME,
-            ideal_cycles=_ceil(ops, rate) if priced.ideal is None else priced.ideal,
+            ideal_cycles=_ceil(node.iteration_points, rate) if priced.ideal is None else priced.ideal,
             memory_utilisation=utilisation,
             details=details,
         )
@@ -168,7 +168,10 @@ class AieCostModel:
                     f"aie cost model: the kernel library {library.file} has no kernel or family for {ops}; "
                     "costed with the analytic model"
                 )
-            if any(r.kernel is not None and r.kernel.get("utilization") is not None for r in requests):
+            if any(
+                r.kernel is not None and r.kernel.get("utilization") is not None and res.detail("kernel_library")
+                for r, res in zip(requests, results, strict=True)
+            ):
                 context.warn(
                     "aie cost model: kernel kwargs utilization is not applied to cycles taken from the kernel "
                     f"library {library.file} (measured calls and family rates are achieved cycles)"

@@ -159,7 +159,9 @@ def _family(read: FieldReader, entry: Any, where: str) -> Family | None:
     rate = read.number(table, "ops_per_cycle", f"{where}.ops_per_cycle", "a number > 0", positive, required=True)
     mac = {}
     if "mac" in table:
-        mac_table = _table(read, table["mac"], f"{where}.mac", MAC_KEYS) or {}
+        mac_table = _table(read, table["mac"], f"{where}.mac", MAC_KEYS)
+        if mac_table is None:
+            return None
         for key in MAC_KEYS:
             mac[key] = read.number(
                 mac_table, key, f"{where}.mac.{key}", "an integer >= 1", positive, required=True, integer=True

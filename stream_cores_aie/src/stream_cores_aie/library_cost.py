@@ -11,7 +11,8 @@
   ``per_op``) scaled by the tile's operations, ``ceil(call cycles x ops / call ops)``; else the
   family's rate, ``ceil(ops / ops_per_cycle)``. ``ops`` is the tile's iteration points (MACs of a
   MAC op), as Stream counts them.
-* **Ideal:** ``ceil(MACs / (m x k x n))`` on a matmul family with a ``mac`` tile (else the caller's).
+* **Ideal:** ``ceil(MACs / (m x k x n))`` on a matmul family with a ``mac`` tile (else ``None``: the
+  cost model's ``ceil(ops / (peak MACs or vector lanes))``).
 """
 
 from __future__ import annotations

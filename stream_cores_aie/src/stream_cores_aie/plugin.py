@@ -27,7 +27,7 @@ def stream_register_core_types() -> Iterator[CoreTypeRecord]:
 def stream_register_cost_models() -> Iterator[CostModelRecord]:
     yield CostModelRecord(
         name="aie",
-        description="AIE tile: MACs / (peak per dtype x kernel efficiency) + call overhead; vector lanes; DMA",
+        description="AIE tile: kernel-library cycles, else MACs / (peak per dtype x efficiency) + call overhead",
         factory=lazy(f"{_PKG}.cost", "AieCostModel"),
         core_types={"aie2"},
     )
