@@ -50,7 +50,7 @@ def test_every_211_field_on_a_compute_tile(tmp_path, aie_plugins):
     assert core.summary.can_run("Gemm") and not core.summary.can_run("Softmax")
     notes = " | ".join(desc.notes)
     assert "banks: reported only" in notes and "operand_precision: reported only" in notes
-    assert "do not bound transfer rates" in notes and "dma.iterations" not in notes
+    assert "are no DMA port rates here" in notes and "dma.iterations" not in notes
     # reported-only fields do not change what a cost depends on; operator_types does
     _p, plain = load(tmp_path, {**data, "banks": None, "operand_precision": None}, aie_plugins)
     assert plain.description.fingerprint() == desc.fingerprint() and plain.description.notes != desc.notes

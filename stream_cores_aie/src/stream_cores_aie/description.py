@@ -102,9 +102,8 @@ class AieCore:
         notes = []
         if self.dma_given:
             notes.append(
-                "dma: mm2s/s2mm cap the DMA channels (TETRA) and channel_bits times a data-movement node; "
-                "mm2s/s2mm x channel_bits do not bound transfer rates as Stream 2.1.1's DMA ports do "
-                "(transfers are timed on links)"
+                "dma: mm2s/s2mm x channel_bits are no DMA port rates here, unlike Stream 2.1.1 (transfers are "
+                "timed on links; the channels cap TETRA's DMA use)"
             )
         if self.dma_buffer_descriptors is not None or self.dma_iterations is not None:
             notes.append(
