@@ -130,3 +130,19 @@ def test_an_explicit_shape_error_still_names_the_node(model, parse):
         parse(m)
     (problem,) = info.value.problems
     assert problem.field == "graph.node.add" and problem.message.startswith("shape inference failed:")
+
+
+def test_a_needed_parameter_in_an_absent_file_is_a_clear_error(tmp_path, model, ctx):
+    """Gather's constant indices decide its access relation: their value is needed."""
+    node = helper.make_node("Gather", ["x", "idx"], ["y"], name="pick", axis=0)
+    m = model([node], {"x": (F32, [6, 4])}, {"y": (F32, [3, 4])}, initializers={"idx": np.array([0, 2, 4])})
+    path, data = save_external(m, tmp_path)
+    assert ONNXWorkloadParser().parse(path, ctx).node("pick").operands[0].access is not None
+    data.unlink()
+    with pytest.raises(InputError) as info:
+        ONNXWorkloadParser().parse(path, ctx)
+    (problem,) = info.value.problems
+    assert (problem.field, problem.message) == (
+        "graph.initializer.idx",
+        f"the value of 'idx' (needed by node 'pick') is in the external data file {str(data)!r}, which is absent",
+    )

@@ -119,18 +119,29 @@ class Completion:
         return kept
 
     # -- values ------------------------------------------------------------------------------
-    def value(self, name: str) -> np.ndarray | None:
-        """The value of a folded tensor or of a small constant that carries data; ``None`` otherwise."""
+    def readable(self, name: str) -> bool:
+        """Whether :meth:`value` has a value for ``name`` (nothing is read to tell)."""
         if name in self._values:
-            return self._values[name]
+            return True
         tensor = self.constants.get(name)
         if tensor is None or not has_data(tensor) or element_count(tensor.dims) > SMALL_TENSOR:
-            return None
+            return False
         path = external_file(tensor, self.base_dir)
         if path is not None and not path.is_file():
             self._absent[name] = path
+            return False
+        return True
+
+    def value(self, name: str) -> np.ndarray | None:
+        """The value of a folded tensor or of a small constant that carries data; ``None`` otherwise."""
+        if not self.readable(name):
             return None
-        self._values[name] = numpy_helper.to_array(tensor, base_dir=str(self.base_dir))
+        if name not in self._values:
+            try:
+                self._values[name] = numpy_helper.to_array(self.constants[name], base_dir=str(self.base_dir))
+            except (OSError, ValueError, onnx.checker.ValidationError) as exc:
+                message = f"cannot read the value of {name!r}: {exc}"
+                raise InputError(Problem(message, file=self.file, field=f"graph.initializer.{name}")) from exc
         return self._values[name]
 
     def _set_constant(self, tensor: onnx.TensorProto, folded: bool = False) -> None:
@@ -224,21 +235,15 @@ class Completion:
     def _feeds(self, node: onnx.NodeProto) -> dict[str, np.ndarray] | None:
         """The input values of ``node``, or ``None`` when one needs run-time data. ``Shape`` and
         ``Size`` read only the static shape (a zero-copy placeholder stands in for the data)."""
-        feeds = {}
-        for name in node.input:
-            if not name:
-                continue
-            if node.op_type in ("Shape", "Size"):
-                shape = static_shape(self.types.get(name))
-                if shape is None:
-                    return None
-                feeds[name] = np.broadcast_to(np.zeros((), np.float32), shape)
-                continue
-            value = self.value(name)
-            if value is None:
+        names = [t for t in node.input if t]
+        if node.op_type in ("Shape", "Size"):
+            shapes = {t: static_shape(self.types.get(t)) for t in names}
+            if any(s is None for s in shapes.values()):
                 return None
-            feeds[name] = value
-        return feeds
+            return {t: np.broadcast_to(np.zeros((), np.float32), s) for t, s in shapes.items()}
+        if not all(map(self.readable, names)):
+            return None
+        return {t: self.value(t) for t in names}
 
 
 def constant_value(node: onnx.NodeProto, file: str) -> onnx.TensorProto:

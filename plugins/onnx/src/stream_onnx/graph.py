@@ -11,7 +11,7 @@ from onnx import numpy_helper
 
 from stream_core.errors import InputError, Problem
 from stream_core.ir import DTYPE_BITS, AffineExpr, LoopDim, Node, NodeKind, Operand, OperandRole, TensorSpec
-from stream_onnx.fold import default_domain, has_data
+from stream_onnx.fold import default_domain, external_file, has_data
 from stream_onnx.loader import LoadedModel
 
 _RENAMED_DTYPES = {"float": "float32", "double": "float64"}
@@ -121,7 +121,8 @@ class GraphView:
         return self.resolve(tensor) in self._loaded.constants
 
     def value(self, tensor: str, node: onnx.NodeProto | None = None) -> np.ndarray:
-        """The value of a constant tensor (read once, external data included)."""
+        """The value of a constant tensor (read once, external data included): only for parameters
+        an op's structure depends on (e.g. Gather's constant indices), never for weights."""
         tensor = self.resolve(tensor)
         found = self._values.get(tensor)
         if found is not None:
@@ -138,6 +139,15 @@ class GraphView:
             raise InputError(
                 Problem(
                     f"the value of {tensor!r} is needed{needed} but the file keeps only its type and shape",
+                    file=self.file,
+                    field=self.tensor_field(tensor),
+                )
+            )
+        path = external_file(proto, self._loaded.path.parent)
+        if path is not None and not path.is_file():
+            raise InputError(
+                Problem(
+                    f"the value of {tensor!r}{needed} is in the external data file {str(path)!r}, which is absent",
                     file=self.file,
                     field=self.tensor_field(tensor),
                 )
