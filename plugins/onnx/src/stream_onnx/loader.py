@@ -198,7 +198,7 @@ def _relax(nodes: Iterable[onnx.NodeProto], opset: int) -> list[str]:
         for op, (names, named) in unknown.items()
     ]
     warnings += [
-        f"{_nodes(named, op)}: ONNX defines no {op} at opset {opset}; not checked by onnx, parsed by op type"
+        f"{_nodes(named, op)}: ONNX defines no {op} at opset {opset}; not checked by onnx"
         for op, named in unchecked.items()
     ]
     return warnings

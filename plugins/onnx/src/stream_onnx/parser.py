@@ -21,8 +21,9 @@ from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
 from stream_core.ir import Node, TensorSpec, Workload
 from stream_onnx.dispatch import OpParserTable
+from stream_onnx.fold import default_domain
 from stream_onnx.graph import GraphView
-from stream_onnx.loader import LoadedModel, analyse, check_dims_setting, default_domain, name_nodes, read_model
+from stream_onnx.loader import LoadedModel, analyse, check_dims_setting, name_nodes, read_model
 
 
 class ONNXWorkloadParser:
