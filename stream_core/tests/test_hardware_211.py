@@ -115,6 +115,10 @@ def test_every_211_field_is_accepted_kept_and_noted(tmp_path, toy_plugins):
             "bandwidth.0.contigous: unknown key; expected one of ceiling, contiguous, strided, burst",
         ),
         ({"kernel_library": 5}, "kernel_library: expected the path of a kernel library file, got 5"),
+        (
+            {"cores": {0: " ", 1: "little.yaml", 2: "dram.yaml"}},
+            "cores.0: expected a core file name or an inline core mapping, got ' '",
+        ),
         ({"reconfiguration": 3}, "reconfiguration: expected a mapping (cycles_per_column, reset_cycles)"),
         (
             {"reconfiguration": {"cycles_per_column": -1}},

@@ -323,7 +323,7 @@ def _parse_cores(
             problems.add(field, f"core ids must be non-negative integers, got {key!r}")
             continue
         try:
-            if isinstance(value, str):
+            if isinstance(value, str) and value.strip():
                 found = find_input_file(value, base_dir, bare_in="cores", default_suffix=".yaml", search_hardware=True)
                 core_path = found.path
                 if core_path is None:
@@ -350,7 +350,8 @@ def _parse_cores(
                 notes += _core_notes(description, f"{Path(problems.file or '').name} {field}")
                 cores[key] = Core(id=key, type=core_type, description=description, source=problems.file)
             else:
-                problems.add(field, f"expected a core file name or an inline core mapping, got {type_name(value)}")
+                got = repr(value) if isinstance(value, str) else type_name(value)
+                problems.add(field, f"expected a core file name or an inline core mapping, got {got}")
         except InputError as exc:
             problems.extend(exc.problems)
     ids = sorted(k for k in raw if is_int(k))
