@@ -122,22 +122,32 @@ def row_of(pair: Pair, cache: Cache) -> dict:
     }
 
 
+def spent(result: dict | None) -> float | None:
+    """Cold + warm seconds of a cached side, None when not run yet."""
+    return None if result is None else (result.get("cold_s") or 0) + (result.get("warm_s") or 0)
+
+
 def list_pairs(pairs: list[Pair], cache: Cache) -> None:
-    """Each pair with its cached outcome, then Stream's time for the pending ones, estimated from the cached."""
-    measured: list[float] = []
+    """Each pair with its cached outcome and seconds (cold + warm), then an estimate for the pending ones."""
+    measured: dict[str, list[float]] = {side: [] for side in SIDES}
     for pair in pairs:
-        stream, ours = cache.get(pair, "stream"), cache.get(pair, "ours")
-        marks = [("-" if r is None else "ok" if r.get("accepted") else "no") for r in (stream, ours)]
-        spent = None if stream is None else (stream.get("cold_s") or 0) + (stream.get("warm_s") or 0)
-        if spent is not None:
-            measured.append(spent)
-        print(f"{pair.id:<72} stream {marks[0]:<2}  ours {marks[1]:<2}  {'' if spent is None else f'{spent:.1f} s'}")
-    pending = sum(1 for pair in pairs if cache.get(pair, "stream") is None)
-    print(f"\n{len(pairs)} pairs, {len(pairs) - pending} with a cached Stream result, {pending} pending")
-    if measured and pending:
-        mean = sum(measured) / len(measured)
-        print(f"Stream cold+warm: {mean:.1f} s a pair on average over {len(measured)} measured;")
-        print(f"pending pairs at that rate: ~{pending * mean / 60:.0f} min (timeouts count 300 s per run)")
+        shown = []
+        for side in SIDES:
+            result, seconds = cache.get(pair, side), spent(cache.get(pair, side))
+            mark = "-" if result is None else "ok" if result.get("accepted") else "no"
+            shown.append(f"{side} {mark:<2} {'' if seconds is None else f'{seconds:6.1f} s':<8}")
+            if seconds is not None:
+                measured[side].append(seconds)
+        print(f"{pair.id:<72} {'  '.join(shown)}")
+    print(f"\n{len(pairs)} pairs; cached: Stream {len(measured['stream'])}, ours {len(measured['ours'])}")
+    for side in SIDES:
+        pending = sum(1 for pair in pairs if cache.get(pair, side) is None)
+        if measured[side] and pending:
+            mean = sum(measured[side]) / len(measured[side])
+            print(
+                f"{side}: {mean:.1f} s a pair (cold + warm, mean of {len(measured[side])}); "
+                f"{pending} pending ~ {pending * mean / 60:.0f} min at that rate"
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
