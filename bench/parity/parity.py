@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", default=[], metavar="PATTERN", help="pair id substring or glob")
     parser.add_argument("--list", action="store_true", help="list the pairs and a time estimate, run nothing")
     parser.add_argument("--fresh", nargs="?", const="both", choices=("both", *SIDES), help="redo cached results")
+    parser.add_argument(
+        "--side", choices=("both", *SIDES), default="both", help="run only this side (Stream's does not move with ours)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="pairs run at once (default 1)")
     parser.add_argument("--stream-timeout", type=float, default=300.0, help="seconds per Stream run")
     parser.add_argument("--ours-timeout", type=float, default=300.0, help="seconds per run of ours")
@@ -182,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         say(f"WARNING: zigzag-dse differs: Stream's env {facts['zigzag-dse']}, ours {ours['zigzag-dse']}")
     workloads = Workloads(python, args.work / "workloads")
     redo = set(SIDES) if args.fresh == "both" else {args.fresh} if args.fresh else set()
-    todo = [pair for pair in pairs if any(side in redo or cache.get(pair, side) is None for side in SIDES)]
+    sides = set(SIDES) if args.side == "both" else {args.side}
+    todo = [pair for pair in pairs if any(side in redo or cache.get(pair, side) is None for side in sides)]
     say(f"{len(pairs)} pairs selected, {len(todo)} to run")
     counter = iter(range(1, len(todo) + 1))
 
@@ -197,13 +201,13 @@ def main(argv: list[str] | None = None) -> None:
                 cache.put(pair, side, {"accepted": False, "error": str(error)})
             return
         hardware = pair.hardware_file(root)
-        if "stream" in redo or cache.get(pair, "stream") is None:
+        if "stream" in sides and ("stream" in redo or cache.get(pair, "stream") is None):
             driver = HERE / "stream_driver.py"
             result = run_stream(
                 python, driver, hardware, files, folder / "stream", root, pair.nb_cols, args.stream_timeout
             )
             cache.put(pair, "stream", result)
-        if "ours" in redo or cache.get(pair, "ours") is None:
+        if "ours" in sides and ("ours" in redo or cache.get(pair, "ours") is None):
             result = run_ours(args.ours_cli, hardware, files, folder / "ours", root, args.ours_timeout)
             cache.put(pair, "ours", {**result, "commit": ours["commit"]})
         marks = ["ok" if (cache.get(pair, side) or {}).get("accepted") else "no" for side in SIDES]
