@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import attrs
 import pytest
 import yaml
 from core_test_support import TOY_COMPUTE, TOY_DRAM, write_yaml
@@ -20,8 +21,9 @@ from stream_core.errors import InputError
 from stream_core.hardware import load_accelerator
 from stream_core.ir import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.accelerator import BandwidthModel
+from stream_core.ir.result import TransferRecord
 from stream_core.records import CoreTypeRecord
-from stream_core.testing import make_plugins, relu_chain
+from stream_core.testing import check_schedule, make_plugins, relu_chain
 
 
 def accelerator(folder: Path, **fields) -> Path:
@@ -284,12 +286,14 @@ def test_greedy_times_transfers_with_the_measured_bandwidth(tmp_path, toy_plugin
     data = yaml.safe_load(path.read_text())
     data["bandwidth"] = {1: {"ceiling": 4, "contiguous": 4}}
     write_yaml(path, data)
-    result = run(relu_chain(8), path, plugins=toy_plugins).result
+    outcome = run(relu_chain(8), path, plugins=toy_plugins)
+    result = outcome.result
     assert [(t.tensor, t.src, t.dst, t.start, t.end) for t in result.transfers] == [
         ("t0", 1, 0, 0, 16),
         ("t1", 0, 1, 18, 34),
     ]
     assert result.totals.latency == 34
+    assert check_schedule(result, outcome.problem) == []
 
 
 # -- shared memories -------------------------------------------------------------------------------
@@ -325,7 +329,8 @@ def test_greedy_keeps_shared_data_in_place_and_counts_the_memory_once(tmp_path, 
     nodes = {"relu_0": NodeMapping("relu_0", (0,)), "relu_1": NodeMapping("relu_1", (1,))}
     mapping = Mapping(nodes, (FusedGroup("g", ("relu_0", "relu_1")),))
     path = shared(tmp_path, [{"cores": [0, 2], "bandwidth": 8}])
-    result = run(workload, path, mapping, plugins=toy_plugins).result
+    outcome = run(workload, path, mapping, plugins=toy_plugins)
+    result = outcome.result
     assert [(t.node, t.core, t.start, t.end) for t in result.tiles] == [("relu_0", 0, 8, 10), ("relu_1", 1, 10, 12)]
     assert [(t.tensor, t.src, t.dst, t.links, t.start, t.end) for t in result.transfers] == [
         ("t0", 2, 0, (0,), 0, 8),
@@ -334,6 +339,56 @@ def test_greedy_keeps_shared_data_in_place_and_counts_the_memory_once(tmp_path, 
     # one memory, named by its owner, holds both cores' buffers of 64 bits: t0 [0,10), t1 from relu_0's
     # start until relu_1 has read it [8,12), and relu_1's t2 until written back [10,20)
     assert result.memory == {0: ((0, 64), (8, 128), (10, 128), (12, 64), (20, 0))}
+    assert check_schedule(result, outcome.problem) == []
+
+
+def test_check_schedule_follows_shared_memories_and_rejects_tampering(tmp_path, toy_plugins):
+    """The greedy run of the test above (t2 from member 1 through owner 0's link, 8 cycles) passes; each tampered
+    copy fails on exactly what was changed."""
+    workload = relu_chain(8, length=2)
+    nodes = {"relu_0": NodeMapping("relu_0", (0,)), "relu_1": NodeMapping("relu_1", (1,))}
+    mapping = Mapping(nodes, (FusedGroup("g", ("relu_0", "relu_1")),))
+    outcome = run(workload, shared(tmp_path / "a", [{"cores": [0, 2], "bandwidth": 8}]), mapping, plugins=toy_plugins)
+    result, problem = outcome.result, outcome.problem
+    t0, t2 = result.transfers
+
+    def violations(**changes) -> list[str]:
+        return check_schedule(attrs.evolve(result, **changes), problem)
+
+    in_place = TransferRecord("t1", 0, 1, (), 10, 10, 64, 0.0)  # member to member: no link, no time
+    assert violations(transfers=(t0, in_place, t2)) == []
+    assert violations(transfers=(t0, attrs.evolve(t2, links=()))) == ["transfer of t2 1->2 has no route"]
+    assert violations(transfers=(t0, attrs.evolve(t2, start=13))) == ["transfer of t2 1->2 lasts 7 cycles, expected 8"]
+    assert violations(transfers=(t0, attrs.evolve(in_place, end=11), t2)) == [
+        "transfer of t1 0->1 lasts 1 cycles, expected 0"
+    ]
+    # 128 bits of the owner's series plus 4000 of the member's exceed the one memory of 4096 bits
+    assert violations(memory={**result.memory, 1: ((0, 4000),)}) == [
+        "memory of core 0 holds 4128 bits at its peak; capacity is 4096"
+    ]
+    # a member with a link of its own sends over it, not over its owner's
+    links = [{"cores": [0, 2], "bandwidth": 8}, {"cores": [1, 2], "bandwidth": 16}]
+    outcome = run(workload, shared(tmp_path / "b", links), mapping, plugins=toy_plugins)
+    t0, t2 = outcome.result.transfers
+    assert (t2.src, t2.links, t2.end - t2.start) == (1, (1,), 4)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    tampered = attrs.evolve(outcome.result, transfers=(t0, attrs.evolve(t2, links=(0,))))
+    assert check_schedule(tampered, outcome.problem) == [
+        "transfer of t2 1->2: links (0,) do not form a route",
+        "transfer of t2 1->2 lasts 4 cycles, expected 8",
+    ]
+
+
+def test_check_schedule_times_transfers_with_the_measured_bandwidth(tmp_path, toy_plugins, toy_hardware):
+    """Off-chip core 1 measured at 4 bits/cycle: a 64-bit transfer lasts 16 cycles, not the bus's 8."""
+    path = toy_hardware(n=1)
+    data = yaml.safe_load(path.read_text())
+    data["bandwidth"] = {1: {"ceiling": 4, "contiguous": 4}}
+    write_yaml(path, data)
+    outcome = run(relu_chain(8), path, plugins=toy_plugins)
+    t0, t1 = outcome.result.transfers
+    tampered = attrs.evolve(outcome.result, transfers=(attrs.evolve(t0, end=8), t1))
+    assert check_schedule(tampered, outcome.problem) == ["transfer of t0 1->0 lasts 8 cycles, expected 16"]
 
 
 # -- the core files' own notes -----------------------------------------------------------------------

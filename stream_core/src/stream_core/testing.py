@@ -14,6 +14,7 @@ can register a plugin object in-process, without installing anything::
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,13 +47,15 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
       its cost (compute latency of the core it runs on);
     * precedence: a tile starts after every producer tile whose output box overlaps its input box;
       fused groups do not overlap and run in mapping order;
-    * no core runs two tiles at once; no link carries two transfers at once; transfer durations are
-      ``ceil(bits / narrowest link bandwidth)`` on a connected route;
-    * memory occupancy never exceeds a core's capacity (off-chip cores excepted);
+    * no core runs two tiles at once; no link carries two transfers at once; a transfer's links form
+      a route between the cores where its ends reach the links (a core without links of its own
+      uses the owner of the memory it shares), or none between cores sharing a memory; it lasts
+      ``ceil(bits / narrowest link bandwidth)``, or longer where an end core has a measured
+      bandwidth (``ceil(bits / (contiguous x efficiency))``, the whole transfer one contiguous run);
+    * memory occupancy never exceeds a memory's capacity, cores sharing one counted together
+      (off-chip cores excepted);
     * totals: latency = last end; energy = the sum of tile, transfer and memory parts.
     """
-    import math
-
     violations: list[str] = []
     acc, workload = problem.accelerator, problem.workload
     seen: dict[tuple[str, int], Any] = {}
@@ -115,19 +118,22 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
     for t in result.tiles:
         by_core.setdefault(t.core, []).append((t.start, t.end, f"{t.node}[{t.index}]"))
     by_link: dict[int, list[tuple[int, int, str]]] = {}
+    owner = {core: group[0] for group in acc.memory_sharing for core in group}
     for tr in result.transfers:
         route = [acc.link(i) for i in tr.links]
-        if tr.src != tr.dst and not route:
+        in_place = owner.get(tr.src, tr.src) == owner.get(tr.dst, tr.dst)
+        if not route and not in_place:
             violations.append(f"transfer of {tr.tensor} {tr.src}->{tr.dst} has no route")
-        elif route:
+            continue
+        if route:
             joined = all(set(a.cores) & set(b.cores) for a, b in itertools.pairwise(route))
-            if tr.src not in route[0].cores or tr.dst not in route[-1].cores or not joined:
+            if acc.anchor(tr.src) not in route[0].cores or acc.anchor(tr.dst) not in route[-1].cores or not joined:
                 violations.append(f"transfer of {tr.tensor} {tr.src}->{tr.dst}: links {tr.links} do not form a route")
-            expected = math.ceil(tr.bits / min(link.bandwidth for link in route)) if tr.bits else 0
-            if tr.end - tr.start != expected:
-                violations.append(
-                    f"transfer of {tr.tensor} {tr.src}->{tr.dst} lasts {tr.end - tr.start} cycles, expected {expected}"
-                )
+        expected = _transfer_cycles(acc, tr, route)
+        if tr.end - tr.start != expected:
+            violations.append(
+                f"transfer of {tr.tensor} {tr.src}->{tr.dst} lasts {tr.end - tr.start} cycles, expected {expected}"
+            )
         for link_id in tr.links:
             by_link.setdefault(link_id, []).append((tr.start, tr.end, f"{tr.tensor} {tr.src}->{tr.dst}"))
     for label, items in [
@@ -138,14 +144,17 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
         for (s1, e1, n1), (s2, e2, n2) in itertools.pairwise(items):
             if s2 < e1:
                 violations.append(f"{label} double-booked: {n1} [{s1},{e1}) and {n2} [{s2},{e2})")
-    # memory
+    # memory: the occupancy of the cores sharing a memory adds up
+    memories: dict[int, list[tuple[tuple[int, int], ...]]] = {}
     for core_id, steps in result.memory.items():
-        core = acc.cores[core_id]
-        if core.kind == "offchip":
-            continue
-        peak = max((bits for _, bits in steps), default=0)
-        if peak > core.summary.memory_bits:
-            violations.append(f"core {core_id} holds {peak} bits at its peak; capacity is {core.summary.memory_bits}")
+        if acc.cores[core_id].kind != "offchip":
+            memories.setdefault(owner.get(core_id, core_id), []).append(tuple(steps))
+    for memory_id, series in sorted(memories.items()):
+        times = sorted({when for steps in series for when, _ in steps})
+        peak = max((sum(_level_at(steps, when) for steps in series) for when in times), default=0)
+        capacity = acc.cores[memory_id].summary.memory_bits
+        if peak > capacity:
+            violations.append(f"memory of core {memory_id} holds {peak} bits at its peak; capacity is {capacity}")
     # totals
     last = max([t.end for t in result.tiles] + [t.end for t in result.transfers] + [0])
     if result.totals.latency != last:
@@ -160,6 +169,25 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
     if not math.isclose(result.totals.energy_pj, parts, rel_tol=1e-9, abs_tol=1e-9):
         violations.append("total energy is not the sum of its parts")
     return violations
+
+
+def _transfer_cycles(acc: Any, tr: Any, route: list[Any]) -> int:
+    """The duration a transfer must have: 0 without links or bits, else the narrowest link's time or,
+    where ``tr.src`` (read) or ``tr.dst`` (written) has a measured bandwidth, that end's time if longer."""
+    if not route or not tr.bits:
+        return 0
+    cycles = math.ceil(tr.bits / min(link.bandwidth for link in route))
+    for core, direction in ((tr.src, "read"), (tr.dst, "write")):
+        model = acc.core_bandwidth.get(core)
+        if model is not None:
+            rate = model.contiguous * model.efficiency(tr.bits / 8, direction)
+            cycles = max(cycles, math.ceil(tr.bits / rate))
+    return cycles
+
+
+def _level_at(steps: tuple[tuple[int, int], ...], when: int) -> int:
+    """The occupancy a ``(time, bits)`` step series holds at ``when`` (0 before its first step)."""
+    return next((bits for at, bits in reversed(steps) if at <= when), 0)
 
 
 def _box(operand: Any, ranges: dict[str, tuple[int, int]], tensor: Any) -> list[tuple[int, int]] | None:
