@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from core_test_support import write_yaml
+from core_test_support import TOY_COMPUTE, write_yaml
 
 from stream_core.errors import InputError
 from stream_core.hardware import load_accelerator
@@ -28,7 +28,9 @@ def two_conv() -> Workload:
 
 @pytest.fixture
 def setup(tmp_path, toy_plugins, toy_hardware):
-    return tmp_path, two_conv(), load_accelerator(toy_hardware(n=4), toy_plugins)
+    """Cores with room for whole layers, so that no tile needs tiling further to fit."""
+    hardware = toy_hardware(n=4, compute={**TOY_COMPUTE, "memory_bits": 2**20})
+    return tmp_path, two_conv(), load_accelerator(hardware, toy_plugins)
 
 
 def test_current_layout_with_split_and_fused_group(setup):

@@ -38,10 +38,12 @@ from typing import Any
 
 import attrs
 
+from stream_core.builtin.mapper import FUSION_EDGE_OPS, fit_tiles, stream_cut_points, tile_footprint_bits
 from stream_core.errors import ProblemCollector
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, Workload
+from stream_core.tiling import NodeTiling
 from stream_core.yamlio import is_int, load_yaml, type_name
 
 LAYER_KEYS = {
@@ -67,6 +69,21 @@ NOTE_FIXED_SPLIT = (
     "i-th listed core (Stream's fixed split; a core listed twice runs its parts one after the other)"
 )
 NOTE_REPEATED_CANDIDATE = "a candidate core listed twice (no inter-core split) counts once"
+NOTE_DEFAULT_TILING = (
+    "a layer without inter_core_tiling or intra_core_tiling takes the 'default' entry's, as in Stream's older layout"
+)
+NOTE_TYPE_FIRST = "an op-type entry listed before the node's own entry applies to it, as in Stream 1.13.14 and 2.1.1"
+NOTE_WILDCARD = (
+    "'*' splits a loop over as many listed cores as the largest divisor of its size allows, the first ones "
+    "(Stream's older layout let its allocator choose how many)"
+)
+#: Loop names Stream's older layout gave element-wise ops, by tensor rank (ours are B, C, OY, OX / D, K).
+LEGACY_ELEMENTWISE_LOOPS = {4: ("B", "H", "D", "K"), 2: ("B", "H")}
+NOTE_ONE_GROUP = "a mapping's only fused group holds every node, as in Stream, not just the layers it lists"
+NOTE_OP_TYPE_TILE = (
+    "names an op type, not a node: it tiles every node of that type in the group (Stream 1.13.14 and 2.1.1 "
+    "need a node name here)"
+)
 
 
 @attrs.frozen
@@ -78,6 +95,7 @@ class LayerEntry:
     kernel: Kernel | None
     hints: tuple[tuple[str, Any], ...]
     fixed: bool = False  # core_allocation_is_fixed (Stream's older layout)
+    legacy: bool = False  # tilings written as strings ("K, *"): Stream's older layout
 
 
 @attrs.frozen
@@ -228,7 +246,8 @@ def _parse_layer(entry: Any, index: int, problems: ProblemCollector) -> LayerEnt
 
     kernel = _parse_kernel(entry.get("kernel"), f"{where}.kernel", problems)
     hints = tuple((k, _freeze(entry[k])) for k in HINT_KEYS if entry.get(k) is not None)
-    return LayerEntry(name, cores, tuple(split), tuple(intra), kernel, hints, fixed)
+    legacy = any(isinstance(item, str) for item in [*split_groups, *raw_intra])
+    return LayerEntry(name, cores, tuple(split), tuple(intra), kernel, hints, fixed, legacy)
 
 
 def _parse_kernel(raw: Any, field: str, problems: ProblemCollector) -> Kernel | None:
@@ -238,9 +257,11 @@ def _parse_kernel(raw: Any, field: str, problems: ProblemCollector) -> Kernel | 
     if not isinstance(raw, dict):
         problems.add(field, f"expected {{name: <kernel>, kwargs: {{...}}}}, got {raw!r}")
         return None
-    for key in sorted(set(raw) - {"name", "kwargs"}, key=str):
+    for key in sorted(set(raw) - {"name", "kwargs", "utilization"}, key=str):
         problems.add(f"{field}.{key}", "unknown field; expected name, kwargs")
     name, kwargs = raw.get("name"), raw.get("kwargs") or {}
+    if "utilization" in raw and isinstance(kwargs, dict):  # Stream's 2025 layout: {name, utilization}
+        kwargs = {**kwargs, "utilization": raw["utilization"]}
     if name is not None and (not isinstance(name, str) or not name):
         problems.add(f"{field}.name", f"expected a kernel name (a string), got {name!r}")
         return None
@@ -340,10 +361,12 @@ def resolve_mapping(
     node_maps: dict[str, NodeMapping] = {}
     node_tiles: dict[str, dict[str, int]] = {}
     notes: Notes = {}
+    legacy = any(entry.legacy or entry.fixed for entry in parsed.layers)
+    default = by_name.get("default")
     for node in workload.nodes:
-        entry = by_name.get(node.name) or by_name.get(node.op_type)
+        entry = _entry_for(node, parsed.layers, by_name, legacy, notes)
         if entry is None and node.kind is NodeKind.COMPUTE:
-            entry = by_name.get("default")
+            entry = default
         if entry is None:
             if node.kind is NodeKind.DATA_MOVEMENT and accelerator.offchip_core_id is not None:
                 node_maps[node.name] = NodeMapping(node.name, (accelerator.offchip_core_id,))
@@ -358,9 +381,26 @@ def resolve_mapping(
         if resolved is not None:
             node_maps[node.name], node_tiles[node.name] = resolved
 
-    groups = _resolve_groups(parsed, workload, by_name, node_maps, node_tiles, problems)
+    group_notes: list[str] = []
+    groups = _resolve_groups(parsed, workload, node_maps, node_tiles, problems, group_notes)
     problems.raise_if_any()
-    return Mapping(node_maps, groups, parsed.runtime_args, source=file, notes=parsed.notes + _render(notes))
+    groups = _fit_memory(groups, workload, node_maps, accelerator, group_notes)
+    return Mapping(
+        node_maps, groups, parsed.runtime_args, source=file, notes=parsed.notes + _render(notes) + tuple(group_notes)
+    )
+
+
+def _entry_for(
+    node: Node, layers: tuple[LayerEntry, ...], by_name: dict[str, LayerEntry], legacy: bool, notes: Notes
+) -> LayerEntry | None:
+    """Stream 1.13.14 and 2.1.1 take the first entry naming the node or its op type; Stream's older
+    layout took the node's own entry before its op type's."""
+    if legacy:
+        return by_name.get(node.name) or by_name.get(node.op_type)
+    entry = next((e for e in layers if e.name in (node.name, node.op_type)), None)
+    if entry is not None and entry.name != node.name and node.name in by_name:
+        _note(notes, NOTE_TYPE_FIRST, node.name)
+    return entry
 
 
 def _resolve_node(
@@ -390,16 +430,22 @@ def _resolve_node(
         requested = (("K", len(cores)),)
         _note(notes, NOTE_FIXED_SPLIT, entry.name)
     split: list[tuple[str, int]] = []
+    wildcard = False
     for ref, amount in requested:
-        dim = _dim(node, ref, split_field, problems)
+        dim = _legacy_dim(node, ref, entry, notes) if entry.legacy else _dim(node, ref, split_field, problems)
         if dim is None:
-            ok = False
+            ok = ok and entry.legacy
             continue
-        factor = len(cores) if amount in ("*", "all") else int(amount)
+        size = node.sizes[dim]
+        if amount in ("*", "all"):
+            wildcard = True
+            room = len(cores) // math.prod(f for _, f in split)
+            factor = max(d for d in range(1, min(room, size) + 1) if size % d == 0)
+        else:
+            factor = int(amount)
         if factor > 1 and not _splittable(node, dim, ref, split_field, problems):
             ok = False
             continue
-        size = node.sizes[dim]
         if size % factor:
             problems.add(
                 split_field,
@@ -409,6 +455,9 @@ def _resolve_node(
             continue
         split.append((dim, factor))
     parts = math.prod(f for _, f in split)
+    if wildcard and 1 < parts < len(cores):
+        _note(notes, NOTE_WILDCARD, entry.name)
+        cores = cores[:parts]
     if parts > 1 and parts != len(cores):
         problems.add(
             f"{where}.inter_core_tiling",
@@ -420,9 +469,10 @@ def _resolve_node(
         cores = tuple(dict.fromkeys(cores))
     tiles: dict[str, int] = {}
     for ref, amount in entry.intra:
-        dim = _dim(node, ref, f"{where}.intra_core_tiling", problems)
+        field = f"{where}.intra_core_tiling"
+        dim = _legacy_dim(node, ref, entry, notes) if entry.legacy else _dim(node, ref, field, problems)
         if dim is None:
-            ok = False
+            ok = ok and entry.legacy
             continue
         part = node.sizes[dim] // math.prod(f for d, f in split if d == dim)
         tiles[dim] = 1 if amount in ("*", "all") else max(1, -(-part // int(amount)))
@@ -468,6 +518,21 @@ def _splittable(node: Node, dim: str, ref: str, field: str, problems: ProblemCol
     return True
 
 
+def _legacy_dim(node: Node, ref: str, entry: LayerEntry, notes: Notes) -> str | None:
+    """A loop named in Stream's older layout: the node's own loop name, else the name Stream gave an
+    element-wise loop by position (B, H, D, K of a 4-D tensor; B, H of a 2-D one); a loop the node does
+    not have is ignored with a note, as Stream did."""
+    try:
+        return node.resolve_dim(ref)
+    except KeyError:
+        pass
+    names = LEGACY_ELEMENTWISE_LOOPS.get(len(node.loops), ()) if not node.reduction_dims else ()
+    if ref in names:
+        return node.loops[names.index(ref)].name
+    _note(notes, f"{ref} is not a loop of the node: its tiling is ignored, as Stream's older layout did", entry.name)
+    return None
+
+
 def _dim(node: Node, ref: str, field: str, problems: ProblemCollector) -> str | None:
     try:
         return node.resolve_dim(ref)
@@ -480,53 +545,65 @@ def _dim(node: Node, ref: str, field: str, problems: ProblemCollector) -> str | 
 def _resolve_groups(
     parsed: MappingFile,
     workload: Workload,
-    by_name: dict[str, LayerEntry],
     node_maps: dict[str, NodeMapping],
     node_tiles: dict[str, dict[str, int]],
     problems: ProblemCollector,
+    notes: list[str],
 ) -> tuple[FusedGroup, ...]:
+    """Fused groups as Stream forms them (see the module docstring), in topological order."""
     order = {node.name: i for i, node in enumerate(workload.nodes)}
     if parsed.groups is None:
         tiles = tuple((n, d, t) for n, ts in node_tiles.items() for d, t in ts.items())
         return (FusedGroup("group_0", tuple(order), tiles),)
-    owner: dict[str, str] = {}
-    groups: list[FusedGroup] = []
     for group in parsed.groups:
-        where = f"fused group '{group.name}'"
-        members: list[str] = []
         for layer in group.layers:
-            matched = [n.name for n in workload.nodes if n.name == layer] or [
-                n.name for n in workload.nodes if n.op_type == layer and by_name.get(n.name) is None
-            ]
-            if not matched:
+            if layer not in workload and not any(n.op_type == layer for n in workload.nodes):
                 problems.add(
-                    f"{where}.layers",
+                    f"fused group '{group.name}'.layers",
                     f"layer {layer!r} is neither a node of the workload nor an op type of one "
                     f"(nodes: {', '.join(list(order)[:8])}{', ...' if len(order) > 8 else ''})",
                 )
-            for name in matched:
-                if name in owner:
-                    problems.add(f"{where}.layers", f"node {name!r} is already in fused group '{owner[name]}'")
-                    continue
-                owner[name] = group.name
-                members.append(name)
-        tiles = [(n, d, t) for n in members for d, t in node_tiles.get(n, {}).items()]
+    by_name = all(layer in workload for group in parsed.groups for layer in group.layers)
+    if len(parsed.groups) == 1:
+        members = [list(order)]
+        listed = {n.name for n in workload.nodes for x in parsed.groups[0].layers if x in (n.name, n.op_type)}
+        if len(listed) < len(order):
+            notes.append(f"fused group '{parsed.groups[0].name}': {NOTE_ONE_GROUP}")
+    elif by_name:
+        members = _members_by_name(parsed.groups, problems)
+    else:
+        members = _members_by_position(parsed.groups, workload, problems, notes)
+        if members is None:
+            return ()
+    groups: list[FusedGroup] = []
+    for group, names in zip(parsed.groups, members, strict=True):
+        where = f"fused group '{group.name}'"
+        tiles = {(n, d): t for n in names for d, t in node_tiles.get(n, {}).items()}
         for node_name, ref, tile in group.tiles:
-            if node_name not in members:
+            targets = (
+                [node_name]
+                if node_name in workload or by_name
+                else [n for n in names if workload.node(n).op_type == node_name]
+            )
+            if not targets or any(n not in names for n in targets):
                 problems.add(
                     f"{where}.intra_core_tiling", f"{node_name}.{ref}: node {node_name!r} is not in this group"
                 )
                 continue
-            node = workload.node(node_name)
-            field = f"{where}.intra_core_tiling"
-            dim = _dim(node, ref, field, problems)
-            if dim is not None and (tile >= node.sizes[dim] or _splittable(node, dim, ref, field, problems)):
-                tiles.append((node_name, dim, tile))
-        groups.append(FusedGroup(group.name, tuple(sorted(members, key=order.__getitem__)), tuple(tiles)))
+            if targets != [node_name]:
+                notes.append(f"{where}.intra_core_tiling: {node_name}.{ref} {NOTE_OP_TYPE_TILE}")
+            for name in targets:
+                node = workload.node(name)
+                field = f"{where}.intra_core_tiling"
+                dim = _dim(node, ref, field, problems)
+                if dim is not None and (tile >= node.sizes[dim] or _splittable(node, dim, ref, field, problems)):
+                    tiles[(name, dim)] = tile
+        ordered = tuple(sorted(names, key=order.__getitem__))
+        groups.append(FusedGroup(group.name, ordered, tuple((n, d, t) for (n, d), t in tiles.items())))
+    grouped = {n for g in groups for n in g.nodes}
     for name in order:
-        if name not in owner and name in node_maps:
-            tiles = tuple((name, d, t) for d, t in node_tiles.get(name, {}).items())
-            groups.append(FusedGroup(f"{name}", (name,), tiles))
+        if name not in grouped and name in node_maps:
+            groups.append(FusedGroup(name, (name,), tuple((name, d, t) for d, t in node_tiles.get(name, {}).items())))
     groups = [g for g in groups if g.nodes]
     groups.sort(key=lambda g: order[g.nodes[0]])
     position = {n: i for i, g in enumerate(groups) for n in g.nodes}
@@ -539,3 +616,119 @@ def _resolve_groups(
                     f"which runs later in group '{groups[position[pred.name]].name}'",
                 )
     return tuple(groups)
+
+
+def _members_by_name(groups: tuple[GroupEntry, ...], problems: ProblemCollector) -> list[list[str]]:
+    """Groups that name only nodes hold those nodes (a node in two groups is an error)."""
+    owner: dict[str, str] = {}
+    members: list[list[str]] = []
+    for group in groups:
+        names: list[str] = []
+        for name in group.layers:
+            if name in owner:
+                problems.add(
+                    f"fused group '{group.name}'.layers", f"node {name!r} is already in fused group '{owner[name]}'"
+                )
+                continue
+            owner[name] = group.name
+            names.append(name)
+        members.append(names)
+    return members
+
+
+def _members_by_position(
+    groups: tuple[GroupEntry, ...], workload: Workload, problems: ProblemCollector, notes: list[str]
+) -> list[list[str]] | None:
+    """Stream's assignment when groups name op types: the workload is cut at Stream's cut points and the
+    i-th segment is the i-th group; when the counts differ, it is cut after each group's last listed
+    layer instead. A fusion edge (Flatten, Reshape, ...) is a boundary and a group of its own."""
+    segments = _segments(workload, stream_cut_points(workload))
+    how = "after each MaxPool and after the Relu ending a residual Add"
+    if len(segments) != len(groups):
+        ends = [group.layers[-1] for group in groups[:-1]]
+        op_types = [f"'{g.name}' ends with {g.layers[-1]!r}" for g in groups[:-1] if g.layers[-1] not in workload]
+        if op_types:
+            problems.add(
+                "fused_groups",
+                f"{len(groups)} groups, but Stream's cuts ({how}) make {len(segments)}; Stream then cuts after "
+                f"each group's last layer, which must be a node name, but {', '.join(op_types)} (an op type; "
+                "Stream 1.13.14 and 2.1.1 stop here too)",
+            )
+            return None
+        segments = _segments(workload, set(ends))
+        how = "after each group's last listed layer"
+        if len(segments) != len(groups):
+            problems.add(
+                "fused_groups",
+                f"{len(groups)} groups, but cutting {how} makes {len(segments)} (fusion edges such as "
+                f"{', '.join(sorted(FUSION_EDGE_OPS))} also end a group)",
+            )
+            return None
+    notes.append(
+        f"fused groups list op types; as in Stream, each holds the nodes at its position: the workload is cut {how}"
+    )
+    return segments
+
+
+def _segments(workload: Workload, cuts: set[str]) -> list[list[str]]:
+    """Nodes in topological order cut after each of ``cuts`` and around each fusion edge (fusion
+    edges are left out: each becomes a group of its own)."""
+    segments: list[list[str]] = []
+    current: list[str] = []
+    for node in workload.nodes:
+        if node.op_type in FUSION_EDGE_OPS:
+            cut = True
+        else:
+            current.append(node.name)
+            cut = node.name in cuts
+        if cut and current:
+            segments.append(current)
+            current = []
+    if current:
+        segments.append(current)
+    return segments
+
+
+def _fit_memory(
+    groups: tuple[FusedGroup, ...],
+    workload: Workload,
+    node_maps: dict[str, NodeMapping],
+    accelerator: Accelerator,
+    notes: list[str],
+) -> tuple[FusedGroup, ...]:
+    """A node whose tiles fit no memory of the cores it may run on (every core it is pinned to, when
+    split) is tiled further as the whole-layer mapper tiles a layer that does not fit: the loop whose
+    halving shrinks the tile most is halved until its operands take at most half of that memory,
+    output loops first and reductions only when those cannot make it fit (as Stream 2.1.1's capacity
+    tiler tries them). Each such node gets a note naming the tiling chosen."""
+    fitted_groups = []
+    for group in groups:
+        tiles = {(n, d): t for n, d, t in group.tiles}
+        for name in group.nodes:
+            node, mapping = workload.node(name), node_maps[name]
+            cores = [accelerator.cores[c] for c in dict.fromkeys(mapping.cores) if accelerator.cores[c].is_compute]
+            if not cores:
+                continue
+            memories = [core.summary.memory_bits for core in cores]
+            room = min(memories) if mapping.parts > 1 else max(memories)
+            tile = NodeTiling(node, mapping, group.tile_sizes(name)).tile
+            need = tile_footprint_bits(node, tile)
+            if need <= room:
+                continue
+            outputs = [d for d in node.loop_names if d not in node.reduction_dims]
+            fitted = {**tile, **fit_tiles(node, room // 2, tile, outputs)}
+            if tile_footprint_bits(node, fitted) > room // 2:
+                fitted = {**fitted, **fit_tiles(node, room // 2, fitted)}
+            changed = {d: s for d, s in fitted.items() if s < tile[d]}
+            if not changed:
+                continue
+            tiles.update({(name, d): s for d, s in changed.items()})
+            steps = math.prod(-(-tile[d] // s) for d, s in changed.items())
+            which = "every core it is split over" if mapping.parts > 1 else "any core it may run on"
+            notes.append(
+                f"layer {name!r} ({node.op_type}): its tile needs {need} bits, more than the memory of {which} "
+                f"({room} bits); tiled further to {', '.join(f'{d} {tile[d]} -> {s}' for d, s in changed.items())} "
+                f"({steps}x the tiles), as the whole-layer mapper tiles a layer that does not fit"
+            )
+        fitted_groups.append(attrs.evolve(group, tiles=tuple((n, d, t) for (n, d), t in tiles.items())))
+    return tuple(fitted_groups)

@@ -7,9 +7,15 @@ shrinks the tile's footprint most is halved, repeatedly, until the tile fits (pr
 never tiled). Candidate cores follow Stream's auto-mapping rule: the compute cores whose
 ``operator_types`` list the op; otherwise those without ``operator_types``; otherwise every compute
 core. Data-movement nodes run on the off-chip core.
+
+:func:`stream_cut_points` and :data:`FUSION_EDGE_OPS` are Stream's rule for where fusion groups end
+(``determine_fusion_cut_points`` and the fusion-edge ops of Stream 1.13.14 and 2.1.1).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingABC
 
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
@@ -30,18 +36,43 @@ def candidate_cores(node: Node, accelerator: Accelerator) -> tuple[int, ...]:
     return unrestricted or tuple(c.id for c in compute)
 
 
+#: Layout-only ops that Stream parses as fusion edges: each is a fusion-group boundary of its own.
+FUSION_EDGE_OPS = frozenset({"Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze"})
+
+
+def stream_cut_points(workload: Workload) -> set[str]:
+    """Nodes after which Stream ends a fusion group: every ``MaxPool`` (the end of the front end) and
+    the ``Relu`` that is the only compute successor of an ``Add`` (the end of a residual block)."""
+    cuts = set()
+    for node in workload.nodes:
+        if node.op_type == "MaxPool":
+            cuts.add(node.name)
+        elif node.op_type == "Add":
+            after = [s for s in workload.successors(node.name) if s.op_type not in FUSION_EDGE_OPS]
+            if len(after) == 1 and after[0].op_type == "Relu":
+                cuts.add(after[0].name)
+    return cuts
+
+
 def tile_footprint_bits(node: Node, sizes: dict[str, int]) -> int:
     """Bits of all operands of one tile with the given loop sizes."""
     tile = node.with_sizes(sizes)
     return sum(tile.footprint_bits(op) for op in tile.operands)
 
 
-def fit_tiles(node: Node, budget_bits: int) -> dict[str, int]:
+def fit_tiles(
+    node: Node,
+    budget_bits: int,
+    start: MappingABC[str, int] | None = None,
+    loops: Iterable[str] | None = None,
+) -> dict[str, int]:
     """Tile sizes (only for the loops that are tiled) that bring the tile's footprint within
-    ``budget_bits``; as close as halving can get when nothing fits."""
-    sizes = dict(node.sizes)
+    ``budget_bits``, halving from ``start`` (default: the whole node) only ``loops`` (default: all but
+    the protected ones); as close as halving can get when nothing fits."""
+    sizes = dict(start or node.sizes)
     reduction = set(node.reduction_dims)
-    tileable = [d for d in node.loop_names if d not in node.protected_loops]
+    allowed = set(node.loop_names if loops is None else loops) - set(node.protected_loops)
+    tileable = [d for d in node.loop_names if d in allowed]
     footprint = tile_footprint_bits(node, sizes)
     while footprint > budget_bits:
         options = []
