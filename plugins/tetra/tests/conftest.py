@@ -27,15 +27,16 @@ def plugins(stream_plugins):
 @pytest.fixture
 def hardware(tmp_path):
     """Write an accelerator of tetratoy cores: ``cores`` compute core dicts (ids 0..n-1), DRAM as
-    core n, and ``links`` (default: one 8 bit/cycle bus over everything)."""
+    core n, ``links`` (default: one 8 bit/cycle bus over everything) and further top-level ``fields``."""
 
-    def make(cores: list[dict], links: list[dict] | None = None, name: str = "toy_acc") -> Path:
+    def make(cores: list[dict], links: list[dict] | None = None, name: str = "toy_acc", **fields) -> Path:
         n = len(cores)
         data = {
             "name": name,
             "cores": {**dict(enumerate(cores)), n: DRAM},
             "offchip_core_id": n,
             "core_connectivity": links or [{"type": "bus", "cores": list(range(n + 1)), "bandwidth": 8}],
+            **fields,
         }
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))

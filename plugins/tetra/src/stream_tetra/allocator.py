@@ -189,11 +189,13 @@ def _heuristic_overflow(tm: TetraModel, choices: dict[str, int]) -> str:
 
 
 def _resident(problem: AllocationProblem, steady: SteadyState, choices: dict[str, int]) -> dict[int, int]:
+    """Bits the chosen buffers hold per memory (keyed by its owner: cores sharing one add up)."""
+    acc = problem.accelerator
     bits: dict[int, int] = defaultdict(int)
     for buffer in steady.buffers:
         for e in buffer.entries:
-            if choices[e.activity] == e.mode and problem.accelerator.cores[e.core].kind != "offchip":
-                bits[e.core] += e.bits
+            if choices[e.activity] == e.mode and acc.cores[e.core].kind != "offchip":
+                bits[acc.memory_of(e.core)] += e.bits
     return dict(sorted(bits.items()))
 
 

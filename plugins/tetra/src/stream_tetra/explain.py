@@ -1,6 +1,6 @@
 """Why a group's MILP has no solution: demand versus capacity per core, and the solver's conflicts.
 
-For every registered capacity (memory per core, and any a constraint family adds), the smallest
+For every registered capacity (memory per top memory, and any a constraint family adds), the smallest
 demand any allocation reaches is found by minimising that demand with all capacity constraints
 dropped; capacities below it are reported with the largest parts of the demand. The solver's
 conflict search (``stream_solvers.conflicts``) adds the names of a minimal set of conflicting

@@ -16,13 +16,13 @@
 4. **Intra-core tiling.** Per group, the fewest tiles along the streaming loop (the one indexing
    the output's rows: ``OY`` of a convolution, ``D``/``M`` of a matrix product), then along the
    output's columns (``OX``, ``N``) where that loop is inside the row loop, the same for every node
-   (so producer and consumer tiles line up), such that the tiles of all the group's nodes on a core
-   fit in ``fused.memory_fraction`` (default 1/2: the other half is for double buffering) of its top
-   memory. When no such tiling exists (e.g. large weights), the largest nodes on a full core are
-   tiled further, along their other output loops inside the streaming loop first, then their
-   reductions. Finally the tiling is checked with the allocator's own buffer model
-   (:mod:`stream_tetra.memory`) and the node deciding the largest buffer of a still over-full core
-   is tiled further, until every core fits.
+   (so producer and consumer tiles line up), such that the tiles of all the group's nodes on the
+   cores using a top memory (one core, or all that share it) fit in ``fused.memory_fraction``
+   (default 1/2: the other half is for double buffering) of it. When no such tiling exists (e.g.
+   large weights), the largest nodes on a full memory are tiled further, along their other output
+   loops inside the streaming loop first, then their reductions. Finally the tiling is checked with
+   the allocator's own buffer model (:mod:`stream_tetra.memory`) and the node deciding the largest
+   buffer of a still over-full memory is tiled further, until every memory fits.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.mapping import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, Workload
 from stream_core.tiling import NodeTiling
-from stream_tetra.memory import buffer_needs, core_demand
+from stream_tetra.memory import buffer_needs, memory_demand
 
 NORMALISATIONS = ("Softmax", "LayerNormalization", "LpNormalization")
 SPLITS = ("homogeneous", "all", "none")
@@ -249,6 +249,7 @@ def intra_core_tiles(
     if not compute:
         return ()
     limit = {c.id: settings.memory_fraction * c.summary.memory_bits for c in accelerator.cores.values()}
+    memory_of = accelerator.memory_of
     rows = {n.name: streaming_loop(n) for n in compute}
     cols = {n.name: _inner_column(n, rows[n.name]) for n in compute}
 
@@ -266,24 +267,28 @@ def intra_core_tiles(
         return out
 
     def demand(tiles: dict[str, dict[str, int]]) -> dict[int, int]:
+        """Bits per memory (keyed by its owner): every part on the memory of its core, a node with
+        candidate cores on each of their memories (whichever is chosen); sharing cores add up."""
         out: dict[int, int] = {}
         for n in compute:
             bits = _footprint(n, tiles[n.name])
-            for core in nodes[n.name].cores:
-                out[core] = out.get(core, 0) + bits
+            mapping = nodes[n.name]
+            memories = [memory_of(c) for c in mapping.cores]
+            for memory in memories if mapping.parts > 1 else set(memories):
+                out[memory] = out.get(memory, 0) + bits
         return out
 
     def over(tiles: dict[str, dict[str, int]]) -> list[int]:
-        return [c for c, bits in sorted(demand(tiles).items()) if bits > limit[c]]
+        return [m for m, bits in sorted(demand(tiles).items()) if bits > limit[m]]
 
     options = [(q, r) for q in _divisors(longest(cols)) for r in _divisors(longest(rows))]
     chosen = next((tiles_for(r, q) for q, r in options if not over(tiles_for(r, q))), None)
     if chosen is None:  # rows alone do not help enough: the largest nodes of full cores are tiled further
         chosen = tiles_for(_divisors(longest(rows))[-1], 1)
-        for core in over(chosen):
-            while demand(chosen)[core] > limit[core]:
-                on_core = [n for n in compute if core in nodes[n.name].cores]
-                ranked = sorted(on_core, key=lambda n: (-_footprint(n, chosen[n.name]), n.name))
+        for memory in over(chosen):
+            while demand(chosen)[memory] > limit[memory]:
+                using = [n for n in compute if any(memory_of(c) == memory for c in nodes[n.name].cores)]
+                ranked = sorted(using, key=lambda n: (-_footprint(n, chosen[n.name]), n.name))
                 if not any(_shrink_once(n, nodes[n.name], chosen[n.name], rows[n.name]) for n in ranked):
                     break
     _refine(workload, compute, nodes, chosen, rows, accelerator)
@@ -304,28 +309,28 @@ def _refine(
     rounds: int = 64,
     max_steps: int = 1 << 16,
 ) -> None:
-    """Check the tiling with the allocator's buffer model; while a core is over-full, tile further
-    the node deciding its largest buffer that this helps (then the next one), until every core
+    """Check the tiling with the allocator's buffer model; while a memory is over-full, tile further
+    the node deciding its largest buffer that this helps (then the next one), until every memory
     fits, nothing helps, or the group would get more than ``max_steps`` steps."""
     by_name = {n.name: n for n in compute}
     order = [n.name for n in compute]
-    memory = {c.id: c.summary.memory_bits for c in accelerator.cores.values()}
+    capacity = {c.id: c.summary.memory_bits for c in accelerator.cores.values()}
 
     def demand(tiles: dict[str, dict[str, int]]) -> dict[int, list]:
         tilings = {n.name: NodeTiling(n, nodes[n.name], tiles[n.name]) for n in compute}
-        return core_demand(buffer_needs(workload, tilings, order), tilings, accelerator)
+        return memory_demand(buffer_needs(workload, tilings, order), tilings, accelerator)
 
     def steps(tiles: dict[str, dict[str, int]]) -> int:
         return sum(NodeTiling(n, nodes[n.name], tiles[n.name]).steps_per_part for n in compute)
 
     current = demand(chosen)
     for _ in range(rounds):
-        load = {c: sum(x.bits for x in items) for c, items in current.items()}
-        over = [(load[c] / memory[c], c) for c in load if load[c] > memory[c]]
+        load = {m: sum(x.bits for x in items) for m, items in current.items()}
+        over = [(load[m] / capacity[m], m) for m in load if load[m] > capacity[m]]
         if not over:
             return
-        core = max(over)[1]
-        owners = dict.fromkeys(x.owner for x in sorted(current[core], key=lambda x: (-x.bits, x.label)))
+        memory = max(over)[1]
+        owners = dict.fromkeys(x.owner for x in sorted(current[memory], key=lambda x: (-x.bits, x.label)))
         for owner in owners:
             trial = dict(chosen[owner])
             if not _shrink_once(by_name[owner], nodes[owner], trial, rows[owner]):
@@ -334,7 +339,7 @@ def _refine(
             if steps(candidate) > max_steps:
                 continue
             after = demand(candidate)
-            if sum(x.bits for x in after.get(core, [])) < load[core]:
+            if sum(x.bits for x in after.get(memory, [])) < load[memory]:
                 chosen[owner] = trial
                 current = after
                 break

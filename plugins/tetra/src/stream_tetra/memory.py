@@ -1,10 +1,11 @@
-"""The buffer memory a fused group needs per core, computed with the allocator's own buffer model.
+"""The buffer memory a fused group needs per top memory, computed with the allocator's own buffer model.
 
 Used by the ``fused`` mapper to check a tiling before handing it to the allocator: every node keeps
 a ring of its output boxes, every consumer a ring of the producer boxes it reads (halo windows
 included), every input from off-chip a ring of blocks at its cheapest stop level (see
 :mod:`stream_tetra.steady`). Nodes with candidate cores are placed greedily (largest first, on the
-candidate with the most free memory), as an allocation the MILP can at least match.
+candidate with the most free memory), as an allocation the MILP can at least match. Cores sharing a
+memory (``core_memory_sharing``) count against it together, as in the MILP.
 """
 
 from __future__ import annotations
@@ -79,25 +80,27 @@ def buffer_needs(
     return needs
 
 
-def core_demand(
+def memory_demand(
     needs: Sequence[Need], tilings: Mapping[str, NodeTiling], accelerator: Accelerator
 ) -> dict[int, list[Need]]:
-    """The needs per core (off-chip cores left out); candidate nodes placed greedily."""
+    """The needs per memory, keyed by the core owning it (cores sharing one add up; off-chip cores
+    left out); candidate nodes placed greedily on the candidate whose memory has the most room."""
+    memory_of = accelerator.memory_of
     placed: dict[int, list[Need]] = {}
     used: dict[int, int] = {}
     bundles: dict[str, list[Need]] = {}
     for need in needs:
         tiling = tilings[need.node]
         if tiling.parts > 1 or len(tiling.mapping.cores) == 1:
-            core = tiling.mapping.cores[need.part]
-            placed.setdefault(core, []).append(need)
-            used[core] = used.get(core, 0) + need.bits
+            memory = memory_of(tiling.mapping.cores[need.part])
+            placed.setdefault(memory, []).append(need)
+            used[memory] = used.get(memory, 0) + need.bits
         else:
             bundles.setdefault(need.node, []).append(need)
     capacity = {c.id: c.summary.memory_bits for c in accelerator.cores.values()}
     for node, items in sorted(bundles.items(), key=lambda kv: (-sum(n.bits for n in kv[1]), kv[0])):
-        cores = tilings[node].mapping.cores
-        core = max(cores, key=lambda c: (capacity[c] - used.get(c, 0), -c))
-        placed.setdefault(core, []).extend(items)
-        used[core] = used.get(core, 0) + sum(n.bits for n in items)
-    return {c: items for c, items in sorted(placed.items()) if accelerator.cores[c].kind != "offchip"}
+        memories = [memory_of(c) for c in tilings[node].mapping.cores]
+        memory = max(memories, key=lambda m: (capacity[m] - used.get(m, 0), -m))
+        placed.setdefault(memory, []).extend(items)
+        used[memory] = used.get(memory, 0) + sum(n.bits for n in items)
+    return {m: items for m, items in sorted(placed.items()) if accelerator.cores[m].kind != "offchip"}

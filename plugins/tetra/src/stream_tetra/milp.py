@@ -321,7 +321,7 @@ class TetraModel:
             if a.kind == "compute":
                 cores = placement.setdefault(a.node, {})
                 for mode in a.modes:
-                    for core in mode.cores:
+                    for core in sorted(set(mode.cores)):  # a core running several parts counts once
                         cores[core] = cores.get(core, LinExpr()) + self.ind[a.key][mode.index]
         return ModelContext(
             model=self.model,

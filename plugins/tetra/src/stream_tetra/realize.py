@@ -10,8 +10,10 @@ shorter is kept (ties: uniform):
 * list (:mod:`stream_tetra.listing`): every firing as early as what it waits for, its rings and its
   cores and links allow, so iterations without the heavy firings do not wait as long as those with.
 
-A tile runs from its firing's start for its own cost; a transfer record from its firing's start
-plus its fixed offset for ``ceil(bits / narrowest bandwidth)`` cycles.
+A tile runs from its firing's start for its own cost (after the tiles of the step's earlier parts
+on the same core, when a core runs several parts); a transfer record from its firing's start plus
+its fixed offset for ``Accelerator.transfer_cycles`` (the narrowest link, or longer where an end
+core has a measured bandwidth).
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ def _emit_compute(problem, steady, a: Activity, mode: Mode, t: Timing, start: in
     base = start + t.firing_starts[a.key]
     record = np.ones(len(steps), dtype=bool) if keep is None else np.isin(its, keep)
     costs: dict[tuple[int, tuple[int, ...]], object] = {}
+    queued: dict[int, np.ndarray] = {}  # per core, per step: cycles of the parts it ran before
     for part, core in enumerate(mode.cores):
         lo, hi = grid.ranges(part, steps)
         shapes = (hi - lo).T
@@ -182,6 +185,8 @@ def _emit_compute(problem, steady, a: Activity, mode: Mode, t: Timing, start: in
             if key not in costs:
                 costs[key] = problem.costs.get(a.node, core, key[1])
             results.append(costs[key])
+        offset = queued.get(core, np.zeros(len(steps), dtype=np.int64))
+        queued[core] = offset + np.asarray([r.latency for r in results], dtype=np.int64)[inverse]
         out.compute_energy += float(sum(r.energy_pj * int(c) for r, c in zip(results, counts, strict=True)))
         out.busy[core] = out.busy.get(core, 0) + int(
             sum(r.latency * int(c) for r, c in zip(results, counts, strict=True))
@@ -189,7 +194,7 @@ def _emit_compute(problem, steady, a: Activity, mode: Mode, t: Timing, start: in
         out.tiles_total += len(steps)
         for k in np.flatnonzero(record):
             r = results[inverse[k]]
-            begin = int(base[k])
+            begin = int(base[k] + offset[k])
             out.tiles.append(
                 TileRecord(
                     a.node,
@@ -222,7 +227,7 @@ def _emit_transfer(problem, a: Activity, mode: Mode, t: Timing, start: int, keep
         out.transfer_energy += float(bits.sum()) * per_bit
         out.memory_energy += float(bits.sum()) * memory_per_bit
         out.transfers_total += int(np.count_nonzero(bits))
-        cycles = spec.cycles(bits)
+        cycles, timed = spec.timing(bits)
         label = reason if len(spec.dsts) == 1 else f"{reason} (multicast to cores {', '.join(map(str, spec.dsts))})"
         ids = spec.link_ids
         for f in np.flatnonzero(record & (bits > 0)):
@@ -230,7 +235,7 @@ def _emit_transfer(problem, a: Activity, mode: Mode, t: Timing, start: int, keep
             n = int(bits[f])
             out.transfers.append(
                 TransferRecord(
-                    a.tensor, spec.src, spec.dsts[0], ids, begin, begin + int(cycles[f]), n, n * per_bit, label
+                    a.tensor, spec.src, int(timed[f]), ids, begin, begin + int(cycles[f]), n, n * per_bit, label
                 )
             )
             out.end = max(out.end, begin + int(cycles[f]))

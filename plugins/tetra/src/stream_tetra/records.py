@@ -4,13 +4,14 @@ A *record* is one circuit-switched data movement: one source core, one or more d
 (several only for a bus multicast), the links of its route, and its bits at every firing; it lasts
 ``Accelerator.transfer_cycles`` (the narrowest link, or longer where an end core has a measured
 bandwidth). Data between cores sharing a memory stays in place and makes no record. All
-records of a transfer share its timeslot; each gets a fixed offset computed with its largest size,
-so at every firing the records occupy disjoint link intervals (a record never grows past its
-largest size) and the slot latency is the layout's makespan.
+records of a transfer share its timeslot; each gets a fixed offset computed with its longest
+firing, so at every firing the records occupy disjoint link intervals and the slot latency is the
+layout's makespan.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -56,17 +57,28 @@ class RecordSpec:
     accelerator: Accelerator = attrs.field(repr=False)
     offset: int = 0
 
-    def cycles(self, bits: np.ndarray | int) -> np.ndarray:
-        """Cycles per element of ``bits``: the slowest destination's ``Accelerator.transfer_cycles``."""
+    def timing(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per element of ``bits``: the cycles it takes, the slowest destination's
+        ``Accelerator.transfer_cycles``, and that destination (the first of equals; a transfer record
+        names it, so its duration can be checked from its two ends)."""
         values, inverse = np.unique(np.asarray(bits, dtype=np.int64), return_inverse=True)
-        per_value = [
-            max(self.accelerator.transfer_cycles(int(v), self.links, self.src, d) for d in self.dsts) for v in values
-        ]
-        return np.asarray(per_value, dtype=np.int64)[inverse].reshape(np.shape(bits))
+        cycles, dsts = [], []
+        for v in values:
+            times = [self.accelerator.transfer_cycles(int(v), self.links, self.src, d) for d in self.dsts]
+            slowest = times.index(max(times))
+            cycles.append(times[slowest])
+            dsts.append(self.dsts[slowest])
+        shape = np.shape(bits)
+        return (
+            np.asarray(cycles, dtype=np.int64)[inverse].reshape(shape),
+            np.asarray(dsts, dtype=np.int64)[inverse].reshape(shape),
+        )
 
-    @property
+    @functools.cached_property
     def max_cycles(self) -> int:
-        return int(self.cycles(int(self.bits.max()))) if len(self.bits) else 0
+        """The longest firing (a measured bandwidth's efficiency grows with the size, so a smaller
+        firing may take longer than the largest)."""
+        return int(self.timing(self.bits)[0].max()) if len(self.bits) else 0
 
     @property
     def link_ids(self) -> tuple[int, ...]:
@@ -102,7 +114,8 @@ def build_records(
             if len(members) > 1:
                 shared = pieces.multicast(level, sp, tuple(m[0] for m in members))
                 if int(shared.sum()) <= sum(int(m[2].sum()) for m in members):
-                    records.append(RecordSpec(s_core, tuple(sorted(m[1] for m in members)), link, shared, acc))
+                    dsts = tuple(sorted({m[1] for m in members}))  # parts on one core receive it once
+                    records.append(RecordSpec(s_core, dsts, link, shared, acc))
                     continue
             records.extend(RecordSpec(s_core, (d_core,), link, bits, acc) for _dp, d_core, bits in members)
     return layout(records)

@@ -44,7 +44,7 @@ class Mode:
     busy: dict[Resource, tuple[int, int]]
     firings: np.ndarray
     level: ReuseLevel | None = None
-    cores: tuple[int, ...] = ()  # compute: core of every part
+    cores: tuple[int, ...] = ()  # compute: core of every part (a core may run several, in part order)
     src_cores: tuple[int, ...] = ()  # transfer: core of every source part
     dst_cores: tuple[int, ...] = ()  # transfer: core of every destination part
     plan: int = 0
@@ -262,7 +262,9 @@ class _Builder:
                 options = [(c,) for c in sorted(candidates)]
             modes = []
             for index, cores in enumerate(options):
-                lat = {core: self._part_latency(name, part, core) for part, core in enumerate(cores)}
+                lat: dict[int, int] = {}  # a core listed for several parts runs them one after the other
+                for part, core in enumerate(cores):
+                    lat[core] = lat.get(core, 0) + self._part_latency(name, part, core)
                 needs = ((name, cores[0]),) if len(options) > 1 else ()
                 modes.append(
                     Mode(
