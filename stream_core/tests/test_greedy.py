@@ -7,6 +7,7 @@ energy = work x 0.5 pJ; memories cost 0.1 pJ/bit (compute core) and 1.0 pJ/bit (
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from core_test_support import TOY_COMPUTE
 
@@ -171,3 +172,25 @@ def test_parallel_links_carry_transfers_side_by_side(toy_plugins, toy_hardware):
     assert transfers == [("x", (0,), 0, 8), ("x2", (1,), 0, 8), ("y", (0,), 10, 18)]
     assert outcome.result.totals.latency == 18
     assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def test_a_core_listed_twice_runs_its_parts_one_after_the_other(toy_plugins, toy_hardware):
+    """relu_chain(16) split in two halves, both on core 0: each half (64 bits) arrives in 8 cycles and
+    runs 8 / 4 = 2. Half 0: in [0,8), relu [8,10), back [10,18); half 1 waits for the bus: in [18,26),
+    relu [26,28), back [28,36). The core never runs both halves at once."""
+    mapping = Mapping({"relu_0": NodeMapping("relu_0", (0, 0), (("D0", 2),))}, (FusedGroup("g", ("relu_0",)),))
+    outcome = run(relu_chain(16), toy_hardware(n=1), mapping, plugins=toy_plugins)
+    tiles, transfers = spans(outcome.result)
+    assert tiles == [("relu_0", 0, 8, 10), ("relu_0", 0, 26, 28)]
+    assert [(t, start, end) for t, _, _, start, end, _ in transfers] == [
+        ("t0", 0, 8),
+        ("t1", 10, 18),
+        ("t0", 18, 26),
+        ("t1", 28, 36),
+    ]
+    assert check_schedule(outcome.result, outcome.problem) == []
+    first, second = outcome.result.tiles
+    overlapping = attrs.evolve(outcome.result, tiles=(first, attrs.evolve(second, start=9, end=11)))
+    assert check_schedule(overlapping, outcome.problem) == [
+        "core 0 double-booked: relu_0[0] [8,10) and relu_0[1] [9,11)"
+    ]
