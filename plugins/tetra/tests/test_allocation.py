@@ -12,6 +12,7 @@ from tetra_workloads import relu_chain
 
 from stream_core import RunOptions, run
 from stream_core.errors import InfeasibleError
+from stream_core.ir import FusedGroup, Mapping, NodeMapping
 from stream_core.testing import check_schedule
 
 
@@ -41,10 +42,11 @@ def test_memory_limit_moves_the_node_to_the_slower_core(plugins, hardware, write
     assert check_schedule(outcome.result, outcome.problem) == []
 
 
-def test_infeasible_memory_names_core_demand_and_capacity(plugins, hardware, write_mapping):
-    """Only core 0 (100 bits) may run relu_0, whose input and output buffers need 64 + 64 = 128 bits."""
+def test_infeasible_memory_names_core_demand_and_capacity(plugins, hardware):
+    """Only core 0 (100 bits) may run relu_0, whose input and output buffers need 64 + 64 = 128 bits.
+    (The mapping is built in the IR: the mapping file reader would tile the layer to fit.)"""
     acc = hardware([core("tiny", memory_bits=100)])
-    mapping = write_mapping({"layers": [{"name": "relu_0", "core_allocation": [[0]]}]})
+    mapping = Mapping({"relu_0": NodeMapping("relu_0", (0,))}, (FusedGroup("g", ("relu_0",)),))
     with pytest.raises(InfeasibleError) as error:
         run(relu_chain(8, 1), acc, mapping, plugins=plugins)
     report = "\n".join(error.value.report)

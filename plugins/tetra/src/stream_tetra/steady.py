@@ -314,7 +314,7 @@ class _Builder:
                     activity.waits = range_max(pstate.completion_iterations(), edge.mmin, edge.mmax)
                     if any(m.records for m in activity.modes):
                         self._add_dep(name, activity.key)
-                    else:  # always on the producer's cores: no data moves, no slot of its own
+                    else:  # on the producer's cores or their memory: no data moves, no slot of its own
                         activity.local = True
                         self._add_dep(name, f"compute:{producer.name}")
                     continue
