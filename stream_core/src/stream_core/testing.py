@@ -145,13 +145,15 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
             if s2 < e1:
                 violations.append(f"{label} double-booked: {n1} [{s1},{e1}) and {n2} [{s2},{e2})")
     # memory: the occupancy of the cores sharing a memory adds up
-    memories: dict[int, list[tuple[tuple[int, int], ...]]] = {}
+    changes: dict[int, dict[int, int]] = {}
     for core_id, steps in result.memory.items():
-        if acc.cores[core_id].kind != "offchip":
-            memories.setdefault(owner.get(core_id, core_id), []).append(tuple(steps))
-    for memory_id, series in sorted(memories.items()):
-        times = sorted({when for steps in series for when, _ in steps})
-        peak = max((sum(_level_at(steps, when) for steps in series) for when in times), default=0)
+        if acc.cores[core_id].kind == "offchip":
+            continue
+        deltas = changes.setdefault(owner.get(core_id, core_id), {})
+        for (when, bits), (_, before) in zip(steps, [(0, 0), *steps], strict=False):
+            deltas[when] = deltas.get(when, 0) + bits - before
+    for memory_id, deltas in sorted(changes.items()):
+        peak = max(itertools.accumulate(delta for _, delta in sorted(deltas.items())), default=0)
         capacity = acc.cores[memory_id].summary.memory_bits
         if peak > capacity:
             violations.append(f"memory of core {memory_id} holds {peak} bits at its peak; capacity is {capacity}")
@@ -183,11 +185,6 @@ def _transfer_cycles(acc: Any, tr: Any, route: list[Any]) -> int:
             rate = model.contiguous * model.efficiency(tr.bits / 8, direction)
             cycles = max(cycles, math.ceil(tr.bits / rate))
     return cycles
-
-
-def _level_at(steps: tuple[tuple[int, int], ...], when: int) -> int:
-    """The occupancy a ``(time, bits)`` step series holds at ``when`` (0 before its first step)."""
-    return next((bits for at, bits in reversed(steps) if at <= when), 0)
 
 
 def _box(operand: Any, ranges: dict[str, tuple[int, int]], tensor: Any) -> list[tuple[int, int]] | None:
