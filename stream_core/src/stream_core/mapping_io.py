@@ -555,22 +555,23 @@ def _resolve_groups(
     if parsed.groups is None:
         tiles = tuple((n, d, t) for n, ts in node_tiles.items() for d, t in ts.items())
         return (FusedGroup("group_0", tuple(order), tiles),)
+    op_types = {n.op_type for n in workload.nodes}
     for group in parsed.groups:
         for layer in group.layers:
-            if layer not in workload and not any(n.op_type == layer for n in workload.nodes):
+            if layer not in workload and layer not in op_types:
                 problems.add(
                     f"fused group '{group.name}'.layers",
                     f"layer {layer!r} is neither a node of the workload nor an op type of one "
                     f"(nodes: {', '.join(list(order)[:8])}{', ...' if len(order) > 8 else ''})",
                 )
-    by_name = all(layer in workload for group in parsed.groups for layer in group.layers)
+    by_name = not any(layer not in workload and layer in op_types for group in parsed.groups for layer in group.layers)
     if len(parsed.groups) == 1:
         members = [list(order)]
         listed = {n.name for n in workload.nodes for x in parsed.groups[0].layers if x in (n.name, n.op_type)}
         if len(listed) < len(order):
             notes.append(f"fused group '{parsed.groups[0].name}': {NOTE_ONE_GROUP}")
     elif by_name:
-        members = _members_by_name(parsed.groups, problems)
+        members = _members_by_name(parsed.groups, workload, problems)
     else:
         members = _members_by_position(parsed.groups, workload, problems, notes)
         if members is None:
@@ -618,13 +619,13 @@ def _resolve_groups(
     return tuple(groups)
 
 
-def _members_by_name(groups: tuple[GroupEntry, ...], problems: ProblemCollector) -> list[list[str]]:
+def _members_by_name(groups: tuple[GroupEntry, ...], workload: Workload, problems: ProblemCollector) -> list[list[str]]:
     """Groups that name only nodes hold those nodes (a node in two groups is an error)."""
     owner: dict[str, str] = {}
     members: list[list[str]] = []
     for group in groups:
         names: list[str] = []
-        for name in group.layers:
+        for name in (layer for layer in group.layers if layer in workload):
             if name in owner:
                 problems.add(
                     f"fused group '{group.name}'.layers", f"node {name!r} is already in fused group '{owner[name]}'"
