@@ -12,7 +12,8 @@ Two layouts are accepted unmodified:
   ``memory_operand_links``, ``temporal_ordering``, ``spatial_mapping_hint``), which are handed to cost
   models as hints.
 
-An entry applies to a node by exact node name, else by op type, else the ``default`` entry.
+An entry applies to a node as in Stream 1.13.14 and 2.1.1: the first naming the node or its op type
+(the older layout: the node's own entry, else its op type's), else the ``default`` entry.
 Dimensions are named positionally (``D6``) or by loop name (``K``). Errors name the layer and field.
 
 Meanings that follow Stream:
@@ -24,6 +25,18 @@ Meanings that follow Stream:
   split: one weight slice per listed core).
 * Without a split the cores are candidates; a repeated candidate counts once (said in a note).
 * A listed core must run the node's op type when its ``operator_types`` say which (Stream 2.1.1).
+* Fused groups (Stream 1.13.14's and 2.1.1's ``FixedMappingGenerationStage``): a mapping's only group
+  holds every node. Groups naming only nodes hold those nodes (the rest run as groups of their own).
+  When a group names an op type, groups take nodes by position: the workload (topological order) is
+  cut after each ``MaxPool`` and after the ``Relu`` that is an ``Add``'s only compute successor, and
+  around each fusion edge (Flatten, Reshape, ...: a group of its own); with another number of
+  segments than groups, it is cut after each group's last listed layer instead.
+* A node whose tiles fit no memory of the cores it may run on is tiled further (output loops first),
+  with a note naming the tiling; this is a mapping note, not a cost fallback, so ``--strict-costs``
+  accepts it.
+* Older layout: a loop the node lacks is ignored with a note; element-wise loops may be named as
+  Stream named them (B, H, D, K); ``'*'`` splits over the largest divisor of the loop size not above
+  the number of listed cores; ``kernel.utilization`` (2025) is read as ``kernel.kwargs.utilization``.
 * ``kernel.name`` is optional (2.1.1); ``kwargs`` default to ``{}``. Any kernel name and kwarg is
   accepted: Stream 1.13 named a kernel after its layer by default and took ``utilization`` and
   ``bfp16_mmul``; the plugin that implements kernels checks names against its library.
