@@ -30,6 +30,8 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import math
+import operator
 from collections import defaultdict
 
 import attrs
@@ -38,14 +40,14 @@ from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError
 from stream_core.ir.accelerator import Link
 from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
-from stream_core.ir.workload import Operand
+from stream_core.ir.workload import Node, Operand, TensorSpec
 from stream_core.pipeline import AllocationProblem
 from stream_core.tiling import Box, BoxIndex, TileSpec, box_elements, operand_box
 
 NAME = "greedy"
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Buffer:
     """Bits held in a memory (its owner's core id) from ``start`` until ``end`` (``None``: not yet known)."""
 
@@ -53,6 +55,72 @@ class _Buffer:
     start: int
     end: int | None
     bits: int
+
+
+class _Memory:
+    """What a capacity check of one top memory counts: the bits of its open outputs (end not yet
+    known), oldest first, and its closed buffers sorted by end, until one ends before every sharing
+    core's floor (:meth:`prune`)."""
+
+    def __init__(self) -> None:
+        self.open_bits = 0
+        self.unconsumed: dict[tuple[str, int], None] = {}
+        self.closed: list[tuple[int, int, _Buffer]] = []  # (end, serial, buffer), sorted
+        self.closed_bits = 0
+        self.serials: dict[_Buffer, int] = {}  # the closed buffers still counted
+        self._next = itertools.count()
+
+    def hold(self, buffer: _Buffer) -> None:
+        if buffer.end is None:
+            self.open_bits += buffer.bits
+        else:
+            self._insert(buffer)
+
+    def close(self, buffer: _Buffer, end: int) -> None:
+        """An open output's end became known."""
+        buffer.end = end
+        self.open_bits -= buffer.bits
+        self._insert(buffer)
+
+    def extend(self, buffer: _Buffer, end: int) -> None:
+        """A closed buffer is held longer (the next tile on its core reads it too)."""
+        serial = self.serials.get(buffer)
+        if serial is not None:  # still counted: move it
+            del self.closed[bisect.bisect_left(self.closed, (buffer.end, serial))]
+            self.closed_bits -= buffer.bits
+            del self.serials[buffer]
+        buffer.end = end
+        if serial is not None:
+            self._insert(buffer)
+
+    def prune(self, horizon: int) -> None:
+        """Stop counting the closed buffers that end at or before ``horizon``."""
+        cut = bisect.bisect_right(self.closed, (horizon, math.inf))
+        for _, _, buffer in self.closed[:cut]:
+            self.closed_bits -= buffer.bits
+            del self.serials[buffer]
+        del self.closed[:cut]
+
+    def earliest_fit(self, floor: int, bits: int, open_bits: int, capacity: int) -> int | None:
+        """The earliest time ``>= floor`` from which ``bits`` more fit beside ``open_bits`` and the closed
+        buffers still held then; ``None`` if never."""
+        closed = self.closed
+        i = bisect.bisect_right(closed, (floor, math.inf))
+        held = open_bits + self.closed_bits - sum(buffer.bits for _, _, buffer in closed[:i])
+        t = floor
+        while held + bits > capacity:
+            if i == len(closed):
+                return None
+            t = closed[i][0]
+            while i < len(closed) and closed[i][0] <= t:
+                held -= closed[i][2].bits
+                i += 1
+        return t
+
+    def _insert(self, buffer: _Buffer) -> None:
+        serial = self.serials[buffer] = next(self._next)
+        bisect.insort(self.closed, (buffer.end, serial, buffer))
+        self.closed_bits += buffer.bits
 
 
 @attrs.define
@@ -78,12 +146,35 @@ class _Need:
     box: tuple[tuple[int, int], ...] | None = None
 
 
+class _Access:
+    """One operand of a node: the box and bits it touches per tile, computed once per distinct range
+    of the loops its access uses (tiles differing only in other loops share them)."""
+
+    def __init__(self, node: Node, operand: Operand, spec: TensorSpec):
+        self.operand = operand
+        self.spec = spec
+        self.positions = tuple(node.loop_names.index(d) for d in operand.dims)
+        self.seen: dict[tuple, tuple[Box | None, int]] = {}
+        self.needs: dict[tuple, tuple[_Need, ...]] = {}  # per key: what a tile reads through it
+
+    def key(self, tile: TileSpec) -> tuple:
+        return tuple(tile.ranges[i] for i in self.positions)
+
+    def box_bits(self, tile: TileSpec, key: tuple) -> tuple[Box | None, int]:
+        found = self.seen.get(key)
+        if found is None:
+            box = operand_box(self.operand, tile.range_map, self.spec)
+            found = self.seen[key] = (box, _box_bits(box, self.spec.shape, self.operand.precision))
+        return found
+
+
 @attrs.frozen
 class _NodeOutputs:
     """Output boxes of a node's tiles, with accumulation chains for tiles that share a box."""
 
     boxes: list[Box | None]
     finals: list[int]  # tiles that complete their output box (last of their chain)
+    final: frozenset[int]  # the same, for membership tests
     index: BoxIndex  # over the finals' boxes
     previous: dict[int, int]  # tile -> the tile whose partial sums it accumulates onto
 
@@ -94,7 +185,7 @@ class _NodeOutputs:
             chains.setdefault(box, []).append(i)
         finals = sorted(chain[-1] for chain in chains.values())
         previous = {later: earlier for chain in chains.values() for earlier, later in itertools.pairwise(chain)}
-        return cls(boxes, finals, BoxIndex([boxes[i] for i in finals]), previous)
+        return cls(boxes, finals, frozenset(finals), BoxIndex([boxes[i] for i in finals]), previous)
 
     def producers_of(self, box: Box | None) -> list[int]:
         """The tiles whose completed output overlaps ``box``."""
@@ -102,38 +193,94 @@ class _NodeOutputs:
 
 
 class _Timeline:
-    """Busy intervals of one link, sorted and disjoint."""
+    """Busy intervals of one link, sorted and disjoint, kept in chunks that know their widest inner
+    gap, so that a search for a free slot skips every chunk without a gap wide enough."""
+
+    CHUNK = 128  # a chunk with more intervals is split in two
 
     def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
+        self.starts: list[list[int]] = []
+        self.ends: list[list[int]] = []
+        self.first: list[int] = []  # per chunk: its first start,
+        self.last: list[int] = []  # its last end,
+        self.widest: list[int] = []  # and its widest gap between neighbours (-1: none)
 
     def earliest(self, t: int, duration: int, extra: list[tuple[int, int]]) -> int:
         """First ``s >= t`` with ``[s, s + duration)`` free here and in ``extra`` (tentative bookings)."""
         while True:
+            t = self._free(t, duration)
             moved = False
-            i = bisect.bisect_right(self.ends, t)
-            while i < len(self.starts) and self.starts[i] < t + duration:
-                t, moved = max(t, self.ends[i]), True
-                i += 1
             for start, end in extra:
                 if start < t + duration and t < end:
                     t, moved = end, True
             if not moved:
                 return t
 
+    def _free(self, t: int, duration: int) -> int:
+        """First ``s >= t`` with ``[s, s + duration)`` free here."""
+        c = bisect.bisect_right(self.last, t)  # the first chunk busy after t
+        if c == len(self.last):
+            return t
+        starts, ends = self.starts[c], self.ends[c]
+        i = bisect.bisect_right(ends, t)
+        while True:
+            while i < len(starts) and starts[i] < t + duration:
+                t = max(t, ends[i])
+                i += 1
+            if i < len(starts):
+                return t
+            c += 1
+            while c < len(self.first) and self.first[c] < t + duration and self.widest[c] < duration:
+                t = self.last[c]  # every interval of chunk c is in the way in turn
+                c += 1
+            if c == len(self.first):
+                return t
+            starts, ends, i = self.starts[c], self.ends[c], 0
+
     def book(self, start: int, end: int) -> None:
         """Mark ``[start, end)`` busy; touching intervals merge, so back-to-back traffic stays one entry."""
-        i = bisect.bisect_left(self.starts, start)
-        if i > 0 and self.ends[i - 1] == start:
+        if not self.starts:
+            self.starts.append([])
+            self.ends.append([])
+            self.first.append(start)
+            self.last.append(end)
+            self.widest.append(-1)
+        c = max(bisect.bisect_right(self.first, start) - 1, 0)
+        starts, ends = self.starts[c], self.ends[c]
+        i = bisect.bisect_left(starts, start)
+        if i > 0 and ends[i - 1] == start:
             i -= 1
-            start = self.starts[i]
-            del self.starts[i], self.ends[i]
-        if i < len(self.starts) and self.starts[i] == end:
-            end = self.ends[i]
-            del self.starts[i], self.ends[i]
-        self.starts.insert(i, start)
-        self.ends.insert(i, end)
+            start = starts[i]
+            del starts[i], ends[i]
+        if i < len(starts):
+            if starts[i] == end:
+                end = ends[i]
+                del starts[i], ends[i]
+        elif c + 1 < len(self.starts) and self.first[c + 1] == end:  # touches the next chunk's first
+            end = self.ends[c + 1][0]
+            del self.starts[c + 1][0], self.ends[c + 1][0]
+            self._refresh(c + 1)
+        starts.insert(i, start)
+        ends.insert(i, end)
+        self._refresh(c)
+
+    def _refresh(self, c: int) -> None:
+        """Recompute chunk ``c``'s summary; drop it when empty, split it when too long."""
+        starts, ends = self.starts[c], self.ends[c]
+        if not starts:
+            for column in (self.starts, self.ends, self.first, self.last, self.widest):
+                del column[c]
+            return
+        if len(starts) > self.CHUNK:
+            half = len(starts) // 2
+            self.starts.insert(c + 1, starts[half:])
+            self.ends.insert(c + 1, ends[half:])
+            for column in (self.first, self.last, self.widest):
+                column.insert(c + 1, 0)
+            del starts[half:], ends[half:]
+            self._refresh(c + 1)
+        self.first[c], self.last[c] = starts[0], ends[-1]
+        self.widest[c] = max(map(operator.sub, starts[1:], ends[:-1]), default=-1)
 
 
 @attrs.define
@@ -159,17 +306,22 @@ class _Scheduler:
         self.context = context
         self.core_free: dict[int, int] = defaultdict(int)
         self.links: dict[int, _Timeline] = defaultdict(_Timeline)
-        # per memory (its owner's core id): every buffer, for the memory trace; those that can still matter;
-        # the open outputs, oldest first
+        # per memory (its owner's core id): every buffer, for the memory trace; what capacity checks count
         self.buffers: dict[int, list[_Buffer]] = defaultdict(list)
-        self.active: dict[int, list[_Buffer]] = defaultdict(list)
-        self.unconsumed: dict[int, dict[tuple[str, int], None]] = defaultdict(dict)
+        self.memories: dict[int, _Memory] = defaultdict(_Memory)
+        self.memory_of = {core: self.acc.memory_of(core) for core in self.acc.cores}
         self.last_start: dict[int, int] = defaultdict(int)
         self.group_start = 0
         self.sharers = {owner: group for group in self.acc.memory_sharing for owner in group[:1]}
         self.resident: dict[tuple[int, str, object], _Buffer] = {}
         self.tiles: list[TileRecord] = []
         self.transfers: list[TransferRecord] = []
+        workload = problem.workload
+        nodes = [workload.node(name) for name in problem.tilings]
+        self.reads = {n.name: tuple(_Access(n, op, workload.tensor(op.tensor)) for op in n.reads) for n in nodes}
+        self.writes = {n.name: _Access(n, n.output, workload.tensor(n.output.tensor)) for n in nodes}
+        self.candidates: dict[str, tuple[int, ...]] = {}
+        self.hops: dict[tuple[int, int], tuple[tuple[Link, ...], ...]] = {}  # parallel links per hop
         if self.acc.offchip_core_id is None:
             raise InfeasibleError(f"accelerator {self.acc.name!r} has no off-chip core to hold inputs and outputs")
         self.offchip: int = self.acc.offchip_core_id
@@ -193,14 +345,13 @@ class _Scheduler:
         needs: dict[tuple[str, int], list[_Need]] = {}
         consumers: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
         for name in members:
-            node = workload.node(name)
+            tensor = workload.node(name).output.tensor
             for tile in tiles[name]:
                 key = (name, tile.index)
-                needs[key] = self._needs(node.reads, tile, outputs)
+                needs[key] = self._needs(name, tile, outputs)
                 earlier = outputs[name].previous.get(tile.index)
                 if earlier is not None:  # partial sums of the same output box
-                    partial = self._output_bits(name, tile)
-                    needs[key].append(_Need(node.output.tensor, partial, (name, earlier)))
+                    needs[key].append(_Need(tensor, self._output_bits(name, tile), (name, earlier)))
                 for need in needs[key]:
                     if need.producer is not None:
                         consumers[need.producer].append(key)
@@ -218,7 +369,7 @@ class _Scheduler:
             plan = self._best_plan(name, tile, needs[key], produced, start)
             info = self._commit(plan, name, tile, group, needs[key], produced, len(consumers[key]))
             produced[key] = info
-            if name in writeback and index in outputs[name].finals:  # partial sums are not results yet
+            if name in writeback and index in outputs[name].final:  # partial sums are not results yet
                 self._write_back(info, workload.node(name).output.tensor, "writeback")
             self._maybe_release(info)
             group_end = max(group_end, plan.end, info.written_back or 0)
@@ -234,29 +385,38 @@ class _Scheduler:
         return max([group_end] + [t.end for t in self.transfers])
 
     # -- dependencies -----------------------------------------------------------------------------
-    def _needs(self, reads: tuple[Operand, ...], tile: TileSpec, outputs: dict[str, _NodeOutputs]) -> list[_Need]:
+    def _needs(self, name: str, tile: TileSpec, outputs: dict[str, _NodeOutputs]) -> list[_Need]:
         """What a tile reads: overlapping producer tiles of this group, or boxes from off-chip memory."""
-        workload = self.problem.workload
-        ranges = tile.range_map
         out: list[_Need] = []
-        for operand in reads:
-            spec = workload.tensor(operand.tensor)
-            box = operand_box(operand, ranges, spec)
-            producer = workload.producer(operand.tensor)
-            if producer is None or producer.name not in outputs:
-                out.append(_Need(operand.tensor, _box_bits(box, spec.shape, operand.precision), None, box))
-                continue
-            for index in outputs[producer.name].producers_of(box):
-                overlap = _intersection(box, outputs[producer.name].boxes[index])
-                out.append(
-                    _Need(operand.tensor, _box_bits(overlap, spec.shape, operand.precision), (producer.name, index))
-                )
+        for access in self.reads[name]:
+            key = access.key(tile)
+            found = access.needs.get(key)
+            if found is None:
+                found = access.needs[key] = self._operand_needs(access, access.box_bits(tile, key), outputs)
+            out.extend(found)
         return out
 
+    def _operand_needs(
+        self, access: _Access, box_bits: tuple[Box | None, int], outputs: dict[str, _NodeOutputs]
+    ) -> tuple[_Need, ...]:
+        operand, spec = access.operand, access.spec
+        box, bits = box_bits
+        producer = self.problem.workload.producer(operand.tensor)
+        if producer is None or producer.name not in outputs:
+            return (_Need(operand.tensor, bits, None, box),)
+        made = outputs[producer.name]
+        return tuple(
+            _Need(
+                operand.tensor,
+                _box_bits(_intersection(box, made.boxes[index]), spec.shape, operand.precision),
+                (producer.name, index),
+            )
+            for index in made.producers_of(box)
+        )
+
     def _output_boxes(self, name: str, tiles: list[TileSpec]) -> list[Box | None]:
-        node = self.problem.workload.node(name)
-        spec = self.problem.workload.tensor(node.output.tensor)
-        return [operand_box(node.output, tile.range_map, spec) for tile in tiles]
+        access = self.writes[name]
+        return [access.box_bits(tile, access.key(tile))[0] for tile in tiles]
 
     def _needs_writeback(self, name: str, members: set[str]) -> bool:
         workload = self.problem.workload
@@ -264,15 +424,19 @@ class _Scheduler:
         return tensor in workload.outputs or any(c.name not in members for c in workload.consumers(tensor))
 
     def _output_bits(self, name: str, tile: TileSpec) -> int:
-        node = self.problem.workload.node(name)
-        spec = self.problem.workload.tensor(node.output.tensor)
-        return _box_bits(operand_box(node.output, tile.range_map, spec), spec.shape, node.output.precision)
+        access = self.writes[name]
+        return access.box_bits(tile, access.key(tile))[1]
 
     # -- planning ---------------------------------------------------------------------------------
     def _best_plan(self, name: str, tile: TileSpec, needs: list[_Need], produced: dict, floor: int) -> _Plan:
         tiling = self.problem.tilings[name]
         pinned = tiling.core_of_part(tile.part)
-        candidates = (pinned,) if pinned is not None else self.problem.candidate_cores(name)
+        if pinned is not None:
+            candidates: tuple[int, ...] = (pinned,)
+        elif name in self.candidates:
+            candidates = self.candidates[name]
+        else:
+            candidates = self.candidates[name] = self.problem.candidate_cores(name)
         if not candidates:
             raise InfeasibleError(f"node {name!r} has no feasible core among {tiling.mapping.cores}")
         plans = [self._plan(name, tile, core, needs, produced, floor) for core in candidates]
@@ -282,18 +446,21 @@ class _Scheduler:
         """Where and when the tile would run on ``core``, without changing any state."""
         bookings: dict[int, list[tuple[int, int]]] = defaultdict(list)
         reuse: list[_Buffer] = []
+        reused: set[int] = set()  # positions in ``needs`` served by ``reuse``
         fetch_bits = self._output_bits(name, tile)
         kept: dict[tuple[str, int], int] = defaultdict(int)  # same-core producer -> bits this tile reads of it
-        for need in needs:
+        memory = self.memory_of[core]
+        for position, need in enumerate(needs):
             if need.producer is None:
                 buffer = self.resident.get((core, need.tensor, need.box))
                 if buffer is not None and buffer.end == self.core_free[core]:
                     reuse.append(buffer)  # the previous tile on this core read the same box
+                    reused.add(position)
                 else:
                     fetch_bits += need.bits
                 continue
             info = produced[need.producer]
-            if info.buffer is not None and self.acc.shares_memory(info.core, core):
+            if info.buffer is not None and self.memory_of[info.core] == memory:
                 kept[need.producer] += need.bits
             else:
                 fetch_bits += need.bits
@@ -314,9 +481,9 @@ class _Scheduler:
             memory_floor = max(memory_floor, spilled_at[victim])
         arrivals = [floor, self.core_free[core], memory_floor]
         incoming: list[tuple[int, int, _Need]] = []  # (ready time, source core, need)
-        for need in needs:
+        for position, need in enumerate(needs):
             if need.producer is None:
-                if not any(b is self.resident.get((core, need.tensor, need.box)) for b in reuse):
+                if position not in reused:
                     incoming.append((floor, self.offchip, need))
                 continue
             info = produced[need.producer]
@@ -349,15 +516,23 @@ class _Scheduler:
     ) -> TransferRecord:
         """Book the earliest slot at or after ``not_before`` when the whole route is free; on a hop with
         parallel links, the one free soonest carries it."""
-        preferred: tuple[Link, ...] = self.acc.path(src, dst)
-        guess = self.acc.transfer_cycles(bits, preferred, src, dst)
-        path = tuple(
-            min(
-                self.acc.parallel(u, v),
-                key=lambda link: (self.links[link.id].earliest(not_before, guess, bookings[link.id]), -link.bandwidth),
+        hops = self.hops.get((src, dst))
+        if hops is None:
+            hops = self.hops[(src, dst)] = tuple(self.acc.parallel(u, v) for u, v in self.acc.hops(src, dst))
+        if all(len(links) == 1 for links in hops):
+            path = tuple(links[0] for links in hops)
+        else:
+            guess = self.acc.transfer_cycles(bits, self.acc.path(src, dst), src, dst)
+            path = tuple(
+                min(
+                    links,
+                    key=lambda link: (
+                        self.links[link.id].earliest(not_before, guess, bookings[link.id]),
+                        -link.bandwidth,
+                    ),
+                )
+                for links in hops
             )
-            for u, v in self.acc.hops(src, dst)
-        )
         duration = self.acc.transfer_cycles(bits, path, src, dst)
         start = not_before
         while True:
@@ -385,8 +560,8 @@ class _Scheduler:
         """
         if self.acc.cores[core].kind == "offchip":
             return [], floor
-        memory = self.acc.memory_of(core)
-        capacity = self.acc.cores[memory].summary.memory_bits
+        memory_id = self.memory_of[core]
+        capacity = self.acc.cores[memory_id].summary.memory_bits
         if bits > capacity:
             raise InfeasibleError(
                 f"a tile needs {bits} bits on core {core} ({self.acc.cores[core].name}), "
@@ -394,48 +569,42 @@ class _Scheduler:
             )
         # a core's floors only grow and are at least the group's start, so buffers freed before every
         # sharing core's floor never matter again
-        sharers = self.sharers.get(memory, (core,))
-        horizon = min(floor, *(max(self.group_start, self.last_start[m]) for m in sharers))
-        active = self.active[memory] = [b for b in self.active[memory] if b.end is None or b.end > horizon]
-        open_bits = sum(b.bits for b in active if b.end is None)
+        memory = self.memories[memory_id]
+        sharers = self.sharers.get(memory_id, (core,))
+        memory.prune(min(floor, *(max(self.group_start, self.last_start[m]) for m in sharers)))
+        open_bits = memory.open_bits
         victims: list[tuple[str, int]] = []
-        unconsumed = self.unconsumed[memory]
-        order = [k for k in unconsumed if k not in kept] + [k for k in unconsumed if k in kept]
-        for key in order:
-            if open_bits + bits <= capacity:
-                break
-            victims.append(key)
-            open_bits -= produced[key].buffer.bits
-            bits += kept.get(key, 0)  # read back from off-chip instead
-        closed = sorted((b.end, b.bits) for b in active if b.end is not None)
-        held = open_bits + sum(b for _, b in closed)
-        t, i = floor, 0
-        while True:
-            while i < len(closed) and closed[i][0] <= t:
-                held -= closed[i][1]
-                i += 1
-            if held + bits <= capacity:
-                return victims, t
-            if i == len(closed):
-                raise InfeasibleError(
-                    f"core {core} ({self.acc.cores[core].name}) cannot hold {bits} more bits even after spilling "
-                    f"every unconsumed output (capacity {capacity} bits)"
-                )
-            t = closed[i][0]
+        if open_bits + bits > capacity:
+            unconsumed = memory.unconsumed
+            order = itertools.chain((k for k in unconsumed if k not in kept), (k for k in unconsumed if k in kept))
+            for key in order:
+                if open_bits + bits <= capacity:
+                    break
+                victims.append(key)
+                open_bits -= produced[key].buffer.bits
+                bits += kept.get(key, 0)  # read back from off-chip instead
+        fits = memory.earliest_fit(floor, bits, open_bits, capacity)
+        if fits is None:
+            raise InfeasibleError(
+                f"core {core} ({self.acc.cores[core].name}) cannot hold {bits} more bits even after spilling "
+                f"every unconsumed output (capacity {capacity} bits)"
+            )
+        return victims, fits
 
     # -- committing -------------------------------------------------------------------------------
     def _commit(
         self, plan: _Plan, name: str, tile: TileSpec, group: str, needs: list[_Need], produced: dict, n_consumers: int
     ) -> _Produced:
-        memory = self.acc.memory_of(plan.core)
+        memory = self.memory_of[plan.core]
         for victim, record in plan.spills:
             info = produced[victim]
             if record is not None:
                 self.transfers.append(record)
                 info.written_back = record.end
-            info.buffer.end = info.written_back
+            owner = self.memories[self.memory_of[info.core]]
+            owner.close(info.buffer, info.written_back)
+            owner.unconsumed.pop(victim, None)
             info.buffer = None
-            self.unconsumed[self.acc.memory_of(info.core)].pop(victim, None)
         self._book(plan.bookings)
         for need, record in plan.fetched:
             self.transfers.append(record)
@@ -444,7 +613,7 @@ class _Scheduler:
             if need.producer is None:
                 self.resident[(plan.core, need.tensor, need.box)] = buffer
         for buffer in plan.reuse:
-            buffer.end = plan.end
+            self.memories[buffer.core].extend(buffer, plan.end)
         cost = self.problem.costs.get(name, plan.core, tile.shape)
         self.tiles.append(
             TileRecord(name, tile.index, plan.core, plan.start, plan.end, cost.energy_pj, cost.model, group)
@@ -459,12 +628,12 @@ class _Scheduler:
                 self._maybe_release(info)
         output = _Buffer(memory, plan.start, None, self._output_bits(name, tile))
         self._hold(output)
-        self.unconsumed[memory][(name, tile.index)] = None
+        self.memories[memory].unconsumed[(name, tile.index)] = None
         return _Produced((name, tile.index), plan.core, plan.end, n_consumers, output)
 
     def _hold(self, buffer: _Buffer) -> None:
         self.buffers[buffer.core].append(buffer)
-        self.active[buffer.core].append(buffer)
+        self.memories[buffer.core].hold(buffer)
 
     def _write_back(self, info: _Produced, tensor: str, reason: str) -> None:
         if info.written_back is not None or info.buffer is None:
@@ -485,8 +654,9 @@ class _Scheduler:
 
     def _maybe_release(self, info: _Produced) -> None:
         if info.buffer is not None and info.pending == 0:
-            info.buffer.end = max(info.ready, info.last_read, info.written_back or 0)
-            self.unconsumed[self.acc.memory_of(info.core)].pop(info.key, None)
+            memory = self.memories[self.memory_of[info.core]]
+            memory.close(info.buffer, max(info.ready, info.last_read, info.written_back or 0))
+            memory.unconsumed.pop(info.key, None)
 
     # -- result -----------------------------------------------------------------------------------
     def _result(self, groups: list[GroupRecord], latency: int) -> Result:
