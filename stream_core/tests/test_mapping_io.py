@@ -61,6 +61,9 @@ def test_current_layout_with_split_and_fused_group(setup):
     assert mapping["Conv2"].kernel.get("utilization") == 61.8
     [group] = mapping.groups
     assert group.nodes == ("Conv1", "Conv2") and group.tiles == (("Conv1", "OY", 8),)
+    # Conv2 reads Conv1's 32 output rows through a padded 3 x 3 window (OY + FY - 1 for 32 rows): its
+    # OY is one fused axis with Conv1's, so it is tiled to 8 too
+    assert group.derived == (("Conv2", "OY", 8),) and group.tile_sizes("Conv2") == {"OY": 8}
 
 
 def test_legacy_list_layout_with_default_entry(setup):
@@ -94,8 +97,9 @@ def test_legacy_list_layout_with_default_entry(setup):
             "layer 'Conv1'.core_allocation: core 4 is a 'toy.offchip' core and cannot compute",
         ),
         (
+            # a split that does not divide its loop is not applied, but still needs one core per part
             [{"name": "Conv1", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D6", "split": 3}]]}],
-            "split 3 of D6 (K, size 16) does not divide it",
+            "the split makes 3 parts but core_allocation lists 2 cores",
         ),
         (
             [{"name": "Conv1", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D9", "split": 2}]]}],

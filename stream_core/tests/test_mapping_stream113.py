@@ -175,6 +175,22 @@ def test_the_only_fused_group_holds_every_node(roomy):
     ]
     assert any("holds every node" in n for n in mapping.notes)
     assert any("Relu.D2 names an op type" in n for n in mapping.notes)
+    # relu1's 8 rows reach relu2's 4 through the stride-2 pool and conv2's padded window: one fused axis,
+    # on which relu1's tile 2 means 2 rows of conv1 and relu2's tile 2 means 4; the first (relu1) tiles the
+    # axis, relu2..relu4 keep their own tile 2 and tile nothing else (the op-type entry is our extension)
+    assert group.derived == (
+        ("conv1", "OY", 2),
+        ("pool", "OY", 1),
+        ("conv2", "OY", 1),
+        ("add1", "OY", 1),
+        ("conv3", "OY", 1),
+        ("add2", "OY", 1),
+    )
+    assert (
+        "fused group 'g'.intra_core_tiling: Relu.D2 on relu2 and on relu1 cut one fused axis differently "
+        "(conv1.OY: 4 against 2); entries naming one fused axis must agree, as in Stream 2.1.1; as Relu.D2 names "
+        "an op type, it tiles relu2.OY alone"
+    ) in mapping.notes
 
 
 def relu_2d(rows: int = 8, cols: int = 16) -> Workload:
@@ -214,3 +230,49 @@ def test_output_loops_are_tiled_before_reductions(tmp_path, toy_plugins, toy_har
     mapping = load_mapping(path, matmul_workload(8, 16, 8), acc)
     assert sorted(mapping.groups[0].tiles) == [("mm", "D", 2), ("mm", "K", 4)]
     assert "tiled further to D 8 -> 2, K 8 -> 4 (8x the tiles)" in mapping.notes[0]
+
+
+def test_a_tile_that_fits_once_is_kept_double_buffering_is_the_allocators_call(tmp_path, toy_plugins, toy_hardware):
+    """relu 8 x 16 int8 tiled to 4 rows: input 512 + output 512 = 1024 bits fit the 1536-bit core once
+    (not twice). The reader keeps the user's tile: greedy runs it single-buffered (it waits), TETRA
+    and AIE cores double-buffer only when set to, and report themselves when a tile does not fit."""
+    acc = load_accelerator(toy_hardware(n=1, compute={**TOY_COMPUTE, "memory_bits": 1536}), toy_plugins)
+    group = {"name": "g", "layers": ["relu"], "intra_core_tiling": [{"dim": "relu.D0", "tile": 4}]}
+    layers = [{"name": "relu", "core_allocation": [[0]]}]
+    path = write_yaml(tmp_path / "m.yaml", {"layers": layers, "fused_groups": [group]})
+    mapping = load_mapping(path, relu_2d(), acc)
+    assert mapping.groups[0].tiles == (("relu", "D", 4),) and mapping.notes == ()
+    outcome = run(relu_2d(), acc, path, plugins=toy_plugins, options=RunOptions(allocator="greedy"))
+    assert check_schedule(outcome.result, outcome.problem) == [] and len(outcome.result.tiles) == 2
+
+
+def uneven_split(tmp_path, splits: list[dict]) -> object:
+    layer = {"name": "relu", "core_allocation": [[0, 1, 2, 3]], "inter_core_tiling": [splits]}
+    return write_yaml(tmp_path / "m.yaml", {"layers": [layer]})
+
+
+def test_a_split_that_does_not_divide_its_loop_is_not_applied(tmp_path, toy_plugins, toy_hardware):
+    """relu 8 x 7, K (D1, 7 wide) split 4: 7 / 4 is not whole. Stream keeps the split but prices each
+    of the 4 parts as the whole loop; here the loop is not split: one part, the 4 cores candidates."""
+    acc = load_accelerator(toy_hardware(n=4, compute={**TOY_COMPUTE, "memory_bits": 2**20}), toy_plugins)
+    path = uneven_split(tmp_path, [{"dim": "D1", "split": 4}])
+    mapping = load_mapping(path, relu_2d(8, 7), acc)
+    assert mapping["relu"].split == () and mapping["relu"].cores == (0, 1, 2, 3)
+    assert mapping.notes == (
+        "split 4 of D1 (K, size 7) does not divide it and is not applied; Stream 1.13.14 and 2.1.1 keep such a "
+        "split but price each part as the whole loop (their cost estimators leave the loop whole on every "
+        "core), so here the loop runs whole once, on one of the listed cores (the first of the parts it would "
+        "have made): layers 'relu'",
+    )
+    outcome = run(relu_2d(8, 7), acc, path, plugins=toy_plugins, options=RunOptions(allocator="greedy"))
+    assert check_schedule(outcome.result, outcome.problem) == []
+    assert len(outcome.result.tiles) == 1 and mapping.notes[0] in outcome.result.notes
+
+
+def test_the_parts_left_by_an_uneven_split_keep_their_first_cores(tmp_path, toy_plugins, toy_hardware):
+    """D (8) split 2 divides, K (7) split 2 does not: parts (D, K) = (0, 0), (0, 1), (1, 0), (1, 1) on
+    cores 0, 1, 2, 3; without the K split the D halves run on the cores of (0, 0) and (1, 0): 0 and 2."""
+    acc = load_accelerator(toy_hardware(n=4, compute={**TOY_COMPUTE, "memory_bits": 2**20}), toy_plugins)
+    path = uneven_split(tmp_path, [{"dim": "D0", "split": 2}, {"dim": "D1", "split": 2}])
+    mapping = load_mapping(path, relu_2d(8, 7), acc)
+    assert mapping["relu"].split == (("D", 2),) and mapping["relu"].cores == (0, 2)

@@ -31,9 +31,18 @@ Meanings that follow Stream:
   cut after each ``MaxPool`` and after the ``Relu`` that is an ``Add``'s only compute successor, and
   around each fusion edge (Flatten, Reshape, ...: a group of its own); with another number of
   segments than groups, it is cut after each group's last listed layer instead.
+* An ``intra_core_tiling`` entry tiles a fused axis, as Stream 2.1.1 does: the loops of the group's
+  other nodes that are one axis with it (:func:`stream_core.tiling.fused_axes`) get the same tile
+  (a strided reader's producer ``s`` times it), kept in ``FusedGroup.derived``, with a note. Entries
+  cutting one axis differently, or a producer tile not in whole strides, are errors (as in Stream).
+* An ``inter_core_tiling`` split that does not divide its loop is not applied, with a note naming
+  the layers: Stream 1.13.14 and 2.1.1 keep it but their cost estimators price each part as the whole
+  loop; here the loop runs whole once, on the first listed core of the parts it would have made.
 * A node whose tiles fit no memory of the cores it may run on is tiled further (output loops first),
   with a note naming the tiling; this is a mapping note, not a cost fallback, so ``--strict-costs``
-  accepts it.
+  accepts it. A tile that fits once is kept: whether it must fit twice (double buffering) is the
+  allocator's and core's choice (``tetra.double_buffering``, an AIE core's ``double_buffer``; greedy
+  waits), and they report a tile that does not fit their way.
 * Older layout: a loop the node lacks is ignored with a note; element-wise loops may be named as
   Stream named them (B, H, D, K); ``'*'`` splits over the largest divisor of the loop size not above
   the number of listed cores; ``kernel.utilization`` (2025) is read as ``kernel.kwargs.utilization``.
@@ -44,8 +53,10 @@ Meanings that follow Stream:
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +67,7 @@ from stream_core.errors import ProblemCollector
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, Workload
-from stream_core.tiling import NodeTiling
+from stream_core.tiling import NodeTiling, fused_axes
 from stream_core.yamlio import is_int, load_yaml, type_name
 
 LAYER_KEYS = {
@@ -92,6 +103,11 @@ NOTE_WILDCARD = (
 )
 #: Loop names Stream's older layout gave element-wise ops, by tensor rank (ours are B, C, OY, OX / D, K).
 LEGACY_ELEMENTWISE_LOOPS = {4: ("B", "H", "D", "K"), 2: ("B", "H")}
+NOTE_UNEVEN = (
+    "Stream 1.13.14 and 2.1.1 keep such a split but price each part as the whole loop (their cost estimators "
+    "leave the loop whole on every core), so here the loop runs whole once, on one of the listed cores (the "
+    "first of the parts it would have made)"
+)
 NOTE_ONE_GROUP = "a mapping's only fused group holds every node, as in Stream, not just the layers it lists"
 NOTE_OP_TYPE_TILE = (
     "names an op type, not a node: it tiles every node of that type in the group (Stream 1.13.14 and 2.1.1 "
@@ -116,6 +132,18 @@ class GroupEntry:
     name: str
     layers: tuple[str, ...]
     tiles: tuple[tuple[str, str, int], ...]  # (node, dim ref, tile size)
+
+
+@attrs.frozen
+class Written:
+    """A fused group's tile entry as applied to one node (an entry naming an op type: to each of them)."""
+
+    node: str
+    loop: str
+    tile: int
+    label: str  # the entry's dim, e.g. Conv1.D2
+    entry: int  # its position in intra_core_tiling
+    by_type: bool  # the entry names an op type
 
 
 @attrs.frozen
@@ -430,7 +458,8 @@ def _resolve_node(
             return None
     ok = True
     requested, split_field = entry.split, f"{where}.inter_core_tiling"
-    if entry.fixed and not requested and len(cores) > 1:
+    fixed_split = entry.fixed and not requested and len(cores) > 1
+    if fixed_split:
         split_field = f"{where}.core_allocation_is_fixed"
         if "K" not in node.sizes:
             problems.add(
@@ -443,6 +472,7 @@ def _resolve_node(
         requested = (("K", len(cores)),)
         _note(notes, NOTE_FIXED_SPLIT, entry.name)
     split: list[tuple[str, int]] = []
+    uneven: list[tuple[str, int]] = []  # splits that do not divide their loop: not applied
     wildcard = False
     for ref, amount in requested:
         dim = _legacy_dim(node, ref, entry, notes) if entry.legacy else _dim(node, ref, split_field, problems)
@@ -459,24 +489,34 @@ def _resolve_node(
         if factor > 1 and not _splittable(node, dim, ref, split_field, problems):
             ok = False
             continue
-        if size % factor:
+        if size % factor and fixed_split:  # our reading of an older field: one slice per core, or none
             problems.add(
                 split_field,
                 f"split {factor} of {ref} ({dim}, size {size}) does not divide it; choose a divisor of {size}",
             )
             ok = False
             continue
+        if size % factor:
+            sentence = (
+                f"split {factor} of {ref} ({dim}, size {size}) does not divide it and is not applied; {NOTE_UNEVEN}"
+            )
+            _note(notes, sentence, node.name)
+            uneven.append((dim, factor))
+            continue
         split.append((dim, factor))
     parts = math.prod(f for _, f in split)
-    if wildcard and 1 < parts < len(cores):
+    listed = parts * math.prod(f for _, f in uneven)
+    if wildcard and 1 < listed < len(cores):
         _note(notes, NOTE_WILDCARD, entry.name)
-        cores = cores[:parts]
-    if parts > 1 and parts != len(cores):
+        cores = cores[:listed]
+    if listed > 1 and listed != len(cores):
         problems.add(
             f"{where}.inter_core_tiling",
-            f"the split makes {parts} parts but core_allocation lists {len(cores)} cores; they must match",
+            f"the split makes {listed} parts but core_allocation lists {len(cores)} cores; they must match",
         )
         ok = False
+    elif parts > 1 and uneven:
+        cores = _first_cores(node, split, uneven, cores)
     if parts == 1 and len(set(cores)) < len(cores):
         _note(notes, NOTE_REPEATED_CANDIDATE, entry.name)
         cores = tuple(dict.fromkeys(cores))
@@ -494,6 +534,21 @@ def _resolve_node(
     if not ok:
         return None
     return NodeMapping(node.name, cores, split, entry.kernel, entry.hints), tiles
+
+
+def _first_cores(
+    node: Node, split: list[tuple[str, int]], uneven: list[tuple[str, int]], cores: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The cores of the parts left when the ``uneven`` splits are not applied: of the parts one would
+    have made, the first one's (``cores`` lists every part, the node's first loop outermost)."""
+    kept = {d: math.prod(f for x, f in split if x == d) for d in node.loop_names}
+    dropped = {d: math.prod(f for x, f in uneven if x == d) for d in node.loop_names}
+    coords = itertools.product(*(range(kept[d] * dropped[d]) for d in node.loop_names))
+    return tuple(
+        core
+        for core, coord in zip(cores, coords, strict=True)
+        if all(i % dropped[d] == 0 for d, i in zip(node.loop_names, coord, strict=True))
+    )
 
 
 def _check_cores(
@@ -593,7 +648,8 @@ def _resolve_groups(
     for group, names in zip(parsed.groups, members, strict=True):
         where = f"fused group '{group.name}'"
         tiles = {(n, d): t for n in names for d, t in node_tiles.get(n, {}).items()}
-        for node_name, ref, tile in group.tiles:
+        written: list[Written] = []
+        for entry, (node_name, ref, tile) in enumerate(group.tiles):
             targets = (
                 [node_name]
                 if node_name in workload or by_name
@@ -612,8 +668,10 @@ def _resolve_groups(
                 dim = _dim(node, ref, field, problems)
                 if dim is not None and (tile >= node.sizes[dim] or _splittable(node, dim, ref, field, problems)):
                     tiles[(name, dim)] = tile
+                    written.append(Written(name, dim, tile, f"{node_name}.{ref}", entry, targets != [node_name]))
         ordered = tuple(sorted(names, key=order.__getitem__))
-        groups.append(FusedGroup(group.name, ordered, tuple((n, d, t) for (n, d), t in tiles.items())))
+        derived = _derive_tiles(workload, ordered, written, tiles, where, problems, notes)
+        groups.append(FusedGroup(group.name, ordered, tuple((n, d, t) for (n, d), t in tiles.items()), derived))
     grouped = {n for g in groups for n in g.nodes}
     for name in order:
         if name not in grouped and name in node_maps:
@@ -630,6 +688,80 @@ def _resolve_groups(
                     f"which runs later in group '{groups[position[pred.name]].name}'",
                 )
     return tuple(groups)
+
+
+def _derive_tiles(
+    workload: Workload,
+    names: tuple[str, ...],
+    written: list[Written],
+    tiles: dict[tuple[str, str], int],
+    where: str,
+    problems: ProblemCollector,
+    notes: list[str],
+) -> tuple[tuple[str, str, int], ...]:
+    """Tiles of the loops that are one fused axis with a written ``intra_core_tiling`` entry (Stream
+    2.1.1 tiles the axis, so every node of the group along it): ``tile * scale`` of each. Entries
+    cutting one axis differently, or a tile not in whole strides of a strided reader, are errors (as
+    in Stream); an entry naming an op type (our extension) then tiles only its own nodes, with a note.
+    A loop tiled in ``tiles`` keeps that tile; a protected loop stays whole, with a note."""
+    axes = fused_axes(workload, names)
+    field = f"{where}.intra_core_tiling"
+    chosen: dict[tuple[str, str], tuple[int, Written]] = {}  # loop -> its tile, the entry it comes from
+    for w in written:
+        sizes = [(loop, w.tile * ratio) for loop, ratio in axes.members((w.node, w.loop))]
+        issue, own = _axis_issue(w, sizes, chosen) or (None, False)
+        if issue is None:
+            for loop, size in sizes:
+                chosen.setdefault(loop, (int(size), w))
+        elif w.by_type and own:
+            notes.append(f"{field}: {issue}; as {w.label} names an op type, it tiles {w.node}.{w.loop} alone")
+        else:
+            problems.add(field, issue)
+    derived: dict[str, list[str]] = {}
+    out: list[tuple[str, str, int]] = []
+    position = {n: i for i, n in enumerate(names)}
+    for (name, loop), (size, source) in sorted(
+        chosen.items(), key=lambda item: (position[item[0][0]], workload.node(item[0][0]).loop_names.index(item[0][1]))
+    ):
+        node = workload.node(name)
+        if (name, loop) in tiles or size >= node.sizes[loop]:
+            continue
+        if loop in node.protected_loops:
+            notes.append(
+                f"{field}: {name}.{loop} is one fused axis with {source.label} but every output of {name!r} needs its "
+                "whole extent (a protected loop): it stays whole"
+            )
+            continue
+        out.append((name, loop, size))
+        derived.setdefault(name, []).append(f"{loop} {size}")
+    if derived:
+        listed = "; ".join(f"{name} {', '.join(loops)}" for name, loops in derived.items())
+        notes.append(
+            f"{field}: tiles the loops that are one fused axis with the entries, as Stream 2.1.1 does: {listed}"
+        )
+    return tuple(out)
+
+
+def _axis_issue(
+    w: Written, sizes: list[tuple[tuple[str, str], Fraction]], chosen: dict[tuple[str, str], tuple[int, Written]]
+) -> tuple[str, bool] | None:
+    """Why entry ``w`` cannot tile its fused axis (the loops' ``sizes``), and whether the cause is the
+    entry itself (not a different entry it disagrees with); ``None`` when it can."""
+    for (other, loop), size in sizes:
+        if size.denominator != 1:
+            return (
+                f"tile {w.tile} of {w.label} is not a multiple of {size.denominator}, the stride {other}.{loop} steps "
+                f"it by (one fused axis): tile it by whole strides, or tile {other}"
+            ), True
+        tile, earlier = chosen.get((other, loop), (size, w))
+        if tile != size:
+            own = earlier.entry == w.entry
+            first = f"{w.label} on {w.node} and on {earlier.node}" if own else f"{w.label} and {earlier.label}"
+            return (
+                f"{first} cut one fused axis differently ({other}.{loop}: {int(size)} against {tile}); entries "
+                "naming one fused axis must agree, as in Stream 2.1.1"
+            ), own
+    return None
 
 
 def _members_by_name(groups: tuple[GroupEntry, ...], workload: Workload, problems: ProblemCollector) -> list[list[str]]:

@@ -2,6 +2,14 @@
 
 Tiles of a part are enumerated with the node's first loop outermost. Splits must divide the loop
 size (as in Stream); a temporal tile need not divide it (the last tile is then smaller).
+
+:func:`fused_axes` finds the loops of a fused group that are one axis, by Stream 2.1.1's rule
+(``Workload._couplings``): a producer's output loop and the consumer loop reading that tensor axis
+as ``1 * loop (+ c)``, or as ``s * loop + window`` when ``s`` times the consumer's output extent
+along that loop is the whole axis (a padded window; the producer loop then steps ``s`` times as
+far); and two readers of a tensor from outside the group through ``1 * loop (+ c)`` unless both
+loops index their outputs. A tensor axis several nodes read is left unlinked when linking it would
+make two loops of one node one axis (Stream's "held" axes). Stream 1.13.14 links identities only.
 """
 
 from __future__ import annotations
@@ -11,13 +19,15 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 
 import attrs
 
 from stream_core.ir.mapping import NodeMapping
-from stream_core.ir.workload import Node, Operand, TensorSpec
+from stream_core.ir.workload import AffineExpr, Node, Operand, TensorSpec, Workload
 
 Box = tuple[tuple[int, int], ...]
+Loop = tuple[str, str]  # (node, loop)
 
 
 @attrs.frozen
@@ -164,3 +174,153 @@ class BoxIndex:
             if not found:
                 break
         return sorted((found or set()) | self.everywhere)
+
+
+@attrs.frozen
+class FusedAxes:
+    """The loops of a fused group that are one axis: ``root[loop]`` names the axis and ``scale[loop]``
+    is how far the loop steps along it (a producer read through stride ``s`` steps ``s`` times as far
+    as its reader), so one tile of the axis spans ``tile * scale`` of each of its loops."""
+
+    root: Mapping[Loop, Loop]
+    scale: Mapping[Loop, Fraction]
+
+    def members(self, loop: Loop) -> list[tuple[Loop, Fraction]]:
+        """The loops on ``loop``'s axis (itself included) and each one's tile per unit tile of ``loop``."""
+        if loop not in self.root:
+            return [(loop, Fraction(1))]
+        root, own = self.root[loop], self.scale[loop]
+        return [(other, self.scale[other] / own) for other, r in self.root.items() if r == root]
+
+
+@attrs.frozen
+class _Link:
+    """``a`` steps ``stride`` times as far as ``b``; ``shared`` is the tensor axis it goes through when
+    several nodes of the group read that tensor, ``rank`` the position of its producer (-1: none)."""
+
+    a: Loop
+    b: Loop
+    stride: int
+    shared: tuple[str, int] | None
+    rank: int
+
+
+def _unit_loop(expr: AffineExpr) -> str | None:
+    """The loop of ``1 * loop + c``, else ``None``."""
+    terms = [(d, c) for d, c in expr.terms if c != 0]
+    return terms[0][0] if len(terms) == 1 and terms[0][1] == 1 else None
+
+
+def _coupling(workload: Workload, consumer: Node, produced: AffineExpr, read: AffineExpr, extent: int):
+    """``(producer loop, consumer loop, stride)`` when a tensor axis written as ``produced`` and read
+    as ``read`` links the two loops (see the module docstring), else ``None``."""
+    source = _unit_loop(produced)
+    if source is None:
+        return None
+    target = _unit_loop(read)
+    if target is not None:
+        return source, target, 1
+    if produced.offset:
+        return None
+    outputs = set(consumer.output.dims)
+    indexed = [(d, c) for d, c in read.terms if c != 0 and d in outputs]
+    if len(indexed) != 1 or indexed[0][1] < 1 or consumer.output.access is None:
+        return None
+    (loop, stride), shape = indexed[0], workload.tensor(consumer.output.tensor).shape
+    span = next((n for e, n in zip(consumer.output.access, shape, strict=True) if e == AffineExpr.of(loop)), 0)
+    return (source, loop, stride) if stride * span == extent else None
+
+
+def _links(workload: Workload, names: Sequence[str]) -> list[_Link]:
+    """Every link the group's dataflow suggests (Stream 2.1.1's candidate couplings)."""
+    group, position = set(names), {n: i for i, n in enumerate(names)}
+    readers: dict[str, dict[str, Operand]] = {}  # tensor -> reader -> its first read of it (as Stream)
+    for name in names:
+        for op in workload.node(name).reads:
+            if op.access is not None:
+                readers.setdefault(op.tensor, {}).setdefault(name, op)
+    links: list[_Link] = []
+    for tensor, users in readers.items():
+        producer = workload.producer(tensor)
+        shared = len(users) > 1
+        if producer is None or producer.name not in group:
+            for (a, op_a), (b, op_b) in itertools.combinations(users.items(), 2):
+                node_a, node_b = workload.node(a), workload.node(b)
+                for axis, (ea, eb) in enumerate(zip(op_a.access or (), op_b.access or (), strict=True)):
+                    la, lb = _unit_loop(ea), _unit_loop(eb)
+                    pure = not ea.offset and not eb.offset
+                    parallel = la not in node_a.reduction_dims and lb not in node_b.reduction_dims
+                    if la and lb and not (pure and parallel):
+                        links.append(_Link((a, la), (b, lb), 1, (tensor, axis), -1))
+            continue
+        if producer.output.access is None:
+            continue
+        extents = workload.tensor(tensor).shape
+        for name, op in users.items():
+            consumer = workload.node(name)
+            for axis, (produced, read) in enumerate(zip(producer.output.access, op.access or (), strict=True)):
+                found = _coupling(workload, consumer, produced, read, extents[axis])
+                if found is not None:
+                    source, target, stride = found
+                    where = (tensor, axis) if shared else None
+                    links.append(_Link((producer.name, source), (name, target), stride, where, position[producer.name]))
+    return links
+
+
+def _held(links: list[_Link]) -> set[tuple[str, int]]:
+    """The shared tensor axes left unlinked: linking through them would make two loops of one node
+    one axis. Unshared links go first, then shared ones from the latest produced back (as Stream)."""
+    ordered = sorted(links, key=lambda link: (link.shared is not None, -link.rank))
+    held: set[tuple[str, int]] = set()
+    while (conflict := _first_conflict(ordered, held)) is not None:
+        held.add(conflict)
+    return held
+
+
+def _first_conflict(ordered: list[_Link], held: set[tuple[str, int]]) -> tuple[str, int] | None:
+    """The first shared axis, not held, whose link would join two loops of one node, the links before
+    it being joined."""
+    parent: dict[Loop, Loop] = {}
+    nodes: dict[Loop, set[str]] = {}
+
+    def find(loop: Loop) -> Loop:
+        nodes.setdefault(loop, {loop[0]})
+        while parent.setdefault(loop, loop) != loop:
+            loop = parent[loop]
+        return loop
+
+    for link in ordered:
+        if link.shared in held:
+            continue
+        ra, rb = find(link.a), find(link.b)
+        if ra == rb:
+            continue
+        if link.shared is not None and nodes[ra] & nodes[rb]:
+            return link.shared
+        parent[rb] = ra
+        nodes[ra] |= nodes[rb]
+    return None
+
+
+def fused_axes(workload: Workload, names: Sequence[str]) -> FusedAxes:
+    """The fused axes of the group of nodes ``names`` (in topological order; see the module docstring).
+    A link whose stride disagrees with the others on its axis is ignored."""
+    links = _links(workload, names)
+    held = _held(links)
+    root: dict[Loop, Loop] = {}
+    scale: dict[Loop, Fraction] = {}
+    for link in links:
+        if link.shared in held:
+            continue
+        for loop in (link.a, link.b):
+            if loop not in root:
+                root[loop], scale[loop] = loop, Fraction(1)
+        ra, rb = root[link.a], root[link.b]
+        # scale[a] must be stride * scale[b]: rescale b's axis into a's
+        factor = link.stride * scale[link.b] / scale[link.a]
+        if ra == rb:
+            continue
+        for loop, r in list(root.items()):
+            if r == rb:
+                root[loop], scale[loop] = ra, scale[loop] / factor
+    return FusedAxes(root, scale)

@@ -5,8 +5,10 @@ Semantics (those of Stream's mapping files):
 * ``NodeMapping.cores`` with no inter-core split lists the *candidate* cores; the allocator picks one.
   With a split of ``P`` parts, ``cores`` has exactly ``P`` entries and part ``i`` runs on ``cores[i]``;
   a core listed more than once runs each of its parts, one after the other.
-* ``FusedGroup.tiles`` gives the intra-core (temporal) tile size of some loops; a loop without a tile
-  size is processed whole (per part). Groups run one after the other, in order.
+* ``FusedGroup.tiles`` gives the intra-core (temporal) tile size of some loops, as written; a loop
+  without a tile size is processed whole (per part). ``FusedGroup.derived`` tiles the loops that are
+  one fused axis with a written one, as Stream does (see :func:`stream_core.tiling.fused_axes`); a
+  written tile wins. Groups run one after the other, in order.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ def _freeze_kwargs(value: MappingABC[str, Any] | Iterable[tuple[str, Any]] | Non
         return ()
     items = value.items() if isinstance(value, MappingABC) else value
     return tuple(sorted((str(k), v) for k, v in items))
+
+
+def _freeze_tiles(tiles: Iterable[tuple[str, str, int]]) -> tuple[tuple[str, str, int], ...]:
+    return tuple((str(n), str(d), int(t)) for n, d, t in tiles)
 
 
 @attrs.frozen
@@ -61,12 +67,12 @@ class NodeMapping:
 class FusedGroup:
     name: str
     nodes: tuple[str, ...] = attrs.field(converter=tuple)
-    tiles: tuple[tuple[str, str, int], ...] = attrs.field(
-        default=(), converter=lambda ts: tuple((str(n), str(d), int(t)) for n, d, t in ts)
-    )
+    tiles: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles)
+    derived: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles)
 
     def tile_sizes(self, node: str) -> dict[str, int]:
-        return {d: t for n, d, t in self.tiles if n == node}
+        """The tile size of each tiled loop of ``node``: written, else derived from a fused axis."""
+        return {d: t for n, d, t in (*self.derived, *self.tiles) if n == node}
 
 
 @attrs.frozen
