@@ -1,7 +1,8 @@
 """Tiling of a node by its mapping: inter-core parts and intra-core (temporal) tiles.
 
-Tiles of a part are enumerated with the node's first loop outermost. Splits must divide the loop
-size (as in Stream); a temporal tile need not divide it (the last tile is then smaller).
+Tiles of a part are enumerated with the node's first loop outermost. Splits divide the loop size
+(the mapping reader does not apply one that does not); a temporal tile need not divide it (the
+last tile is then smaller).
 
 :func:`fused_axes` finds the loops of a fused group that are one axis, by Stream 2.1.1's rule
 (``Workload._couplings``): a producer's output loop and the consumer loop reading that tensor axis
@@ -211,7 +212,9 @@ def _unit_loop(expr: AffineExpr) -> str | None:
     return terms[0][0] if len(terms) == 1 and terms[0][1] == 1 else None
 
 
-def _coupling(workload: Workload, consumer: Node, produced: AffineExpr, read: AffineExpr, extent: int):
+def _coupling(
+    workload: Workload, consumer: Node, produced: AffineExpr, read: AffineExpr, extent: int
+) -> tuple[str, str, int] | None:
     """``(producer loop, consumer loop, stride)`` when a tensor axis written as ``produced`` and read
     as ``read`` links the two loops (see the module docstring), else ``None``."""
     source = _unit_loop(produced)
