@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 from stream_tetra.mapper import FusedMapper, MapperSettings, fusion_groups, inter_core_split
+from stream_tetra.mapping_yaml import write_mapping
 from tetra_helpers import core
 from tetra_workloads import conv, elementwise, two_conv
 
 from stream_core import RunOptions, run
 from stream_core.context import RunContext
 from stream_core.hardware import load_accelerator
-from stream_core.ir import LoopDim, Node, NodeKind, Operand, TensorSpec, Workload
+from stream_core.ir import AffineExpr, LoopDim, Node, NodeKind, Operand, TensorSpec, Workload
+from stream_core.mapping_io import load_mapping
 from stream_core.testing import check_schedule
 
 
@@ -132,3 +134,54 @@ def test_unknown_cut_point_is_an_input_error(plugins, hardware):
     context = RunContext(plugins=plugins, options=RunOptions(settings={"fused.cut_points": "nope"}))
     with pytest.raises(InputError, match="no such nodes: nope"):
         FusedMapper().map(cut_workload(), acc, context)
+
+
+def test_tiles_cut_each_fused_axis_alike(plugins, hardware):
+    """two_conv on 2 cores of 1000 bits: conv1's output channels K and conv2's input channels C are one
+    fused axis (conv2 reads h[K] as its C), as are both row loops OY; so tiling conv1.K to 1 tiles
+    conv2.C to 1 too (Stream 2.1.1's meaning), and both OY get the same tile."""
+    acc = hardware([core("a", memory_bits=1000), core("b", memory_bits=1000)])
+    outcome = run(two_conv(), acc, plugins=plugins)
+    tiles = {(n, d): t for n, d, t in outcome.problem.mapping.groups[0].tiles}
+    assert tiles[("conv1", "K")] == tiles[("conv2", "C")] == 1
+    assert tiles[("conv1", "OY")] == tiles[("conv2", "OY")] == 1
+    assert ("conv2", "K") not in tiles  # conv2's output channels are on no axis with a tiled loop
+    assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def strided_pair() -> Workload:
+    """conv1: 3x3, 1 -> 2 channels, 8x8 rows, padding 1; conv2: 1x1 over h with stride 2 (4x4 output)."""
+    A = AffineExpr.of
+    tensors = {
+        "x": TensorSpec("x", (1, 1, 8, 8), "int8"),
+        "w1": TensorSpec("w1", (2, 1, 3, 3), "int8"),
+        "h": TensorSpec("h", (1, 2, 8, 8), "int8"),
+        "w2": TensorSpec("w2", (2, 2, 1, 1), "int8"),
+        "y": TensorSpec("y", (1, 2, 4, 4), "int8"),
+    }
+    loops = [LoopDim("B", 1), LoopDim("OX", 4), LoopDim("OY", 4), LoopDim("C", 2), LoopDim("K", 2)]
+    conv2 = Node(
+        "conv2",
+        "Conv",
+        loops,
+        [
+            Operand("input", "h", 8, (A("B"), A("C"), AffineExpr((("OY", 2),)), AffineExpr((("OX", 2),)))),
+            Operand("weight", "w2", 8, (A("K"), A("C"), AffineExpr((), 0), AffineExpr((), 0))),
+            Operand("output", "y", 8, (A("B"), A("K"), A("OY"), A("OX"))),
+        ],
+        mac_op=True,
+    )
+    nodes = [conv("conv1", "x", "w1", "h", 1, 2, 8), conv2]
+    return Workload("strided", nodes, tensors, inputs=["x"], outputs=["y"], constants=["w1", "w2"])
+
+
+def test_a_strided_reader_tiles_its_producer_in_whole_strides(plugins, hardware, tmp_path):
+    """conv2 reads h's rows as 2 * OY: one fused axis on which conv1.OY steps twice as far, so the
+    mapper's row tile of conv1 is twice conv2's, and the tiles read back unchanged."""
+    acc = load_accelerator(hardware([core("a", memory_bits=600)]), plugins)
+    context = RunContext(plugins=plugins, options=RunOptions())
+    mapping = FusedMapper().map(strided_pair(), acc, context)
+    tiles = {(n, d): t for n, d, t in mapping.groups[0].tiles}
+    assert tiles[("conv1", "OY")] == 2 * tiles[("conv2", "OY")] < 8
+    path = write_mapping(mapping, strided_pair(), tmp_path / "mapping.yaml", acc)
+    assert load_mapping(path, strided_pair(), acc).groups == mapping.groups

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from stream_tetra.mapping_yaml import write_mapping as export_mapping
 from tetra_helpers import EXAMPLES, core
 from tetra_workloads import relu_chain, two_conv
 
@@ -94,3 +96,28 @@ def test_same_inputs_same_summary(plugins):
     assert stable(first) == stable(second)
     assert first.result.tiles == second.result.tiles and first.result.transfers == second.result.transfers
     assert check_schedule(first.result, first.problem) == []
+
+
+@pytest.mark.parametrize(("memory", "fitted"), [(1000, {("conv2", "OX"): 2}), (700, {("conv2", "OY"): 1})])
+def test_mapping_yaml_restates_a_mapping_the_reader_fitted_to_memory(
+    plugins, hardware, write_mapping, tmp_path, memory, fitted
+):
+    """conv1.D2 (OY) tiled to 2 also tiles conv2.OY to 2 (one fused axis); conv2 (8 output channels)
+    still does not fit one core, so the reader tiles it further (e.g. OX to 2, or OY to 1, a cut the
+    axis entry cannot state). mapping.yaml writes back the one entry written, and reading it tiles
+    conv2 the same way again: the same groups, no 'cut one fused axis differently' error."""
+    written = write_mapping(
+        {
+            "layers": [{"name": "conv1", "core_allocation": [[0]]}, {"name": "conv2", "core_allocation": [[0]]}],
+            "fused_groups": [
+                {"name": "g", "layers": ["conv1", "conv2"], "intra_core_tiling": [{"dim": "conv1.D2", "tile": 2}]}
+            ],
+        }
+    )
+    wl, acc = two_conv(c=1, k1=2, k2=8), load_accelerator(hardware([core("a", memory_bits=memory)]), plugins)
+    mapping = load_mapping(written, wl, acc)
+    tiles = {(n, d): t for n, d, t in mapping.groups[0].tiles}
+    assert tiles.items() >= fitted.items() and mapping.groups[0].derived == (("conv2", "OY", 2),)
+    path = export_mapping(mapping, wl, tmp_path / "back.yaml", acc)
+    assert yaml.safe_load(path.read_text())["fused_groups"][0]["intra_core_tiling"] == [{"dim": "conv1.D2", "tile": 2}]
+    assert load_mapping(path, wl, acc).groups == mapping.groups

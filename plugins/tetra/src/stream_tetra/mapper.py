@@ -37,7 +37,8 @@ from stream_core.errors import InputError, Problem
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.mapping import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, Workload
-from stream_core.tiling import NodeTiling
+from stream_core.tiling import NodeTiling, fused_axes
+from stream_tetra.axis_tiles import AxisTiles
 from stream_tetra.memory import buffer_needs, memory_demand
 
 NORMALISATIONS = ("Softmax", "LayerNormalization", "LpNormalization")
@@ -144,15 +145,16 @@ def fusion_groups(workload: Workload, settings: MapperSettings) -> list[tuple[st
 
 
 def protected_loops(node: Node) -> set[str]:
-    """Loops that must stay whole on one core and in one tile: a normalisation's axis."""
+    """Loops that must stay whole on one core and in one tile: the node's protected loops and a
+    normalisation's axis."""
+    protected = set(node.protected_loops)
     if node.op_type not in NORMALISATIONS or node.output.access is None:
-        return set()
+        return protected
     axis = node.attribute("axis", -1)
-    access = node.output.access
     try:
-        return set(access[axis].dims)
+        return protected | set(node.output.access[axis].dims)
     except (IndexError, TypeError):
-        return set()
+        return protected
 
 
 def inter_core_split(
@@ -243,85 +245,93 @@ def intra_core_tiles(
     accelerator: Accelerator,
     settings: MapperSettings,
 ) -> tuple[tuple[str, str, int], ...]:
-    """Tile sizes ``(node, loop, tile)`` of one group (see the module docstring)."""
+    """Tile sizes ``(node, loop, tile)`` of one group, the same along each fused axis (see the module
+    docstring)."""
     offchip = accelerator.offchip_core_id
     compute = [n for n in members if nodes[n.name].cores != (offchip,)]
     if not compute:
         return ()
     limit = {c.id: settings.memory_fraction * c.summary.memory_bits for c in accelerator.cores.values()}
     memory_of = accelerator.memory_of
-    rows = {n.name: streaming_loop(n) for n in compute}
-    cols = {n.name: _inner_column(n, rows[n.name]) for n in compute}
+    blank = AxisTiles(
+        fused_axes(workload, [n.name for n in members]),
+        {n.name: _part_sizes(n, nodes[n.name]) for n in compute},
+        [(n.name, d) for n in compute for d in protected_loops(n)],
+    )
+    rows = [(n.name, d) for n in compute if (d := streaming_loop(n)) is not None]
+    outer = _outer_loops(compute)
+    cols = [(n.name, d) for n in compute if (d := _inner_column(n, streaming_loop(n))) is not None]
+    cols = [loop for loop in cols if not blank.touches(loop, rows)]
 
-    def longest(loops: dict[str, str | None]) -> int:
-        return max((_part_sizes(n, nodes[n.name])[d] for n in compute if (d := loops[n.name])), default=1)
+    def longest(loops: list[tuple[str, str]]) -> int:
+        return max((blank.parts[n][d] for n, d in loops), default=1)
 
-    def tiles_for(r: int, q: int) -> dict[str, dict[str, int]]:
-        out = {}
-        for n in compute:
-            tile = _part_sizes(n, nodes[n.name])
-            for loop, count in ((rows[n.name], r), (cols[n.name], q)):
-                if loop is not None:
-                    tile[loop] = max(1, -(-tile[loop] // count))
-            out[n.name] = tile
-        return out
+    def tiles_for(r: int, q: int) -> AxisTiles:
+        tiles = blank.copy()
+        for loops, count in ((rows, r), (cols, q)):
+            for loop in loops:
+                tiles.split_into(loop, count)
+        return tiles
 
-    def demand(tiles: dict[str, dict[str, int]]) -> dict[int, int]:
+    def demand(tiles: AxisTiles) -> dict[int, int]:
         """Bits per memory (keyed by its owner): every part on the memory of its core, a node with
         candidate cores on each of their memories (whichever is chosen); sharing cores add up."""
         out: dict[int, int] = {}
         for n in compute:
-            bits = _footprint(n, tiles[n.name])
+            bits = _footprint(n, tiles.node_tile(n.name))
             mapping = nodes[n.name]
             memories = [memory_of(c) for c in mapping.cores]
             for memory in memories if mapping.parts > 1 else set(memories):
                 out[memory] = out.get(memory, 0) + bits
         return out
 
-    def over(tiles: dict[str, dict[str, int]]) -> list[int]:
+    def over(tiles: AxisTiles) -> list[int]:
         return [m for m, bits in sorted(demand(tiles).items()) if bits > limit[m]]
 
-    options = [(q, r) for q in _divisors(longest(cols)) for r in _divisors(longest(rows))]
-    chosen = next((tiles_for(r, q) for q, r in options if not over(tiles_for(r, q))), None)
+    counts = _divisors(longest(rows))
+    options = [(q, r) for q in _divisors(longest(cols)) for r in counts]
+    r, chosen = next(((r, tiles) for q, r in options if not over(tiles := tiles_for(r, q))), (counts[-1], None))
     if chosen is None:  # rows alone do not help enough: the largest nodes of full cores are tiled further
-        chosen = tiles_for(_divisors(longest(rows))[-1], 1)
+        chosen = tiles_for(r, 1)
         for memory in over(chosen):
             while demand(chosen)[memory] > limit[memory]:
                 using = [n for n in compute if any(memory_of(c) == memory for c in nodes[n.name].cores)]
-                ranked = sorted(using, key=lambda n: (-_footprint(n, chosen[n.name]), n.name))
-                if not any(_shrink_once(n, nodes[n.name], chosen[n.name], rows[n.name]) for n in ranked):
+                ranked = sorted(using, key=lambda n: (-_footprint(n, chosen.node_tile(n.name)), n.name))
+                if not any(_shrink_once(n, chosen, rows, outer) for n in ranked):
                     break
-    _refine(workload, compute, nodes, chosen, rows, accelerator)
-    out = []
-    for n in compute:
-        parts = _part_sizes(n, nodes[n.name])
-        out.extend((n.name, d, t) for d, t in chosen[n.name].items() if t < parts[d])
-    return tuple(out)
+    _refine(workload, compute, nodes, chosen, (rows, outer), [c for c in counts if c > r], accelerator)
+    return chosen.entries(compute)
 
 
 def _refine(
     workload: Workload,
     compute: list[Node],
     nodes: dict[str, NodeMapping],
-    chosen: dict[str, dict[str, int]],
-    rows: dict[str, str | None],
+    chosen: AxisTiles,
+    streams: tuple[list[tuple[str, str]], list[tuple[str, str]]],
+    counts: list[int],
     accelerator: Accelerator,
     rounds: int = 64,
     max_steps: int = 1 << 16,
 ) -> None:
-    """Check the tiling with the allocator's buffer model; while a memory is over-full, tile further
-    the node deciding its largest buffer that this helps (then the next one), until every memory
-    fits, nothing helps, or the group would get more than ``max_steps`` steps."""
+    """Check the tiling with the allocator's buffer model (``streams``: the streaming loops and the
+    loops outside them); while a memory is over-full, tile further
+    the node deciding its largest buffer that this helps (then the next one), or the streaming loops
+    into the next of ``counts`` tiles when that empties the memory more, until every memory fits,
+    nothing helps, or the group would get more than ``max_steps`` steps. ``chosen`` is updated."""
     by_name = {n.name: n for n in compute}
     order = [n.name for n in compute]
     capacity = {c.id: c.summary.memory_bits for c in accelerator.cores.values()}
 
-    def demand(tiles: dict[str, dict[str, int]]) -> dict[int, list]:
-        tilings = {n.name: NodeTiling(n, nodes[n.name], tiles[n.name]) for n in compute}
-        return memory_demand(buffer_needs(workload, tilings, order), tilings, accelerator)
+    def tilings(tiles: AxisTiles) -> dict[str, NodeTiling]:
+        return {n.name: NodeTiling(n, nodes[n.name], tiles.node_tile(n.name)) for n in compute}
 
-    def steps(tiles: dict[str, dict[str, int]]) -> int:
-        return sum(NodeTiling(n, nodes[n.name], tiles[n.name]).steps_per_part for n in compute)
+    def demand(tiles: AxisTiles) -> dict[int, list]:
+        found = tilings(tiles)
+        return memory_demand(buffer_needs(workload, found, order), found, accelerator)
+
+    def steps(tiles: AxisTiles) -> int:
+        return sum(t.steps_per_part for t in tilings(tiles).values())
 
     current = demand(chosen)
     for _ in range(rounds):
@@ -331,39 +341,58 @@ def _refine(
             return
         memory = max(over)[1]
         owners = dict.fromkeys(x.owner for x in sorted(current[memory], key=lambda x: (-x.bits, x.label)))
+        moves = []  # (load of the memory after, order, tiles, demand after)
         for owner in owners:
-            trial = dict(chosen[owner])
-            if not _shrink_once(by_name[owner], nodes[owner], trial, rows[owner]):
-                continue
-            candidate = {**chosen, owner: trial}
-            if steps(candidate) > max_steps:
-                continue
-            after = demand(candidate)
-            if sum(x.bits for x in after.get(memory, [])) < load[memory]:
-                chosen[owner] = trial
-                current = after
-                break
-        else:
+            trial = chosen.copy()
+            if _shrink_once(by_name[owner], trial, *streams) and steps(trial) <= max_steps:
+                after = demand(trial)
+                if (bits := sum(x.bits for x in after.get(memory, []))) < load[memory]:
+                    moves.append((bits, 0, trial, after))
+                    break
+        if counts:
+            trial = chosen.copy()
+            for loop in streams[0]:
+                trial.split_into(loop, counts[0])
+            after = demand(trial)
+            if steps(trial) <= max_steps and (bits := sum(x.bits for x in after.get(memory, []))) < load[memory]:
+                moves.append((bits, 1, trial, after))
+        if not moves:
             return
+        _, kind, trial, current = min(moves, key=lambda move: move[:2])
+        chosen.sizes = trial.sizes
+        if kind == 1:
+            counts = counts[1:]
 
 
-def _shrink_once(node: Node, mapping: NodeMapping, tile: dict[str, int], stream: str | None) -> bool:
-    """Tile ``node`` one step further: first the loops inside the streaming loop (output loops, then
-    reductions: the tile order then still follows the stream), then the outer ones."""
-    parts = _part_sizes(node, mapping)
-    protected = protected_loops(node)
+def _outer_loops(compute: list[Node]) -> list[tuple[str, str]]:
+    """The loops outside each node's streaming loop in its loop order."""
+    out = []
+    for n in compute:
+        stream = streaming_loop(n)
+        if stream is not None:
+            out.extend((n.name, d) for d in n.loop_names[: n.loop_names.index(stream)])
+    return out
+
+
+def _shrink_once(node: Node, tiles: AxisTiles, rows: list[tuple[str, str]], outer: list[tuple[str, str]]) -> bool:
+    """Tile ``node`` (and so the fused axes of its loops) one step further: first the axes inside
+    every streaming loop (not holding an ``outer`` loop: output loops of ``node``, then reductions; the
+    tile order then still follows the stream), then the others; never an axis holding a streaming
+    loop (``rows``) or a protected loop."""
+    parts, tile = tiles.parts[node.name], tiles.node_tile(node.name)
     position = {d: i for i, d in enumerate(node.loop_names)}
-    cut = position[stream] if stream is not None else -1
-    outputs = [d for d in node.output.dims if d != stream and d not in protected]
-    reductions = [d for d in node.reduction_dims if d not in protected]
-    inner = [[d for d in g if position[d] > cut] for g in (outputs, reductions)]
-    outer = [[d for d in g if position[d] < cut] for g in (outputs, reductions)]
-    for group in (*inner, *outer):
-        options = [d for d in group if tile[d] > 1]
-        if options:
-            d = max(options, key=lambda x: (tile[x], -position[x]))
-            count = -(-parts[d] // tile[d])
-            larger = next((c for c in _divisors(parts[d]) if c > count), parts[d])
-            tile[d] = parts[d] // larger
-            return True
+    loops = [
+        d
+        for d in node.loop_names
+        if tile[d] > 1 and tiles.tileable((node.name, d)) and not tiles.touches((node.name, d), rows)
+    ]
+    others = [loop for loop in outer if loop[0] != node.name]
+    inside = [d for d in loops if not tiles.touches((node.name, d), outer)]
+    own = [d for d in loops if d not in inside and not tiles.touches((node.name, d), others)]
+    for group in (inside, own, [d for d in loops if d not in inside and d not in own]):
+        for kind in ([d for d in group if d in node.output.dims], [d for d in group if d in node.reduction_dims]):
+            for d in sorted(kind, key=lambda x: (-tile[x], position[x])):
+                count = -(-parts[d] // tile[d])
+                if any(tiles.set((node.name, d), parts[d] // c) for c in _divisors(parts[d]) if c > count):
+                    return True
     return False

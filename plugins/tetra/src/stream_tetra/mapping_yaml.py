@@ -4,23 +4,73 @@ Layout (Stream 1.13): ``layers`` with ``name``, ``core_allocation: [[ids]]`` and
 ``inter_core_tiling: [[{dim: D<i>, split: n}]]``; ``fused_groups`` with ``name``, ``layers`` and
 ``intra_core_tiling: [{dim: <node>.D<i>, tile: t}]``. Dimensions are positional (``D<i>`` is the
 node's ``i``-th loop), as Stream names them.
+
+An entry tiles its fused axis in every node of the group (Stream 2.1.1; the mapping reader keeps
+what it gives the other loops in ``FusedGroup.derived``), and the reader tiles a node that does not
+fit memory further. So a group's tiles are written as entries that read back to them
+(:func:`stated_tiles`); with the accelerator, the fewest such entries are chosen by reading them
+back (:func:`mapping_data`).
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from stream_core.context import RunContext
-from stream_core.ir.mapping import Mapping
+from stream_core.ir.accelerator import Accelerator
+from stream_core.ir.mapping import FusedGroup, Mapping
 from stream_core.ir.result import Result
 from stream_core.ir.workload import Workload
+from stream_core.mapping_io import parse_mapping_data, resolve_mapping
 from stream_core.pipeline import AllocationProblem
+from stream_core.tiling import fused_axes
+
+Entry = tuple[str, str, int]  # (node, loop, tile)
 
 
-def mapping_data(mapping: Mapping, workload: Workload) -> dict[str, Any]:
+def stated_tiles(group: FusedGroup, workload: Workload) -> tuple[list[Entry], list[Entry]]:
+    """``group``'s tiles as ``intra_core_tiling`` entries, in its order: all it can state, and the
+    lean part of them (the entries its derived tiles come from). Left out of both: a tile on a derived
+    loop, and a tile disagreeing with its axis that the axis would not give its loop (tiles the reader
+    added to fit memory). A tile its axis gives another size (a written tile the reader shrank to fit)
+    is written as the axis says."""
+    axes = fused_axes(workload, group.nodes)
+    tiled = {(n, d) for n, d, _ in group.tiles}
+    derived = {(n, d): Fraction(t) for n, d, t in group.derived}
+    said = dict(derived)  # what each axis says so far
+
+    def derivable(loop: tuple[str, str], size: Fraction) -> bool:
+        node = workload.node(loop[0])
+        return size < node.sizes[loop[1]] and loop[1] not in node.protected_loops
+
+    stated: list[Entry] = []
+    lean: list[Entry] = []
+    for n, d, t in group.tiles:
+        if (n, d) in derived:
+            continue
+        members = axes.members((n, d))
+        axis = next((said[m] / ratio for m, ratio in members if m in said), None)
+        if axis is None:
+            if any(derivable(m, t * ratio) for m, ratio in members if m not in tiled):
+                continue
+            axis = Fraction(t)
+        elif axis != t and (axis.denominator != 1 or not derivable((n, d), axis)):
+            continue
+        stated.append((n, d, int(axis)))
+        if any(m in derived for m, _ in members):  # an entry the derived tiles come from
+            lean.append(stated[-1])
+        said.update((m, axis * ratio) for m, ratio in members)
+    return stated, lean if derived else stated
+
+
+def mapping_data(mapping: Mapping, workload: Workload, accelerator: Accelerator | None = None) -> dict[str, Any]:
+    """The mapping file's data. Each group's entries are all it can state; with ``accelerator``, a
+    group whose lean entries alone read back to its tiles (the reader fitting nodes to memory again)
+    gets those instead."""
     order = {node.name: i for i, node in enumerate(workload.nodes)}
 
     def dim(node: str, loop: str) -> str:
@@ -33,20 +83,44 @@ def mapping_data(mapping: Mapping, workload: Workload) -> dict[str, Any]:
         if nm.split:
             entry["inter_core_tiling"] = [[{"dim": dim(name, d), "split": f} for d, f in nm.split]]
         layers.append(entry)
-    groups = []
-    for group in mapping.groups:
-        item: dict[str, Any] = {"name": group.name, "layers": list(group.nodes)}
-        if group.tiles:
-            item["intra_core_tiling"] = [{"dim": f"{n}.{dim(n, d)}", "tile": t} for n, d, t in group.tiles]
-        groups.append(item)
-    return {"layers": layers, "fused_groups": groups}
+
+    def data(entries: list[list[Entry]]) -> dict[str, Any]:
+        groups = []
+        for group, tiles in zip(mapping.groups, entries, strict=True):
+            item: dict[str, Any] = {"name": group.name, "layers": list(group.nodes)}
+            if tiles:
+                item["intra_core_tiling"] = [{"dim": f"{n}.{dim(n, d)}", "tile": t} for n, d, t in tiles]
+            groups.append(item)
+        return {"layers": layers, "fused_groups": groups}
+
+    entries = [stated_tiles(g, workload) for g in mapping.groups]
+    chosen = [stated for stated, _ in entries]
+    if accelerator is not None and any(lean != stated for stated, lean in entries):
+        back = read_back(data([lean for _, lean in entries]), workload, accelerator)
+        chosen = [
+            lean if back.get(g.name) == g else stated for g, (stated, lean) in zip(mapping.groups, entries, strict=True)
+        ]
+    return data(chosen)
 
 
-def write_mapping(mapping: Mapping, workload: Workload, path: Path) -> Path:
-    path.write_text(yaml.safe_dump(mapping_data(mapping, workload), sort_keys=False))
+def read_back(data: dict[str, Any], workload: Workload, accelerator: Accelerator) -> dict[str, FusedGroup]:
+    """The groups the mapping reader makes of ``data``, by name."""
+    return {g.name: g for g in resolve_mapping(parse_mapping_data(data, None), workload, accelerator, None).groups}
+
+
+def write_mapping(mapping: Mapping, workload: Workload, path: Path, accelerator: Accelerator | None = None) -> Path:
+    path.write_text(yaml.safe_dump(mapping_data(mapping, workload, accelerator), sort_keys=False))
     return path
 
 
 class MappingExporter:
     def export(self, result: Result, problem: AllocationProblem, output_dir: Path, context: RunContext) -> list[Path]:
-        return [write_mapping(problem.mapping, problem.workload, output_dir / "mapping.yaml")]
+        path = write_mapping(problem.mapping, problem.workload, output_dir / "mapping.yaml", problem.accelerator)
+        back = read_back(yaml.safe_load(path.read_text()), problem.workload, problem.accelerator)
+        differ = [g.name for g in problem.mapping.groups if back.get(g.name) != g]
+        if differ:
+            context.warn(
+                f"{path.name}: fused groups {', '.join(differ)} read back with other tiles than this run's (tiles "
+                "the mapping reader added to fit memory that Stream's format cannot state)"
+            )
+        return [path]
