@@ -13,16 +13,23 @@
    consecutive nodes stream their rows in the same order). Reduction loops are not split (a split
    reduction would need a cross-core accumulation no allocator models). Candidate cores that are
    not identical stay candidates, and the allocator picks one. ``fused.split=none`` never splits.
-4. **Intra-core tiling.** Per group, the fewest tiles along the streaming loop (the one indexing
-   the output's rows: ``OY`` of a convolution, ``D``/``M`` of a matrix product), then along the
-   output's columns (``OX``, ``N``) where that loop is inside the row loop, the same for every node
-   (so producer and consumer tiles line up), such that the tiles of all the group's nodes on the
-   cores using a top memory (one core, or all that share it) fit in ``fused.memory_fraction``
-   (default 1/2: the other half is for double buffering) of it. When no such tiling exists (e.g.
-   large weights), the largest nodes on a full memory are tiled further, along their other output
-   loops inside the streaming loop first, then their reductions. Finally the tiling is checked with
-   the allocator's own buffer model (:mod:`stream_tetra.memory`) and the node deciding the largest
-   buffer of a still over-full memory is tiled further, until every memory fits.
+4. **Intra-core tiling**, per fused axis: the loops linked across the group's nodes are one axis
+   (``stream_core.tiling.fused_axes``, Stream 2.1.1's meaning of ``intra_core_tiling``), and every
+   loop on an axis gets the same tile (a strided reader's producer ``s`` times it; see
+   :mod:`stream_tetra.axis_tiles`), so the mapping reads back from Stream's format unchanged. An
+   axis holding a protected loop (a normalisation's axis) is never tiled. Per group: the fewest
+   tiles along the axes of the streaming loops (the loop indexing each output's rows: ``OY`` of a
+   convolution, ``D``/``M`` of a matrix product), then along the axes of the output's columns
+   (``OX``, ``N``) where that loop is inside the row loop, the same count for every such axis, such
+   that the tiles of all the group's nodes on the cores using a top memory (one core, or all that
+   share it) fit in ``fused.memory_fraction`` (default 1/2: the other half is for double buffering)
+   of it. When no such tiling exists (e.g. large weights), the largest nodes on a full memory are
+   tiled further along the axes of their other loops: first those inside every node's streaming
+   loop (output loops, then reductions), then those outside only their own, then the rest (tiling
+   a loop outside another node's streaming loop puts that node's tiles out of the stream's order).
+   Finally the tiling is checked with the allocator's own buffer model (:mod:`stream_tetra.memory`):
+   while a memory is over-full, the node deciding its largest buffer is tiled further the same way,
+   or the streaming loops get the next larger tile count when that empties the memory more.
 """
 
 from __future__ import annotations
