@@ -177,6 +177,7 @@ class _NodeOutputs:
     final: frozenset[int]  # the same, for membership tests
     index: BoxIndex  # over the finals' boxes
     previous: dict[int, int]  # tile -> the tile whose partial sums it accumulates onto
+    found: dict[Box | None, list[int]] = attrs.field(factory=dict)  # answers of producers_of
 
     @classmethod
     def of(cls, boxes: list[Box | None]) -> _NodeOutputs:
@@ -189,14 +190,17 @@ class _NodeOutputs:
 
     def producers_of(self, box: Box | None) -> list[int]:
         """The tiles whose completed output overlaps ``box``."""
-        return [self.finals[position] for position in self.index.query(box)]
+        if box not in self.found:
+            self.found[box] = [self.finals[position] for position in self.index.query(box)]
+        return self.found[box]
 
 
 class _Timeline:
-    """Busy intervals of one link, sorted and disjoint, kept in chunks that know their widest inner
-    gap, so that a search for a free slot skips every chunk without a gap wide enough."""
+    """Busy intervals of one link, sorted and disjoint; touching ones merge, so back-to-back traffic
+    stays one entry. They are kept in chunks that know their widest inner gap, so that a search for a
+    free slot skips every chunk without a gap wide enough."""
 
-    CHUNK = 128  # a chunk with more intervals is split in two
+    CHUNK = 64  # a chunk with more intervals is split in two
 
     def __init__(self) -> None:
         self.starts: list[list[int]] = []
@@ -205,18 +209,15 @@ class _Timeline:
         self.last: list[int] = []  # its last end,
         self.widest: list[int] = []  # and its widest gap between neighbours (-1: none)
 
-    def earliest(self, t: int, duration: int, extra: list[tuple[int, int]]) -> int:
+    def earliest(self, t: int, duration: int, extra: _Bookings) -> int:
         """First ``s >= t`` with ``[s, s + duration)`` free here and in ``extra`` (tentative bookings)."""
         while True:
-            t = self._free(t, duration)
-            moved = False
-            for start, end in extra:
-                if start < t + duration and t < end:
-                    t, moved = end, True
-            if not moved:
+            s = extra.free(self.free(t, duration), duration)
+            if s == t:
                 return t
+            t = s
 
-    def _free(self, t: int, duration: int) -> int:
+    def free(self, t: int, duration: int) -> int:
         """First ``s >= t`` with ``[s, s + duration)`` free here."""
         c = bisect.bisect_right(self.last, t)  # the first chunk busy after t
         if c == len(self.last):
@@ -224,10 +225,11 @@ class _Timeline:
         starts, ends = self.starts[c], self.ends[c]
         i = bisect.bisect_right(ends, t)
         while True:
-            while i < len(starts) and starts[i] < t + duration:
-                t = max(t, ends[i])
+            n = len(starts)
+            while i < n and starts[i] < t + duration:
+                t = ends[i]  # ends grow and the first one is past t
                 i += 1
-            if i < len(starts):
+            if i < n:
                 return t
             c += 1
             while c < len(self.first) and self.first[c] < t + duration and self.widest[c] < duration:
@@ -238,22 +240,20 @@ class _Timeline:
             starts, ends, i = self.starts[c], self.ends[c], 0
 
     def book(self, start: int, end: int) -> None:
-        """Mark ``[start, end)`` busy; touching intervals merge, so back-to-back traffic stays one entry."""
+        """Mark ``[start, end)`` busy (it must be free)."""
         if not self.starts:
-            self.starts.append([])
-            self.ends.append([])
-            self.first.append(start)
-            self.last.append(end)
+            for column, value in ((self.starts, []), (self.ends, []), (self.first, start), (self.last, end)):
+                column.append(value)
             self.widest.append(-1)
         c = max(bisect.bisect_right(self.first, start) - 1, 0)
         starts, ends = self.starts[c], self.ends[c]
         i = bisect.bisect_left(starts, start)
-        if i > 0 and ends[i - 1] == start:
+        if i > 0 and ends[i - 1] == start:  # touches the previous interval
             i -= 1
             start = starts[i]
             del starts[i], ends[i]
         if i < len(starts):
-            if starts[i] == end:
+            if starts[i] == end:  # touches the next one
                 end = ends[i]
                 del starts[i], ends[i]
         elif c + 1 < len(self.starts) and self.first[c + 1] == end:  # touches the next chunk's first
@@ -283,12 +283,41 @@ class _Timeline:
         self.widest[c] = max(map(operator.sub, starts[1:], ends[:-1]), default=-1)
 
 
+class _Bookings:
+    """A plan's tentative bookings on one link: as booked, to commit them one by one, and merged, to
+    search them."""
+
+    def __init__(self) -> None:
+        self.booked: list[tuple[int, int]] = []
+        self.merged: _Timeline | None = None
+
+    def book(self, start: int, end: int) -> None:
+        self.booked.append((start, end))
+        if self.merged is None:
+            self.merged = _Timeline()
+        self.merged.book(start, end)
+
+    def free(self, t: int, duration: int) -> int:
+        """First ``s >= t`` with ``[s, s + duration)`` free of these bookings."""
+        if self.merged is None:
+            return t
+        if duration:
+            return self.merged.free(t, duration)
+        moved = True  # a zero-length slot may sit where two bookings touch
+        while moved:
+            moved = False
+            for start, end in self.booked:
+                if start < t < end:
+                    t, moved = end, True
+        return t
+
+
 @attrs.define
 class _Plan:
     core: int
     start: int
     end: int
-    bookings: dict[int, list[tuple[int, int]]]
+    bookings: dict[int, _Bookings]  # per link id: tentative
     fetched: list[tuple[_Need, TransferRecord]]
     spills: list[tuple[tuple[str, int], TransferRecord | None]]
     reuse: list[_Buffer]
@@ -444,7 +473,7 @@ class _Scheduler:
 
     def _plan(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
         """Where and when the tile would run on ``core``, without changing any state."""
-        bookings: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        bookings: dict[int, _Bookings] = defaultdict(_Bookings)
         reuse: list[_Buffer] = []
         reused: set[int] = set()  # positions in ``needs`` served by ``reuse``
         fetch_bits = self._output_bits(name, tile)
@@ -511,7 +540,7 @@ class _Scheduler:
         dst: int,
         bits: int,
         not_before: int,
-        bookings: dict[int, list[tuple[int, int]]],
+        bookings: dict[int, _Bookings],
         reason: str = "operand",
     ) -> TransferRecord:
         """Book the earliest slot at or after ``not_before`` when the whole route is free; on a hop with
@@ -534,18 +563,17 @@ class _Scheduler:
                 for links in hops
             )
         duration = self.acc.transfer_cycles(bits, path, src, dst)
-        start = not_before
-        while True:
-            latest = max(
-                (self.links[link.id].earliest(start, duration, bookings[link.id]) for link in path), default=start
-            )
-            if latest == start:
+        start, agreed = not_before, 0  # agreed: links in a row on which ``start`` is free
+        for link in itertools.cycle(path) if path else ():
+            found = self.links[link.id].earliest(start, duration, bookings[link.id])
+            agreed = agreed + 1 if found == start else 1
+            start = found
+            if agreed == len(path):
                 break
-            start = latest
         end = start + duration
         if duration:
             for link in path:
-                bookings[link.id].append((start, end))
+                bookings[link.id].book(start, end)
         energy = self.acc.transfer_energy(bits, path)
         return TransferRecord(tensor, src, dst, tuple(link.id for link in path), start, end, bits, energy, reason)
 
@@ -641,15 +669,15 @@ class _Scheduler:
         if info.core == self.offchip or info.buffer.bits == 0:
             info.written_back = info.ready
             return
-        bookings: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        bookings: dict[int, _Bookings] = defaultdict(_Bookings)
         record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, reason)
         self._book(bookings)
         self.transfers.append(record)
         info.written_back = record.end
 
-    def _book(self, bookings: dict[int, list[tuple[int, int]]]) -> None:
+    def _book(self, bookings: dict[int, _Bookings]) -> None:
         for link_id, booked in bookings.items():
-            for start, end in booked:
+            for start, end in booked.booked:
                 self.links[link_id].book(start, end)
 
     def _maybe_release(self, info: _Produced) -> None:
