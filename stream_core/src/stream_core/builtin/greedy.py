@@ -33,6 +33,7 @@ import itertools
 import math
 import operator
 from collections import defaultdict
+from collections.abc import Hashable
 
 import attrs
 
@@ -153,19 +154,25 @@ class _Access:
     def __init__(self, node: Node, operand: Operand, spec: TensorSpec):
         self.operand = operand
         self.spec = spec
-        self.positions = tuple(node.loop_names.index(d) for d in operand.dims)
-        self.seen: dict[tuple, tuple[Box | None, int]] = {}
-        self.needs: dict[tuple, tuple[_Need, ...]] = {}  # per key: what a tile reads through it
+        positions = [node.loop_names.index(d) for d in operand.dims]
+        self._pick = operator.itemgetter(*positions) if positions else _nothing
+        self.seen: dict[Hashable, tuple[Box | None, int]] = {}
+        self.needs: dict[Hashable, tuple[_Need, ...]] = {}  # per key: what a tile reads through it
 
-    def key(self, tile: TileSpec) -> tuple:
-        return tuple(tile.ranges[i] for i in self.positions)
+    def key(self, tile: TileSpec) -> Hashable:
+        """The ranges of the loops the access uses."""
+        return self._pick(tile.ranges)
 
-    def box_bits(self, tile: TileSpec, key: tuple) -> tuple[Box | None, int]:
+    def box_bits(self, tile: TileSpec, key: Hashable) -> tuple[Box | None, int]:
         found = self.seen.get(key)
         if found is None:
             box = operand_box(self.operand, tile.range_map, self.spec)
             found = self.seen[key] = (box, _box_bits(box, self.spec.shape, self.operand.precision))
         return found
+
+
+def _nothing(_ranges: object) -> tuple[()]:
+    return ()
 
 
 @attrs.frozen
