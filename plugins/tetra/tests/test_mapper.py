@@ -6,7 +6,7 @@ import pytest
 from stream_tetra.mapper import FusedMapper, MapperSettings, fusion_groups, inter_core_split
 from stream_tetra.mapping_yaml import write_mapping
 from tetra_helpers import core
-from tetra_workloads import conv, elementwise, two_conv
+from tetra_workloads import conv, elementwise, matmul, two_conv
 
 from stream_core import RunOptions, run
 from stream_core.context import RunContext
@@ -185,3 +185,16 @@ def test_a_strided_reader_tiles_its_producer_in_whole_strides(plugins, hardware,
     assert tiles[("conv1", "OY")] == 2 * tiles[("conv2", "OY")] < 8
     path = write_mapping(mapping, strided_pair(), tmp_path / "mapping.yaml", acc)
     assert load_mapping(path, strided_pair(), acc).groups == mapping.groups
+
+
+@pytest.mark.parametrize(("memory_bits", "c_tile"), [(1000, 16), (300, 8)])
+def test_a_reduction_is_tiled_once_the_output_loops_are_exhausted(plugins, hardware, memory_bits, c_tile):
+    """matmul(1, 64, 2), int8, on one core, half of its memory for tiles (500 or 150 bits): whole it needs
+    x 512 + w 1024 + y 16 bits. The row loop D is 1; the column loop K tiled to 1 leaves 512 + 512 + 8 =
+    1032; so the reduction C is halved until it fits: C 16 gives 128 + 128 + 8 = 264 <= 500 (C 32: 520),
+    C 8 gives 64 + 64 + 8 = 136 <= 150 (C 16: 264)."""
+    acc = load_accelerator(hardware([core("a", memory_bits=memory_bits)]), plugins)
+    mapping = FusedMapper().map(matmul(1, 64, 2), acc, RunContext(plugins=plugins, options=RunOptions()))
+    assert mapping.groups[0].tiles == (("mm", "C", c_tile), ("mm", "K", 1))
+    outcome = run(matmul(1, 64, 2), hardware([core("a", memory_bits=memory_bits)]), plugins=plugins)
+    assert check_schedule(outcome.result, outcome.problem) == []
