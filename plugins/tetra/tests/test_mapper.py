@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from stream_tetra.mapper import FusedMapper, MapperSettings, fusion_groups, inter_core_split
 from stream_tetra.mapping_yaml import write_mapping
@@ -198,3 +199,33 @@ def test_a_reduction_is_tiled_once_the_output_loops_are_exhausted(plugins, hardw
     assert mapping.groups[0].tiles == (("mm", "C", c_tile), ("mm", "K", 1))
     outcome = run(matmul(1, 64, 2), hardware([core("a", memory_bits=memory_bits)]), plugins=plugins)
     assert check_schedule(outcome.result, outcome.problem) == []
+
+
+class WeightMemoryCore:
+    """A toy core whose weights have a top memory of their own (``weight_bits``), the rest as it was."""
+
+    def __init__(self, toy, weight_bits: int):
+        self.name = toy.name
+        self.fingerprint = toy.fingerprint
+        memories = ((("input", "output"), toy.memory_bits), (("weight",), weight_bits))
+        self.summary = attrs.evolve(toy.summary, operand_memories=memories)
+
+
+@pytest.mark.parametrize(("weight_bits", "c_tile"), [(600, 32), (200, 8)])
+def test_a_small_weight_memory_tiles_the_weights(plugins, hardware, weight_bits, c_tile):
+    """matmul(1, 64, 2), int8, inputs and outputs in 100,000 bits (never full), weights in a memory of
+    their own, half of it for tiles (300 or 100 bits): w is 64 * 2 * 8 = 1024 bits whole; K tiled to 1
+    leaves 512, then C is halved until it fits: C 32 gives 256 <= 300; C 16 gives 128 > 100, C 8 64.
+    Counting every operand against memory_bits alone the matmul would not be tiled at all."""
+    acc = load_accelerator(hardware([core("a", memory_bits=100_000)]), plugins)
+    context = RunContext(plugins=plugins, options=RunOptions())
+    assert FusedMapper().map(matmul(1, 64, 2), acc, context).groups[0].tiles == ()
+    split = attrs.evolve(
+        acc,
+        cores={
+            i: attrs.evolve(c, description=WeightMemoryCore(c.description, weight_bits)) if c.is_compute else c
+            for i, c in acc.cores.items()
+        },
+    )
+    mapping = FusedMapper().map(matmul(1, 64, 2), split, context)
+    assert mapping.groups[0].tiles == (("mm", "C", c_tile), ("mm", "K", 1))

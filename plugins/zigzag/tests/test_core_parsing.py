@@ -220,3 +220,35 @@ def test_current_format_with_legacy_ports_explains(zz_plugins):
 
 def test_not_a_mapping(zz_plugins):
     assert problems_of(zz_plugins, ["memories"]) == [(None, "expected a mapping describing a core, got a list")]
+
+
+SPLIT_TOP = """
+name: split_top
+memories:
+  rf_w: {size: 64, r_cost: 0.02, w_cost: 0.02, area: 0, latency: 1, operands: [I2], served_dimensions: [],
+    ports: [{name: r_port_1, type: read, bandwidth_min: 8, bandwidth_max: 8, allocation: ["I2, tl"]},
+            {name: w_port_1, type: write, bandwidth_min: 8, bandwidth_max: 8, allocation: ["I2, fh"]}]}
+  sram_w: {size: 4096, r_cost: 5, w_cost: 6, area: 0, latency: 1, operands: [I2], served_dimensions: [D1],
+    ports: [{name: r_port_1, type: read, bandwidth_min: 8, bandwidth_max: 64, allocation: ["I2, tl"]},
+            {name: w_port_1, type: write, bandwidth_min: 8, bandwidth_max: 64, allocation: ["I2, fh"]}]}
+  sram_io: {size: 65536, r_cost: 20, w_cost: 22, area: 0, latency: 1, operands: [I1, O], served_dimensions: [D1],
+    ports: [{name: r_port_1, type: read, bandwidth_min: 8, bandwidth_max: 128,
+             allocation: ["I1, tl", "O, tl", "O, th"]},
+            {name: w_port_1, type: write, bandwidth_min: 8, bandwidth_max: 128,
+             allocation: ["I1, fh", "O, fh", "O, fl"]}]}
+operational_array: {unit_energy: 0.05, unit_area: 1, dimensions: [D1], sizes: [4]}
+"""
+
+
+def test_operand_memories_list_each_top_memory_once(zz_plugins, tmp_path):
+    """Weights topped by their own 4096-bit SRAM, inputs and outputs by one 65536-bit SRAM (listed once,
+    first as I1's); a core whose I1, I2 and O share one top memory lists that one."""
+    path = tmp_path / "split_top.yaml"
+    path.write_text(SPLIT_TOP)
+    core = parse(zz_plugins, yaml.safe_load(path.read_text()), file=str(path))
+    assert core.summary.memory_bits == 65536
+    assert core.summary.operand_memories == ((("input", "output"), 65536), (("weight",), 4096))
+    validator = AcceleratorValidator(copy.deepcopy(core.zigzag_data()))
+    assert validator.validate(), validator.validator.errors
+    shared = parse(zz_plugins, core_data("tpu_like")).summary
+    assert shared.operand_memories == ((("input", "weight", "output"), 16777216),)  # sram_2MB

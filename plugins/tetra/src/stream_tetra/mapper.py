@@ -23,10 +23,12 @@
    (``OX``, ``N``) where that loop is inside the row loop, the same count for every such axis, such
    that the tiles of all the group's nodes on the cores using a top memory (one core, or all that
    share it) fit in ``fused.memory_fraction`` (default 1/2: the other half is for double buffering)
-   of it. When no such tiling exists (e.g. large weights), the largest nodes on a full memory are
-   tiled further along the axes of their other loops: first those inside every node's streaming
-   loop (output loops, then reductions), then those outside only their own, then the rest (tiling
-   a loop outside another node's streaming loop puts that node's tiles out of the stream's order).
+   of it; a core whose operands have separate top memories (``CoreSummary.operand_memories``) is
+   checked per memory, each with the operands whose role it holds. When no such tiling exists (e.g.
+   large weights), the largest nodes on a full memory are tiled further along the axes of their
+   other loops: first those inside every node's streaming loop (output loops, then reductions),
+   then those outside only their own, then the rest (tiling a loop outside another node's
+   streaming loop puts that node's tiles out of the stream's order).
    Finally the tiling is checked with the allocator's own buffer model (:mod:`stream_tetra.memory`):
    while a memory is over-full, the node deciding its largest buffer is tiled further the same way,
    or the streaming loops get the next larger tile count when that empties the memory more.
@@ -41,9 +43,9 @@ import attrs
 from stream_core.builtin.mapper import candidate_cores
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
-from stream_core.ir.accelerator import Accelerator
+from stream_core.ir.accelerator import Accelerator, CoreSummary
 from stream_core.ir.mapping import FusedGroup, Mapping, NodeMapping
-from stream_core.ir.workload import Node, NodeKind, Workload
+from stream_core.ir.workload import Node, NodeKind, OperandRole, Workload
 from stream_core.tiling import NodeTiling, fused_axes
 from stream_tetra.axis_tiles import AxisTiles
 from stream_tetra.memory import buffer_needs, memory_demand
@@ -236,9 +238,16 @@ def _part_sizes(node: Node, mapping: NodeMapping) -> dict[str, int]:
     return {d: size // mapping.split_factor(d) for d, size in node.sizes.items()}
 
 
-def _footprint(node: Node, tile: dict[str, int]) -> int:
+def _footprint(node: Node, tile: dict[str, int], roles: tuple[str, ...]) -> int:
+    """Bits of the operands of ``node``'s tile whose role is one of ``roles``."""
     tiled = node.with_sizes(tile)
-    return sum(tiled.footprint_bits(op) for op in tiled.operands)
+    return sum(tiled.footprint_bits(op) for op in tiled.operands if op.role in roles)
+
+
+def _top_memories(summary: CoreSummary) -> tuple[tuple[tuple[str, ...], int], ...]:
+    """A core's top memories as (operand roles held, bits): ``operand_memories``, or one memory of
+    ``memory_bits`` holding every operand when that is all the core type tells."""
+    return summary.operand_memories or ((tuple(OperandRole), summary.memory_bits),)
 
 
 def _divisors(n: int) -> list[int]:
@@ -258,7 +267,8 @@ def intra_core_tiles(
     compute = [n for n in members if nodes[n.name].cores != (offchip,)]
     if not compute:
         return ()
-    limit = {c.id: settings.memory_fraction * c.summary.memory_bits for c in accelerator.cores.values()}
+    tops = {c.id: _top_memories(c.summary) for c in accelerator.cores.values()}
+    limit = {(c, i): settings.memory_fraction * bits for c, held in tops.items() for i, (_, bits) in enumerate(held)}
     memory_of = accelerator.memory_of
     blank = AxisTiles(
         fused_axes(workload, [n.name for n in members]),
@@ -280,19 +290,21 @@ def intra_core_tiles(
                 tiles.split_into(loop, count)
         return tiles
 
-    def demand(tiles: AxisTiles) -> dict[int, int]:
-        """Bits per memory (keyed by its owner): every part on the memory of its core, a node with
-        candidate cores on each of their memories (whichever is chosen); sharing cores add up."""
-        out: dict[int, int] = {}
+    def demand(tiles: AxisTiles) -> dict[tuple[int, int], int]:
+        """Bits per top memory (keyed by its owner core and its index there): each operand of every
+        part on the memory of its core holding its role, a node with candidate cores on each of their
+        memories (whichever is chosen); sharing cores add up."""
+        out: dict[tuple[int, int], int] = {}
         for n in compute:
-            bits = _footprint(n, tiles.node_tile(n.name))
+            tile = tiles.node_tile(n.name)
             mapping = nodes[n.name]
             memories = [memory_of(c) for c in mapping.cores]
             for memory in memories if mapping.parts > 1 else set(memories):
-                out[memory] = out.get(memory, 0) + bits
+                for i, (roles, _) in enumerate(tops[memory]):
+                    out[memory, i] = out.get((memory, i), 0) + _footprint(n, tile, roles)
         return out
 
-    def over(tiles: AxisTiles) -> list[int]:
+    def over(tiles: AxisTiles) -> list[tuple[int, int]]:
         return [m for m, bits in sorted(demand(tiles).items()) if bits > limit[m]]
 
     counts = _divisors(longest(rows))
@@ -302,8 +314,9 @@ def intra_core_tiles(
         chosen = tiles_for(r, 1)
         for memory in over(chosen):
             while demand(chosen)[memory] > limit[memory]:
-                using = [n for n in compute if any(memory_of(c) == memory for c in nodes[n.name].cores)]
-                ranked = sorted(using, key=lambda n: (-_footprint(n, chosen.node_tile(n.name)), n.name))
+                roles = tops[memory[0]][memory[1]][0]
+                using = [n for n in compute if any(memory_of(c) == memory[0] for c in nodes[n.name].cores)]
+                ranked = sorted(using, key=lambda n: (-_footprint(n, chosen.node_tile(n.name), roles), n.name))
                 if not any(_shrink_once(n, chosen, rows, outer) for n in ranked):
                     break
     _refine(workload, compute, nodes, chosen, (rows, outer), [c for c in counts if c > r], accelerator)

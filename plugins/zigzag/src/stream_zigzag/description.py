@@ -15,7 +15,10 @@ from typing import Any
 
 import attrs
 
-from stream_core.ir import CoreSummary
+from stream_core.ir import CoreSummary, OperandRole
+
+#: ZigZag's memory operands and the operand roles they hold, as ``translate`` assigns them.
+MEMORY_ROLES = (("I1", OperandRole.INPUT.value), ("I2", OperandRole.WEIGHT.value), ("O", OperandRole.OUTPUT.value))
 
 
 @attrs.frozen
@@ -89,7 +92,8 @@ def _port(mem: dict[str, Any], kinds: tuple[str, ...]) -> dict[str, Any] | None:
 def _summary(data: dict[str, Any], kind: str) -> CoreSummary:
     """Capacity and bandwidths of the top memory holding I1 (the top memory if none holds I1), peak MACs
     per cycle = product of the array sizes (0 for memory and off-chip cores), energies per MAC and per
-    bit (``r_cost`` / ``w_cost`` are per full-width port access)."""
+    bit (``r_cost`` / ``w_cost`` are per full-width port access); ``operand_memories`` from the top
+    memories of I1 (input), I2 (weight) and O (output) when all three have one."""
     memories = data["memories"]
     holders = [m for m in memories if "I1" in m["operands"]] or memories
     top = holders[-1]
@@ -107,4 +111,16 @@ def _summary(data: dict[str, Any], kind: str) -> CoreSummary:
         read_energy_pj_per_bit=top["r_cost"] / read_bw if read_bw else 0.0,
         write_energy_pj_per_bit=top["w_cost"] / write_bw if write_bw else 0.0,
         operator_types=data["operator_types"],
+        operand_memories=_operand_memories(memories),
     )
+
+
+def _operand_memories(memories: list[dict[str, Any]]) -> tuple[tuple[tuple[str, ...], int], ...]:
+    """Each top memory of I1, I2, O once, with the operand roles it holds; empty unless all three have one."""
+    tops: dict[str, tuple[list[str], int]] = {}
+    for operand, role in MEMORY_ROLES:
+        holders = [m for m in memories if operand in m["operands"]]
+        if not holders:
+            return ()
+        tops.setdefault(holders[-1]["name"], ([], int(holders[-1]["size"])))[0].append(role)
+    return tuple((tuple(roles), size) for roles, size in tops.values())

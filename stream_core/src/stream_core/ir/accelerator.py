@@ -28,6 +28,10 @@ class CoreSummary:
     """Core-type-neutral capabilities of a core. Bandwidths in bits/cycle, energies in pJ.
 
     ``memory_bits`` is the capacity of the core's top on-core memory (what holds a tile's operands).
+    ``operand_memories`` lists the top memory of each operand role: one entry per memory, the roles it
+    holds (``input``, ``weight``, ``output``, as :class:`~stream_core.ir.OperandRole`) and its size in
+    bits, a memory shared by several roles listed once; empty: only ``memory_bits`` is known (it holds
+    every operand).
     ``operator_types`` restricts the ONNX ops the core may run (``None``: no restriction).
     """
 
@@ -41,6 +45,9 @@ class CoreSummary:
     write_energy_pj_per_bit: float = 0.0
     operator_types: tuple[str, ...] | None = attrs.field(
         default=None, converter=lambda v: None if v is None else tuple(v)
+    )
+    operand_memories: tuple[tuple[tuple[str, ...], int], ...] = attrs.field(
+        default=(), converter=lambda v: tuple((tuple(roles), int(bits)) for roles, bits in v)
     )
 
     def can_run(self, op_type: str) -> bool:
