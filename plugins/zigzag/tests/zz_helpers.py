@@ -83,9 +83,35 @@ LINKS = {"O": "O", "W": "I2", "I": "I1"}
 
 
 def api_cost(tmp_path, core_name, layer, spatial_mapping=None, lpf_limit=3, data=None):
-    """(latency, energy, per-layer evaluation) from ``zigzag.api.get_hardware_performance_zigzag``, for the
-    core file ``core_name`` or its ``data`` (ZigZag's keys only)."""
+    """(latency, energy, per-layer evaluation) as stream-dse 2.1.1 picks it, for the core file ``core_name`` or its
+    ``data`` (ZigZag's keys only): ``zigzag.api.get_hardware_performance_zigzag`` with one loop per array dimension;
+    where mixed unrollings fill more of the array, also ZigZag's pipeline with those, and then the answer with fewer
+    cycles without the systolic drain (a mixed pass finding no loop ordering keeps the first)."""
+    from zigzag.opt.loma.engine import NoValidLoopOrderingFoundException
+
+    plain = _zigzag_cost(tmp_path, core_name, layer, spatial_mapping, lpf_limit, data, mix=False)
+    try:
+        mixed = _zigzag_cost(tmp_path, core_name, layer, spatial_mapping, lpf_limit, data, mix=True)
+    except NoValidLoopOrderingFoundException:
+        return plain
+    if mixed[2].mac_spatial_utilization <= plain[2].mac_spatial_utilization:
+        return plain
+    return min(plain, mixed, key=lambda answer: answer[2].latency_total2 - answer[2].systolic_drain_cycle)
+
+
+def _zigzag_cost(tmp_path, core_name, layer, spatial_mapping, lpf_limit, data, mix):
+    """One pass through ZigZag's parsers and stages. The API's own mixed flag also keeps layers in lower memories
+    (it drops DRAM), which Stream does not do, so the mixed pass runs the API's stage list without that."""
     from zigzag.api import get_hardware_performance_zigzag  # heavy import chain (ONNX, plotting)
+    from zigzag.mapping.temporal_mapping import TemporalMappingType
+    from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
+    from zigzag.stages.main import MainStage
+    from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
+    from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
+    from zigzag.stages.parser.accelerator_parser import AcceleratorParserStage
+    from zigzag.stages.parser.workload_parser import WorkloadParserStage
+    from zigzag.stages.results.reduce_stages import MinimalLatencyStage, SumStage
+    from zigzag.stages.workload_iterator import WorkloadStage
 
     accelerator = dict(data or core_data(core_name))
     accelerator.pop("type", None)
@@ -95,18 +121,36 @@ def api_cost(tmp_path, core_name, layer, spatial_mapping=None, lpf_limit=3, data
     mapping.write_text(
         yaml.safe_dump([{"name": "default", "spatial_mapping": spatial_mapping, "memory_operand_links": LINKS}])
     )
+    workload = [{"id": 0, "name": "layer", "operand_source": {"W": 0, "I": 0}, **layer}]
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:
-        energy, latency, cmes = get_hardware_performance_zigzag(
-            [{"id": 0, "name": "layer", "operand_source": {"W": 0, "I": 0}, **layer}],
-            str(path),
-            str(mapping),
-            lpf_limit=lpf_limit,
-            nb_spatial_mappings_generated=1,
-            dump_folder=str(tmp_path / "out"),
-            loma_show_progress_bar=False,
-        )
+        if not mix:
+            energy, latency, cmes = get_hardware_performance_zigzag(
+                workload,
+                str(path),
+                str(mapping),
+                lpf_limit=lpf_limit,
+                nb_spatial_mappings_generated=1,
+                dump_folder=str(tmp_path / "out"),
+                loma_show_progress_bar=False,
+            )
+        else:
+            stages = [WorkloadParserStage, AcceleratorParserStage, SumStage, WorkloadStage, MinimalLatencyStage]
+            stages += [SpatialMappingGeneratorStage, MinimalLatencyStage, TemporalMappingGeneratorStage, CostModelStage]
+            cmes = MainStage(
+                stages,
+                accelerator=str(path),
+                workload=workload,
+                mapping=str(mapping),
+                loma_lpf_limit=lpf_limit,
+                loma_show_progress_bar=False,
+                nb_mappings_generated=1,
+                enable_mix_spatial_mapping_generation=True,
+                access_same_data_considered_as_no_access=True,
+                temporal_mapping_type=TemporalMappingType.UNEVEN,
+            ).run()
+            energy, latency = cmes[0][0].energy_total, cmes[0][0].latency_total2
     finally:  # the API reconfigures root logging
         root.setLevel(level)
         root.handlers[:] = handlers
