@@ -93,7 +93,9 @@ def test_graph_mesh_layout(tmp_path, toy_plugins):
     acc = load_accelerator(path, toy_plugins)
     pairs = sorted(link.cores for link in acc.links if link.kind == "link")
     assert pairs == [(0, 1), (0, 2), (0, 4), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
-    assert all(link.energy_per_bit == 0.5 for link in acc.links)
+    # unit_energy_cost is pJ per cycle of link use (Stream's unit): 0.5 pJ over a 16-bit link is 1/32 pJ per bit
+    assert all(link.energy_per_bit == 1 / 32 for link in acc.links if link.kind == "link")
+    assert all(link.energy_per_bit == 0.5 / link.bandwidth for link in acc.links)
     assert [link.cores for link in acc.links if link.kind == "bus"] == [(0, 1, 2, 3, 4, 5)]
 
 

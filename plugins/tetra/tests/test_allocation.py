@@ -77,9 +77,10 @@ def test_infeasible_with_a_choice_reports_the_smallest_demand(plugins, hardware,
 
 
 def test_energy_adds_compute_links_and_memories(plugins, hardware, write_mapping):
-    """One relu on core 0 (op energy 0.5 pJ, memory 0.1 pJ/bit), DRAM 1.0 pJ/bit, bus 0.25 pJ/bit.
-    compute 8 x 0.5 = 4; transfers 2 x 64 bits x 0.25 = 32; memories 2 x 64 x (1.0 + 0.1) = 140.8."""
-    links = [{"type": "bus", "cores": [0, 1], "bandwidth": 8, "unit_energy_cost": 0.25}]
+    """One relu on core 0 (op energy 0.5 pJ, memory 0.1 pJ/bit), DRAM 1.0 pJ/bit, bus 2 pJ per cycle of use
+    over 8 bits = 0.25 pJ/bit (Stream's unit). compute 8 x 0.5 = 4; transfers 2 x 64 bits x 0.25 = 32;
+    memories 2 x 64 x (1.0 + 0.1) = 140.8."""
+    links = [{"type": "bus", "cores": [0, 1], "bandwidth": 8, "unit_energy_cost": 2.0}]
     acc = hardware([core("a")], links)
     outcome = run(
         relu_chain(8, 1),

@@ -2,7 +2,8 @@
 
 The file format is Stream's, accepted unmodified: ``name``, ``cores`` (id -> core file or inline
 core), ``offchip_core_id``, ``core_connectivity`` (links and buses with ``bandwidth`` in bits/cycle
-and optional ``unit_energy_cost``), ``unit_energy_cost``, ``core_coordinates``,
+and optional ``unit_energy_cost`` in pJ per cycle of link use, as Stream reads it: a transfer costs
+``unit_energy_cost / bandwidth`` pJ per bit), ``unit_energy_cost``, ``core_coordinates``,
 ``core_memory_sharing``, plus Stream's optional annotations (``bandwidth``, ``kernel_library``,
 ``reconfiguration``, ``technology_node``, ``memory_aliases``), which are accepted and kept aside.
 
@@ -261,7 +262,9 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
 
     default_energy = data.get("unit_energy_cost", 0.0)
     if not is_number(default_energy) or default_energy < 0:
-        problems.add("unit_energy_cost", f"expected a non-negative number (pJ per bit), got {default_energy!r}")
+        problems.add(
+            "unit_energy_cost", f"expected a non-negative number (pJ per cycle of link use), got {default_energy!r}"
+        )
         default_energy = 0.0
 
     offchip_bandwidth = cores[offchip].summary.read_bandwidth if is_int(offchip) and offchip in cores else None
@@ -435,12 +438,16 @@ def _parse_connectivity(
             ok = False
         energy = entry.get("unit_energy_cost", default_energy)
         if not is_number(energy) or energy < 0:
-            problems.add(f"{field}.unit_energy_cost", f"expected a non-negative number (pJ per bit), got {energy!r}")
+            problems.add(
+                f"{field}.unit_energy_cost",
+                f"expected a non-negative number (pJ per cycle of link use), got {energy!r}",
+            )
             ok = False
         if ok:
-            links.append(
-                Link(id=index, kind=kind, cores=members, bandwidth=float(bandwidth), energy_per_bit=float(energy))
-            )
+            # Stream's unit: pJ per cycle the link is busy (one bandwidth-wide word), so per bit it is
+            # unit_energy_cost / bandwidth (stream-dse 2.1.1's energy family; 1.13.14 charged it per cycle).
+            per_bit = float(energy) / float(bandwidth)
+            links.append(Link(id=index, kind=kind, cores=members, bandwidth=float(bandwidth), energy_per_bit=per_bit))
     return links
 
 
