@@ -18,6 +18,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
+from stream_core.ir import CORE_ELEMENT_BITS
+
 #: Tile generations; a core file picks one with ``architecture`` (default ``aie-ml``).
 ARCHITECTURES: Final = ("aie-ml", "aie-ml-v2")
 DEFAULT_ARCHITECTURE: Final = "aie-ml"
@@ -25,9 +27,8 @@ DEFAULT_ARCHITECTURE: Final = "aie-ml"
 #: Data types the cost model knows (ONNX ``bfloat16``/``float32`` are ``bf16``/``fp32`` here).
 DTYPES: Final = ("int8", "int16", "bf16", "fp32")
 
-#: Element types a core's ``operand_precision`` may name (the keys of Stream 2.1.1's ``ELEMENT_BITS``,
-#: stream/datatypes.py).
-ELEMENT_TYPES: Final = ("int4", "int8", "uint8", "int16", "int24", "bf16", "fp16", "int32", "fp32")
+#: Element types a core's ``operand_precision`` may name (Stream's names, shared by every core type).
+ELEMENT_TYPES: Final = tuple(CORE_ELEMENT_BITS)
 
 #: Peak multiply-accumulates per cycle and tile, per operand data type.
 PEAK_MACS: Final = MappingProxyType(

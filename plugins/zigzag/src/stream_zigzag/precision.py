@@ -27,14 +27,12 @@ from typing import Any
 import attrs
 
 from stream_core.errors import ProblemCollector
-from stream_core.ir import Operand
+from stream_core.ir import CORE_ELEMENT_BITS, Operand
 from stream_core.yamlio import is_int, type_name
 from stream_zigzag.description import ZigZagCore
 
 #: Bits of the element types stream-dse 2.1.1 accepts in ``operand_precision`` (its ``ELEMENT_BITS``).
-ELEMENT_BITS: dict[str, int] = {
-    "int4": 4, "int8": 8, "uint8": 8, "int16": 16, "int24": 24, "bf16": 16, "fp16": 16, "int32": 32, "fp32": 32,
-}  # fmt: skip
+ELEMENT_BITS = CORE_ELEMENT_BITS
 TYPE_KEYS = ("input", "accumulator")
 BITS_KEYS = ("I1", "I2", "O", "O_final")
 POLICIES = ("workload", "hardware")

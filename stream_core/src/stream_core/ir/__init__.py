@@ -5,6 +5,7 @@ from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
 from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
 from stream_core.ir.workload import (
+    CORE_ELEMENT_BITS,
     DTYPE_BITS,
     AffineExpr,
     LoopDim,
@@ -17,6 +18,7 @@ from stream_core.ir.workload import (
 )
 
 __all__ = [
+    "CORE_ELEMENT_BITS",
     "CORE_KINDS",
     "DTYPE_BITS",
     "Accelerator",

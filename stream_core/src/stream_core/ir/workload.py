@@ -39,6 +39,20 @@ DTYPE_BITS: dict[str, int] = {
     "float8e5m2": 8,
 }
 
+#: Bits of the element types a core file's ``operand_precision`` may name: Stream's names (stream-dse 2.1.1's
+#: ``ELEMENT_BITS``), valid on every core type.
+CORE_ELEMENT_BITS: dict[str, int] = {
+    "int4": 4,
+    "int8": 8,
+    "uint8": 8,
+    "int16": 16,
+    "int24": 24,
+    "bf16": 16,
+    "fp16": 16,
+    "int32": 32,
+    "fp32": 32,
+}
+
 
 def _check_dtype(_instance: Any, _attribute: Any, value: str) -> None:
     if value not in DTYPE_BITS:
