@@ -4,10 +4,10 @@ fields accepted but not (fully) modelled."""
 from __future__ import annotations
 
 import pytest
-from stream_zigzag.precision import ELEMENT_BITS
 from zz_helpers import core_data
 
 from stream_core.errors import InputError
+from stream_core.ir import CORE_ELEMENT_BITS as ELEMENT_BITS
 
 TYPES = "int4, int8, uint8, int16, int24, bf16, fp16, int32, fp32"
 

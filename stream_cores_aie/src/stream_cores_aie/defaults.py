@@ -18,8 +18,6 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from stream_core.ir import CORE_ELEMENT_BITS
-
 #: Tile generations; a core file picks one with ``architecture`` (default ``aie-ml``).
 ARCHITECTURES: Final = ("aie-ml", "aie-ml-v2")
 DEFAULT_ARCHITECTURE: Final = "aie-ml"
@@ -27,8 +25,6 @@ DEFAULT_ARCHITECTURE: Final = "aie-ml"
 #: Data types the cost model knows (ONNX ``bfloat16``/``float32`` are ``bf16``/``fp32`` here).
 DTYPES: Final = ("int8", "int16", "bf16", "fp32")
 
-#: Element types a core's ``operand_precision`` may name (Stream's names, shared by every core type).
-ELEMENT_TYPES: Final = tuple(CORE_ELEMENT_BITS)
 
 #: Peak multiply-accumulates per cycle and tile, per operand data type.
 PEAK_MACS: Final = MappingProxyType(

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stream_core.errors import ProblemCollector
+from stream_core.ir import CORE_ELEMENT_BITS
 from stream_core.yamlio import is_int, is_number, type_name
 from stream_cores_aie import defaults
 from stream_cores_aie.description import AieCore
@@ -216,10 +217,10 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
     precision = read.mapping(data, "operand_precision", "operand_precision")
     read.unknown_keys(precision, PRECISION_KEYS, "operand_precision.")
     for key in PRECISION_KEYS:
-        if key in precision and not (isinstance(precision[key], str) and precision[key] in defaults.ELEMENT_TYPES):
+        if key in precision and not (isinstance(precision[key], str) and precision[key] in CORE_ELEMENT_BITS):
             problems.add(
                 f"operand_precision.{key}",
-                f"expected an element type ({', '.join(defaults.ELEMENT_TYPES)}), got {precision[key]!r}",
+                f"expected an element type ({', '.join(CORE_ELEMENT_BITS)}), got {precision[key]!r}",
             )
 
     bds = read.number(

@@ -2,7 +2,7 @@
 
 A core declares its precision in one of two forms (never both):
 
-* stream-dse 2.1.1's ``{input: <type>, accumulator: <type>}``, element types of :data:`ELEMENT_BITS`;
+* stream-dse 2.1.1's ``{input: <type>, accumulator: <type>}``, types of :data:`stream_core.ir.CORE_ELEMENT_BITS`;
 * this plugin's older ``{I1|I2|O|O_final: bits}``: fixed widths of those memory operands.
 
 Widths of ZigZag's layer operands ``I``, ``W``, ``O`` (partial sums) and ``O_final``, by policy:
@@ -31,8 +31,6 @@ from stream_core.ir import CORE_ELEMENT_BITS, Operand
 from stream_core.yamlio import is_int, type_name
 from stream_zigzag.description import ZigZagCore
 
-#: Bits of the element types stream-dse 2.1.1 accepts in ``operand_precision`` (its ``ELEMENT_BITS``).
-ELEMENT_BITS = CORE_ELEMENT_BITS
 TYPE_KEYS = ("input", "accumulator")
 BITS_KEYS = ("I1", "I2", "O", "O_final")
 POLICIES = ("workload", "hardware")
@@ -48,7 +46,7 @@ def validate(raw: Any, problems: ProblemCollector) -> dict[str, Any] | None:
     if raw is None:
         return None
     forms = (
-        f"stream-dse 2.1.1's {{input: <type>, accumulator: <type>}} with types {', '.join(ELEMENT_BITS)}, "
+        f"stream-dse 2.1.1's {{input: <type>, accumulator: <type>}} with types {', '.join(CORE_ELEMENT_BITS)}, "
         f"or the older {{I1|I2|O|O_final: bits}}"
     )
     if not isinstance(raw, dict):
@@ -59,9 +57,9 @@ def validate(raw: Any, problems: ProblemCollector) -> dict[str, Any] | None:
     for key, value in raw.items():
         field = f"operand_precision.{key}"
         if key in TYPE_KEYS:
-            if value not in ELEMENT_BITS:
+            if value not in CORE_ELEMENT_BITS:
                 got = f"{value!r}" if isinstance(value, str) else f"{value!r} ({type_name(value)})"
-                problems.add(field, f"unknown element type {got}; expected one of {', '.join(ELEMENT_BITS)}")
+                problems.add(field, f"unknown element type {got}; expected one of {', '.join(CORE_ELEMENT_BITS)}")
                 ok = False
         elif key in BITS_KEYS:
             if typed:
@@ -136,15 +134,17 @@ def _asked(declared: Mapping[str, Any], operands: Mapping[str, Operand], mac: bo
     if policy == "hardware":
         widths = dict(workload)
         if core_input:
-            widths.update(I=ELEMENT_BITS[core_input], W=ELEMENT_BITS[core_input], O_final=ELEMENT_BITS[core_input])
-        widths["O"] = ELEMENT_BITS[accumulator] if accumulator and mac else widths["O_final"]
+            widths.update(
+                I=CORE_ELEMENT_BITS[core_input], W=CORE_ELEMENT_BITS[core_input], O_final=CORE_ELEMENT_BITS[core_input]
+            )
+        widths["O"] = CORE_ELEMENT_BITS[accumulator] if accumulator and mac else widths["O_final"]
         what = ", ".join(f"{k} {declared[k]}" for k in TYPE_KEYS if k in declared) or "none declared"
         rest = "" if core_input else "; no input width: I, W, O_final from the workload"
         return _precision(widths, f"core hardware widths ({what}){rest}")
     widths = dict(workload)
     text = f"workload dtypes ({_dtypes(operands)})"
     if accumulator and mac:
-        widths["O"] = ELEMENT_BITS[accumulator]
+        widths["O"] = CORE_ELEMENT_BITS[accumulator]
         text += f"; partial sums at core accumulator {accumulator}"
     if core_input:
         text += f"; core input {core_input} informational"
