@@ -13,10 +13,10 @@ from stream_itensor.api import (
     token_curves,
 )
 from stream_itensor.lp import NonIntegralSolutionError, build_model
-from stream_solvers.model import Model, Solution, SolveOptions, Status
 
 from stream_core.context import RunContext, RunOptions
 from stream_core.errors import InfeasibleError
+from stream_core.ir.lp import Model, Solution, SolveOptions, Status
 from stream_core.plugins import Plugins
 
 SOLVERS = ["highs", "gscip", "gurobi"]

@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 from stream_solvers.matrix import MatrixForm
-from stream_solvers.model import Model, SolveOptions
 
 from stream_core.errors import PluginError
+from stream_core.ir.lp import Model, SolveOptions
 
 BACKENDS = {
     "gscip": ("stream_solvers.gscip", "GscipSolver"),

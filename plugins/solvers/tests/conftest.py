@@ -6,7 +6,8 @@ import importlib
 
 import numpy as np
 import pytest
-from stream_solvers.model import Model
+
+from stream_core.ir.lp import Model
 
 
 def _gurobipy_importable() -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from stream_solvers.conflicts import BOUNDS_GROUP, conflict_report, constraint_group, explain_infeasibility
-from stream_solvers.model import Model, SolveOptions, Status
 from stream_solvers.run import solve_model
 
 from stream_core.errors import InfeasibleError
+from stream_core.ir.lp import Model, SolveOptions, Status
 
 SIZES = [40, 60, 50, 30, 40, 20]  # tensor sizes; every core holds 100
 

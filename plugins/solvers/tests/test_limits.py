@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from stream_solvers.model import Model, Objective, SolveOptions, Status
 
 from stream_core.errors import PluginError
+from stream_core.ir.lp import Model, Objective, SolveOptions, Status
 
 KNAPSACK_OPTIMUM = 8972.0  # all four backends agree; each needs 0.1-1.3 s to prove it
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 from stream_solvers.matrix import MatrixForm, Terms
-from stream_solvers.model import LinExpr, Model, Objective, Sense
+
+from stream_core.ir.lp import LinExpr, Model, Objective, Sense
 
 
 def test_expressions_collect_terms_and_constants():

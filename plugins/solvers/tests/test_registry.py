@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from stream_solvers.model import Model, SolveOptions, Status
 from stream_solvers.run import SolveError, pick_solver, solve_model
 
 from stream_core.context import RunContext, RunOptions
 from stream_core.errors import PluginError, StreamError
+from stream_core.ir.lp import Model, SolveOptions, Status
 
 
 def test_stream_plugins_lists_the_solvers():
@@ -80,7 +80,7 @@ def test_solve_model_no_solution_names_the_limit(stream_plugins, hard_knapsack):
         name = "stub"
 
         def solve(self, model, options):
-            from stream_solvers.model import Solution
+            from stream_core.ir.lp import Solution
 
             return Solution(Status.NO_SOLUTION, self.name)
 

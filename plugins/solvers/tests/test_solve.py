@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from stream_solvers.model import Model, Objective, SolveOptions, Status
 
 from stream_core.errors import PluginError
+from stream_core.ir.lp import Model, Objective, SolveOptions, Status
 
 
 def test_lp_optimum(lp_solver):

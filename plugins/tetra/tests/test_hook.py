@@ -9,13 +9,13 @@ Core 0's least resident tiles: t0 one tile at a time (ring of 2 with double buff
 from __future__ import annotations
 
 import pytest
-from stream_solvers.model import Model
 from stream_tetra.api import ConstraintFamily, ModelContext
 from tetra_helpers import core
 from tetra_workloads import relu_chain
 
 from stream_core import RunOptions, hookimpl, run
 from stream_core.errors import InfeasibleError
+from stream_core.ir.lp import Model
 from stream_core.testing import check_schedule
 
 

@@ -7,7 +7,6 @@ whole allocator against the greedy list scheduler of the core on the same fused 
 from __future__ import annotations
 
 import pytest
-from stream_solvers.model import Model
 from stream_tetra.refine import refine
 from stream_tetra.settings import TetraSettings
 from stream_tetra.steady import build_steady
@@ -16,6 +15,7 @@ from tetra_helpers import EXAMPLES, core
 from tetra_workloads import two_conv
 
 from stream_core import RunOptions, run
+from stream_core.ir.lp import Model
 from stream_core.testing import check_schedule
 
 WEIGHTS = "input:conv1:w1#1"

@@ -92,7 +92,7 @@ class _GivesUp:
     name = "gives-up"
 
     def solve(self, model, options):
-        from stream_solvers.model import Solution, Status
+        from stream_core.ir.lp import Solution, Status
 
         return Solution(Status.NO_SOLUTION, self.name, message="time limit reached without a solution")
 

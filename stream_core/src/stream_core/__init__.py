@@ -17,7 +17,8 @@ except PackageNotFoundError:  # running from a source tree without installation
 from stream_core.context import RunContext, RunOptions
 from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, StreamError
 from stream_core.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
-from stream_core.pipeline import AllocationProblem, RunOutcome, run
+from stream_core.ir.problem import AllocationProblem
+from stream_core.pipeline import RunOutcome, run
 from stream_core.plugins import Plugins, load_plugins
 
 __all__ = [

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from stream_core.hardware import load_accelerator
 from stream_core.ir.accelerator import Accelerator, Core
 from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.mapping import Mapping
+from stream_core.ir.problem import AllocationProblem, CostTable
 from stream_core.ir.result import Result
 from stream_core.ir.workload import Workload
 from stream_core.mapping_io import load_mapping
@@ -58,53 +58,6 @@ class ModelChoice:
 
     name: str
     fallback_reason: str = ""
-
-
-class CostTable:
-    """Cost results per (node, core, tile shape), the model asked for each, and counts of how they
-    were obtained."""
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, tuple[int, ...]], CostResult] = {}
-        self._asked: dict[tuple[str, int, tuple[int, ...]], str] = {}
-        self.stats: Counter[str] = Counter()
-
-    def add(self, node: str, core: int, shape: tuple[int, ...], result: CostResult, asked: str = "") -> None:
-        """Record ``result``; ``asked`` names the model that was asked when another one answered."""
-        self._entries[(node, core, shape)] = result
-        self._asked[(node, core, shape)] = asked or result.model
-
-    def get(self, node: str, core: int, shape: tuple[int, ...]) -> CostResult:
-        return self._entries[(node, core, shape)]
-
-    def feasible(self, node: str, core: int, shapes: Iterable[tuple[int, ...]]) -> bool:
-        return all(self._entries[(node, core, s)].feasible for s in shapes)
-
-    def items(self) -> Iterable[tuple[tuple[str, int, tuple[int, ...]], CostResult]]:
-        return self._entries.items()
-
-    def models_used(self) -> Counter[str]:
-        return Counter(r.model for r in self._entries.values() if r.feasible)
-
-    def asked(self, node: str, core: int, shape: tuple[int, ...]) -> str:
-        return self._asked[(node, core, shape)]
-
-
-@attrs.frozen
-class AllocationProblem:
-    """Everything an allocator needs: the workload, hardware, mapping, tilings and costs."""
-
-    workload: Workload
-    accelerator: Accelerator
-    mapping: Mapping
-    tilings: dict[str, NodeTiling]
-    costs: CostTable
-
-    def candidate_cores(self, node: str) -> tuple[int, ...]:
-        """Cores the node may run on (pinned parts or candidates) whose costs are feasible."""
-        tiling = self.tilings[node]
-        shapes = list(tiling.shapes())
-        return tuple(c for c in dict.fromkeys(tiling.mapping.cores) if self.costs.feasible(node, c, shapes))
 
 
 @attrs.define

@@ -1,6 +1,6 @@
 """FIFO sizing as a linear program (StreamTensor: "transform FIFO sizing into a scheduling problem").
 
-Formulation (start times; built with the shared solver API ``stream_solvers.model``)::
+Formulation (start times; built with the shared solver API ``stream_core.ir.lp``)::
 
     variables   s_k >= 0                      start of actor k (relative to the group's start)
                 t_e >= 0                      charge point of stream channel e
@@ -45,9 +45,9 @@ import time
 from typing import Any
 
 import attrs
-from stream_solvers.model import Model, SolveOptions
 
 from stream_core.errors import InfeasibleError
+from stream_core.ir.lp import Model, SolveOptions
 from stream_itensor.curves import TokenCurves, paced_period, token_curves
 from stream_itensor.dataflow import DataflowGraph
 

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from stream_solvers.model import SolveOptions
 
 from stream_core.context import RunContext
 from stream_core.ir import Workload
+from stream_core.ir.lp import SolveOptions
 from stream_itensor.dataflow import DataflowGraph, build_dataflow
 from stream_itensor.fusion import FusionPlan, fuse
 from stream_itensor.graph import StreamGraph, build_stream_graph

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
-from stream_solvers.model import Constraint, LinExpr, Model, Sense, SolveOptions, Solver, Status, Var
+from stream_core.ir.lp import Constraint, LinExpr, Model, Sense, SolveOptions, Solver, Status, Var
 
 #: Reported when the variable bounds and integrality alone admit no solution.
 BOUNDS_GROUP = "(variable bounds and integrality)"

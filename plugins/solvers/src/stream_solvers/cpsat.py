@@ -17,9 +17,9 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from stream_core.errors import PluginError
+from stream_core.ir.lp import Model, SolveOptions, Status
 from stream_solvers.driver import Backend, LevelResult
 from stream_solvers.matrix import MatrixForm, Terms
-from stream_solvers.model import Model, SolveOptions, Status
 
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 _EXACT = 2**53  # integers up to this size are exact as floats

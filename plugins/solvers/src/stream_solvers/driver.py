@@ -26,8 +26,8 @@ import attrs
 import numpy as np
 
 from stream_core.errors import PluginError
+from stream_core.ir.lp import LinExpr, Model, Objective, Solution, SolveOptions, Status
 from stream_solvers.matrix import MatrixForm, Terms
-from stream_solvers.model import LinExpr, Model, Objective, Solution, SolveOptions, Status
 
 _GAP_EPS = 1e-9
 

@@ -16,9 +16,9 @@ from ortools.math_opt.core.python import solver as core_solver
 from ortools.math_opt.python import mathopt
 from ortools.math_opt.python.init_arguments import StreamableSolverInitArguments
 
+from stream_core.ir.lp import Model, SolveOptions, Status
 from stream_solvers.driver import Backend, LevelResult
 from stream_solvers.matrix import MatrixForm, Terms
-from stream_solvers.model import Model, SolveOptions, Status
 
 _Reason = result_pb2.TerminationReasonProto
 _FEASIBLE = solution_pb2.SolutionStatusProto.Value("SOLUTION_STATUS_FEASIBLE")

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from stream_core.errors import PluginError
+from stream_core.ir.lp import Model, SolveOptions, Status
 from stream_solvers.driver import Backend, LevelResult
 from stream_solvers.matrix import MatrixForm, Terms
-from stream_solvers.model import Model, SolveOptions, Status
 
 #: Limits of the licence bundled with the gurobipy wheel (measured with gurobipy 13.0).
 SIZE_LIMIT_VARS = 2000

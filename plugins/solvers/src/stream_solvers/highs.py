@@ -16,9 +16,9 @@ except ImportError as exc:  # highspy >= 1.15 and OR-Tools bundle clashing libhi
         "library inside OR-Tools), or use --solver gscip"
     ) from exc
 
+from stream_core.ir.lp import Model, SolveOptions, Status
 from stream_solvers.driver import Backend, LevelResult
 from stream_solvers.matrix import MatrixForm, Terms
-from stream_solvers.model import Model, SolveOptions, Status
 
 _Model = highspy.HighsModelStatus
 _LIMITS = {

@@ -1,4 +1,4 @@
-"""The array form of a :class:`~stream_solvers.model.Model` that every backend translates from.
+"""The array form of a :class:`~stream_core.ir.lp.Model` that every backend translates from.
 
 Rows are stored in CSR order (row starts, column indices sorted within each row, coefficients)
 with ``row_lo <= row . x <= row_hi`` bounds, so a backend can hand whole arrays to its library
@@ -14,7 +14,7 @@ import math
 import attrs
 import numpy as np
 
-from stream_solvers.model import LinExpr, Model, Sense
+from stream_core.ir.lp import LinExpr, Model, Sense
 
 
 @attrs.frozen(eq=False)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError, PluginError, StreamError
+from stream_core.ir.lp import Model, Solution, SolveOptions, Solver, Status
 from stream_core.plugins import load_plugins
 from stream_solvers.conflicts import conflict_report
-from stream_solvers.model import Model, Solution, SolveOptions, Solver, Status
 
 
 class SolveError(StreamError):

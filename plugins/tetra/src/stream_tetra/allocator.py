@@ -16,12 +16,11 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from stream_solvers.model import Solution, Status
-
 from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError, StreamError
+from stream_core.ir.lp import Solution, Status
+from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import GroupRecord, Result, Totals
-from stream_core.pipeline import AllocationProblem
 from stream_tetra.api import ConstraintFamily
 from stream_tetra.explain import capacity_report, conflict_report
 from stream_tetra.families import BUILTIN_FAMILIES

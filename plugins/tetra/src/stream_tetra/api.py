@@ -29,9 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
-from stream_solvers.model import Constraint, LinExpr, Model, Var
 
 from stream_core.ir.accelerator import Accelerator, Core
+from stream_core.ir.lp import Constraint, LinExpr, Model, Var
 
 API_VERSION = "0.1"
 

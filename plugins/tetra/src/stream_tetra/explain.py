@@ -9,9 +9,8 @@ constraint groups.
 
 from __future__ import annotations
 
-from stream_solvers.model import Model, SolveOptions
-
 from stream_core.ir.accelerator import Accelerator
+from stream_core.ir.lp import Model, SolveOptions
 from stream_tetra.api import Capacity
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from stream_solvers.model import Model
-
+from stream_core.ir.lp import Model
 from stream_tetra.api import ConstraintFamily, ModelContext
 
 

@@ -23,10 +23,10 @@ import yaml
 from stream_core.context import RunContext
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.mapping import FusedGroup, Mapping
+from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import Result
 from stream_core.ir.workload import Workload
 from stream_core.mapping_io import parse_mapping_data, resolve_mapping
-from stream_core.pipeline import AllocationProblem
 from stream_core.tiling import fused_axes
 
 Entry = tuple[str, str, int]  # (node, loop, tile)

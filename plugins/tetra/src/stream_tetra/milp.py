@@ -23,9 +23,9 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 import numpy as np
-from stream_solvers.model import LinExpr, Model, Objective, Solution, SolveOptions, Var
 
-from stream_core.pipeline import AllocationProblem
+from stream_core.ir.lp import LinExpr, Model, Objective, Solution, SolveOptions, Var
+from stream_core.ir.problem import AllocationProblem
 from stream_tetra.api import BufferLevel, BufferView, ConstraintFamily, ModelContext, TransferView
 from stream_tetra.settings import TetraSettings
 from stream_tetra.steady import Activity, SteadyState

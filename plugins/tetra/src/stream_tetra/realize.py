@@ -23,8 +23,8 @@ import math
 import attrs
 import numpy as np
 
+from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import TileRecord, TransferRecord
-from stream_core.pipeline import AllocationProblem
 from stream_tetra.listing import list_schedule
 from stream_tetra.steady import Activity, Mode, SteadyState
 

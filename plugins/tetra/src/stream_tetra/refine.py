@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import attrs
-from stream_solvers.model import Constraint
 
+from stream_core.ir.lp import Constraint
 from stream_tetra.steady import SteadyState
 
 Score = tuple[int, int, int]

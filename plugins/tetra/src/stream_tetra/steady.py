@@ -23,7 +23,7 @@ import numpy as np
 
 from stream_core.errors import InfeasibleError
 from stream_core.ir.mapping import FusedGroup
-from stream_core.pipeline import AllocationProblem
+from stream_core.ir.problem import AllocationProblem
 from stream_tetra.geometry import box_bits
 from stream_tetra.iterations import Edge, group_states
 from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from stream_core.context import RunContext
+from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import Result
-from stream_core.pipeline import AllocationProblem
 from stream_core.report import chrome_trace, summary_dict
 
 

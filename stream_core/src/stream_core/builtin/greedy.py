@@ -40,9 +40,9 @@ import attrs
 from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError
 from stream_core.ir.accelerator import Link
+from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
 from stream_core.ir.workload import Node, Operand, TensorSpec
-from stream_core.pipeline import AllocationProblem
 from stream_core.tiling import Box, BoxIndex, TileSpec, box_elements, operand_box
 
 NAME = "greedy"

@@ -3,6 +3,9 @@
 from stream_core.ir.accelerator import CORE_KINDS, Accelerator, Core, CoreDescription, CoreSummary, Link
 from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
+
+# Last: the allocation problem refers to the tiling module, which imports the modules above.
+from stream_core.ir.problem import AllocationProblem, CostTable
 from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
 from stream_core.ir.workload import (
     CORE_ELEMENT_BITS,
@@ -23,11 +26,13 @@ __all__ = [
     "DTYPE_BITS",
     "Accelerator",
     "AffineExpr",
+    "AllocationProblem",
     "Core",
     "CoreDescription",
     "CoreSummary",
     "CostRequest",
     "CostResult",
+    "CostTable",
     "FusedGroup",
     "GroupRecord",
     "Kernel",
