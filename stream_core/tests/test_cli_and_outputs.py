@@ -11,7 +11,7 @@ from stream_core import hookimpl
 from stream_core.cli import build_parser, options_from_args
 from stream_core.errors import InputError, PluginLoadError
 from stream_core.outputs import GENERATED_BY, Generated, check_output_file, prepare_output_dir
-from stream_core.records import BackendRecord, CommandRecord, TargetRecord, WorkloadParserRecord
+from stream_core.records import CodeGeneratorRecord, CommandRecord, TargetRecord, WorkloadParserRecord
 from stream_core.testing import make_plugins, relu_chain
 
 
@@ -85,11 +85,11 @@ class _FakeTarget:
 
     @hookimpl
     def stream_register_targets(self):
-        yield TargetRecord(name="board", factory=lambda: self.target_file, backend="board-hls")
+        yield TargetRecord(name="board", factory=lambda: self.target_file, code_generator="board-hls")
 
     @hookimpl
-    def stream_register_backends(self):
-        yield BackendRecord(name="board-hls", role="codegen", factory=lambda: self)
+    def stream_register_code_generators(self):
+        yield CodeGeneratorRecord(name="board-hls", factory=lambda: self)
 
     @hookimpl
     def stream_register_workload_parsers(self):

@@ -25,7 +25,7 @@ def test_builtins_register_through_the_hooks():
     plugins = make_plugins(entry_points=False)
     assert plugins.registry("cost_models").names() == ["roofline"]
     assert plugins.registry("allocators").default().name == "greedy"
-    assert plugins.provided_by("stream-core")["backends"] == ["gantt", "perfetto", "summary"]
+    assert plugins.provided_by("stream-core")["exporters"] == ["gantt", "perfetto", "summary"]
 
 
 def test_in_process_registration_and_provenance():

@@ -53,10 +53,11 @@ def test_fresh_environment(tmp_path):
     assert set(rows) == {"stream-core", "stream-cores-aie", "stream-onnx", "stream-solvers", "stream-tetra"}
     assert all(row["status"] == "active" for row in rows.values())
     assert rows["stream-cores-aie"]["provides"] == {
-        "backends": ["aie-usage"],
         "commands": ["aie-examples"],
         "core_types": ["aie2"],
         "cost_models": ["aie"],
+        "exporters": ["aie-usage"],
+        "settings": ["aie.buffer_descriptors", "aie.dma_channels", "aie.object_fifo_depth"],
     }
 
     model = workloads.gemm(tmp_path / "gemm.onnx", 64, 64, 64)

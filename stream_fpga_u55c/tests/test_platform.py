@@ -36,7 +36,7 @@ def test_u55c_numbers() -> None:
 
 def test_registered_target_is_loadable_by_stream_itensor(stream_plugins: Plugins) -> None:
     record = stream_plugins.registry("targets").get("u55c")
-    assert record.backend == "u55c-hls"
+    assert record.code_generator == "u55c-hls"
     target = load_target("u55c", RunContext(plugins=stream_plugins))
     p = load_platform()
     assert target.memory_bytes == p.group_budget_bytes
@@ -47,8 +47,7 @@ def test_registered_target_is_loadable_by_stream_itensor(stream_plugins: Plugins
 
 
 def test_backend_is_registered_as_the_targets_code_generator(stream_plugins: Plugins) -> None:
-    backend = stream_plugins.registry("backends").get("u55c-hls")
-    assert backend.role == "codegen"
+    backend = stream_plugins.registry("code_generators").get("u55c-hls")
     assert hasattr(backend.load(), "generate")
     assert stream_plugins.registry("targets").get("u55c").load() == DEFAULT_PLATFORM_FILE
 

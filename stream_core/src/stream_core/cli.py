@@ -185,7 +185,7 @@ def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     given = Path(args.target)
     if args.target in targets:
         record = targets.get(args.target)
-        target_file, backend_name, label = Path(record.load()), args.backend or record.backend, record.name
+        target_file, backend_name, label = Path(record.load()), args.backend or record.code_generator, record.name
     elif given.is_file():
         target_file, backend_name, label = given, args.backend, given.stem
     else:
@@ -193,9 +193,7 @@ def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
         raise UnknownPluginError(f"unknown target {args.target!r}: not a registered target ({known}) and not a file")
     if not backend_name:
         raise InputError(Problem(f"target {label!r} names no code generator; pass --backend NAME", field="--backend"))
-    backend_record = plugins.get("backends", backend_name)
-    if backend_record.role != "codegen":
-        raise InputError(Problem(f"backend {backend_name!r} is an exporter, not a code generator", field="--backend"))
+    backend_record = plugins.get("code_generators", backend_name)
     context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(quiet))
     workload, _ = parse_workload(Path(args.workload), context)
     generated = backend_record.load().generate(workload, target_file, context)
@@ -204,7 +202,7 @@ def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     if not quiet:
         if generated.summary:
             print(generated.summary)
-        print(f"wrote {len(written)} files to {output}/ ({plugins.origin('backends', backend_name)})")
+        print(f"wrote {len(written)} files to {output}/ ({plugins.origin('code_generators', backend_name)})")
     return 0
 
 

@@ -21,12 +21,14 @@ import pluggy
 if TYPE_CHECKING:
     from stream_core.records import (
         AllocatorRecord,
-        BackendRecord,
+        CodeGeneratorRecord,
         CommandRecord,
         CoreTypeRecord,
         CostModelRecord,
+        ExporterRecord,
         MapperRecord,
         OpParserRecord,
+        SettingRecord,
         SolverRecord,
         TargetRecord,
         WorkloadParserRecord,
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 PROJECT_NAME = "stream_core"
 ENTRY_POINT_GROUP = "stream_core.plugins"
 #: Version of the hook API; plugins may depend on ``stream-core>=0.1,<1``.
-HOOK_API_VERSION = "0.1"
+HOOK_API_VERSION = "0.2"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
@@ -106,11 +108,20 @@ def stream_register_solvers() -> Iterable[SolverRecord]:
 
 
 @hookspec
-def stream_register_backends() -> Iterable[BackendRecord]:
-    """Register backends: exporters of results (reports, traces, charts) and code generators.
+def stream_register_exporters() -> Iterable[ExporterRecord]:
+    """Register exporters that write a run's result as files (reports, traces, charts).
 
-    Returns: :class:`~stream_core.records.BackendRecord` items.
-    Added in 0.1.
+    Returns: :class:`~stream_core.records.ExporterRecord` items.
+    Added in 0.2 (0.1 had them as ``role="exporter"`` backends).
+    """
+
+
+@hookspec
+def stream_register_code_generators() -> Iterable[CodeGeneratorRecord]:
+    """Register code generators that turn a workload into a hardware project (``stream compile``).
+
+    Returns: :class:`~stream_core.records.CodeGeneratorRecord` items.
+    Added in 0.2 (0.1 had them as ``role="codegen"`` backends).
     """
 
 
@@ -129,6 +140,16 @@ def stream_register_commands() -> Iterable[CommandRecord]:
 
     Returns: :class:`~stream_core.records.CommandRecord` items.
     Added in 0.1.
+    """
+
+
+@hookspec
+def stream_register_settings() -> Iterable[SettingRecord]:
+    """Register the ``--set`` keys a plugin reads (``"<plugin>.<key>"``), so the core can list them
+    and warn about unknown keys.
+
+    Returns: :class:`~stream_core.records.SettingRecord` items.
+    Added in 0.2.
     """
 
 

@@ -380,8 +380,8 @@ def allocate_stage(state: PipelineState, context: RunContext) -> None:
 def export_stage(state: PipelineState, context: RunContext) -> None:
     if state.output_dir is None or state.result is None:
         return
-    for record in context.plugins.registry("backends"):
-        if record.role == "exporter" and record.default_enabled:
+    for record in context.plugins.registry("exporters"):
+        if record.default_enabled:
             state.files += record.load().export(state.result, state.problem, state.output_dir, context)
 
 

@@ -42,9 +42,11 @@ KINDS: dict[str, tuple[type[records.PluginRecord], str]] = {
     "mappers": (records.MapperRecord, "mapper"),
     "allocators": (records.AllocatorRecord, "allocator"),
     "solvers": (records.SolverRecord, "solver"),
-    "backends": (records.BackendRecord, "backend"),
+    "exporters": (records.ExporterRecord, "exporter"),
+    "code_generators": (records.CodeGeneratorRecord, "code generator"),
     "targets": (records.TargetRecord, "target"),
     "commands": (records.CommandRecord, "command"),
+    "settings": (records.SettingRecord, "setting"),
 }
 
 R = TypeVar("R", bound=records.PluginRecord)

@@ -112,28 +112,40 @@ class SolverRecord(PluginRecord):
 
 
 @attrs.frozen(kw_only=True)
-class BackendRecord(PluginRecord):
-    """An exporter (``role="exporter"``: writes report files from a Result; the factory returns an
-    object with ``export(result, problem, output_dir, context) -> list[Path]``) or a code generator
-    (``role="codegen"``: ``generate(workload, target: Path, context) -> stream_core.outputs.Generated``,
-    the files in memory and a summary; ``stream compile`` writes them). Exporters with
+class ExporterRecord(PluginRecord):
+    """Writes report files from a run's result. The factory returns an object with
+    ``export(result, problem, output_dir: Path, context) -> list[Path]``. Exporters with
     ``default_enabled`` run on every ``stream run`` that has an output directory."""
 
-    role: str = attrs.field(default="exporter")
     default_enabled: bool = False
 
-    @role.validator
-    def _known_role(self, _attribute: Any, value: str) -> None:
-        if value not in ("exporter", "codegen"):
-            raise ValueError(f"backend role must be 'exporter' or 'codegen', got {value!r}")
+
+@attrs.frozen(kw_only=True)
+class CodeGeneratorRecord(PluginRecord):
+    """Generates a hardware project (``stream compile``). The factory returns an object with
+    ``generate(workload, target: Path, context) -> stream_core.outputs.Generated``: the files in
+    memory and a summary; the core writes them."""
 
 
 @attrs.frozen(kw_only=True)
 class TargetRecord(PluginRecord):
     """A named hardware target (``stream compile --target NAME``). The factory returns the path of
-    its hardware file; ``backend`` names the code generator used by default."""
+    its hardware file; ``code_generator`` names the code generator used by default."""
 
-    backend: str | None = None
+    code_generator: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SettingRecord(PluginRecord):
+    """A ``--set`` key a plugin reads, named ``"<plugin>.<key>"``. ``choices`` lists the accepted
+    values when they are fixed; ``default`` is the value used when the key is not set (as text, for
+    ``stream plugins``). The factory is optional and returns ``default``."""
+
+    factory: Callable[[], Any] = attrs.field(
+        default=attrs.Factory(lambda self: lambda: self.default, takes_self=True), eq=False, repr=False
+    )
+    choices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    default: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from stream_core import hookimpl
 from stream_core.plugins import lazy
-from stream_core.records import BackendRecord, CommandRecord, CoreTypeRecord, CostModelRecord
+from stream_core.records import CommandRecord, CoreTypeRecord, CostModelRecord, ExporterRecord, SettingRecord
 
 _PKG = "stream_cores_aie"
 
@@ -34,8 +34,8 @@ def stream_register_cost_models() -> Iterator[CostModelRecord]:
 
 
 @hookimpl
-def stream_register_backends() -> Iterator[BackendRecord]:
-    yield BackendRecord(
+def stream_register_exporters() -> Iterator[ExporterRecord]:
+    yield ExporterRecord(
         name="aie-usage",
         description="aie_usage.json: AIE tiles, mem tiles, shims and DMA channels a run used (AIE arrays only)",
         factory=lazy(f"{_PKG}.usage", "AieUsageExporter"),
@@ -59,3 +59,14 @@ def tetra_register_constraints() -> Iterator[Any]:
     from stream_cores_aie.constraints import families
 
     yield from families()
+
+
+@hookimpl
+def stream_register_settings() -> Iterator[SettingRecord]:
+    """Switches of the AIE constraint families for the TETRA allocator (``false`` turns one off)."""
+    for family, what in (
+        ("object_fifo_depth", "resident tiles per aie2 tile <= max_object_fifo_depth"),
+        ("buffer_descriptors", "buffer descriptors per aie2 tile <= its BD count"),
+        ("dma_channels", "transfers per aie2 tile <= its DMA channels"),
+    ):
+        yield SettingRecord(name=f"aie.{family}", description=f"constraint family: {what}", default="true")

@@ -63,18 +63,21 @@ class Compiled:
 
 
 def resolve_platform(reference: str, context: RunContext) -> Platform:
-    """A platform file path, or a registered target name whose backend is ``u55c-hls``."""
+    """A platform file path, or a registered target name whose code generator is ``u55c-hls``."""
     if Path(reference).is_file():
         return load_platform(reference)
     registry = context.plugins.registry("targets")
     if reference in registry:
         record = registry.get(reference)
-        if record.backend != BACKEND:
+        if record.code_generator != BACKEND:
             raise InputError(
-                Problem(f"target {record.name!r} uses backend {record.backend!r}; stream compile needs {BACKEND!r}")
+                Problem(
+                    f"target {record.name!r} uses code generator {record.code_generator!r}; "
+                    f"stream compile needs {BACKEND!r}"
+                )
             )
         return load_platform(record.load())
-    names = [r.name for r in registry if r.backend == BACKEND]
+    names = [r.name for r in registry if r.code_generator == BACKEND]
     raise InputError(
         Problem(
             f"no such platform file and no registered target of that name ({BACKEND} targets: {', '.join(names)})",

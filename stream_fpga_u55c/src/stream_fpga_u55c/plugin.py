@@ -8,7 +8,7 @@ from pathlib import Path
 
 from stream_core.hookspecs import hookimpl
 from stream_core.plugins import lazy
-from stream_core.records import BackendRecord, TargetRecord
+from stream_core.records import CodeGeneratorRecord, SettingRecord, TargetRecord
 
 
 def _platform_file() -> Path:
@@ -21,15 +21,30 @@ def stream_register_targets() -> Iterator[TargetRecord]:
         name="u55c",
         description="AMD Alveo U55C (HBM2 32 x 512 MB, 3 SLRs); its platform file carries the itensor view",
         factory=_platform_file,
-        backend="u55c-hls",
+        code_generator="u55c-hls",
     )
 
 
 @hookimpl
-def stream_register_backends() -> Iterator[BackendRecord]:
-    yield BackendRecord(
+def stream_register_code_generators() -> Iterator[CodeGeneratorRecord]:
+    yield CodeGeneratorRecord(
         name="u55c-hls",
         description="Vitis HLS dataflow project (kernels, link config, XRT host, csim) for the AMD Alveo U55C",
         factory=lazy("stream_fpga_u55c.backend", "U55cHlsBackend"),
-        role="codegen",
+    )
+
+
+@hookimpl
+def stream_register_settings() -> Iterator[SettingRecord]:
+    """Options of the ``u55c-hls`` code generator."""
+    yield SettingRecord(name="u55c.tiles", description="tile sizes, a list of [NODE:]LOOP=SIZE")
+    yield SettingRecord(name="u55c.unroll", description="lanes per kernel", default="16")
+    yield SettingRecord(
+        name="u55c.budget_bytes", description="fusion memory budget (default: the smallest SLR's BRAM + URAM bytes)"
+    )
+    yield SettingRecord(
+        name="u55c.gpt2_weights",
+        description="weight dtype of the GPT-2 decoding estimate",
+        choices=("fp32", "fp16", "int8"),
+        default="fp32",
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from stream_core import hookimpl
 from stream_core.plugins import lazy
-from stream_core.records import OpParserRecord, WorkloadParserRecord, op_parser_name
+from stream_core.records import OpParserRecord, SettingRecord, WorkloadParserRecord, op_parser_name
 
 _OPS = "stream_onnx.ops"
 
@@ -94,3 +94,11 @@ def stream_register_op_parsers() -> Iterator[OpParserRecord]:
             domain="",
             op_type=op_type,
         )
+
+
+@hookimpl
+def stream_register_settings() -> Iterator[SettingRecord]:
+    yield SettingRecord(name="onnx.dims", description="sizes of symbolic input dimensions, e.g. {batch: 1}")
+    yield SettingRecord(
+        name="onnx.data_inputs", description="graph inputs carrying data, not parameters (default: the first one)"
+    )

@@ -8,7 +8,7 @@ import pluggy
 
 from stream_core import hookimpl
 from stream_core.plugins import lazy
-from stream_core.records import AllocatorRecord, BackendRecord, MapperRecord
+from stream_core.records import AllocatorRecord, ExporterRecord, MapperRecord, SettingRecord
 
 _PKG = "stream_tetra"
 
@@ -41,10 +41,56 @@ def stream_register_mappers() -> Iterator[MapperRecord]:
 
 
 @hookimpl
-def stream_register_backends() -> Iterator[BackendRecord]:
-    yield BackendRecord(
+def stream_register_exporters() -> Iterator[ExporterRecord]:
+    yield ExporterRecord(
         name="mapping-yaml",
         description="mapping.yaml: the run's mapping in Stream's format (feed it back with --mapping)",
         factory=lazy(f"{_PKG}.mapping_yaml", "MappingExporter"),
         default_enabled=True,
+    )
+
+
+@hookimpl
+def stream_register_settings() -> Iterator[SettingRecord]:
+    """The ``fused.*`` keys of the fused mapper and the ``tetra.*`` keys of the allocator."""
+    yield SettingRecord(name="fused.per_layer", description="one layer per fusion group", default="false")
+    yield SettingRecord(name="fused.cut_points", description="extra layers that start a new fusion group (list)")
+    yield SettingRecord(
+        name="fused.split",
+        description="inter-core split of a layer over its candidate cores",
+        choices=("homogeneous", "all", "none"),
+        default="homogeneous",
+    )
+    yield SettingRecord(
+        name="fused.memory_fraction", description="share of a core's top memory a group's tiles may use", default="0.5"
+    )
+    yield SettingRecord(
+        name="tetra.pipelining",
+        description="separation: exact overlap of iterations; occupancy: Stream's bound (needs double buffering)",
+        choices=("separation", "occupancy"),
+        default="separation",
+    )
+    yield SettingRecord(
+        name="tetra.interleave", description="later iterations allowed in a resource's idle gaps", default="1"
+    )
+    yield SettingRecord(
+        name="tetra.double_buffering", description="one more buffer slot for re-used buffers", default="true"
+    )
+    yield SettingRecord(name="tetra.paths", description="candidate routes per (source, destination) pair", default="2")
+    yield SettingRecord(
+        name="tetra.transfers",
+        description="exact: move what each part reads; stream: what Stream's transfer nodes move",
+        choices=("exact", "stream"),
+        default="exact",
+    )
+    yield SettingRecord(name="tetra.max_levels", description="limit of stop levels offered per input (none: no limit)")
+    yield SettingRecord(name="tetra.max_tiles", description="tiles recorded per group", default="50000")
+    yield SettingRecord(
+        name="tetra.refine_firings", description="firings the transfer-mode refinement may schedule", default="2000000"
+    )
+    yield SettingRecord(name="tetra.threads", description="solver threads (1 keeps results reproducible)", default="1")
+    yield SettingRecord(
+        name="tetra.explain",
+        description="ask the solver which constraint groups conflict when infeasible",
+        default="true",
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from stream_core.hookspecs import hookimpl
 from stream_core.plugins import lazy
-from stream_core.records import AllocatorRecord, BackendRecord, CostModelRecord, MapperRecord
+from stream_core.records import AllocatorRecord, CostModelRecord, ExporterRecord, MapperRecord
 
 _PKG = "stream_core.builtin"
 
@@ -41,20 +41,20 @@ def stream_register_mappers() -> Iterator[MapperRecord]:
 
 
 @hookimpl
-def stream_register_backends() -> Iterator[BackendRecord]:
-    yield BackendRecord(
+def stream_register_exporters() -> Iterator[ExporterRecord]:
+    yield ExporterRecord(
         name="summary",
         description="summary.json and summary.yaml: latency, energy, EDP, utilisation, per-node rows",
         factory=lazy(f"{_PKG}.exporters", "SummaryExporter"),
         default_enabled=True,
     )
-    yield BackendRecord(
+    yield ExporterRecord(
         name="perfetto",
         description="trace.json in Chrome/Perfetto trace format, one track per core and per link",
         factory=lazy(f"{_PKG}.exporters", "TraceExporter"),
         default_enabled=True,
     )
-    yield BackendRecord(
+    yield ExporterRecord(
         name="gantt",
         description="gantt.png: schedule per core and link (matplotlib)",
         factory=lazy(f"{_PKG}.exporters", "GanttExporter"),
