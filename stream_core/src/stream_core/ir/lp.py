@@ -99,14 +99,14 @@ class LinExpr:
     def __truediv__(self, divisor: Number) -> LinExpr:
         return self * (1.0 / divisor)
 
-    def __le__(self, other: LinExpr | Var | Number) -> Constraint:  # type: ignore[override]
+    def __le__(self, other: LinExpr | Var | Number) -> Constraint:
         return Constraint.build(self, Sense.LE, other)
 
-    def __ge__(self, other: LinExpr | Var | Number) -> Constraint:  # type: ignore[override]
+    def __ge__(self, other: LinExpr | Var | Number) -> Constraint:
         return Constraint.build(self, Sense.GE, other)
 
-    def __eq__(self, other: object) -> Constraint:  # type: ignore[override]
-        return Constraint.build(self, Sense.EQ, other)  # type: ignore[arg-type]
+    def __eq__(self, other: LinExpr | Var | Number) -> Constraint:  # type: ignore[override]  # == builds a constraint
+        return Constraint.build(self, Sense.EQ, other)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -160,8 +160,8 @@ class Var:
     def __ge__(self, other: LinExpr | Var | Number) -> Constraint:
         return Constraint.build(self, Sense.GE, other)
 
-    def __eq__(self, other: object) -> Constraint:  # type: ignore[override]
-        return Constraint.build(self, Sense.EQ, other)  # type: ignore[arg-type]
+    def __eq__(self, other: LinExpr | Var | Number) -> Constraint:  # type: ignore[override]  # == builds a constraint
+        return Constraint.build(self, Sense.EQ, other)
 
     def __hash__(self) -> int:
         return hash((id(self), self.index))
@@ -191,13 +191,17 @@ class Constraint:
         return abs(lhs - self.rhs)
 
 
+def _as_expr(value: LinExpr | Var | Number) -> LinExpr:
+    return LinExpr.of(value)
+
+
 @attrs.define
 class Objective:
     """One objective. In a lexicographic list, level ``k`` is optimised with levels ``< k`` held
     within ``abs_tol`` + ``rel_tol`` * |optimum| of their optimum. ``expr`` may be a variable or
     a number too."""
 
-    expr: LinExpr = attrs.field(converter=LinExpr.of)
+    expr: LinExpr = attrs.field(converter=_as_expr)
     minimize: bool = True
     name: str = "objective"
     abs_tol: float = 1e-6

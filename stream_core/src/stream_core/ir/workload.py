@@ -248,13 +248,13 @@ class Node:
 
     name: str
     op_type: str
-    loops: tuple[LoopDim, ...] = attrs.field(converter=tuple)
-    operands: tuple[Operand, ...] = attrs.field(converter=tuple)
+    loops: tuple[LoopDim, ...] = attrs.field(converter=tuple[LoopDim, ...])
+    operands: tuple[Operand, ...] = attrs.field(converter=tuple[Operand, ...])
     kind: NodeKind = attrs.field(default=NodeKind.COMPUTE, converter=NodeKind)
     domain: str = ""
     mac_op: bool = False
     attributes: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_freeze_attributes)
-    protected_loops: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    protected_loops: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
 
     def __attrs_post_init__(self) -> None:
         names = [loop.name for loop in self.loops]
@@ -375,6 +375,14 @@ class Node:
         return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
 
+def _tensor_table(tensors: Mapping[str, TensorSpec]) -> dict[str, TensorSpec]:
+    return dict(tensors)
+
+
+def _name_set(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(names)
+
+
 @attrs.define(frozen=True, eq=False)
 class Workload:
     """A DAG of :class:`Node` connected through tensors.
@@ -385,13 +393,13 @@ class Workload:
     """
 
     name: str
-    nodes: tuple[Node, ...] = attrs.field(converter=tuple)
-    tensors: Mapping[str, TensorSpec] = attrs.field(converter=dict)
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    outputs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    constants: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    nodes: tuple[Node, ...] = attrs.field(converter=tuple[Node, ...])
+    tensors: Mapping[str, TensorSpec] = attrs.field(converter=_tensor_table)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
+    outputs: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
+    constants: frozenset[str] = attrs.field(default=frozenset(), converter=_name_set)
     source: str | None = None
-    graph: nx.DiGraph = attrs.field(init=False, repr=False)
+    graph: nx.DiGraph[str] = attrs.field(init=False, repr=False)
     _by_name: dict[str, Node] = attrs.field(init=False, repr=False)
     _producers: dict[str, str] = attrs.field(init=False, repr=False)
 
@@ -414,7 +422,7 @@ class Workload:
         nodes = tuple(self._with_shapes(node) for node in self.nodes)
         object.__setattr__(self, "nodes", nodes)
         by_name = {node.name: node for node in nodes}
-        graph = nx.DiGraph()
+        graph: nx.DiGraph[str] = nx.DiGraph()
         for index, node in enumerate(self.nodes):
             graph.add_node(node.name, index=index)
         for node in self.nodes:
