@@ -15,6 +15,7 @@ from stream_core.plugins import Plugins
 
 if TYPE_CHECKING:
     from stream_core.ir.accelerator import Accelerator
+    from stream_core.ir.lp import Solver
 
 log = logging.getLogger("stream_core")
 
@@ -120,7 +121,7 @@ class RunContext:
     def setting(self, key: str, default: Any = None) -> Any:
         return self.options.settings.get(key, default)
 
-    def solver(self, problem_class: str = "milp") -> Any:
+    def solver(self, problem_class: str = "milp") -> Solver:
         """The solver object chosen by ``--solver`` (or the default solver) for this run."""
         registry = self.plugins.registry("solvers")
         if self.options.solver:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         CoreTypeRecord,
         CostModelRecord,
         ExporterRecord,
+        FrontendRecord,
         MapperRecord,
         OpParserRecord,
         SettingRecord,
@@ -50,6 +51,7 @@ def stream_register_core_types() -> Iterable[CoreTypeRecord]:
     Returns: :class:`~stream_core.records.CoreTypeRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -59,6 +61,7 @@ def stream_register_cost_models() -> Iterable[CostModelRecord]:
     Returns: :class:`~stream_core.records.CostModelRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -68,6 +71,18 @@ def stream_register_workload_parsers() -> Iterable[WorkloadParserRecord]:
     Returns: :class:`~stream_core.records.WorkloadParserRecord` items.
     Added in 0.1.
     """
+    return ()
+
+
+@hookspec
+def stream_register_frontends() -> Iterable[FrontendRecord]:
+    """Register frontends that turn in-memory model objects (``torch.export`` programs, ...) into
+    workloads, chosen by the object's class.
+
+    Returns: :class:`~stream_core.records.FrontendRecord` items.
+    Added in 0.2.
+    """
+    return ()
 
 
 @hookspec
@@ -77,6 +92,7 @@ def stream_register_op_parsers() -> Iterable[OpParserRecord]:
     Returns: :class:`~stream_core.records.OpParserRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -87,6 +103,7 @@ def stream_register_mappers() -> Iterable[MapperRecord]:
     Returns: :class:`~stream_core.records.MapperRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -96,6 +113,7 @@ def stream_register_allocators() -> Iterable[AllocatorRecord]:
     Returns: :class:`~stream_core.records.AllocatorRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -105,6 +123,7 @@ def stream_register_solvers() -> Iterable[SolverRecord]:
     Returns: :class:`~stream_core.records.SolverRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -114,6 +133,7 @@ def stream_register_exporters() -> Iterable[ExporterRecord]:
     Returns: :class:`~stream_core.records.ExporterRecord` items.
     Added in 0.2 (0.1 had them as ``role="exporter"`` backends).
     """
+    return ()
 
 
 @hookspec
@@ -123,6 +143,7 @@ def stream_register_code_generators() -> Iterable[CodeGeneratorRecord]:
     Returns: :class:`~stream_core.records.CodeGeneratorRecord` items.
     Added in 0.2 (0.1 had them as ``role="codegen"`` backends).
     """
+    return ()
 
 
 @hookspec
@@ -132,6 +153,7 @@ def stream_register_targets() -> Iterable[TargetRecord]:
     Returns: :class:`~stream_core.records.TargetRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -141,6 +163,7 @@ def stream_register_commands() -> Iterable[CommandRecord]:
     Returns: :class:`~stream_core.records.CommandRecord` items.
     Added in 0.1.
     """
+    return ()
 
 
 @hookspec
@@ -151,6 +174,7 @@ def stream_register_settings() -> Iterable[SettingRecord]:
     Returns: :class:`~stream_core.records.SettingRecord` items.
     Added in 0.2.
     """
+    return ()
 
 
 @hookspec(historic=True)

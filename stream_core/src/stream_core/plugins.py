@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[type[records.PluginRecord], str]] = {
     "core_types": (records.CoreTypeRecord, "core type"),
     "cost_models": (records.CostModelRecord, "cost model"),
     "workload_parsers": (records.WorkloadParserRecord, "workload parser"),
+    "frontends": (records.FrontendRecord, "frontend"),
     "op_parsers": (records.OpParserRecord, "op parser"),
     "mappers": (records.MapperRecord, "mapper"),
     "allocators": (records.AllocatorRecord, "allocator"),

@@ -2,16 +2,33 @@
 
 Every record has a selection ``name`` (lower-cased, stripped), a one-line ``description`` and a lazy
 zero-argument ``factory`` that imports the heavy implementation only when the record is used, so
-listing plugins and ``--help`` stay fast. New fields always get defaults, so records written against
-an older core keep constructing.
+listing plugins and ``--help`` stay fast. What the factory returns is the kind's protocol in
+:mod:`stream_core.protocols` (``CostModelRecord.factory: Callable[[], CostModel]``). New fields
+always get defaults, so records written against an older core keep constructing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import attrs
+
+from stream_core.protocols import (
+    Allocator,
+    CodeGenerator,
+    Command,
+    CoreType,
+    CostModel,
+    Exporter,
+    Frontend,
+    Mapper,
+    Solver,
+    WorkloadParser,
+)
+
+T = TypeVar("T")
 
 
 def normalise_name(name: str) -> str:
@@ -19,30 +36,28 @@ def normalise_name(name: str) -> str:
 
 
 @attrs.frozen(kw_only=True)
-class PluginRecord:
+class PluginRecord(Generic[T]):
+    """Base of every record: ``factory`` returns the implementation, of type ``T``."""
+
     name: str = attrs.field(converter=normalise_name)
     description: str = ""
-    factory: Callable[[], Any] = attrs.field(eq=False, repr=False)
+    factory: Callable[[], T] = attrs.field(eq=False, repr=False)
 
     @name.validator
     def _non_empty(self, _attribute: Any, value: str) -> None:
         if not value:
             raise ValueError(f"{type(self).__name__} needs a non-empty name")
 
-    def load(self) -> Any:
+    def load(self) -> T:
         """Call the factory: returns the implementation object (imports happen here)."""
         return self.factory()
 
 
 @attrs.frozen(kw_only=True)
-class CoreTypeRecord(PluginRecord):
-    """A core-type namespace (the part before the dot in ``type: zigzag.compute``).
-
-    The factory returns an object with ``parse(data: dict, *, kind: str, file: str | None)`` that
-    returns a :class:`~stream_core.ir.accelerator.CoreDescription` or raises
-    :class:`~stream_core.errors.InputError` listing every problem in the core file.
-    ``default_cost_model`` costs this namespace's compute cores unless the user picks another.
-    """
+class CoreTypeRecord(PluginRecord[CoreType]):
+    """A core-type namespace (the part before the dot in ``type: zigzag.compute``): the factory
+    returns a :class:`~stream_core.protocols.CoreType`. ``kinds`` lists the kinds it reads;
+    ``default_cost_model`` costs this namespace's compute cores unless the user picks another."""
 
     kinds: frozenset[str] = attrs.field(
         default=frozenset({"compute", "memory", "shim", "offchip"}), converter=frozenset
@@ -51,26 +66,39 @@ class CoreTypeRecord(PluginRecord):
 
 
 @attrs.frozen(kw_only=True)
-class CostModelRecord(PluginRecord):
-    """A cost model. The factory returns an object with
-    ``cost(requests: Sequence[CostRequest], context: RunContext) -> list[CostResult]`` and optionally
-    ``cache_token(context) -> str | None`` (a string enables the persistent cost cache; it must change
-    whenever results could change: settings, library versions).
+class CostModelRecord(PluginRecord[CostModel]):
+    """A cost model: the factory returns a :class:`~stream_core.protocols.CostModel` (a
+    :class:`~stream_core.protocols.CacheableCostModel` enables the persistent cost cache).
     ``core_types`` lists the core-type namespaces it can cost (empty: any core with a summary)."""
 
     core_types: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
 
 
 @attrs.frozen(kw_only=True)
-class WorkloadParserRecord(PluginRecord):
-    """Reads a workload file format. The factory returns an object with
-    ``parse(path: Path, context: RunContext) -> Workload`` and ``suffixes`` handled."""
+class WorkloadParserRecord(PluginRecord[WorkloadParser]):
+    """Reads workload files with the given ``suffixes``: the factory returns a
+    :class:`~stream_core.protocols.WorkloadParser`."""
 
     suffixes: tuple[str, ...] = attrs.field(converter=lambda s: tuple(x.lower() for x in s))
 
 
 @attrs.frozen(kw_only=True)
-class OpParserRecord(PluginRecord):
+class FrontendRecord(PluginRecord[Frontend]):
+    """Turns in-memory model objects into workloads: the factory returns a
+    :class:`~stream_core.protocols.Frontend`. ``object_types`` are the qualified names of the classes
+    it accepts (``"torch.export.ExportedProgram"``), matched against the source's class and its
+    bases without importing them."""
+
+    object_types: tuple[str, ...] = attrs.field(converter=tuple)
+
+    def accepts(self, source: object) -> bool:
+        """Whether ``source`` is an instance of (a subclass of) one of ``object_types``."""
+        names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(source).__mro__}
+        return not names.isdisjoint(self.object_types)
+
+
+@attrs.frozen(kw_only=True)
+class OpParserRecord(PluginRecord[Any]):
     """Turns one operator type of a domain (``""`` = the default ONNX domain) into workload nodes.
 
     The factory returns a callable ``(node_proto, graph_view) -> list[Node]`` (see the ONNX plugin's
@@ -86,49 +114,47 @@ def op_parser_name(domain: str, op_type: str) -> str:
 
 
 @attrs.frozen(kw_only=True)
-class MapperRecord(PluginRecord):
-    """Produces a mapping when the user gives none. The factory returns an object with
-    ``map(workload, accelerator, context) -> Mapping``. The highest ``priority`` is the default."""
+class MapperRecord(PluginRecord[Mapper]):
+    """Produces a mapping when the user gives none: the factory returns a
+    :class:`~stream_core.protocols.Mapper`. The highest ``priority`` is the default."""
 
     priority: int = 0
 
 
 @attrs.frozen(kw_only=True)
-class AllocatorRecord(PluginRecord):
-    """Schedules a costed, mapped workload. The factory returns an object with
-    ``allocate(problem: AllocationProblem, context: RunContext) -> Result``.
-    The highest ``priority`` is the default."""
+class AllocatorRecord(PluginRecord[Allocator]):
+    """Schedules a costed, mapped workload: the factory returns an
+    :class:`~stream_core.protocols.Allocator`. The highest ``priority`` is the default."""
 
     priority: int = 0
 
 
 @attrs.frozen(kw_only=True)
-class SolverRecord(PluginRecord):
-    """An LP/MILP solver; the factory returns the solver object defined by the solver API the
-    optimising plugins share. ``problem_classes`` lists what it solves (``lp``, ``milp``)."""
+class SolverRecord(PluginRecord[Solver]):
+    """An LP/MILP solver: the factory returns a :class:`~stream_core.ir.lp.Solver`.
+    ``problem_classes`` lists what it solves (``lp``, ``milp``); the highest ``priority`` is the default."""
 
     priority: int = 0
     problem_classes: frozenset[str] = attrs.field(default=frozenset({"lp", "milp"}), converter=frozenset)
 
 
 @attrs.frozen(kw_only=True)
-class ExporterRecord(PluginRecord):
-    """Writes report files from a run's result. The factory returns an object with
-    ``export(result, problem, output_dir: Path, context) -> list[Path]``. Exporters with
-    ``default_enabled`` run on every ``stream run`` that has an output directory."""
+class ExporterRecord(PluginRecord[Exporter]):
+    """Writes report files from a run's result: the factory returns an
+    :class:`~stream_core.protocols.Exporter`. Exporters with ``default_enabled`` run on every
+    ``stream run`` that has an output directory."""
 
     default_enabled: bool = False
 
 
 @attrs.frozen(kw_only=True)
-class CodeGeneratorRecord(PluginRecord):
-    """Generates a hardware project (``stream compile``). The factory returns an object with
-    ``generate(workload, target: Path, context) -> stream_core.outputs.Generated``: the files in
-    memory and a summary; the core writes them."""
+class CodeGeneratorRecord(PluginRecord[CodeGenerator]):
+    """Generates a hardware project (``stream compile``): the factory returns a
+    :class:`~stream_core.protocols.CodeGenerator`; the core writes the files it returns."""
 
 
 @attrs.frozen(kw_only=True)
-class TargetRecord(PluginRecord):
+class TargetRecord(PluginRecord[Path | str]):
     """A named hardware target (``stream compile --target NAME``). The factory returns the path of
     its hardware file; ``code_generator`` names the code generator used by default."""
 
@@ -136,19 +162,22 @@ class TargetRecord(PluginRecord):
 
 
 @attrs.frozen(kw_only=True)
-class SettingRecord(PluginRecord):
+class CommandRecord(PluginRecord[Command]):
+    """A ``stream`` sub-command: the factory returns a :class:`~stream_core.protocols.Command`."""
+
+
+def _default_of(record: SettingRecord) -> Callable[[], str | None]:
+    return lambda: record.default
+
+
+@attrs.frozen(kw_only=True)
+class SettingRecord(PluginRecord[str | None]):
     """A ``--set`` key a plugin reads, named ``"<plugin>.<key>"``. ``choices`` lists the accepted
     values when they are fixed; ``default`` is the value used when the key is not set (as text, for
     ``stream plugins``). The factory is optional and returns ``default``."""
 
-    factory: Callable[[], Any] = attrs.field(
-        default=attrs.Factory(lambda self: lambda: self.default, takes_self=True), eq=False, repr=False
+    factory: Callable[[], str | None] = attrs.field(
+        default=attrs.Factory(_default_of, takes_self=True), eq=False, repr=False
     )
     choices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     default: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class CommandRecord(PluginRecord):
-    """A ``stream`` sub-command. The factory returns an object with ``add_arguments(parser)`` and
-    ``run(args, context) -> int`` (the exit code)."""
