@@ -90,7 +90,7 @@ class AffineMap:
     """``num_dims`` positional iteration dims mapped to one :class:`AffineResult` per data dim."""
 
     num_dims: int
-    results: tuple[AffineResult, ...] = attrs.field(converter=tuple)
+    results: tuple[AffineResult, ...] = attrs.field(converter=tuple[AffineResult, ...])
 
     def __attrs_post_init__(self) -> None:
         for r in self.results:

@@ -104,8 +104,8 @@ class DataflowGraph:
     def channel(self, name: str) -> Channel:
         return next(c for c in self.channels if c.name == name)
 
-    def to_networkx(self) -> nx.MultiDiGraph:
-        graph = nx.MultiDiGraph()
+    def to_networkx(self) -> nx.MultiDiGraph[str]:
+        graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         graph.add_nodes_from(a.name for a in self.actors)
         for c in self.channels:
             graph.add_edge(c.producer, c.consumer, key=c.name)
@@ -246,7 +246,7 @@ def build_dataflow(
                 ),
             ]
         order = {a.name: i for i, a in enumerate(actors)}
-        dag = nx.DiGraph()
+        dag: nx.DiGraph[str] = nx.DiGraph()
         dag.add_nodes_from(order)
         dag.add_edges_from((c.producer, c.consumer) for c in channels)
         ranked = list(nx.lexicographical_topological_sort(dag, key=lambda n: order[n]))

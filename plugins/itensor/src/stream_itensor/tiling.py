@@ -37,7 +37,7 @@ class KernelTiling:
     """
 
     tiles: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_freeze_tiles)
-    order: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    order: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
 
 
 @attrs.frozen
