@@ -109,8 +109,7 @@ def cost_request(request: CostRequest, library: KernelLibrary | None = None) -> 
         return CostResult.infeasible(NAME, f"{where} has {unit}[{dtype.value}] = 0 for {node.op_type} {node.name!r}")
     energy = ops * desc.mac_energy(dtype.value) + bytes_moved * desc.byte_pj
     details.update(dtype=dtype.value, dtype_source=dtype.source, ops=ops)
-    priced = library_cycles(library, node, request.kernel, dtype.value) if library is not None else None
-    if priced is not None:
+    if library is not None and (priced := library_cycles(library, node, request.kernel, dtype.value)) is not None:
         details.update(priced.details, cycles_source=priced.source, kernel_library=library.file)
         details.update(compute_cycles=priced.cycles)
         return CostResult(

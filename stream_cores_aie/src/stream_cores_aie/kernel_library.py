@@ -95,8 +95,8 @@ class KernelSpec:
 class KernelLibrary:
     file: str
     digest: str
-    families: Mapping[str, Family] = attrs.field(converter=dict)
-    kernels: Mapping[str, KernelSpec] = attrs.field(converter=dict)
+    families: Mapping[str, Family]
+    kernels: Mapping[str, KernelSpec]
 
 
 def _shape(measured: tuple[tuple[str, int], ...]) -> str:
@@ -206,7 +206,7 @@ def _kernel(read: FieldReader, symbol: str, entry: Any, families: list[str]) -> 
             per_op_table, "ops", f"{where}.per_op.ops", "an integer >= 1", positive, required=True, integer=True
         )
         per_op = (op_cycles, ops)
-    if len(problems.problems) > before:
+    if len(problems.problems) > before or family is None:
         return None
     return KernelSpec(
         symbol=symbol,
@@ -245,7 +245,7 @@ def _dim(read: FieldReader, entry: Any, where: str) -> CallDim | None:
     blocks = table.get("blocks", [])
     if not isinstance(blocks, list) or not all(is_int(b) and b >= 1 for b in blocks):
         read.problems.add(f"{where}.blocks", f"expected a list of integers >= 1, got {blocks!r}")
-    if len(read.problems.problems) > before:
+    if len(read.problems.problems) > before or not isinstance(name, str):
         return None
     return CallDim(
         name=name,

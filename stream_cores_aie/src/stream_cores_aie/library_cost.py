@@ -44,7 +44,9 @@ class LibraryCycles:
 def kernel_library(context: RunContext) -> KernelLibrary | None:
     """The run's kernel library (``annotations["kernel_library"]`` of its accelerator), if any."""
     accelerator = context.accelerator
-    value = None if accelerator is None else accelerator.annotations.get("kernel_library")
+    if accelerator is None:
+        return None
+    value = accelerator.annotations.get("kernel_library")
     if value is None:
         return None
     path = Path(value)

@@ -57,15 +57,15 @@ def usage(result: Result, accelerator: Accelerator) -> dict[str, Any]:
         links_used.update(tr.links)
         route = [accelerator.link(i) for i in tr.links]
         for a, b in itertools.pairwise(route):
-            for core in set(a.cores) & set(b.cores) - {tr.src, tr.dst}:
-                relayed[core] += 1
+            for relay in set(a.cores) & set(b.cores) - {tr.src, tr.dst}:
+                relayed[relay] += 1
     channels_in: dict[int, int] = defaultdict(int)
     channels_out: dict[int, int] = defaultdict(int)
     for (core_id, _group), tensors in tensors_in.items():
         channels_in[core_id] = max(channels_in[core_id], len(tensors))
     for (core_id, _group), tensors in tensors_out.items():
         channels_out[core_id] = max(channels_out[core_id], len(tensors))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for core, desc in aie_cores(accelerator):
         caps = tile_caps(accelerator, core)
         assert caps is not None
@@ -107,7 +107,7 @@ def usage(result: Result, accelerator: Accelerator) -> dict[str, Any]:
         for k in ("s2mm", "mm2s")
         if r[f"{k}_channels_used"] > r[f"{k}_channels"]
     ]
-    report = {"accelerator": accelerator.name, "totals": totals, "over_dma_caps": over, "cores": rows}
+    report: dict[str, Any] = {"accelerator": accelerator.name, "totals": totals, "over_dma_caps": over, "cores": rows}
     reconfiguration = read_reconfiguration(accelerator)
     if reconfiguration is not None:
         columns = group_columns(accelerator, result)
