@@ -18,7 +18,7 @@ from stream_core.context import RunContext, RunOptions
 from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, StreamError
 from stream_core.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
 from stream_core.ir.problem import AllocationProblem
-from stream_core.pipeline import RunOutcome, run
+from stream_core.pipeline import RunOutcome, parse_workload, run
 from stream_core.plugins import Plugins, load_plugins
 
 __all__ = [
@@ -37,5 +37,6 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_plugins",
+    "parse_workload",
     "run",
 ]

@@ -40,12 +40,12 @@ import math
 
 import attrs
 
-from stream_core.builtin.mapper import candidate_cores
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
 from stream_core.ir.accelerator import Accelerator, CoreSummary
 from stream_core.ir.mapping import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, OperandRole, Workload
+from stream_core.placement import candidate_cores
 from stream_core.tiling import NodeTiling, fused_axes
 from stream_tetra.axis_tiles import AxisTiles
 from stream_tetra.memory import buffer_needs, memory_demand

@@ -33,10 +33,10 @@ from typing import Any
 import attrs
 
 import stream_core
-from stream_core.builtin.roofline import roofline_cost
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
 from stream_core.ir import CostRequest, CostResult
+from stream_core.roofline import roofline_cost
 from stream_zigzag import MODEL_VERSION, __version__
 from stream_zigzag.dataflows import choose_spatial
 from stream_zigzag.description import ZigZagCore
@@ -167,9 +167,9 @@ class ZigZagCostModel:
                 context.progress.count(finished[0], total, "cost requests")
 
             outcomes = run_jobs(keys, cores, settings.as_tuple, context.options.effective_jobs, done)
-            for key, outcome in zip(keys, outcomes, strict=True):
+            for key, evaluation in zip(keys, outcomes, strict=True):
                 for index in jobs[key]:
-                    results[index] = self._result(requests[index], prepared[index], outcome, context)
+                    results[index] = self._result(requests[index], prepared[index], evaluation, context)
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
 

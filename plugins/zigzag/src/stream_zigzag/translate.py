@@ -26,8 +26,8 @@ import re
 
 import attrs
 
-from stream_core.builtin.roofline import cycles_per_point
 from stream_core.ir import Node, NodeKind, Operand, OperandRole
+from stream_core.roofline import cycles_per_point
 from stream_zigzag.description import ZigZagCore
 from stream_zigzag.precision import Precision, choose
 

@@ -4,9 +4,8 @@ All nodes form one group, so the scheduler may run independent nodes in parallel
 is one tile unless it does not fit: when a layer's operands exceed half the memory of its smallest
 candidate core (half, so the next tile's inputs can arrive while one runs), the loop whose halving
 shrinks the tile's footprint most is halved, repeatedly, until the tile fits (protected loops are
-never tiled). Candidate cores follow Stream's auto-mapping rule: the compute cores whose
-``operator_types`` list the op; otherwise those without ``operator_types``; otherwise every compute
-core. Data-movement nodes run on the off-chip core.
+never tiled). Candidate cores follow Stream's auto-mapping rule
+(:func:`stream_core.placement.candidate_cores`). Data-movement nodes run on the off-chip core.
 
 :func:`stream_cut_points` and :data:`FUSION_EDGE_OPS` are Stream's rule for where fusion groups end
 (``determine_fusion_cut_points`` and the fusion-edge ops of Stream 1.13.14 and 2.1.1).
@@ -22,19 +21,7 @@ from stream_core.errors import InputError, Problem
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.mapping import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, Workload
-
-
-def candidate_cores(node: Node, accelerator: Accelerator) -> tuple[int, ...]:
-    """Stream's core-choice rule (see the module docstring)."""
-    compute = accelerator.compute_cores
-    listed = tuple(
-        c.id for c in compute if c.summary.operator_types is not None and node.op_type in c.summary.operator_types
-    )
-    if listed:
-        return listed
-    unrestricted = tuple(c.id for c in compute if c.summary.operator_types is None)
-    return unrestricted or tuple(c.id for c in compute)
-
+from stream_core.placement import candidate_cores
 
 #: Layout-only ops that Stream parses as fusion edges: each is a fusion-group boundary of its own.
 FUSION_EDGE_OPS = frozenset({"Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze"})
