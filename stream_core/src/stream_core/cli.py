@@ -155,6 +155,17 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     )
 
 
+def make_context(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> RunContext:
+    """The context of a command: its options, checked before any work starts: ``--set`` keys
+    against the registered settings (:meth:`Plugins.check_settings`) and ``--solver`` against the
+    installed solvers (an unknown one is an error listing them)."""
+    options = options_from_args(args)
+    plugins.check_settings(options.settings)
+    if options.solver:
+        plugins.registry("solvers").get(options.solver)
+    return RunContext(plugins=plugins, options=options, progress=Progress.for_terminal(quiet))
+
+
 def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     if (args.workload is None) != (args.hardware is None):
         raise InputError(Problem("give both WORKLOAD and HARDWARE, or neither to run the bundled example"))
@@ -165,7 +176,7 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     else:
         workload, hardware = Path(args.workload), Path(args.hardware)
     output = Path(args.output) if args.output else Path("stream-output") / f"{hardware.stem}-{workload.stem}"
-    context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(quiet))
+    context = make_context(args, plugins, quiet)
     outcome = run(workload, hardware, args.mapping, output=output, force=args.force, context=context)
     if args.json:
         from stream_core.report import summary_dict
@@ -194,7 +205,7 @@ def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     if not backend_name:
         raise InputError(Problem(f"target {label!r} names no code generator; pass --backend NAME", field="--backend"))
     backend_record = plugins.get("code_generators", backend_name)
-    context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(quiet))
+    context = make_context(args, plugins, quiet)
     workload, _ = parse_workload(Path(args.workload), context)
     generated = backend_record.load().generate(workload, target_file, context)
     output = Path(args.output) if args.output else Path("stream-output") / f"{Path(args.workload).stem}-{label}"
@@ -330,9 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compile(args, plugins, quiet)
         if args.command == "validate":
             return cmd_validate(args, plugins)
-        progress = Progress.for_terminal(quiet)
-        context = RunContext(plugins=plugins, options=options_from_args(args), progress=progress)
-        return int(args.plugin_command.run(args, context) or 0)
+        return int(args.plugin_command.run(args, make_context(args, plugins, quiet)) or 0)
     except StreamError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
