@@ -15,7 +15,7 @@ from stream_core.plugins import Plugins
 
 if TYPE_CHECKING:
     from stream_core.ir.accelerator import Accelerator
-    from stream_core.ir.lp import Solver
+    from stream_core.protocols import Solver
 
 log = logging.getLogger("stream_core")
 

@@ -3,7 +3,8 @@
 A record's ``factory`` returns an object of its kind's protocol (``CostModelRecord.factory`` is a
 ``Callable[[], CostModel]``); the core calls nothing else on it. The protocols are
 :func:`~typing.runtime_checkable`, so ``isinstance(obj, CostModel)`` checks that the methods exist
-(not their signatures; a type checker such as mypy checks those).
+(not their signatures; a type checker such as mypy checks those). :class:`Solver` is the
+protocol of :mod:`stream_core.ir.lp`, made runtime checkable.
 
 Added in 0.2 (0.1 described the same contracts in the records' docstrings).
 """
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from stream_core.ir.lp import Solver
+from stream_core.ir import lp
 
 if TYPE_CHECKING:
     from stream_core.context import RunContext
@@ -116,6 +117,13 @@ class CodeGenerator(Protocol):
     the core writes :attr:`Generated.files <stream_core.outputs.Generated.files>`."""
 
     def generate(self, workload: Workload, target: Path, context: RunContext) -> Generated: ...
+
+
+@runtime_checkable
+class Solver(lp.Solver, Protocol):
+    """An LP/MILP solver of the core's model API (:mod:`stream_core.ir.lp`): ``name`` says which
+    solver answered; ``solve`` returns a :class:`~stream_core.ir.lp.Solution` whose status says
+    whether it is optimal, feasible at a limit, infeasible, unbounded or failed."""
 
 
 @runtime_checkable
