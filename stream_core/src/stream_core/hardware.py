@@ -42,7 +42,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from stream_core.errors import InputError, ProblemCollector
+from stream_core.errors import InputError, Problem, ProblemCollector
 from stream_core.ir.accelerator import CORE_KINDS, Accelerator, BandwidthModel, Core, Link
 from stream_core.plugins import Plugins
 from stream_core.yamlio import find_input_file, is_int, is_number, load_yaml, type_name
@@ -50,6 +50,8 @@ from stream_core.yamlio import find_input_file, is_int, is_number, load_yaml, ty
 DEFAULT_NAMESPACE = "zigzag"
 
 PROVIDED_BY = "provided_by"  # optional key of any core file: the distribution that reads its type
+CORE_FILE = "a core description (YAML)"
+CORE_MARKERS = ("name", "type", "memories", "memory")  # a core file has at least one of these keys
 OFFCHIP_BANDWIDTH = "offchip port bandwidth"  # placeholder resolved once the off-chip core is parsed
 
 #: Accelerator-level blocks kept on :attr:`Accelerator.annotations` for the plugins that read them.
@@ -220,7 +222,7 @@ def parse_core_data(data: Any, plugins: Plugins, file: str | None, field_prefix:
 def load_accelerator(path: Path | str, plugins: Plugins) -> Accelerator:
     """Read and validate an accelerator file; raise :class:`InputError` with every problem found."""
     path = Path(path)
-    data = load_yaml(path)
+    data = load_yaml(path, expected="an accelerator YAML file")
     return accelerator_from_data(data, plugins, file=str(path), base_dir=path.parent)
 
 
@@ -340,17 +342,20 @@ def _parse_cores(
                             f"{field}: core file '{value}' is not beside the accelerator; using {core_path}, found "
                             f"by searching the hardware folders of {found.searched} (Stream's fallback)"
                         )
+                    label = _shown(core_path, base_dir)
                     try:
-                        parsed_files[core_path] = parse_core_data(load_yaml(core_path), plugins, str(core_path))
+                        core_type, description, data = _read_core_file(core_path, plugins)
                     except InputError:
                         failed_files.add(core_path)
                         raise
-                    notes += _core_notes(parsed_files[core_path][1], _shown(core_path, base_dir))
+                    parsed_files[core_path] = core_type, description
+                    notes += _core_notes(description, label) + _untyped(data, label)
                 core_type, description = parsed_files[core_path]
                 cores[key] = Core(id=key, type=core_type, description=description, source=str(core_path))
             elif isinstance(value, dict):
                 core_type, description = parse_core_data(value, plugins, problems.file, field_prefix=field)
-                notes += _core_notes(description, f"{Path(problems.file or '').name} {field}")
+                label = f"{Path(problems.file or '').name} {field}"
+                notes += _core_notes(description, label) + _untyped(value, label)
                 cores[key] = Core(id=key, type=core_type, description=description, source=problems.file)
             else:
                 got = repr(value) if isinstance(value, str) else type_name(value)
@@ -361,6 +366,32 @@ def _parse_cores(
     if ids and ids != list(range(len(ids))):
         problems.add("cores", f"core ids must be contiguous from 0 (0..{len(ids) - 1}), got {ids}")
     return cores
+
+
+def _read_core_file(path: Path, plugins: Plugins) -> tuple[str, Any, dict[str, Any]]:
+    """Parse a core file an accelerator names: ``(type, description, data)``. A path that is not a YAML
+    core description is refused without echoing its content (an accelerator may name any file)."""
+    file = str(path)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise InputError(
+            Problem(f"a core file must be a YAML core description (.yaml or .yml); expected {CORE_FILE}", file=file)
+        )
+    data = load_yaml(path, expected=CORE_FILE)
+    if not isinstance(data, dict) or not any(key in data for key in CORE_MARKERS):
+        raise InputError(
+            Problem(
+                f"not a core description: expected a mapping with {', '.join(CORE_MARKERS)} (its content is not shown)",
+                file=file,
+            )
+        )
+    return (*parse_core_data(data, plugins, file), data)
+
+
+def _untyped(data: dict[str, Any], label: str) -> list[str]:
+    """A note for a core without ``type``: it means ``zigzag.compute``, as in Stream."""
+    if "type" in data:
+        return []
+    return [f"{label}: gives no 'type'; read as {DEFAULT_NAMESPACE}.compute, as Stream does"]
 
 
 def _core_notes(description: Any, label: str) -> list[str]:
@@ -676,5 +707,5 @@ def _check_reachability(accelerator: Accelerator, problems: ProblemCollector) ->
 def load_core_file(path: Path | str, plugins: Plugins) -> Core:
     """Read a single core description file (for ``stream validate`` and tests)."""
     path = Path(path)
-    core_type, description = parse_core_data(load_yaml(path), plugins, str(path))
+    core_type, description = parse_core_data(load_yaml(path, expected=CORE_FILE), plugins, str(path))
     return Core(id=0, type=core_type, description=description, source=str(path))

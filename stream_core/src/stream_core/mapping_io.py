@@ -163,7 +163,7 @@ def is_mapping_data(data: Any) -> bool:
 def read_mapping_file(path: Path | str) -> MappingFile:
     """Parse and schema-check a mapping file without a workload (reports every schema problem)."""
     path = Path(path)
-    return parse_mapping_data(load_yaml(path), str(path))
+    return parse_mapping_data(load_yaml(path, expected="a mapping YAML file"), str(path))
 
 
 def parse_mapping_data(data: Any, file: str | None, problems: ProblemCollector | None = None) -> MappingFile:
@@ -385,7 +385,7 @@ def _parse_groups(raw: Any, problems: ProblemCollector) -> tuple[GroupEntry, ...
 def load_mapping(path: Path | str, workload: Workload, accelerator: Accelerator) -> Mapping:
     path = Path(path)
     problems = ProblemCollector(str(path))
-    parsed = parse_mapping_data(load_yaml(path), str(path), problems)
+    parsed = parse_mapping_data(load_yaml(path, expected="a mapping YAML file"), str(path), problems)
     return resolve_mapping(parsed, workload, accelerator, str(path), problems)
 
 

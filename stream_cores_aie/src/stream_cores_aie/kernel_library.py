@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from stream_core.errors import InputError, Problem, ProblemCollector
-from stream_core.yamlio import is_int, load_yaml, type_name
+from stream_core.yamlio import decode_text, is_int, parse_yaml, read_input, type_name
 from stream_cores_aie.schema import FieldReader, positive
 
 FAMILIES = ("matmul", "vector")
@@ -105,17 +105,18 @@ def _shape(measured: tuple[tuple[str, int], ...]) -> str:
 
 def load_library(path: Path) -> KernelLibrary:
     """Read and validate a kernel library file (TOML when it ends in ``.toml``, else YAML)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(Problem(f"cannot read the kernel library: {exc.strerror}", file=str(path))) from None
+    expected = "a kernel library (TOML or YAML)"
+    raw = read_input(path, expected=expected)
+    text = decode_text(raw, str(path), expected=expected)
     if path.suffix == ".toml":
         try:
-            data = tomllib.loads(raw.decode())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(text)
+        except RecursionError:
+            raise InputError(Problem("invalid TOML: nested too deeply", file=str(path))) from None
+        except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
             raise InputError(Problem(f"invalid TOML: {exc}", file=str(path))) from None
     else:
-        data = load_yaml(path)
+        data = parse_yaml(text, str(path))
     return parse_library(data, str(path), hashlib.sha256(raw).hexdigest())
 
 
