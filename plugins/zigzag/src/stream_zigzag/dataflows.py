@@ -64,9 +64,9 @@ def choose_spatial(node: Node, names: dict[str, str], core: ZigZagCore, hints: M
             problems.append(f"spatial_mapping names {oa!r}, not a dimension of core {core.name!r} ({', '.join(sizes)})")
             continue
         collector = ProblemCollector()
-        entries = parse_unrolling(_listify(raw), f"spatial_mapping.{oa}", collector)
+        parsed = parse_unrolling(_listify(raw), f"spatial_mapping.{oa}", collector)
         problems += [str(p) for p in collector.problems]
-        wanted[oa] = ([(d, f) for d, f in entries], "mapping hint")
+        wanted[oa] = ([(d, f) for d, f in parsed], "mapping hint")
     used: dict[str, int] = {}
     mapping: list[tuple[str, tuple[tuple[str, int], ...]]] = []
     unmatched: list[str] = []

@@ -32,7 +32,7 @@ class ZigZagCore:
     digest: str
     file: str | None = attrs.field(default=None, eq=False)
     #: One sentence per field accepted but not (fully) modelled (stream-core lists them as notes).
-    notes: tuple[str, ...] = attrs.field(default=(), eq=False, converter=tuple)
+    notes: tuple[str, ...] = attrs.field(default=(), eq=False, converter=tuple[str, ...])
 
     @classmethod
     def from_data(

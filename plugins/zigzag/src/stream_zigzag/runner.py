@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from zigzag.datatypes import LayerDim, LayerOperand, MemoryOperand, OADimension
 from zigzag.hardware.architecture.accelerator import Accelerator
@@ -28,6 +28,7 @@ from zigzag.stages.main import MainStage
 from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
 from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
 from zigzag.stages.results.reduce_stages import MinimalLatencyStage
+from zigzag.stages.stage import StageCallable
 from zigzag.workload.layer_attributes import (
     LayerDimRelation,
     LayerDimSizes,
@@ -41,13 +42,18 @@ from zigzag.workload.layer_node import LayerNode, LayerNodeAttributes, MappingAt
 
 from stream_zigzag.translate import LAYER_TO_MEMORY, LayerSpec
 
-STAGES = [
-    MinimalLatencyStage,
-    SpatialMappingGeneratorStage,
-    MinimalLatencyStage,
-    TemporalMappingGeneratorStage,
-    CostModelStage,
-]
+#: ZigZag's stage classes, cast to what its stages take: its ``StageCallable`` protocol does not admit the
+#: classes themselves (their constructors have required keyword-only arguments).
+STAGES = cast(
+    list[StageCallable],
+    [
+        MinimalLatencyStage,
+        SpatialMappingGeneratorStage,
+        MinimalLatencyStage,
+        TemporalMappingGeneratorStage,
+        CostModelStage,
+    ],
+)
 TOO_SMALL = (NoValidLoopOrderingFoundException, MemoryHierarchyTooSmallException, MemoryTooSmallException)
 
 
@@ -157,7 +163,7 @@ def _run(accelerator: Accelerator, spec: LayerSpec, settings: tuple[int, str, in
 def _array_fill(accelerator: Accelerator, spec: LayerSpec, mix: bool) -> float:
     """The array units the best spatial mapping of either kind keeps busy, found without costing it."""
     stage = SpatialMappingGeneratorStage(
-        [CostModelStage],
+        cast(list[StageCallable], [CostModelStage]),  # as STAGES
         accelerator=accelerator,
         layer=_layer(spec),
         enable_mix_spatial_mapping_generation=mix,
