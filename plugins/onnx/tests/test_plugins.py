@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 from stream_onnx.api import GraphView, parse_elementwise
+from stream_onnx.hookspecs import OpParserRecord
 from stream_onnx.plugin import BUILTIN_OP_PARSERS, ELEMENTWISE_OPS
 
 from stream_core import hookimpl
 from stream_core.context import RunContext
 from stream_core.errors import InputError, PluginConflictError
 from stream_core.ir import AffineExpr, LoopDim, Node, OperandRole
-from stream_core.records import OpParserRecord
 
 pytest_plugins = ["stream_core.testing"]
 

@@ -25,7 +25,7 @@ from stream_core.hardware import is_accelerator_data, load_accelerator, load_cor
 from stream_core.mapping_io import is_mapping_data, read_mapping_file, resolve_mapping
 from stream_core.outputs import write_files
 from stream_core.pipeline import parse_workload, run
-from stream_core.plugins import KINDS, Plugins, load_plugins
+from stream_core.plugins import Plugins, load_plugins
 from stream_core.report import summary_table
 from stream_core.yamlio import load_yaml
 
@@ -231,7 +231,8 @@ def cmd_plugins(args: argparse.Namespace, plugins: Plugins) -> int:
                 "provides": provides,
             }
         )
-    conflicts = {kind: plugins.registry(kind).conflicts() for kind in KINDS}
+    kinds = plugins.kinds()
+    conflicts = {kind: plugins.registry(kind).conflicts() for kind in kinds}
     conflicts = {k: v for k, v in conflicts.items() if v}
     if args.json:
         print(json.dumps({"plugins": rows, "conflicts": conflicts}, indent=2))
@@ -244,10 +245,10 @@ def cmd_plugins(args: argparse.Namespace, plugins: Plugins) -> int:
         if row["error"]:
             print(f"    error: {row['error']}")
         for kind, names in row["provides"].items():
-            print(f"    {KINDS[kind][1] + 's':<18} {', '.join(names)}")
+            print(f"    {kinds[kind][1] + 's':<18} {', '.join(names)}")
     for kind, items in conflicts.items():
         for name, origins in items.items():
-            print(f"conflict: {KINDS[kind][1]} {name!r} provided by {', '.join(origins)}")
+            print(f"conflict: {kinds[kind][1]} {name!r} provided by {', '.join(origins)}")
     return 0
 
 

@@ -13,8 +13,8 @@ them per kind, checks names for conflicts and loads the implementation lazily wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
         ExporterRecord,
         FrontendRecord,
         MapperRecord,
-        OpParserRecord,
+        PluginRecord,
         SettingRecord,
         SolverRecord,
         TargetRecord,
@@ -40,8 +40,38 @@ ENTRY_POINT_GROUP = "stream_core.plugins"
 #: Version of the hook API; plugins may depend on ``stream-core>=0.1,<1``.
 HOOK_API_VERSION = "0.2"
 
+#: A registration hook is named ``stream_register_<kind>``.
+REGISTER_PREFIX = "stream_register_"
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+F = TypeVar("F", bound=Callable[..., Any])
+_KIND = "stream_core_kind"
+
+
+def registration_hookspec(record_type: type[PluginRecord[Any]], label: str) -> Callable[[F], F]:
+    """Declare a registration hook a plugin owns, in the hookspecs module it adds through
+    :func:`stream_add_hookspecs`: the hook ``stream_register_<kind>`` returns ``record_type`` items,
+    which the core collects, checks and lists as it does its own kinds (``label`` names one record
+    in messages). Example: the ONNX plugin's ``op_parsers``.
+
+    Added in 0.2.
+    """
+
+    def mark(function: F) -> F:
+        if not function.__name__.startswith(REGISTER_PREFIX):
+            raise ValueError(f"a registration hook is named {REGISTER_PREFIX}<kind>, not {function.__name__!r}")
+        setattr(function, _KIND, (record_type, label))
+        return hookspec(function)
+
+    return mark
+
+
+def declared_kind(caller: Any) -> tuple[type[PluginRecord[Any]], str] | None:
+    """The (record type, label) of a hook declared with :func:`registration_hookspec`, else ``None``."""
+    spec = getattr(caller, "spec", None)
+    return getattr(spec.function, _KIND, None) if spec is not None else None
 
 
 @hookspec
@@ -81,16 +111,6 @@ def stream_register_frontends() -> Iterable[FrontendRecord]:
 
     Returns: :class:`~stream_core.records.FrontendRecord` items.
     Added in 0.2.
-    """
-    return ()
-
-
-@hookspec
-def stream_register_op_parsers() -> Iterable[OpParserRecord]:
-    """Register parsers of single ONNX operators (by domain and op type) into workload nodes.
-
-    Returns: :class:`~stream_core.records.OpParserRecord` items.
-    Added in 0.1.
     """
     return ()
 

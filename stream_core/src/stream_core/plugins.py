@@ -43,13 +43,13 @@ BUILTIN_NAME = "stream-core"
 #: Hooks the core declares start with this; an undeclared one is always a mistake.
 CORE_HOOK_PREFIX = "stream_"
 
-#: kind -> (record type, human label). The hook of a kind is ``stream_register_<kind>``.
+#: The core's kinds: kind -> (record type, human label). The hook of a kind is ``stream_register_<kind>``;
+#: plugins add kinds of their own (:meth:`Plugins.kinds`).
 KINDS: dict[str, tuple[type[records.PluginRecord], str]] = {
     "core_types": (records.CoreTypeRecord, "core type"),
     "cost_models": (records.CostModelRecord, "cost model"),
     "workload_parsers": (records.WorkloadParserRecord, "workload parser"),
     "frontends": (records.FrontendRecord, "frontend"),
-    "op_parsers": (records.OpParserRecord, "op parser"),
     "mappers": (records.MapperRecord, "mapper"),
     "allocators": (records.AllocatorRecord, "allocator"),
     "solvers": (records.SolverRecord, "solver"),
@@ -90,9 +90,11 @@ class Provided(Generic[R]):
 class Registry(Generic[R]):
     """All records of one kind, by name."""
 
-    def __init__(self, kind: str, provided: Iterable[Provided[R]], failed: Iterable[PluginInfo] = ()):
+    def __init__(
+        self, kind: str, provided: Iterable[Provided[R]], failed: Iterable[PluginInfo] = (), *, label: str = ""
+    ):
         self.kind = kind
-        self.label = KINDS[kind][1]
+        self.label = label or KINDS[kind][1]
         self._failed = tuple(failed)
         self._by_name: dict[str, list[Provided[R]]] = {}
         for item in provided:
@@ -287,7 +289,7 @@ class Plugins:
 
     def _call_registrations(self, name: str) -> dict[str, list[Any]]:
         returned: dict[str, list[Any]] = {}
-        for kind in KINDS:
+        for kind in self.kinds():
             for impl in getattr(self.manager.hook, f"stream_register_{kind}").get_hookimpls():
                 if impl.plugin_name == name:
                     returned[kind] = list(impl.function() or ())
@@ -329,17 +331,28 @@ class Plugins:
     def failed(self) -> list[PluginInfo]:
         return [i for i in self.infos() if i.status == "failed"]
 
+    def kinds(self) -> dict[str, tuple[type[records.PluginRecord[Any]], str]]:
+        """The core's :data:`KINDS`, then the kinds plugins declared with
+        :func:`~stream_core.hookspecs.registration_hookspec` (kind -> record type, label)."""
+        kinds = dict(KINDS)
+        for hook_name, caller in vars(self.manager.hook).items():
+            declared = hookspecs.declared_kind(caller)
+            if declared is not None:
+                kinds.setdefault(hook_name.removeprefix(hookspecs.REGISTER_PREFIX), declared)
+        return kinds
+
     def registry(self, kind: str) -> Registry[Any]:
-        if kind not in KINDS:
-            raise KeyError(f"unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
         if kind not in self._registries:
-            self._registries[kind] = Registry(kind, self._collect(kind), self.failed())
+            kinds = self.kinds()
+            if kind not in kinds:
+                raise KeyError(f"unknown plugin kind {kind!r}; kinds: {', '.join(kinds)}")
+            self._registries[kind] = Registry(kind, self._collect(kind), self.failed(), label=kinds[kind][1])
         return self._registries[kind]
 
     def provided_by(self, plugin_name: str) -> dict[str, list[str]]:
         """What one plugin registered, per kind (for ``stream plugins``)."""
         out: dict[str, list[str]] = {}
-        for kind in KINDS:
+        for kind in self.kinds():
             names = sorted(p.record.name for p in self._collect(kind, only=plugin_name))
             if names:
                 out[kind] = names
@@ -348,7 +361,7 @@ class Plugins:
     def _collect(self, kind: str, only: str | None = None) -> list[Provided[Any]]:
         """The records of ``kind`` the checked plugins returned; a record of the wrong type is an
         error naming the plugin when that kind is used."""
-        record_type, _label = KINDS[kind]
+        record_type, _label = self.kinds()[kind]
         found: list[Provided[Any]] = []
         for plugin_name, returned in self._returned.items():
             if only is not None and plugin_name != only:

@@ -98,22 +98,6 @@ class FrontendRecord(PluginRecord[Frontend]):
 
 
 @attrs.frozen(kw_only=True)
-class OpParserRecord(PluginRecord[Any]):
-    """Turns one operator type of a domain (``""`` = the default ONNX domain) into workload nodes.
-
-    The factory returns a callable ``(node_proto, graph_view) -> list[Node]`` (see the ONNX plugin's
-    documentation for the graph view). ``name`` is ``"<domain or ai.onnx>:<op_type>"``.
-    """
-
-    domain: str = ""
-    op_type: str
-
-
-def op_parser_name(domain: str, op_type: str) -> str:
-    return f"{domain or 'ai.onnx'}:{op_type}"
-
-
-@attrs.frozen(kw_only=True)
 class MapperRecord(PluginRecord[Mapper]):
     """Produces a mapping when the user gives none: the factory returns a
     :class:`~stream_core.protocols.Mapper`. The highest ``priority`` is the default."""

@@ -4,14 +4,15 @@ An op parser turns one ONNX node into workload nodes. Register it from any plugi
 
     from stream_core import hookimpl
     from stream_core.plugins import lazy
-    from stream_core.records import OpParserRecord
+    from stream_onnx.hookspecs import OpParserRecord
 
     @hookimpl
     def stream_register_op_parsers():
         yield OpParserRecord(name="com.example:Silu", domain="com.example", op_type="Silu",
                              factory=lazy("my_plugin.ops", "parse_silu"))
 
-The factory returns a callable with the :class:`OpParser` signature. A record for an op that
+The hook and the record are stream-onnx's own (:mod:`stream_onnx.hookspecs`, light to import from a
+plugin module). The factory returns a callable with the :class:`OpParser` signature. A record for an op that
 stream-onnx already parses, from another distribution and under another name (e.g.
 ``"mycorp:Conv"``), overrides the built-in parser.
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from stream_core.errors import PluginConflictError
 from stream_core.plugins import Provided, Registry
-from stream_core.records import normalise_name, op_parser_name
+from stream_core.records import normalise_name
 from stream_onnx.fold import default_domain
+from stream_onnx.hookspecs import op_parser_name
 
 #: The distribution whose op parsers are the defaults that other plugins override.
 OWN_DISTRIBUTION = "stream-onnx"

@@ -1,4 +1,5 @@
-"""stream-onnx's hook implementations: the ``onnx`` workload parser and one op parser per ONNX op.
+"""stream-onnx's hook implementations: its own op-parser hook (:mod:`stream_onnx.hookspecs`), the ``onnx``
+workload parser and one op parser per ONNX op.
 
 Only records are built here; the parsers are imported when a model is parsed. Every record is for
 the default domain; ops of other domains without a record of their own are parsed by op type
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pluggy
+
 from stream_core import hookimpl
 from stream_core.plugins import lazy
-from stream_core.records import OpParserRecord, SettingRecord, WorkloadParserRecord, op_parser_name
+from stream_core.records import SettingRecord, WorkloadParserRecord
+from stream_onnx.hookspecs import OpParserRecord, op_parser_name
 
 _OPS = "stream_onnx.ops"
 
@@ -64,6 +68,13 @@ ELEMENTWISE_OPS: tuple[str, ...] = (
     "Sin", "Cos", "Floor", "Ceil", "Sum", "Mean", "PRelu", "Elu", "Trilu",
     "Silu", "QuickGelu", "FastGelu", "BiasGelu",
 )  # fmt: skip
+
+
+@hookimpl
+def stream_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    from stream_onnx import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl
