@@ -67,7 +67,7 @@ def test_four_iterations_overlap_on_the_bus(plugins, two_core_link, write_mappin
     II >= 4. II = 4 works: iteration i+1's input [4, 6) slips before iteration i's output [6, 8)
     ("either" separation, before side), and iteration i+2's input [8, 10) follows it (2 II >= 8).
     Overlap O = P - II = 4; T = 3 * II + 8 = 20 (= I*P - (I-1)*O = 32 - 12)."""
-    options = RunOptions(settings={"tetra.max_levels": 0})
+    options = RunOptions(settings={"tetra.max_levels": 0, "tetra.greedy": False})  # TETRA's own schedule
     outcome = run(relu_chain(8, 2), two_core_link, write_mapping(pinned_mapping(4)), plugins=plugins, options=options)
     result = outcome.result
     stats = dict(result.groups[0].stats)
@@ -94,7 +94,8 @@ def test_reuse_level_moves_the_input_once(plugins, two_core_link, write_mapping)
     P = 8 + 1 + 2 + 1 + 2 = 14, T = 3 * 2 + 12 + 2 = 20 -- the same latency; the next objective
     level (off-chip traffic) ties (64 bits either way) and the buffering level prefers level -1
     (2 slots of one tile against 4 tiles), so the result equals the previous test's."""
-    outcome = run(relu_chain(8, 2), two_core_link, write_mapping(pinned_mapping(4)), plugins=plugins)
+    own = RunOptions(settings={"tetra.greedy": False})  # TETRA's own schedule
+    outcome = run(relu_chain(8, 2), two_core_link, write_mapping(pinned_mapping(4)), plugins=plugins, options=own)
     stats = dict(outcome.result.groups[0].stats)
     assert stats["milp_latency"] == outcome.result.totals.latency == 20
     assert stats["offchip_traffic"] == 128.0  # t0 in, t2 out: 64 + 64 bits

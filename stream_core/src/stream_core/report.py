@@ -11,10 +11,13 @@ from stream_core.ir.result import Result
 def summary_dict(result: Result, accelerator: Accelerator) -> dict[str, Any]:
     """The content of ``summary.json`` / ``summary.yaml`` (plain types only, stable key order)."""
     totals = result.totals
+    bound = result.lower_bound
     return {
         "workload": result.workload,
         "accelerator": result.accelerator,
         "latency_cycles": totals.latency,
+        "latency_lower_bound_cycles": None if bound is None else bound.cycles,
+        "optimality": list(result.optimality),
         "energy_pj": round(totals.energy_pj, 6),
         "energy_breakdown_pj": {
             "compute": round(totals.compute_energy_pj, 6),
@@ -38,11 +41,42 @@ def summary_dict(result: Result, accelerator: Accelerator) -> dict[str, Any]:
         "peak_memory_bits": {
             str(core): max((bits for _, bits in steps), default=0) for core, steps in result.memory.items()
         },
+        "lower_bound": _bound_dict(result),
         "provenance": dict(result.provenance),
         "stats": _plain(dict(result.stats)),
         "warnings": list(result.warnings),
         "notes": list(result.notes),
     }
+
+
+def _bound_dict(result: Result) -> dict[str, Any] | None:
+    bound = result.lower_bound
+    if bound is None:
+        return None
+    return {
+        "cycles": bound.cycles,
+        "compute": bound.compute,
+        "offchip": bound.offchip,
+        "groups": [
+            {
+                "name": g.group,
+                "cycles": g.cycles,
+                "compute": g.compute,
+                "offchip": g.offchip,
+                "offchip_bits": g.offchip_bits,
+            }
+            for g in bound.groups
+        ],
+    }
+
+
+def _latency_line(result: Result) -> str:
+    latency, bound = result.totals.latency, result.lower_bound
+    line = f"latency      {latency:,} cycles"
+    if bound is None:
+        return line
+    ratio = f"; {latency / bound.cycles:.2f}x the bound" if bound.cycles else ""
+    return f"{line}  (lower bound {bound.cycles:,} from compute and off-chip traffic{ratio})"
 
 
 def _plain(value: Any) -> Any:
@@ -61,13 +95,15 @@ def summary_table(result: Result, accelerator: Accelerator) -> str:
     lines = [
         f"workload     {result.workload}",
         f"accelerator  {result.accelerator}",
-        f"latency      {totals.latency:,} cycles",
+        _latency_line(result),
         f"energy       {totals.energy_pj:,.1f} pJ  (compute {totals.compute_energy_pj:,.1f}, "
         f"transfer {totals.transfer_energy_pj:,.1f}, memory {totals.memory_energy_pj:,.1f})",
         f"EDP          {totals.edp:,.4g} pJ*cycles",
     ]
+    bounds = {g.group: g.cycles for g in result.lower_bound.groups} if result.lower_bound else {}
     if len(result.groups) > 1:
-        lines.append("groups       " + ", ".join(f"{g.name}: {g.latency:,}" for g in result.groups))
+        lines.append("groups       " + ", ".join(_group_cell(g.name, g.latency, bounds) for g in result.groups))
+    lines += [f"schedule     {sentence}" for sentence in result.optimality]
     lines.append("utilisation")
     for cid, value in sorted(totals.utilisation.items()):
         lines.append(f"  core {cid:<3} {accelerator.cores[cid].name:<24} {100 * value:6.1f} %")
@@ -77,6 +113,10 @@ def summary_table(result: Result, accelerator: Accelerator) -> str:
     lines += [f"warning: {warning}" for warning in result.warnings]
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
+
+
+def _group_cell(name: str, latency: int, bounds: dict[str, int]) -> str:
+    return f"{name}: {latency:,}" + (f" (bound {bounds[name]:,})" if name in bounds else "")
 
 
 def chrome_trace(result: Result, accelerator: Accelerator) -> dict[str, Any]:

@@ -16,6 +16,9 @@ import time
 from collections import defaultdict
 from typing import Any
 
+import attrs
+
+from stream_core.bounds import lower_bound
 from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError, StreamError
 from stream_core.ir.lp import Solution, Status
@@ -24,6 +27,7 @@ from stream_core.ir.result import GroupRecord, Result, Totals
 from stream_tetra.api import ConstraintFamily
 from stream_tetra.explain import capacity_report, conflict_report
 from stream_tetra.families import BUILTIN_FAMILIES
+from stream_tetra.greedy_baseline import GREEDY, greedy_baseline
 from stream_tetra.milp import Solved, TetraModel, heuristic_choices
 from stream_tetra.realize import Emission, Timing, emit, tight_starts, timing
 from stream_tetra.refine import Refined, mode_values, refine
@@ -97,12 +101,28 @@ class TetraAllocator:
                     f"valid schedule; the schedule takes {t.latency} cycles"
                 )
             end = max(emission.end, start)
+            group_memory = {
+                core: [(start, bits), (end, -bits)] for core, bits in _resident(problem, steady, choices).items()
+            }
+            if settings.greedy and emission.iterations_recorded is not None:
+                stats["schedules"]["greedy"] = "not tried: the group has more tiles than tetra.max_tiles"
+            elif settings.greedy:
+                baseline = greedy_baseline(problem, group, context, start)
+                stats["schedules"]["greedy"] = baseline if isinstance(baseline, str) else baseline.latency
+                if not isinstance(baseline, str) and (baseline.latency, baseline.energy) < (
+                    end - start,
+                    _energy(emission),
+                ):
+                    emission, group_memory, end = baseline.emission, baseline.memory, start + baseline.latency
+                    stats["schedule"] = GREEDY
+            stats["realised"] = _realised(stats, end - start)
             records.append(GroupRecord(group.name, start, end, NAME, stats))
-            for core, bits in _resident(problem, steady, choices).items():
-                memory[core] += [(start, bits), (end, -bits)]
+            for core, changes in group_memory.items():
+                memory[core] += changes
             emissions.append(emission)
             start = end
-        return _result(problem, records, emissions, memory, start, settings, solvers_used)
+        result = _result(problem, records, emissions, memory, start, settings, solvers_used)
+        return attrs.evolve(result, lower_bound=lower_bound(problem), optimality=_claims(records))
 
     def _without_solution(
         self, tm: TetraModel, solution: Solution, solver: Any, context: RunContext, settings: TetraSettings
@@ -231,6 +251,8 @@ def _group_stats(
         "interval": t.interval,
         "schedule": "list" if t.listed else "uniform",
         "uniform_latency": t.uniform_latency,
+        "schedules": {"uniform": t.uniform_latency, "list": t.list_latency},
+        "proven": _proven(solved),
         "overlap": t.period - t.interval if steady.iterations > 1 else 0,
         "latency": t.latency,
         "slot_latencies": list(t.slot_latencies),
@@ -253,6 +275,52 @@ def _group_stats(
             "rule": "above tetra.max_tiles tiles: the first iterations and every mode's last firing",
         }
     return stats
+
+
+def _energy(emission: Emission) -> float:
+    return emission.compute_energy + emission.transfer_energy + emission.memory_energy
+
+
+def _proven(solved: Solved) -> str:
+    """What the solve proved, naming the model it holds for."""
+    if solved.status == "optimal":
+        return "optimal for the steady-state model (uniform interval)"
+    if solved.status == "heuristic":
+        return "nothing: no MILP solution in time, heuristic allocation"
+    gap = "unknown" if solved.gap is None else f"{solved.gap:.3g}"
+    return f"not proven optimal for the steady-state model (status {solved.status}, gap {gap})"
+
+
+def _realised(stats: dict[str, Any], latency: int) -> str:
+    """Which schedule the group keeps and against which alternatives."""
+    kind = stats["schedule"]
+    others = ", ".join(
+        f"{name} {value:,}" if isinstance(value, int) else f"{name}: {value}"
+        for name, value in stats["schedules"].items()
+        if name != kind
+    )
+    label = "greedy's list schedule" if kind == GREEDY else f"TETRA's {kind} schedule"
+    return f"{label}, {latency:,} cycles (others: {others})"
+
+
+def _claims(records: list[GroupRecord]) -> tuple[str, ...]:
+    """The run's optimality sentences: what the MILP proved per group and which schedules were kept."""
+    n = len(records)
+    proven: dict[str, int] = defaultdict(int)
+    kept: dict[str, int] = defaultdict(int)
+    for record in records:
+        stats = dict(record.stats)
+        proven[stats["proven"]] += 1
+        kept[stats["schedule"]] += 1
+    names = {
+        "uniform": "TETRA's uniform",
+        "list": "TETRA's list",
+        GREEDY: "greedy's list (shorter on the same mapping)",
+    }
+    return (
+        "MILP: " + "; ".join(f"{claim} in {count} of {n} groups" for claim, count in sorted(proven.items())),
+        "realised: " + ", ".join(f"{names[kind]} schedule in {count} of {n}" for kind, count in sorted(kept.items())),
+    )
 
 
 def _result(

@@ -39,6 +39,7 @@ class Timing:
     firing_starts: dict[str, np.ndarray]  # per activity, the start of every firing of its chosen mode
     latency: int
     listed: bool  # the list schedule was shorter than the uniform one
+    list_latency: int
 
     @property
     def period(self) -> int:
@@ -116,9 +117,9 @@ def timing(steady: SteadyState, choices: dict[str, int], candidates: list[tuple[
     ends = [listed[a.key][-1] + m.dur for a, m in chosen(steady, choices) if a.key in listed and len(m.firings)]
     length = int(max(ends, default=0))
     if length < uniform:
-        return Timing(starts, ii, uniform, listed, length, True)
+        return Timing(starts, ii, uniform, listed, length, True, length)
     fixed = {a.key: m.firings * ii + starts[a.slot] for a, m in chosen(steady, choices)}
-    return Timing(starts, ii, uniform, fixed, uniform, False)
+    return Timing(starts, ii, uniform, fixed, uniform, False, length)
 
 
 @attrs.define

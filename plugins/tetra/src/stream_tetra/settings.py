@@ -18,6 +18,9 @@
 * ``tetra.refine_firings`` (``2000000``): after the solve, transfer modes are re-chosen one at a time
   when that shortens the realised schedule; this caps the firings those trials may schedule in all
   (``0``: keep the solver's modes).
+* ``tetra.greedy`` (``true``): also schedule each group with the core's greedy list scheduler on the
+  same mapping and keep its schedule when shorter (ties: TETRA's; equal latency: the lower energy).
+  Not tried for a group above ``tetra.max_tiles`` tiles (greedy records every tile).
 * ``tetra.threads`` (``1``): solver threads (1 keeps results reproducible).
 * ``tetra.explain`` (``true``): on an infeasible model, ask the solver which constraint groups conflict.
 """
@@ -47,6 +50,7 @@ class TetraSettings:
     refine_firings: int = 2_000_000
     threads: int = 1
     explain: bool = True
+    greedy: bool = True
 
     @classmethod
     def from_context(cls, context: RunContext) -> TetraSettings:
@@ -76,7 +80,7 @@ def _convert(name: str, raw: Any) -> Any:
         if value not in allowed:
             raise ValueError(f"expected one of {', '.join(allowed)}, got {raw!r}")
         return value
-    if name in ("double_buffering", "explain"):
+    if name in ("double_buffering", "explain", "greedy"):
         return parse_flag(raw)
     if name == "max_levels" and str(raw).strip().lower() in ("none", ""):
         return None

@@ -23,6 +23,7 @@ Per fused group (groups run one after the other):
   that; if it still does not fit it waits until enough memory frees up.
 * Energy = tile costs + link energy of transfers + memory energy of transfers (bits read at the
   source and written at the destination at those memories' per-bit costs).
+* The result carries the mapping's lower bound (:mod:`stream_core.bounds`) and claims no optimality.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from collections.abc import Hashable
 
 import attrs
 
+from stream_core.bounds import lower_bound
 from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError
 from stream_core.ir.accelerator import Link
@@ -719,6 +721,8 @@ class _Scheduler:
             memory=_occupancy(self.buffers),
             groups=groups,
             totals=totals,
+            lower_bound=lower_bound(self.problem),
+            optimality=("greedy list schedule: no optimality claim",),
         )
 
 

@@ -81,6 +81,41 @@ class Totals:
 
 
 @attrs.frozen
+class GroupBound:
+    """Cycles no schedule of one fused group can beat: ``compute`` (every tile at its fastest allowed
+    core, spread at best over the group's cores) and ``offchip`` (the off-chip bits the group must
+    move, at the full bandwidth of the links at the off-chip memory)."""
+
+    group: str
+    compute: int
+    offchip: int
+    offchip_bits: int = 0
+
+    @property
+    def cycles(self) -> int:
+        return max(self.compute, self.offchip)
+
+
+@attrs.frozen
+class LowerBound:
+    """A lower bound on a run's latency: groups run one after the other, so their bounds add up."""
+
+    groups: tuple[GroupBound, ...] = attrs.field(converter=tuple)
+
+    @property
+    def cycles(self) -> int:
+        return sum(g.cycles for g in self.groups)
+
+    @property
+    def compute(self) -> int:
+        return sum(g.compute for g in self.groups)
+
+    @property
+    def offchip(self) -> int:
+        return sum(g.offchip for g in self.groups)
+
+
+@attrs.frozen
 class Result:
     """Everything a run produced. ``memory`` maps a core to its occupancy steps ``(cycle, bits)``."""
 
@@ -99,6 +134,11 @@ class Result:
     #: Per node, how its costs were obtained: ``cost_model`` and, when known, ``fallback_reason``,
     #: ``precision`` and ``precision_fallback`` (see :class:`~stream_core.ir.cost.CostResult`).
     node_costs: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict, converter=dict)
+    #: A latency no schedule of this mapping can beat (``None``: the allocator gives none).
+    lower_bound: LowerBound | None = None
+    #: What the allocator proved and what schedule it realised, one sentence each; an optimality claim
+    #: names the model it holds for (e.g. "optimal for the steady-state model"), never a bare "optimal".
+    optimality: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def node_rows(self) -> list[dict[str, Any]]:
         """One row per node: cores used, first start, last end, busy cycles, energy, and how it was
