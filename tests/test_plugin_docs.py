@@ -25,7 +25,9 @@ def core_hooks() -> dict[str, str]:
     found = {}
     for name, function in vars(hookspecs).items():
         if callable(function) and hasattr(function, f"{hookspecs.PROJECT_NAME}_spec"):
-            found[name] = re.search(r"Added in (\d+\.\d+)", function.__doc__ or "").group(1)
+            added = re.search(r"Added in (\d+\.\d+)", function.__doc__ or "")
+            assert added, f"hookspec {name} does not say in which version it was added"
+            found[name] = added.group(1)
     return found
 
 

@@ -9,7 +9,7 @@ always get defaults, so records written against an older core keep constructing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +33,18 @@ T = TypeVar("T")
 
 def normalise_name(name: str) -> str:
     return str(name).strip().lower()
+
+
+def _name_set(items: Iterable[str]) -> frozenset[str]:
+    return frozenset(items)
+
+
+def _text_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _suffixes(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(x.lower() for x in items)
 
 
 @attrs.frozen(kw_only=True)
@@ -60,7 +72,7 @@ class CoreTypeRecord(PluginRecord[CoreType]):
     ``default_cost_model`` costs this namespace's compute cores unless the user picks another."""
 
     kinds: frozenset[str] = attrs.field(
-        default=frozenset({"compute", "memory", "shim", "offchip"}), converter=frozenset
+        default=frozenset({"compute", "memory", "shim", "offchip"}), converter=_name_set
     )
     default_cost_model: str | None = None
 
@@ -71,7 +83,7 @@ class CostModelRecord(PluginRecord[CostModel]):
     :class:`~stream_core.protocols.CacheableCostModel` enables the persistent cost cache).
     ``core_types`` lists the core-type namespaces it can cost (empty: any core with a summary)."""
 
-    core_types: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    core_types: frozenset[str] = attrs.field(default=frozenset(), converter=_name_set)
 
 
 @attrs.frozen(kw_only=True)
@@ -79,7 +91,7 @@ class WorkloadParserRecord(PluginRecord[WorkloadParser]):
     """Reads workload files with the given ``suffixes``: the factory returns a
     :class:`~stream_core.protocols.WorkloadParser`."""
 
-    suffixes: tuple[str, ...] = attrs.field(converter=lambda s: tuple(x.lower() for x in s))
+    suffixes: tuple[str, ...] = attrs.field(converter=_suffixes)
 
 
 @attrs.frozen(kw_only=True)
@@ -89,7 +101,7 @@ class FrontendRecord(PluginRecord[Frontend]):
     it accepts (``"torch.export.ExportedProgram"``), matched against the source's class and its
     bases without importing them."""
 
-    object_types: tuple[str, ...] = attrs.field(converter=tuple)
+    object_types: tuple[str, ...] = attrs.field(converter=_text_tuple)
 
     def accepts(self, source: object) -> bool:
         """Whether ``source`` is an instance of (a subclass of) one of ``object_types``."""
@@ -119,7 +131,7 @@ class SolverRecord(PluginRecord[Solver]):
     ``problem_classes`` lists what it solves (``lp``, ``milp``); the highest ``priority`` is the default."""
 
     priority: int = 0
-    problem_classes: frozenset[str] = attrs.field(default=frozenset({"lp", "milp"}), converter=frozenset)
+    problem_classes: frozenset[str] = attrs.field(default=frozenset({"lp", "milp"}), converter=_name_set)
 
 
 @attrs.frozen(kw_only=True)
@@ -163,5 +175,5 @@ class SettingRecord(PluginRecord[str | None]):
     factory: Callable[[], str | None] = attrs.field(
         default=attrs.Factory(_default_of, takes_self=True), eq=False, repr=False
     )
-    choices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    choices: tuple[str, ...] = attrs.field(default=(), converter=_text_tuple)
     default: str | None = None
