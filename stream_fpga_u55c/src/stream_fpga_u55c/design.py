@@ -18,6 +18,7 @@ Built from a :class:`stream_itensor.api.StreamPlan` (public API only):
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import attrs
 from stream_itensor.api import StreamEdge, StreamKernel, StreamPlan
@@ -56,6 +57,13 @@ class HbmTensor:
     @property
     def bytes(self) -> int:
         return 4 * self.elements
+
+
+class FifoDepth(TypedDict):
+    """A FIFO's depth as :class:`Stream` fields."""
+
+    tokens: int
+    lp_depth: int
 
 
 @attrs.frozen
@@ -225,7 +233,7 @@ class _Builder:
         kernel_task = {k: self.names.name(("kernel", k), f"k_{k}") for k in fusion_group.kernels}
         outgoing: dict[str, list[str]] = {k: [] for k in fusion_group.kernels}
 
-        def depth_of(edge: StreamEdge, producer_side: bool) -> dict[str, int]:
+        def depth_of(edge: StreamEdge, producer_side: bool) -> FifoDepth:
             for (name, producer, consumer), (depth, lp) in fifo_depth.items():
                 if name != edge.name:
                     continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -39,7 +40,7 @@ class _Graph:
         self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def node(self, op: str, inputs: list[str], output: str, name: str, **attributes: object) -> str:
+    def node(self, op: str, inputs: list[str], output: str, name: str, **attributes: Any) -> str:
         self.nodes.append(helper.make_node(op, inputs, [output], name=name, **attributes))
         return output
 

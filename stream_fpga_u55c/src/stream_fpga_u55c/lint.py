@@ -29,7 +29,9 @@ _HBM = re.compile(r"^HBM\[(\d+)(?::(\d+))?\]$")
 
 def _split_top_level(text: str) -> list[str]:
     """Split at commas outside ``<...>`` and ``(...)``."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "<(":
             depth += 1

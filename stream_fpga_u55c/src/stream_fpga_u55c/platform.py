@@ -81,7 +81,11 @@ class Platform:
         return dict(self.dsp_per_op)[op]
 
 
-def _positive(problems: ProblemCollector, data: dict[str, Any], key: str, field: str, *, integer: bool) -> Any:
+def _positive(problems: ProblemCollector, data: dict[str, Any] | None, key: str, field: str, *, integer: bool) -> Any:
+    """``data[key]`` if it is a positive number, else None with a problem (``data`` None: a section that is
+    not a mapping, reported already)."""
+    if data is None:
+        return None
     value = data.get(key)
     ok = is_int(value) if integer else is_number(value)
     if value is None:
@@ -93,17 +97,18 @@ def _positive(problems: ProblemCollector, data: dict[str, Any], key: str, field:
     return None
 
 
-def _unknown(problems: ProblemCollector, data: dict[str, Any], known: tuple[str, ...], prefix: str) -> None:
-    for key in data:
+def _unknown(problems: ProblemCollector, data: dict[str, Any] | None, known: tuple[str, ...], prefix: str) -> None:
+    for key in data or ():
         if key not in known:
             problems.add(f"{prefix}{key}", f"unknown key; expected one of {', '.join(known)}")
 
 
-def _section(problems: ProblemCollector, data: dict[str, Any], key: str) -> dict[str, Any]:
+def _section(problems: ProblemCollector, data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """``data[key]`` if it is a mapping, else None with a problem."""
     value = data.get(key)
     if not isinstance(value, dict):
         problems.add(key, f"expected a mapping, got {type_name(value)}")
-        return {}
+        return None
     return value
 
 
@@ -140,29 +145,28 @@ def load_platform(path: Path | str | None = None) -> Platform:
         if not isinstance(data.get(key), str) or not data.get(key):
             problems.add(key, f"expected a non-empty string, got {data.get(key)!r}")
     clock = _section(problems, data, "kernel_clock")
-    mhz = _positive(problems, clock, "mhz", "kernel_clock.mhz", integer=False) if clock else None
+    mhz = _positive(problems, clock, "mhz", "kernel_clock.mhz", integer=False)
     hbm = _section(problems, data, "hbm")
     _unknown(problems, hbm, _HBM_KEYS, "hbm.")
-    pcs = _positive(problems, hbm, "pseudo_channels", "hbm.pseudo_channels", integer=True) if hbm else None
-    pc_bytes = _positive(problems, hbm, "pc_bytes", "hbm.pc_bytes", integer=True) if hbm else None
-    pc_bw = _positive(problems, hbm, "pc_bandwidth_gbps", "hbm.pc_bandwidth_gbps", integer=False) if hbm else None
-    axi = _positive(problems, hbm, "axi_data_bits", "hbm.axi_data_bits", integer=True) if hbm else None
+    pcs = _positive(problems, hbm, "pseudo_channels", "hbm.pseudo_channels", integer=True)
+    pc_bytes = _positive(problems, hbm, "pc_bytes", "hbm.pc_bytes", integer=True)
+    pc_bw = _positive(problems, hbm, "pc_bandwidth_gbps", "hbm.pc_bandwidth_gbps", integer=False)
+    axi = _positive(problems, hbm, "axi_data_bits", "hbm.axi_data_bits", integer=True)
+    hbm = hbm or {}
     total = hbm.get("total_bandwidth_gbps")
     if total is not None and pcs and pc_bw and abs(total - pcs * pc_bw) > 1e-6 * total:
         problems.add("hbm.total_bandwidth_gbps", f"{total} != pseudo_channels x pc_bandwidth_gbps = {pcs * pc_bw}")
     blocks = _section(problems, data, "memory_blocks")
-    bram_bits = (
-        _positive(problems, blocks, "bram36_bits", "memory_blocks.bram36_bits", integer=True) if blocks else None
-    )
-    uram_bits = _positive(problems, blocks, "uram_bits", "memory_blocks.uram_bits", integer=True) if blocks else None
+    bram_bits = _positive(problems, blocks, "bram36_bits", "memory_blocks.bram36_bits", integer=True)
+    uram_bits = _positive(problems, blocks, "uram_bits", "memory_blocks.uram_bits", integer=True)
     slrs = _slrs(problems, data.get("slrs"))
     hbm_slr = hbm.get("slr", 0)
     if not is_int(hbm_slr) or not 0 <= hbm_slr < max(len(slrs), 1):
         problems.add("hbm.slr", f"expected the index of an SLR (0..{len(slrs) - 1}), got {hbm_slr!r}")
-    dsp = _section(problems, data, "dsp_per_op")
+    dsp = _section(problems, data, "dsp_per_op") or {}
     _unknown(problems, dsp, _DSP_OPS, "dsp_per_op.")
     for op in _DSP_OPS:
-        if not is_int(dsp.get(op)) or dsp.get(op) < 0:
+        if not is_int(dsp.get(op)) or dsp[op] < 0:
             problems.add(f"dsp_per_op.{op}", f"expected a non-negative integer, got {dsp.get(op)!r}")
     problems.raise_if_any()
     return Platform(
@@ -171,7 +175,7 @@ def load_platform(path: Path | str | None = None) -> Platform:
         platform=data["platform"],
         part=data["part"],
         clock_mhz=float(mhz),
-        clock_verified=bool(clock.get("verified", False)),
+        clock_verified=bool(clock and clock.get("verified", False)),
         hbm_pcs=pcs,
         pc_bytes=pc_bytes,
         pc_bandwidth_gbps=float(pc_bw),
