@@ -1,17 +1,29 @@
-"""The ``stream`` command line: a thin wrapper over the public API.
+"""The ``stream`` command line: a thin wrapper over the public API (:func:`stream_core.pipeline.run`
+and :func:`stream_core.pipeline.compile`).
 
-Exit codes: 0 success, 2 bad input or unknown plugin name (a clear message, no traceback),
-1 internal error (the traceback is shown with ``--verbose``).
+Exit codes (a clear message, no traceback, except where said):
+
+* 0 success; 2 bad input, an unknown plugin name or setting under ``--strict-plugins``;
+* 3 a plugin failed at its work (e.g. an exporter raised): the message names the plugin, its
+  distribution and the reason, and the run's other outputs are written. A plugin's bug is not
+  ours, so it does not take 1;
+* 1 an internal error, a bug of the core (the traceback is shown with ``--verbose``);
+* 130 Ctrl-C, 143 SIGTERM (no partial output is left behind); 141 when the reader of the output
+  goes away (``stream plugins | head -1``), silently, as a shell tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +31,25 @@ import yaml
 
 from stream_core import __version__
 from stream_core.context import Progress, RunContext, RunOptions
-from stream_core.errors import InputError, PluginLoadError, Problem, StreamError, UnknownPluginError
+from stream_core.errors import InputError, PluginFailedError, PluginLoadError, Problem, StreamError
 from stream_core.examples import example_paths
 from stream_core.hardware import is_accelerator_data, load_accelerator, load_core_file
 from stream_core.mapping_io import is_mapping_data, read_mapping_file, resolve_mapping
-from stream_core.outputs import write_files
-from stream_core.pipeline import parse_workload, run
+from stream_core.pipeline import compile, parse_workload, resolve_target, run
 from stream_core.plugins import Plugins, load_plugins
 from stream_core.report import summary_table
 from stream_core.yamlio import load_yaml
 
 log = logging.getLogger("stream_core")
+
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+EXIT_TERMINATED = 143
+FORCE_HELP = "also write into an existing folder stream did not create; its files are never replaced or removed"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is so that staged outputs are removed on the way out."""
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +84,13 @@ def build_parser(plugins: Plugins, *, strict: bool = False) -> argparse.Argument
     r.add_argument(
         "--output", "-o", metavar="DIR", help="output directory (default: stream-output/<hardware>-<workload>)"
     )
-    r.add_argument("--force", action="store_true", help="write into an existing directory not created by stream")
+    r.add_argument("--force", action="store_true", help=FORCE_HELP)
+    r.add_argument(
+        "--export",
+        action="append",
+        metavar="NAME",
+        help="run exactly these exporters (repeatable; default: those enabled by default, see 'stream plugins')",
+    )
     add_run_options(r)
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_common(r)
@@ -72,11 +98,13 @@ def build_parser(plugins: Plugins, *, strict: bool = False) -> argparse.Argument
     c = sub.add_parser("compile", help="generate a hardware project for a workload (code-generator backends)")
     c.add_argument("workload", help="workload file (ONNX)")
     c.add_argument("--target", required=True, metavar="NAME|FILE", help="a registered target, or a target file")
-    c.add_argument("--backend", metavar="NAME", help="code generator (default: the target's own)")
+    c.add_argument(
+        "--code-generator", "--backend", dest="code_generator", metavar="NAME", help="default: the target's own"
+    )
     c.add_argument(
         "--output", "-o", metavar="DIR", help="project directory (default: stream-output/<workload>-<target>)"
     )
-    c.add_argument("--force", action="store_true", help="write into an existing directory not created by stream")
+    c.add_argument("--force", action="store_true", help=FORCE_HELP)
     add_run_options(c, cache=False)
     _add_common(c)
 
@@ -177,7 +205,9 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
         workload, hardware = Path(args.workload), Path(args.hardware)
     output = Path(args.output) if args.output else Path("stream-output") / f"{hardware.stem}-{workload.stem}"
     context = make_context(args, plugins, quiet)
-    outcome = run(workload, hardware, args.mapping, output=output, force=args.force, context=context)
+    outcome = run(
+        workload, hardware, args.mapping, output=output, force=args.force, exporters=args.export, context=context
+    )
     if args.json:
         from stream_core.report import summary_dict
 
@@ -187,33 +217,30 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
         if outcome.output_dir is not None:
             names = ", ".join(p.name for p in outcome.files)
             print(f"outputs      {outcome.output_dir}/ ({names})")
+    if outcome.export_failures:
+        raise PluginFailedError(
+            "\n".join([*outcome.export_failures, f"the other outputs are in {outcome.output_dir}/"])
+        )
     return 0
 
 
 def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
-    """Resolve the target and its code generator, generate in memory, then write the project."""
-    targets = plugins.registry("targets")
-    given = Path(args.target)
-    if args.target in targets:
-        record = targets.get(args.target)
-        target_file, backend_name, label = Path(record.load()), args.backend or record.code_generator, record.name
-    elif given.is_file():
-        target_file, backend_name, label = given, args.backend, given.stem
-    else:
-        known = ", ".join(targets.names()) or "none installed"
-        raise UnknownPluginError(f"unknown target {args.target!r}: not a registered target ({known}) and not a file")
-    if not backend_name:
-        raise InputError(Problem(f"target {label!r} names no code generator; pass --backend NAME", field="--backend"))
-    backend_record = plugins.get("code_generators", backend_name)
+    """Resolve the target once, then :func:`stream_core.pipeline.compile` generates and writes the project."""
+    target = resolve_target(args.target, plugins)
+    output = Path(args.output) if args.output else Path("stream-output") / f"{Path(args.workload).stem}-{target.label}"
     context = make_context(args, plugins, quiet)
-    workload, _ = parse_workload(Path(args.workload), context)
-    generated = backend_record.load().generate(workload, target_file, context)
-    output = Path(args.output) if args.output else Path("stream-output") / f"{Path(args.workload).stem}-{label}"
-    written = write_files(output, generated.files, force=args.force)
+    outcome = compile(
+        Path(args.workload),
+        target,
+        code_generator=args.code_generator,
+        output=output,
+        force=args.force,
+        context=context,
+    )
     if not quiet:
-        if generated.summary:
-            print(generated.summary)
-        print(f"wrote {len(written)} files to {output}/ ({plugins.origin('code_generators', backend_name)})")
+        if outcome.generated.summary:
+            print(outcome.generated.summary)
+        print(f"wrote {len(outcome.files)} files to {output}/ ({outcome.code_generator})")
     return 0
 
 
@@ -327,33 +354,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = "-q" in argv or "--quiet" in argv
     _configure_logging(verbose, quiet)
     try:
-        strict = "--strict-plugins" in argv
-        plugins = load_plugins(strict=strict)
-        parser = build_parser(plugins, strict=strict)
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 0
-        if args.command == "run":
-            return cmd_run(args, plugins, quiet)
-        if args.command == "plugins":
-            return cmd_plugins(args, plugins)
-        if args.command == "compile":
-            return cmd_compile(args, plugins, quiet)
-        if args.command == "validate":
-            return cmd_validate(args, plugins)
-        return int(args.plugin_command.run(args, make_context(args, plugins, quiet)) or 0)
+        with _sigterm_raises():
+            code = _dispatch(argv, quiet)
+            sys.stdout.flush()  # here, so that a closed pipe is seen while we can still handle it
+            return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return EXIT_BROKEN_PIPE
     except StreamError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except Exception as exc:  # an internal error: short message, traceback on request
         if verbose:
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)", file=sys.stderr)
         return 1
+
+
+def _dispatch(argv: list[str], quiet: bool) -> int:
+    strict = "--strict-plugins" in argv
+    plugins = load_plugins(strict=strict)
+    parser = build_parser(plugins, strict=strict)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "run":
+        return cmd_run(args, plugins, quiet)
+    if args.command == "plugins":
+        return cmd_plugins(args, plugins)
+    if args.command == "compile":
+        return cmd_compile(args, plugins, quiet)
+    if args.command == "validate":
+        return cmd_validate(args, plugins)
+    return int(args.plugin_command.run(args, make_context(args, plugins, quiet)) or 0)
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` (only the main thread can set it)."""
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

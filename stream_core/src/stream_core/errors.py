@@ -1,7 +1,8 @@
 """Error types shared by the core and plugins.
 
 Every error a user can cause derives from :class:`StreamError` and carries the exit code the CLI
-uses: 2 for bad input or an unknown plugin name, 1 for anything else.
+uses: 2 for bad input or an unknown plugin name, 3 when a plugin failed at its work
+(:class:`PluginFailedError`), 1 for anything else (a bug of the core).
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ class PluginConflictError(PluginError):
 
 class PluginLoadError(PluginError):
     """A plugin failed to import (raised only in strict mode; otherwise it is skipped with a warning)."""
+
+
+class PluginFailedError(PluginError):
+    """A plugin raised while doing its work on valid inputs: its bug, named in the message (plugin,
+    distribution, reason). Exit code 3, so that 1 stays for the core's own bugs."""
+
+    exit_code = 3
 
 
 class ProblemCollector:

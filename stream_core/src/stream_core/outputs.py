@@ -1,42 +1,44 @@
-"""Writing outputs without losing anything a user wrote.
+"""Writing outputs all or nothing, without touching anything a user wrote.
 
-A directory is ours when it holds the marker file :data:`OUTPUT_MARKER` (we write it on first use;
-for generated projects it also lists the files written, so a regeneration removes the stale ones); a
-JSON file is ours when its top-level ``generated_by`` names a stream tool. Anything else that already
-exists is only overwritten with ``force``.
+A run's files are written into a temporary folder beside the target (:class:`StagedOutput`) and
+moved into place at the end; on an error or Ctrl-C the temporary folder is removed and the target is
+left as it was. The folder's manifest :data:`OUTPUT_MARKER` lists the files stream wrote there:
+
+* a target that does not exist, or a folder stream created whose files are all listed in its
+  manifest, is replaced as a whole (two renames);
+* a folder stream created that also holds other files, or (with ``force``) a non-empty folder stream
+  did not create, keeps those files: ours are moved in one by one, the files the previous manifest
+  lists and this run does not write are removed, and a new file with the name of a user's file is
+  refused before anything moves. A user's file is never replaced or removed, ``force`` included;
+* only paths inside the folder count: a manifest entry naming ``../x`` or an absolute path is
+  ignored with a warning, so nothing outside the folder is ever deleted.
+
+A JSON file is ours when its top-level ``generated_by`` names a stream tool; :func:`check_output_file`
+refuses to replace any other without ``force``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from types import TracebackType
 
 import attrs
 
 from stream_core.errors import InputError, Problem
 
+log = logging.getLogger("stream_core.outputs")
+
 OUTPUT_MARKER = ".stream-output"
 GENERATED_BY = "generated_by"
-
-
-def prepare_output_dir(path: Path, *, force: bool = False) -> Path:
-    """Create ``path`` or reuse it if a previous run wrote it; refuse a foreign non-empty directory."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(Problem("the output path exists and is not a directory", file=str(path)))
-    if path.is_dir() and any(path.iterdir()) and not (path / OUTPUT_MARKER).exists() and not force:
-        raise InputError(
-            Problem(
-                "the output directory exists, is not empty and was not written by stream; "
-                "choose another --output or pass --force to write into it",
-                file=str(path),
-            )
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    if not (path / OUTPUT_MARKER).exists():
-        _write_manifest(path, [])
-    return path
+#: Suffix of the temporary folders a run writes before moving them into place.
+STAGING_SUFFIX = ".partial"
+NAMES_SHOWN = 5
 
 
 @attrs.frozen
@@ -47,35 +49,176 @@ class Generated:
     summary: str = ""
 
 
+class StagedOutput:
+    """Outputs bound for ``target``, written under :attr:`path` (a temporary folder beside it) and
+    moved into place by :meth:`commit`. As a context manager, leaving the block by an exception
+    (Ctrl-C included) removes the temporary folder. Whether ``target`` may receive outputs is
+    checked here, before any work (see the module docstring)."""
+
+    def __init__(self, target: Path, *, force: bool = False):
+        self.target = Path(target)
+        self._force = force
+        self._listed, self._foreign = _inspect(self.target, force)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(
+            tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=STAGING_SUFFIX, dir=self.target.parent)
+        )
+
+    def __enter__(self) -> StagedOutput:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is not None:
+            self.discard()
+
+    def write(self, files: Mapping[str, bytes]) -> None:
+        """Write ``files`` (relative path -> content) into the staging folder."""
+        root = self.path.resolve()
+        for name, content in files.items():
+            target = self.path / name
+            if root not in target.resolve().parents:
+                raise ValueError(f"generated file {name!r} would be written outside {self.target}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def commit(self) -> list[Path]:
+        """Move the staged files into place; returns their final paths."""
+        files = sorted(_files_under(self.path))
+        self._listed, self._foreign = _inspect(self.target, self._force)  # again: it may have changed
+        if self._foreign:
+            self._merge(files)
+        else:
+            _write_manifest(self.path, files)
+            self._swap()
+        return [self.target / name for name in files]
+
+    def _swap(self) -> None:
+        old = self.path.with_name(self.path.name + ".old")
+        if self.target.exists():
+            os.replace(self.target, old)
+        try:
+            os.replace(self.path, self.target)
+        except BaseException:
+            if old.exists():
+                os.replace(old, self.target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _merge(self, files: list[str]) -> None:
+        clashes = [name for name in files if name not in self._listed and _exists(self.target / name)]
+        if clashes:
+            raise InputError(
+                Problem(
+                    f"the output folder holds {_some(clashes)}, which stream did not write; it is never "
+                    "replaced (--force included): move it or choose another --output",
+                    file=str(self.target),
+                )
+            )
+        for name in files:
+            destination = self.target / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.path / name, destination)
+        for stale in sorted(set(self._listed) - set(files)):
+            (self.target / stale).unlink(missing_ok=True)
+        _write_manifest(self.target, files)
+        self.discard()
+
+
+def _inspect(target: Path, force: bool) -> tuple[list[str], bool]:
+    """The files ``target``'s manifest lists (inside it), and whether it holds others; raises
+    :class:`InputError` when it may not receive outputs."""
+    if not target.exists():
+        return [], False
+    if not target.is_dir() or target.is_symlink():
+        raise InputError(Problem("the output path exists and is not a directory", file=str(target)))
+    present = set(_files_under(target))
+    if not (target / OUTPUT_MARKER).exists():
+        if present and not force:
+            raise InputError(
+                Problem(
+                    "the output directory exists, is not empty and was not written by stream; choose another "
+                    "--output, or pass --force to add the outputs beside its files (which are never replaced)",
+                    file=str(target),
+                )
+            )
+        return [], bool(present)
+    listed = _contained(target, _manifest(target))
+    return listed, bool(present - set(listed))
+
+
+def check_output_dir(path: Path, *, force: bool = False) -> None:
+    """Raise :class:`InputError` unless outputs may go to the folder ``path`` (see the module
+    docstring), so a command can refuse before it does any work."""
+    _inspect(Path(path), force)
+
+
+def prepare_output_dir(path: Path, *, force: bool = False) -> Path:
+    """Create ``path`` (a folder stream may write into, see :class:`StagedOutput`) for a caller that
+    writes files directly; prefer :class:`StagedOutput`, which writes all or nothing."""
+    path = Path(path)
+    _inspect(path, force)
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / OUTPUT_MARKER).exists():
+        _write_manifest(path, [])
+    return path
+
+
 def write_files(path: Path, files: Mapping[str, bytes], *, force: bool = False) -> list[Path]:
-    """Write generated ``files`` under ``path`` (guarded as :func:`prepare_output_dir`); files a previous
-    generation wrote there and this one does not are removed. Returns the paths written."""
-    path = prepare_output_dir(path, force=force)
-    for stale in sorted(set(_manifest(path)) - set(files)):
-        (path / stale).unlink(missing_ok=True)
-    written = []
-    for name, content in files.items():
-        target = path / name
-        if path.resolve() not in target.resolve().parents:
-            raise ValueError(f"generated file {name!r} would be written outside {path}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        written.append(target)
-    _write_manifest(path, sorted(files))
-    return written
+    """Write generated ``files`` to the folder ``path`` all or nothing (see :class:`StagedOutput`);
+    files a previous generation wrote there and this one does not are removed. Returns the paths."""
+    with StagedOutput(Path(path), force=force) as staged:
+        staged.write(files)
+        return staged.commit()
+
+
+def _files_under(folder: Path) -> Iterator[str]:
+    """Every entry under ``folder`` but its manifest and directories (a link to one counts), as
+    relative POSIX paths."""
+    for parent, dirs, names in os.walk(folder):
+        here = Path(parent)
+        for name in [*names, *(d for d in dirs if (here / d).is_symlink())]:
+            relative = (here / name).relative_to(folder).as_posix()
+            if relative != OUTPUT_MARKER:
+                yield relative
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _contained(folder: Path, names: Iterable[str]) -> list[str]:
+    """The manifest entries that name a path inside ``folder``; the others are ignored with a warning."""
+    root = folder.resolve()
+    kept = []
+    for name in names:
+        relative = PurePosixPath(name)
+        inside = bool(name) and not relative.is_absolute() and ".." not in relative.parts
+        if inside and (root / relative).resolve().is_relative_to(root) and (root / relative).resolve() != root:
+            kept.append(relative.as_posix())
+        else:
+            log.warning("%s lists %r, which is not inside the folder; ignored", folder / OUTPUT_MARKER, name)
+    return kept
 
 
 def _manifest(path: Path) -> list[str]:
     try:
-        data = json.loads((path / OUTPUT_MARKER).read_text())
-        return [str(f) for f in data.get("files", [])]
-    except (OSError, ValueError, AttributeError):  # an older plain-text marker, or none
+        files = json.loads((path / OUTPUT_MARKER).read_text()).get("files", [])
+        return [str(f) for f in files] if isinstance(files, list) else []
+    except (OSError, ValueError, AttributeError, TypeError):  # an older plain-text marker, or none
         return []
 
 
 def _write_manifest(path: Path, files: list[str]) -> None:
-    manifest = {GENERATED_BY: "stream-core", "note": "files here may be overwritten by the next run", "files": files}
-    (path / OUTPUT_MARKER).write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest = {GENERATED_BY: "stream-core", "note": "stream replaces the files listed here on its next run"}
+    (path / OUTPUT_MARKER).write_text(json.dumps({**manifest, "files": files}, indent=2) + "\n")
+
+
+def _some(names: list[str]) -> str:
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
 
 
 def check_output_file(path: Path, *, force: bool = False) -> None:

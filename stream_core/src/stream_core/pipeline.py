@@ -1,7 +1,12 @@
-"""The stage pipeline: parse -> map/tile -> cost -> allocate -> export.
+"""The two flows of the core, which the CLI only wraps:
 
-:func:`run` is the public entry point; the CLI only wraps it. Each stage is a small function over a
-:class:`PipelineState`; the plugins doing the work are chosen from the registries by the options.
+* :func:`run`: parse -> map/tile -> cost -> allocate -> export. Each stage is a small function over
+  a :class:`PipelineState`; the plugins doing the work are chosen from the registries by the
+  options. Exporters write into a temporary folder moved into place at the end (all or nothing,
+  :class:`~stream_core.outputs.StagedOutput`); one exporter that raises is reported by name and
+  distribution in :attr:`RunOutcome.export_failures`, its files removed, and the others still write.
+* :func:`compile`: parse -> the target's code generator -> project files, the target resolved once
+  (:func:`resolve_target`) and the files written all or nothing.
 
 Nothing is approximated silently: every cost not given by the model that was asked (a
 ``fallback_reason``, or the roofline standing in for a core type without an installed cost model)
@@ -12,30 +17,31 @@ allocator was available, become summary notes.
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from stream_core.cache import CostCache
 from stream_core.context import RunContext, RunOptions
-from stream_core.errors import InfeasibleError, InputError, PluginError, Problem
+from stream_core.costing import choose_and_cost
+from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, UnknownPluginError
 from stream_core.hardware import load_accelerator
-from stream_core.ir.accelerator import Accelerator, Core
+from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.mapping import Mapping
 from stream_core.ir.problem import AllocationProblem, CostTable
 from stream_core.ir.result import Result
 from stream_core.ir.workload import Workload
 from stream_core.mapping_io import load_mapping
-from stream_core.outputs import prepare_output_dir
+from stream_core.outputs import Generated, StagedOutput, check_output_dir, write_files
 from stream_core.plugins import BUILTIN_NAME, DISABLE_ENV, Plugins, load_plugins
 from stream_core.tiling import NodeTiling
 
-FALLBACK_COST_MODEL = "roofline"
+log = logging.getLogger("stream_core")
+
 #: Per kind: what its built-in did, what a plugin could do better and which one: hint text only (the
 #: core imports no plugin and works without any).
 BUILTIN_HINTS = {
@@ -52,14 +58,6 @@ NAMES_SHOWN = 10
 COST_DETAILS = ("fallback_reason", "precision", "precision_fallback")
 
 
-@attrs.frozen
-class ModelChoice:
-    """The cost model that costs a core, and why it is not the one asked for (empty: it is)."""
-
-    name: str
-    fallback_reason: str = ""
-
-
 @attrs.define
 class PipelineState:
     workload_source: str | Path | Workload
@@ -72,7 +70,8 @@ class PipelineState:
     costs: CostTable | None = None
     result: Result | None = None
     output_dir: Path | None = None
-    files: list[Path] = attrs.field(factory=list)
+    exporters: list[str] = attrs.field(factory=list)  # names, chosen before the run starts
+    export_failures: list[str] = attrs.field(factory=list)
     provenance: dict[str, str] = attrs.field(factory=dict)
     timings: dict[str, float] = attrs.field(factory=dict)
     notes: list[str] = attrs.field(factory=list)
@@ -90,6 +89,8 @@ class RunOutcome:
     problem: AllocationProblem
     files: tuple[Path, ...]
     output_dir: Path | None
+    #: One line per exporter that raised: ``exporter NAME (DISTRIBUTION VERSION) failed: REASON``.
+    export_failures: tuple[str, ...] = ()
 
 
 # -- stages -----------------------------------------------------------------------------------
@@ -195,30 +196,9 @@ def cost_stage(state: PipelineState, context: RunContext) -> None:
             )
 
 
-def cost_model_for(core: Core, context: RunContext) -> ModelChoice:
-    """The cost model that costs ``core``: the user's choice if it supports the core type, else the
-    core type's default, else the built-in roofline model (a fallback, with the reason, for a compute
-    core; by design for memory and off-chip cores, whose nodes only move data)."""
-    registry = context.plugins.registry("cost_models")
-    chosen = context.options.cost_model
-    if chosen:
-        record = registry.get(chosen)
-        if not record.core_types or core.namespace in record.core_types:
-            return ModelChoice(record.name)
-    if not core.is_compute:
-        return ModelChoice(FALLBACK_COST_MODEL)
-    default = context.plugins.get("core_types", core.namespace).default_cost_model
-    if default and default in registry:
-        return ModelChoice(default)
-    if default:
-        return ModelChoice(
-            FALLBACK_COST_MODEL, f"core type '{core.namespace}' is costed by '{default}', which is not installed"
-        )
-    return ModelChoice(FALLBACK_COST_MODEL, f"core type '{core.namespace}' names no cost model")
-
-
 def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, context: RunContext) -> CostTable:
-    """Cost every distinct (tile shape, candidate core): deduplicated, cached, batched per model."""
+    """Cost every (tile shape, candidate core) through :func:`stream_core.costing.choose_and_cost`
+    (model choice, deduplication, cache) and check every node can run somewhere."""
     table = CostTable()
     if context.options.cost_model:
         record = context.plugins.get("cost_models", context.options.cost_model)
@@ -228,51 +208,19 @@ def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, cont
                 f"cost model {record.name!r} costs core types {sorted(record.core_types)}; "
                 f"this accelerator has {sorted(namespaces)}"
             )
-    # 1. requests, grouped by the model that answers them
-    wanted: dict[str, dict[str, CostRequest]] = {}
-    slots: list[tuple[str, int, tuple[int, ...], ModelChoice, str]] = []
+    slots: list[tuple[str, int, tuple[int, ...]]] = []
+    requests: list[CostRequest] = []
     for name, tiling in tilings.items():
         for shape in tiling.shapes():
             tile = tiling.tile_node(shape)
             for core_id in dict.fromkeys(tiling.mapping.cores):
-                core = accelerator.cores[core_id]
-                choice = cost_model_for(core, context)
-                request = CostRequest(tile, core, tiling.mapping.kernel, tiling.mapping.hints)
-                wanted.setdefault(choice.name, {})[request.key] = request
-                slots.append((name, core_id, shape, choice, request.key))
-    table.stats["requests"] = len(slots)
-    # 2. answers: persistent cache first, then the model for the misses
-    answers: dict[tuple[str, str], CostResult] = {}
-    for model_name, requests in sorted(wanted.items()):
-        model = context.plugins.load("cost_models", model_name)
-        token = model.cache_token(context) if hasattr(model, "cache_token") else None
-        cache = CostCache(context.options.effective_cache_dir) if token and context.options.use_cache else None
-        misses: list[CostRequest] = []
-        for key, request in requests.items():
-            hit = cache.get(_cache_key(model_name, token, key)) if cache else None
-            if hit is not None:
-                answers[(model_name, key)] = hit
-                table.stats["cache_hits"] += 1
-            else:
-                misses.append(request)
-        table.stats["unique"] += len(requests)
-        if misses:
-            started = time.perf_counter()
-            results = model.cost(misses, context)
-            table.stats[f"seconds:{model_name}"] += time.perf_counter() - started
-            if len(results) != len(misses):
-                raise RuntimeError(
-                    f"cost model {model_name!r} returned {len(results)} results for {len(misses)} requests"
+                requests.append(
+                    CostRequest(tile, accelerator.cores[core_id], tiling.mapping.kernel, tiling.mapping.hints)
                 )
-            for request, result in zip(misses, results, strict=True):
-                answers[(model_name, request.key)] = result
-                if cache:  # infeasible answers are deterministic too
-                    cache.put(_cache_key(model_name, token, request.key), result)
-            table.stats["computed"] += len(misses)
-    for name, core_id, shape, choice, key in slots:
-        result = answers[(choice.name, key)]
-        if choice.fallback_reason:
-            result = attrs.evolve(result, details=(*result.details, ("fallback_reason", choice.fallback_reason)))
+                slots.append((name, core_id, shape))
+    for (name, core_id, shape), (choice, result) in zip(
+        slots, choose_and_cost(requests, context, stats=table.stats), strict=True
+    ):
         table.add(name, core_id, shape, result, asked="" if choice.fallback_reason else choice.name)
     _check_feasible(tilings, table)
     return table
@@ -326,10 +274,6 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
 
 
-def _cache_key(model: str, token: str, key: str) -> str:
-    return hashlib.blake2b(f"{model}|{token}|{key}".encode(), digest_size=20).hexdigest()
-
-
 def _check_feasible(tilings: dict[str, NodeTiling], table: CostTable) -> None:
     report = []
     for name, tiling in tilings.items():
@@ -378,11 +322,33 @@ def allocate_stage(state: PipelineState, context: RunContext) -> None:
 
 
 def export_stage(state: PipelineState, context: RunContext) -> None:
+    """Run the chosen exporters into the output folder; one that raises is reported (see the module
+    docstring) and the files it had written are removed."""
     if state.output_dir is None or state.result is None:
         return
-    for record in context.plugins.registry("exporters"):
-        if record.default_enabled:
-            state.files += record.load().export(state.result, state.problem, state.output_dir, context)
+    for name in state.exporters:
+        before = set(_files_in(state.output_dir))
+        try:
+            context.plugins.load("exporters", name).export(state.result, state.problem, state.output_dir, context)
+        except Exception as exc:  # a plugin's bug: reported by name, the other exporters still write
+            for path in set(_files_in(state.output_dir)) - before:
+                path.unlink()
+            origin = context.plugins.origin("exporters", name)
+            state.export_failures.append(f"exporter {origin} failed: {type(exc).__name__}: {exc}")
+            log.debug("exporter %s failed", origin, exc_info=True)
+
+
+def _files_in(folder: Path) -> Iterable[Path]:
+    return (path for path in folder.rglob("*") if path.is_file() or path.is_symlink())
+
+
+def choose_exporters(plugins: Plugins, names: Sequence[str] | None) -> list[str]:
+    """``names`` (each checked: an unknown one is an error listing the installed exporters), or the
+    exporters enabled by default when ``names`` is ``None``."""
+    registry = plugins.registry("exporters")
+    if names is None:
+        return [record.name for record in registry if record.default_enabled]
+    return list(dict.fromkeys(registry.get(name).name for name in names))
 
 
 STAGES: tuple[tuple[str, Callable[[PipelineState, RunContext], None]], ...] = (
@@ -403,14 +369,25 @@ def run(
     plugins: Plugins | None = None,
     output: str | Path | None = None,
     force: bool = False,
+    exporters: Sequence[str] | None = None,
     context: RunContext | None = None,
 ) -> RunOutcome:
-    """Run the whole pipeline and return the result (and the files written when ``output`` is given)."""
+    """Run the whole pipeline and return the result; with ``output``, the files of ``exporters``
+    (default: those enabled by default) appear there all or nothing (see the module docstring)."""
     if context is None:
         context = RunContext(plugins=plugins or load_plugins(), options=options or RunOptions())
     state = PipelineState(workload, hardware, mapping)
-    if output is not None:
-        state.output_dir = prepare_output_dir(Path(output), force=force)
+    state.exporters = choose_exporters(context.plugins, exporters)
+    if output is None:
+        return _run_stages(state, context)
+    with StagedOutput(Path(output), force=force) as staged:
+        state.output_dir = staged.path
+        outcome = _run_stages(state, context)
+        files = staged.commit()
+    return attrs.evolve(outcome, files=tuple(files), output_dir=staged.target)
+
+
+def _run_stages(state: PipelineState, context: RunContext) -> RunOutcome:
     try:
         for name, stage in STAGES:
             context.progress.stage(name)
@@ -421,4 +398,73 @@ def run(
         context.progress.finish()
     assert state.result is not None
     result = attrs.evolve(state.result, stats={**state.result.stats, "stage_seconds": dict(state.timings)})
-    return RunOutcome(result, state.problem, tuple(state.files), state.output_dir)
+    return RunOutcome(result, state.problem, (), state.output_dir, tuple(state.export_failures))
+
+
+# -- compile ------------------------------------------------------------------------------------
+@attrs.frozen
+class ResolvedTarget:
+    """A ``--target`` resolved: its hardware file, a label for output names and its default code generator."""
+
+    file: Path
+    label: str
+    code_generator: str | None = None
+    origin: str = ""
+
+
+@attrs.frozen
+class CompileOutcome:
+    generated: Generated
+    target: ResolvedTarget
+    code_generator: str  # "name (distribution version)"
+    files: tuple[Path, ...]
+    output_dir: Path | None
+
+
+def resolve_target(reference: str | Path, plugins: Plugins) -> ResolvedTarget:
+    """A registered target name, or a hardware file; an error names the registered targets."""
+    targets = plugins.registry("targets")
+    if isinstance(reference, str) and reference in targets:
+        record = targets.get(reference)
+        return ResolvedTarget(
+            Path(record.load()), record.name, record.code_generator, plugins.origin("targets", record.name)
+        )
+    if Path(reference).is_file():
+        return ResolvedTarget(Path(reference), Path(reference).stem)
+    known = ", ".join(targets.names()) or "none installed"
+    raise UnknownPluginError(f"unknown target {str(reference)!r}: not a registered target ({known}) and not a file")
+
+
+def compile(
+    workload: str | Path | Workload,
+    target: str | Path | ResolvedTarget,
+    *,
+    code_generator: str | None = None,
+    output: str | Path | None = None,
+    force: bool = False,
+    context: RunContext | None = None,
+) -> CompileOutcome:
+    """Generate a project for ``workload`` on ``target`` (a registered target, a hardware file, or
+    one :func:`resolve_target` resolved) with ``code_generator`` (default: the target's own); with
+    ``output``, checked first, the project is written all or nothing."""
+    context = context or RunContext(plugins=load_plugins())
+    resolved = target if isinstance(target, ResolvedTarget) else resolve_target(target, context.plugins)
+    if output is not None:
+        check_output_dir(Path(output), force=force)
+    name = code_generator or resolved.code_generator
+    if not name:
+        raise InputError(
+            Problem(
+                f"target {resolved.label!r} names no code generator; pass --code-generator NAME",
+                field="--code-generator",
+            )
+        )
+    generator = context.plugins.load("code_generators", name)
+    if not isinstance(workload, Workload):
+        workload, _ = parse_workload(Path(workload), context)
+    generated = generator.generate(workload, resolved.file, context)
+    origin = context.plugins.origin("code_generators", name)
+    if output is None:
+        return CompileOutcome(generated, resolved, origin, (), None)
+    files = write_files(Path(output), generated.files, force=force)
+    return CompileOutcome(generated, resolved, origin, tuple(files), Path(output))
