@@ -191,3 +191,48 @@ def test_a_closed_pipe_exits_quietly():
     child.stdout.close()
     err = child.stderr.read()
     assert child.wait(timeout=60) == 141 and err == b""
+
+
+class _Board:
+    """A target whose file lookup is counted, its code generator and a workload format."""
+
+    def __init__(self, target_file: Path):
+        self.target_file = target_file
+        self.lookups = 0
+
+    def _file(self) -> Path:
+        self.lookups += 1
+        return self.target_file
+
+    @hookimpl
+    def stream_register_targets(self):
+        from stream_core.records import TargetRecord
+
+        yield TargetRecord(name="board", factory=self._file, code_generator="board-hls")
+
+    @hookimpl
+    def stream_register_code_generators(self):
+        from stream_core.records import CodeGeneratorRecord
+
+        yield CodeGeneratorRecord(name="board-hls", factory=lambda: self)
+
+    def generate(self, workload, target, context):
+        from stream_core.outputs import Generated
+
+        return Generated({"top.cpp": f"// {len(workload)} nodes for {target.name}".encode()}, summary="1 kernel")
+
+
+def test_compile_resolves_the_target_once_and_writes_all_or_nothing(toy_plugins, tmp_path, monkeypatch, capsys):
+    from stream_core import cli
+
+    board = _Board(tmp_path / "board.yaml")
+    toy_plugins.register(board, name="board")
+    toy_plugins.register(_Parser(), name="wl-parser")
+    monkeypatch.setattr(cli, "load_plugins", lambda strict=False: toy_plugins)
+    model = tmp_path / "m.wl"
+    model.write_text("3")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["compile", str(model), "--target", "board"]) == 0
+    assert board.lookups == 1
+    assert (tmp_path / "stream-output" / "m-board" / "top.cpp").read_text() == "// 1 nodes for board.yaml"
+    assert "wrote 1 files to stream-output/m-board/ (board-hls (board 0))" in capsys.readouterr().out

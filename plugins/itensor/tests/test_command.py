@@ -160,3 +160,31 @@ def test_cli_on_an_onnx_residual_block(tmp_path: Path, capsys: Any) -> None:
     args = build_parser(plugins).parse_args(["fifo-size", str(path), "--tile", "OY=3"])
     with pytest.raises(InputError, match="must be a positive divisor"):
         args.plugin_command.run(args, RunContext(plugins=plugins, options=options_from_args(args)))
+
+
+class _Counting(DiamondParser):
+    parsed = 0
+
+    def parse(self, path: Path, context: RunContext) -> Any:
+        _Counting.parsed += 1
+        return super().parse(path, context)
+
+
+def test_a_users_file_is_refused_before_any_work_and_ours_replaced_whole(tmp_path: Path) -> None:
+    class Plugin:
+        @hookimpl
+        def stream_register_workload_parsers(self) -> Any:
+            yield WorkloadParserRecord(name="counting", suffixes=(".wl",), factory=_Counting)
+
+    plugins = make_plugins(("counting", Plugin()))
+    source = tmp_path / "d.wl"
+    source.write_text("diamond")
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"my": "notes"}')
+    with pytest.raises(InputError, match="was not written by stream"):
+        run(plugins, str(source), "--output", str(mine))
+    assert _Counting.parsed == 0 and mine.read_text() == '{"my": "notes"}'
+    out = tmp_path / "sizes.json"
+    assert run(plugins, str(source), "--output", str(out)) == 0
+    assert json.loads(out.read_text())["generated_by"] == "stream fifo-size"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.wl", "mine.json", "sizes.json"]  # no temporary left

@@ -221,6 +221,22 @@ def _some(names: list[str]) -> str:
     return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
 
 
+def write_output_file(path: Path, content: bytes, *, force: bool = False) -> None:
+    """Replace the file ``path`` (guarded as :func:`check_output_file`) all or nothing: written
+    beside it, then moved into place."""
+    path = Path(path)
+    check_output_file(path, force=force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=STAGING_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def check_output_file(path: Path, *, force: bool = False) -> None:
     """Refuse to replace an existing file that no stream tool wrote (see the module docstring)."""
     path = Path(path)

@@ -19,7 +19,7 @@ from stream_fpga_u55c.compile import DEFAULT_UNROLL, Compiled, CompileOptions, c
 class U55cHlsBackend:
     def generate(self, workload: Workload, target: Path, context: RunContext) -> Generated:
         options = CompileOptions(
-            target=str(target),
+            target=target,
             tiles=tuple(context.setting("u55c.tiles", ()) or ()),
             unroll=int(context.setting("u55c.unroll", DEFAULT_UNROLL)),
             budget_bytes=context.setting("u55c.budget_bytes"),

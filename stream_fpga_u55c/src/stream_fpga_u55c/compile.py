@@ -10,10 +10,11 @@ from pathlib import Path
 import attrs
 from stream_itensor.api import StreamPlan, plan_streams
 
+from stream_core import parse_workload
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
 from stream_core.ir import Workload
-from stream_core.pipeline import parse_workload
+from stream_core.pipeline import resolve_target
 from stream_fpga_u55c.design import Design, build_design
 from stream_fpga_u55c.gpt2 import Gpt2Estimate
 from stream_fpga_u55c.lint import lint_project
@@ -28,7 +29,8 @@ DEFAULT_UNROLL = 16
 
 @attrs.frozen
 class CompileOptions:
-    target: str = "u55c"
+    #: A registered target name or a platform file (``stream compile`` passes the file it resolved).
+    target: str | Path = "u55c"
     tiles: tuple[str, ...] = ()
     unroll: int = DEFAULT_UNROLL
     budget_bytes: int | None = None
@@ -62,28 +64,19 @@ class Compiled:
         }
 
 
-def resolve_platform(reference: str, context: RunContext) -> Platform:
-    """A platform file path, or a registered target name whose code generator is ``u55c-hls``."""
-    if Path(reference).is_file():
-        return load_platform(reference)
-    registry = context.plugins.registry("targets")
-    if reference in registry:
-        record = registry.get(reference)
-        if record.code_generator != BACKEND:
-            raise InputError(
-                Problem(
-                    f"target {record.name!r} uses code generator {record.code_generator!r}; "
-                    f"stream compile needs {BACKEND!r}"
-                )
+def resolve_platform(reference: str | Path, context: RunContext) -> Platform:
+    """The platform of a file path or of a registered target (resolved by the core's
+    :func:`~stream_core.pipeline.resolve_target`) whose code generator is ``u55c-hls``."""
+    target = resolve_target(reference, context.plugins)
+    if target.code_generator not in (None, BACKEND):
+        raise InputError(
+            Problem(
+                f"target {target.label!r} uses code generator {target.code_generator!r}; "
+                f"stream compile needs {BACKEND!r}",
+                field="--target",
             )
-        return load_platform(record.load())
-    names = [r.name for r in registry if r.code_generator == BACKEND]
-    raise InputError(
-        Problem(
-            f"no such platform file and no registered target of that name ({BACKEND} targets: {', '.join(names)})",
-            field="--target",
         )
-    )
+    return load_platform(target.file)
 
 
 def compile_workload(workload: Workload | Path, context: RunContext, options: CompileOptions) -> Compiled:

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stream_core import parse_workload
 from stream_core.cli import add_run_options
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
-from stream_core.outputs import GENERATED_BY, check_output_file
-from stream_core.pipeline import parse_workload
+from stream_core.outputs import GENERATED_BY, check_output_file, write_output_file
 from stream_itensor.plan import StreamPlan, plan_streams
 from stream_itensor.simulate import simulate
 from stream_itensor.target import load_target
@@ -84,6 +84,8 @@ class FifoSizeCommand:
             raise InputError(
                 Problem(f"expected a non-negative number of frames, got {args.simulate}", field="--simulate")
             )
+        output = Path(args.output) if args.output else Path(f"{Path(args.workload).stem}.fifo.json")
+        check_output_file(output, force=args.force)  # before the work, not after it
         workload, _ = parse_workload(Path(args.workload), context)
         target = load_target(args.target, context)
         plan = plan_streams(workload, context, target=target, default_tiling=parse_tiles(args.tile))
@@ -91,9 +93,8 @@ class FifoSizeCommand:
         print(format_plan(plan))
         if args.simulate:
             data["simulation"] = self._simulate(plan, args.simulate)
-        output = Path(args.output) if args.output else Path(f"{Path(args.workload).stem}.fifo.json")
-        check_output_file(output, force=args.force)
-        output.write_text(json.dumps({GENERATED_BY: "stream fifo-size", **data}, indent=2) + "\n")
+        text = json.dumps({GENERATED_BY: "stream fifo-size", **data}, indent=2) + "\n"
+        write_output_file(output, text.encode(), force=args.force)
         print(f"wrote {output}")
         return 0
 

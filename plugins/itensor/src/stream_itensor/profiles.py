@@ -3,7 +3,9 @@
 A :class:`KernelProfile` says that a kernel starts one iteration every ``interval`` cycles at full rate
 and that an iteration's output token is ready ``initial_delay`` cycles after the iteration starts. From
 a cost model (the built-in ``roofline`` by default), both are the latency of one tile on the kernel's
-core: tile iterations do not overlap, and the output tile is complete when its iteration ends.
+core: tile iterations do not overlap, and the output tile is complete when its iteration ends. The
+tiles are costed through the core (:func:`stream_core.costing.cost_tiles`: its model choice, cache and
+deduplication); a cost the asked model could not give is a run warning naming the kernels.
 Profiled numbers (HLS II and latency x trip counts) can be given instead.
 """
 
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 import attrs
 
 from stream_core.context import RunContext
+from stream_core.costing import cost_tiles
 from stream_core.errors import InfeasibleError, InputError, Problem
 from stream_core.ir import CostRequest
 from stream_itensor.graph import StreamGraph
@@ -39,9 +42,15 @@ def profiles_from_cost_model(
 ) -> dict[str, KernelProfile]:
     """Cost one tile of every kernel on its core with ``cost_model`` (default: ``--cost-model`` or roofline)."""
     name = cost_model or context.options.cost_model or "roofline"
-    model = context.plugins.load("cost_models", name)
     requests = [CostRequest(k.node.with_sizes(k.tile_sizes), target.core_for(k.node.op_type)) for k in graph.kernels]
-    results = model.cost(requests, context)
+    results = cost_tiles(requests, context, cost_model=name)
+    fallbacks: dict[str, list[str]] = {}
+    for kernel, result in zip(graph.kernels, results, strict=True):
+        reason = result.detail("fallback_reason")
+        if reason:
+            fallbacks.setdefault(f"costed by {result.model}, not {name}, because {reason}", []).append(kernel.name)
+    for what, kernels in fallbacks.items():
+        context.warn(f"kernel timing profiles of {', '.join(kernels)} {what}")
     bad = [f"kernel {k.name!r}: {r.reason}" for k, r in zip(graph.kernels, results, strict=True) if not r.feasible]
     if bad:
         raise InfeasibleError(f"cost model {name!r} cannot run some tiles; tile them smaller", bad)
