@@ -53,11 +53,15 @@ class TileSpec:
         return tuple(hi - lo for _, lo, hi in self.ranges)
 
 
+def _sizes(sizes: Mapping[str, int]) -> dict[str, int]:
+    return dict(sizes)
+
+
 @attrs.frozen
 class NodeTiling:
     node: Node
     mapping: NodeMapping
-    tile_sizes: Mapping[str, int] = attrs.field(factory=dict, converter=dict)
+    tile_sizes: Mapping[str, int] = attrs.field(factory=dict, converter=_sizes)
 
     @functools.cached_property
     def split(self) -> dict[str, int]:
