@@ -245,7 +245,7 @@ def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace, plugins: Plugins) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for info in plugins.infos():
         provides = plugins.provided_by(info.name) if info.status == "active" else {}
         rows.append(

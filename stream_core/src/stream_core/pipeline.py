@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping as MappingOf
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,7 @@ def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, cont
 
 
 def cost_entries(
-    tilings: dict[str, NodeTiling], costs: CostTable, cores: dict[str, Iterable[int]]
+    tilings: dict[str, NodeTiling], costs: CostTable, cores: MappingOf[str, Iterable[int]]
 ) -> list[tuple[str, str, CostResult]]:
     """``(node, model asked, result)`` for every tile shape of every node on the given cores."""
     return [
