@@ -8,9 +8,9 @@ from stream_zigzag import runner
 from stream_zigzag.translate import translate
 from zz_helpers import A, context, conv, core_data, elementwise, gemm, make_core
 
-from stream_core.builtin.roofline import roofline_cost
 from stream_core.errors import InputError
 from stream_core.ir import CostRequest, LoopDim, Node, NodeKind, Operand
+from stream_core.roofline import roofline_cost
 
 
 def model(plugins):

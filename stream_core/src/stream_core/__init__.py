@@ -15,10 +15,11 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 from stream_core.context import RunContext, RunOptions
+from stream_core.costing import cost_tiles
 from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, StreamError
 from stream_core.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
 from stream_core.ir.problem import AllocationProblem
-from stream_core.pipeline import RunOutcome, parse_workload, run
+from stream_core.pipeline import RunOutcome, compile, parse_workload, resolve_target, run
 from stream_core.plugins import Plugins, load_plugins
 
 __all__ = [
@@ -34,9 +35,12 @@ __all__ = [
     "RunOutcome",
     "StreamError",
     "__version__",
+    "compile",
+    "cost_tiles",
     "hookimpl",
     "hookspec",
     "load_plugins",
     "parse_workload",
+    "resolve_target",
     "run",
 ]

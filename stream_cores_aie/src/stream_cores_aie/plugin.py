@@ -52,7 +52,7 @@ def stream_register_commands() -> Iterator[CommandRecord]:
     )
 
 
-@hookimpl
+@hookimpl(optionalhook=True)  # declared by stream-tetra; dormant without it
 def tetra_register_constraints() -> Iterator[Any]:
     """AIE constraint families for the TETRA allocator (a hook stream-tetra adds; called only when
     stream-tetra is installed, so its public API is imported here and nowhere else)."""

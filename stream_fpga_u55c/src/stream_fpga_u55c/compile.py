@@ -10,11 +10,10 @@ from pathlib import Path
 import attrs
 from stream_itensor.api import StreamPlan, plan_streams
 
-from stream_core import parse_workload
+from stream_core import parse_workload, resolve_target
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
 from stream_core.ir import Workload
-from stream_core.pipeline import resolve_target
 from stream_fpga_u55c.design import Design, build_design
 from stream_fpga_u55c.gpt2 import Gpt2Estimate
 from stream_fpga_u55c.lint import lint_project
@@ -66,7 +65,7 @@ class Compiled:
 
 def resolve_platform(reference: str | Path, context: RunContext) -> Platform:
     """The platform of a file path or of a registered target (resolved by the core's
-    :func:`~stream_core.pipeline.resolve_target`) whose code generator is ``u55c-hls``."""
+    :func:`~stream_core.resolve_target`) whose code generator is ``u55c-hls``."""
     target = resolve_target(reference, context.plugins)
     if target.code_generator not in (None, BACKEND):
         raise InputError(

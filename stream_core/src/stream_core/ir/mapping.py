@@ -47,7 +47,7 @@ class Kernel:
 @attrs.frozen
 class NodeMapping:
     node: str
-    cores: tuple[int, ...] = attrs.field(converter=tuple)
+    cores: tuple[int, ...] = attrs.field(converter=tuple[int, ...])
     split: tuple[tuple[str, int], ...] = attrs.field(
         default=(), converter=lambda s: tuple((str(d), int(f)) for d, f in s)
     )
@@ -66,7 +66,7 @@ class NodeMapping:
 @attrs.frozen
 class FusedGroup:
     name: str
-    nodes: tuple[str, ...] = attrs.field(converter=tuple)
+    nodes: tuple[str, ...] = attrs.field(converter=tuple[str, ...])
     tiles: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles)
     derived: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles)
 
@@ -78,11 +78,11 @@ class FusedGroup:
 @attrs.frozen
 class Mapping:
     nodes: MappingABC[str, NodeMapping] = attrs.field(converter=lambda m: dict(sorted(dict(m).items())))
-    groups: tuple[FusedGroup, ...] = attrs.field(converter=tuple)
+    groups: tuple[FusedGroup, ...] = attrs.field(converter=tuple[FusedGroup, ...])
     runtime_args: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_freeze_kwargs)
     source: str | None = attrs.field(default=None, eq=False)
     #: How fields of the mapping file were interpreted where that is not evident, one sentence each.
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple, eq=False)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...], eq=False)
 
     def group_of(self, node: str) -> FusedGroup:
         for group in self.groups:
