@@ -17,7 +17,7 @@ import stream_core
 from stream_core import RunOptions
 from stream_core.errors import InputError, Problem
 from stream_explore import report
-from stream_explore.area import accelerator_area, area_model
+from stream_explore.area import area_fields
 from stream_explore.evaluate import Task
 from stream_explore.executors import Executor, make_executor
 from stream_explore.progress import SweepProgress
@@ -101,8 +101,6 @@ class Explorer:
         }
         costed = {k: v for k, v in inputs.items() if k != "variant"}
         costed["cores"] = [dump(core) for _, core in sorted(variant.cores.items())]
-        model = area_model(variant.accelerator, self.sweep.area)
-        area = accelerator_area(variant.accelerator, variant.cores, model)
         self.seq += 1
         return Task(
             key=digest_text(json.dumps(inputs, sort_keys=True, default=str)),
@@ -114,15 +112,7 @@ class Explorer:
             params={p.name: v for p, v in values.items()},
             variant=variant,
             options=options,
-            area={
-                "total_mm2": area.total_mm2,
-                "memory_mm2": area.memory_mm2,
-                "compute_mm2": area.compute_mm2,
-                "technology": model.technology,
-                "sram_um2_per_bit": model.sram_um2_per_bit,
-                "mac_um2": model.mac_um2,
-                "notes": list(area.notes),
-            },
+            area=area_fields(variant.accelerator, variant.cores, self.sweep.area),
         )
 
     def _constrain(self, row: dict[str, Any]) -> dict[str, Any]:

@@ -89,6 +89,27 @@ def accelerator_area(
     return AreaReport(memory, compute, tuple(dict.fromkeys(notes)))
 
 
+def area_fields(
+    accelerator: Mapping[str, Any], cores: Mapping[int, Mapping[str, Any]], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A variant's area and how it was priced, for its row. Malformed hardware data leaves the area
+    unknown (``total_mm2`` None): its run then fails with the core type's own error."""
+    model = area_model(accelerator, overrides)
+    try:
+        report = accelerator_area(accelerator, cores, model)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+        return {"total_mm2": None, "technology": model.technology, "notes": ["area: not computed, malformed hardware"]}
+    return {
+        "total_mm2": report.total_mm2,
+        "memory_mm2": report.memory_mm2,
+        "compute_mm2": report.compute_mm2,
+        "technology": model.technology,
+        "sram_um2_per_bit": model.sram_um2_per_bit,
+        "mac_um2": model.mac_um2,
+        "notes": list(report.notes),
+    }
+
+
 def _kind(core: Mapping[str, Any]) -> str:
     return str(core.get("type") or "compute").rsplit(".", 1)[-1]
 

@@ -173,6 +173,11 @@ def sweep_from_data(data: Any, *, base_dir: Path, file: str | None = None) -> Sw
     objectives = _objectives(data.get("objectives", ["latency", "energy"]), problems)
     constraints = _constraints(data.get("constraints", []), problems)
     area = _block(data.get("area", {}), "area", AREA_KEYS, problems)
+    for key in ("sram_um2_per_bit", "mac_um2"):
+        if key in area and not (is_number(area[key]) and area[key] >= 0):
+            problems.add(f"area.{key}", f"expected a non-negative number, got {area[key]!r}")
+    if "technology" in area and not isinstance(area["technology"], str):
+        problems.add("area.technology", f"expected a node name such as 'n16', got {type_name(area['technology'])}")
     run = _block(data.get("run", {}), "run", RUN_KEYS, problems)
     if not isinstance(run.get("settings", {}), dict):
         problems.add("run.settings", f"expected a mapping of plugin settings, got {type_name(run['settings'])}")
