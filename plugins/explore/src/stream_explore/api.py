@@ -48,6 +48,8 @@ class Explorer:
         }
         self.settings = {**options.settings, **sweep.run.get("settings", {})}
         plugins = stream_core.load_plugins()
+        swept = [path.keys[0] for p in sweep.parameters for path in p.paths if path.target == "set"]
+        plugins.check_settings([*self.settings, *swept])
         self.versions = sorted(f"{i.distribution} {i.version} {i.status}" for i in plugins.infos())
         self.known = store.known()
         self.hashes: list[str] = []
