@@ -28,6 +28,8 @@ from stream_explore.variants import BaseHardware, digest_text, dump, load_base, 
 
 #: RunOptions fields that cannot change a result (left out of the input hash).
 NOT_HASHED = ("jobs", "use_cache", "cache_dir")
+#: Options that change the cost requests of a run (the allocator and solver do not).
+COSTED = ("cost_model", "mapper", "strict_costs", "settings")
 
 
 class Explorer:
@@ -101,7 +103,8 @@ class Explorer:
             "options": hashed,
             "versions": self.versions,
         }
-        costed = {k: v for k, v in inputs.items() if k != "variant"}
+        costed = {k: v for k, v in inputs.items() if k not in ("variant", "options")}
+        costed["options"] = {k: options.get(k) for k in COSTED}
         costed["cores"] = [dump(core) for _, core in sorted(variant.cores.items())]
         self.seq += 1
         return Task(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -38,10 +39,12 @@ class SerialExecutor:
 
 
 class PoolExecutor:
-    """A local pool of ``jobs`` fresh processes."""
+    """A local pool of ``jobs`` fresh processes. Ctrl-C reaches only this process: it cancels the
+    variants not started, and the workers finish their current one quietly."""
 
     def __init__(self, jobs: int):
-        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
 
     def run(self, tasks: list[Task]) -> Iterator[dict[str, Any]]:
         futures: dict[Future[dict[str, Any]], Task] = {self.pool.submit(evaluate, t): t for t in tasks}
@@ -54,6 +57,10 @@ class PoolExecutor:
 
     def close(self, cancel: bool = False) -> None:
         self.pool.shutdown(wait=not cancel, cancel_futures=True)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class RayExecutor:
