@@ -16,9 +16,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from stream_core import RunOptions
 from stream_explore import explore, sweep_from_data
 from stream_explore.store import Store
+
+from stream_core import RunOptions
 
 SWEEP = {
     "workloads": ["example:resnet_block", "example:transformer_mlp"],
