@@ -7,8 +7,8 @@ Conv2's row k reads conv1 rows k-1..k+1, so it can only run once conv1's row k+1
 from __future__ import annotations
 
 import numpy as np
+from stream_tetra.iteration_space import reuse_levels, ring_depth
 from stream_tetra.settings import TetraSettings
-from stream_tetra.ssis import reuse_levels, ring_depth
 from stream_tetra.steady import build_steady
 from tetra_helpers import core
 from tetra_workloads import two_conv
@@ -59,7 +59,7 @@ def test_halo_lags_the_consumer_by_one_iteration(plugins, hardware, write_mappin
 def test_reuse_tables_follow_the_reference():
     """Loops innermost first: K (2 trips, irrelevant to the input), OY (4 trips, relevant).
     s=-1: reuse 1, tiles 1; s=0 (K): reuse 2, tiles 1, bds 2; s=1 (OY): reuse 2, tiles 4, bds 1."""
-    from stream_tetra.ssis import Loop
+    from stream_tetra.iteration_space import Loop
 
     levels = reuse_levels((Loop("K", 2), Loop("OY", 4)), frozenset({"OY", "C"}))
     assert [(lv.level, lv.block, lv.reuse, lv.tiles, lv.bds) for lv in levels] == [

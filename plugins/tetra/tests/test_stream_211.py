@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from stream_tetra.families import BUILTIN_FAMILIES
 from stream_tetra.milp import TetraModel
-from stream_tetra.records import RecordSpec
 from stream_tetra.settings import TetraSettings
 from stream_tetra.steady import build_steady
+from stream_tetra.transfer_records import RecordSpec
 from test_steady_state import problem
 from tetra_helpers import core
 from tetra_workloads import relu_chain

@@ -4,7 +4,7 @@ Per group: steady-state workload (:mod:`stream_tetra.steady`), MILP with the bui
 plugins' constraint families (:mod:`stream_tetra.milp`), a time-limited lexicographic solve whose
 best solution is used even when not proven optimal (its gap is reported), transfer modes re-chosen
 for the realised schedule (:mod:`stream_tetra.refine`), and the schedule realised from the final
-modes, uniform interval or list schedule (:mod:`stream_tetra.realize`). An infeasible group raises
+modes, uniform interval or list schedule (:mod:`stream_tetra.timed_schedule`). An infeasible group raises
 :class:`~stream_core.errors.InfeasibleError` with demand versus capacity per core and the
 conflicting constraint groups; a solve that finds nothing in time falls back to a heuristic
 allocation when it fits, else raises :class:`SolveLimitError`.
@@ -29,10 +29,10 @@ from stream_tetra.explain import capacity_report, conflict_report
 from stream_tetra.families import BUILTIN_FAMILIES
 from stream_tetra.greedy_baseline import GREEDY, greedy_baseline
 from stream_tetra.milp import Solved, TetraModel, heuristic_choices
-from stream_tetra.realize import Emission, Timing, emit, tight_starts, timing
 from stream_tetra.refine import Refined, mode_values, refine
 from stream_tetra.settings import TetraSettings
 from stream_tetra.steady import SteadyState, build_steady
+from stream_tetra.timed_schedule import Emission, Timing, emit, tight_starts, timing
 
 NAME = "tetra"
 

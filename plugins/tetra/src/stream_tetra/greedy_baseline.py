@@ -16,7 +16,7 @@ from stream_core.context import RunContext
 from stream_core.errors import StreamError
 from stream_core.ir.mapping import FusedGroup
 from stream_core.ir.problem import AllocationProblem
-from stream_tetra.realize import Emission
+from stream_tetra.timed_schedule import Emission
 
 GREEDY = "greedy"
 

@@ -10,7 +10,7 @@ import numpy as np
 from stream_core.ir.workload import Operand, Workload
 from stream_core.tiling import NodeTiling
 from stream_tetra.geometry import OutputIndex, StepGrid
-from stream_tetra.ssis import (
+from stream_tetra.iteration_space import (
     NodeState,
     backward_iterations,
     first_use,

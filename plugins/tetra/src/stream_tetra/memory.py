@@ -19,9 +19,9 @@ from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.workload import Workload
 from stream_core.tiling import NodeTiling
 from stream_tetra.geometry import box_bits
+from stream_tetra.iteration_space import last_use, reuse_levels, ring_depth
 from stream_tetra.iterations import group_states
 from stream_tetra.pieces import EdgePieces, InputPieces
-from stream_tetra.ssis import last_use, reuse_levels, ring_depth
 
 
 @attrs.frozen

@@ -25,7 +25,7 @@ import numpy as np
 
 from stream_core.ir.workload import Operand, TensorSpec
 from stream_tetra.geometry import Boxes, StepGrid, block_hull, box_bits, hull, intersect
-from stream_tetra.ssis import NodeState, ReuseLevel
+from stream_tetra.iteration_space import NodeState, ReuseLevel
 
 
 @attrs.define

@@ -2,7 +2,7 @@
 
 Builds, from the allocation problem:
 
-* the nodes' steady-state iterations (:mod:`stream_tetra.ssis`),
+* the nodes' steady-state iterations (:mod:`stream_tetra.iteration_space`),
 * *activities*: one compute per node and one transfer per tensor edge, each with its *modes*
   (compute: the core it runs on; transfer: placement option x route plan x stop level) and, per
   mode, its duration, the resources it keeps busy inside its slot, and the iterations it fires in,
@@ -25,12 +25,12 @@ from stream_core.errors import InfeasibleError
 from stream_core.ir.mapping import FusedGroup
 from stream_core.ir.problem import AllocationProblem
 from stream_tetra.geometry import box_bits
+from stream_tetra.iteration_space import NodeState, ReuseLevel, Ring, last_use, range_max, reuse_levels, ring_depth
 from stream_tetra.iterations import Edge, group_states
 from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces
-from stream_tetra.records import RecordSpec, RouteBook, build_records, busy
 from stream_tetra.settings import TetraSettings
 from stream_tetra.slots import SlotRequest, assign_slots
-from stream_tetra.ssis import NodeState, ReuseLevel, Ring, last_use, range_max, reuse_levels, ring_depth
+from stream_tetra.transfer_records import RecordSpec, RouteBook, build_records, busy
 
 Resource = tuple[str, int]  # ("core", id) or ("link", id)
 

@@ -7,7 +7,7 @@ shorter is kept (ties: uniform):
 * uniform: iteration ``i`` starts at ``i * II`` and slot ``s`` of it at ``starts[s]``, with ``II``
   the smallest interval meeting every separation of the chosen modes (with the ``separation``
   model, the MILP's latency is exactly this schedule's);
-* list (:mod:`stream_tetra.listing`): every firing as early as what it waits for, its rings and its
+* list (:mod:`stream_tetra.list_schedule`): every firing as early as what it waits for, its rings and its
   cores and links allow, so iterations without the heavy firings do not wait as long as those with.
 
 A tile runs from its firing's start for its own cost (after the tiles of the step's earlier parts
@@ -25,7 +25,7 @@ import numpy as np
 
 from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import TileRecord, TransferRecord
-from stream_tetra.listing import list_schedule
+from stream_tetra.list_schedule import list_schedule
 from stream_tetra.steady import Activity, Mode, SteadyState
 
 REASONS = {"input": "input", "edge": "operand", "output": "writeback"}

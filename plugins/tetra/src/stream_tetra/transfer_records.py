@@ -19,8 +19,8 @@ import attrs
 import numpy as np
 
 from stream_core.ir.accelerator import Accelerator, Link
+from stream_tetra.iteration_space import ReuseLevel
 from stream_tetra.pieces import Pieces
-from stream_tetra.ssis import ReuseLevel
 
 
 class RouteBook:
