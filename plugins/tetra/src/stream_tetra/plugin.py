@@ -84,6 +84,11 @@ def stream_register_settings() -> Iterator[SettingRecord]:
         default="exact",
     )
     yield SettingRecord(name="tetra.max_levels", description="limit of stop levels offered per input (none: no limit)")
+    yield SettingRecord(
+        name="tetra.greedy",
+        description="also schedule each group with the greedy list scheduler and keep the shorter schedule",
+        default="true",
+    )
     yield SettingRecord(name="tetra.max_tiles", description="tiles recorded per group", default="50000")
     yield SettingRecord(
         name="tetra.refine_firings", description="firings the transfer-mode refinement may schedule", default="2000000"

@@ -6,7 +6,7 @@ from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
 
 # Last: the allocation problem refers to the tiling module, which imports the modules above.
 from stream_core.ir.problem import AllocationProblem, CostTable
-from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
+from stream_core.ir.result import GroupBound, GroupRecord, LowerBound, Result, TileRecord, Totals, TransferRecord
 from stream_core.ir.workload import (
     CORE_ELEMENT_BITS,
     DTYPE_BITS,
@@ -34,10 +34,12 @@ __all__ = [
     "CostResult",
     "CostTable",
     "FusedGroup",
+    "GroupBound",
     "GroupRecord",
     "Kernel",
     "Link",
     "LoopDim",
+    "LowerBound",
     "Mapping",
     "Node",
     "NodeKind",
