@@ -1,0 +1,1 @@
+"""Model blocks (transformer layers, MoE, CNN stages) as stream-core workloads."""
