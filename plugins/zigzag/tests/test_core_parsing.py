@@ -114,9 +114,18 @@ def test_fingerprint_covers_costs_not_name(zz_plugins):
 
 def test_zigzag_accepts_the_normalised_data(zz_plugins):
     for name in ("tpu_like", "tpu_like_legacy", "array16", "simd", "offchip"):
-        core = parse(zz_plugins, core_data(name))
+        core = parse(zz_plugins, core_data(name), kind="offchip" if name == "offchip" else "compute")
         validator = AcceleratorValidator(copy.deepcopy(core.zigzag_data()))
         assert validator.validate(), (name, validator.validator.errors)
+
+
+def test_a_compute_core_needs_mac_units(zz_plugins):
+    data = core_data("simd")
+    data["operational_array"]["sizes"] = [0]
+    assert problems_of(zz_plugins, data) == [
+        ("operational_array.sizes[0]", "expected a positive integer (a compute core needs MAC units), got 0")
+    ]
+    assert parse(zz_plugins, data, kind="memory").summary.peak_macs_per_cycle == 0
 
 
 def test_offchip_and_simd_summaries(zz_plugins):

@@ -74,8 +74,8 @@ KNOWN_KEYS = {
     "graph",
 }
 
-PORT_KEY = re.compile(r"^(\d+)\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")  # bandwidth key "<core>.<memory>.<port>"
-MEMORY_REF = re.compile(r"^(\d+)\.[A-Za-z0-9_\-]+$")  # memory_aliases entry "<core>.<memory>"
+PORT_KEY = re.compile(r"^([0-9]{1,9})\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")  # bandwidth key "<core>.<memory>.<port>"
+MEMORY_REF = re.compile(r"^([0-9]{1,9})\.[A-Za-z0-9_\-]+$")  # memory_aliases entry "<core>.<memory>"
 RATE_MODEL_KEYS = ("ceiling", "contiguous", "strided", "burst")
 
 
@@ -96,7 +96,7 @@ def normalise_layout(data: dict[str, Any], problems: ProblemCollector) -> dict[s
     if graph is not None:
         _normalise_graph(graph, data, problems)
     if "offchip_core" in data:
-        cores = data.get("cores") if isinstance(data.get("cores"), dict) else {}
+        cores: dict[Any, Any] = data["cores"] if isinstance(data.get("cores"), dict) else {}
         ids = [k for k in cores if is_int(k)]
         offchip_id = max(ids, default=-1) + 1
         data["cores"] = {**cores, offchip_id: data.pop("offchip_core")}
@@ -137,13 +137,13 @@ def _normalise_graph(graph: Any, data: dict[str, Any], problems: ProblemCollecto
     data.setdefault("unit_energy_cost", energy)
     if not is_number(bandwidth):
         problems.add("graph.bandwidth", f"expected a number of bits per cycle, got {bandwidth!r}")
-    special = {graph.get(k) for k in ("pooling_core_id", "simd_core_id", "offchip_core_id")} - {None}
-    cores = sorted(k for k in (data.get("cores") or {}) if is_int(k))
+    special = {v for k in ("pooling_core_id", "simd_core_id", "offchip_core_id") if is_int(v := graph.get(k))}
+    cores = sorted(k for k in data["cores"] if is_int(k)) if isinstance(data.get("cores"), dict) else []
     array = [c for c in cores if c not in special]
     links: list[dict[str, Any]] = []
     if kind in ("2d_mesh", "2d-mesh", "mesh"):
         rows, cols = graph.get("nb_rows"), graph.get("nb_cols")
-        if not (is_int(rows) and is_int(cols)) or rows * cols != len(array):
+        if not (is_int(rows) and is_int(cols) and rows > 0 and cols > 0) or rows * cols != len(array):
             problems.add("graph", f"nb_rows x nb_cols must equal the {len(array)} array cores, got {rows} x {cols}")
             return
         for r in range(rows):
@@ -273,6 +273,7 @@ def accelerator_from_data(data: Any, plugins: Plugins, *, file: str, base_dir: P
     links = _parse_connectivity(
         data.get("core_connectivity"), core_ids, float(default_energy), problems, offchip_bandwidth
     )
+    notes += _parallel_links(links)
     coordinates = _parse_coordinates(data.get("core_coordinates"), core_ids, problems)
     sharing = _parse_memory_sharing(data.get("core_memory_sharing"), core_ids, cores, links, problems)
     core_bandwidth = _parse_bandwidth(data.get("bandwidth"), core_ids, problems, notes)
@@ -411,7 +412,7 @@ def _core_list(value: Any) -> list[Any] | None:
     """Cores of a connection: a list, or Stream's legacy comma string ``"0, 1"``."""
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(",")]
-        return [int(p) if p.isdigit() else p for p in parts]
+        return [int(p) if p.isascii() and p.isdigit() and len(p) < 10 else p for p in parts]
     return value if isinstance(value, list) else None
 
 
@@ -455,7 +456,7 @@ def _parse_connectivity(
             if kind == "bus" and len(members) < 2:
                 problems.add(f"{field}.cores", f"a bus connects at least 2 cores, got {len(members)}")
                 ok = False
-            if len(set(members)) != len(members):
+            if ok and len(set(members)) != len(members):
                 problems.add(f"{field}.cores", f"a core is listed twice: {members}")
                 ok = False
         bandwidth = entry.get("bandwidth")
@@ -474,12 +475,28 @@ def _parse_connectivity(
                 f"expected a non-negative number (pJ per cycle of link use), got {energy!r}",
             )
             ok = False
-        if ok:
+        if ok and members is not None and is_number(bandwidth) and is_number(energy):
             # Stream's unit: pJ per cycle the link is busy (one bandwidth-wide word), so per bit it is
             # unit_energy_cost / bandwidth (stream-dse 2.1.1's energy family; 1.13.14 charged it per cycle).
             per_bit = float(energy) / float(bandwidth)
             links.append(Link(id=index, kind=kind, cores=members, bandwidth=float(bandwidth), energy_per_bit=per_bit))
     return links
+
+
+def _parallel_links(links: list[Link]) -> list[str]:
+    """A note per link (or bus) joining the same cores as an earlier one: both carry data here, as
+    parallel channels, where Stream keeps only the last of them."""
+    first: dict[tuple[str, frozenset[int]], int] = {}
+    notes = []
+    for link in links:
+        key = (link.kind, frozenset(link.cores))
+        if key in first:
+            notes.append(
+                f"core_connectivity[{link.id}]: the same {link.kind} as core_connectivity[{first[key]}] (cores "
+                f"{', '.join(map(str, link.cores))}); both are used, as parallel channels (Stream keeps only the last)"
+            )
+        first.setdefault(key, link.id)
+    return notes
 
 
 def _parse_coordinates(raw: Any, core_ids: set[int], problems: ProblemCollector) -> dict[int, tuple[int, int]]:
@@ -563,10 +580,13 @@ def _parse_bandwidth(
     for key, value in raw.items():
         field = f"bandwidth.{key}"
         port = PORT_KEY.match(key) if isinstance(key, str) else None
-        if not is_int(key) and port is None:
+        if is_int(key):
+            core = key
+        elif port is not None:
+            core = int(port[1])
+        else:
             problems.add(field, f"expected a core id or '<core id>.<memory>.<port>' as key, got {key!r}")
             continue
-        core = key if is_int(key) else int(port[1])
         if core_ids and core not in core_ids:
             problems.add(field, f"core {core} is not defined in 'cores' (defined: {_ids(core_ids)})")
             continue

@@ -53,6 +53,7 @@ Meanings that follow Stream:
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import re
@@ -422,13 +423,47 @@ def resolve_mapping(
         if resolved is not None:
             node_maps[node.name], node_tiles[node.name] = resolved
 
-    group_notes: list[str] = []
+    group_notes = _unused_entries(parsed, workload)
     groups = _resolve_groups(parsed, workload, node_maps, node_tiles, problems, group_notes)
     problems.raise_if_any()
+    group_notes += _uneven_tiles(groups, workload, node_maps)
     groups = _fit_memory(groups, workload, node_maps, accelerator, group_notes)
     return Mapping(
         node_maps, groups, parsed.runtime_args, source=file, notes=parsed.notes + _render(notes) + tuple(group_notes)
     )
+
+
+def _unused_entries(parsed: MappingFile, workload: Workload) -> list[str]:
+    """A note naming the layer entries that match no node or op type of the workload (ignored, as in
+    Stream), with the closest node name when one is close (a typo)."""
+    known = {n.name for n in workload.nodes} | {n.op_type for n in workload.nodes} | {"default"}
+    unused = [entry.name for entry in parsed.layers if entry.name not in known]
+    if not unused:
+        return []
+    described = []
+    for name in unused:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        described.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return [
+        f"layers {', '.join(described)} name no node or op type of workload {workload.name!r}: ignored, as in Stream"
+    ]
+
+
+def _uneven_tiles(groups: tuple[FusedGroup, ...], workload: Workload, node_maps: dict[str, NodeMapping]) -> list[str]:
+    """A note per tile that does not divide its loop: the last tile holds the remainder (Stream 2.1.1
+    refuses such a fused-group tile)."""
+    notes = []
+    for group in groups:
+        for name, loop, tile in (*group.tiles, *group.derived):
+            mapping = node_maps.get(name)
+            part = workload.node(name).sizes[loop] // (mapping.split_factor(loop) if mapping else 1)
+            if tile < part and part % tile:
+                notes.append(
+                    f"fused group '{group.name}': tile {tile} of {name}.{loop} does not divide its size {part}: "
+                    f"{-(-part // tile)} tiles, the last of {part % tile} (Stream 2.1.1 refuses a tile that does not "
+                    "divide its loop)"
+                )
+    return notes
 
 
 def _entry_for(
@@ -621,8 +656,8 @@ def _resolve_groups(
     """Fused groups as Stream forms them (see the module docstring), in topological order."""
     order = {node.name: i for i, node in enumerate(workload.nodes)}
     if parsed.groups is None:
-        tiles = tuple((n, d, t) for n, ts in node_tiles.items() for d, t in ts.items())
-        return (FusedGroup("group_0", tuple(order), tiles),)
+        whole = tuple((n, d, t) for n, ts in node_tiles.items() for d, t in ts.items())
+        return (FusedGroup("group_0", tuple(order), whole),)
     op_types = {n.op_type for n in workload.nodes}
     for group in parsed.groups:
         for layer in group.layers:
@@ -641,9 +676,10 @@ def _resolve_groups(
     elif by_name:
         members = _members_by_name(parsed.groups, workload, problems)
     else:
-        members = _members_by_position(parsed.groups, workload, problems, notes)
-        if members is None:
+        positioned = _members_by_position(parsed.groups, workload, problems, notes)
+        if positioned is None:
             return ()
+        members = positioned
     groups: list[FusedGroup] = []
     for group, names in zip(parsed.groups, members, strict=True):
         where = f"fused group '{group.name}'"
@@ -711,8 +747,8 @@ def _derive_tiles(
         sizes = [(loop, w.tile * ratio) for loop, ratio in axes.members((w.node, w.loop))]
         issue, own = _axis_issue(w, sizes, chosen) or (None, False)
         if issue is None:
-            for loop, size in sizes:
-                chosen.setdefault(loop, (int(size), w))
+            for member, scaled in sizes:
+                chosen.setdefault(member, (int(scaled), w))
         elif w.by_type and own:
             notes.append(f"{field}: {issue}; as {w.label} names an op type, it tiles {w.node}.{w.loop} alone")
         else:

@@ -16,7 +16,7 @@ import math
 import os
 import stat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -238,11 +238,11 @@ def type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """A finite YAML number: ``.nan`` and ``.inf`` are not numbers any physical field accepts."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

@@ -20,6 +20,7 @@ YAML 1.1 (PyYAML) reads ``1e10`` as a string; such scientific-notation strings a
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -59,11 +60,11 @@ _SCIENTIFIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$")
 
 
 def as_number(value: Any) -> float | int | None:
-    """A YAML number (or a scientific-notation string), else ``None``."""
+    """A finite YAML number (or a scientific-notation string), else ``None``."""
     if is_number(value):
         return value
-    if isinstance(value, str) and _SCIENTIFIC.match(value.strip()):
-        return float(value)
+    if isinstance(value, str) and _SCIENTIFIC.match(value.strip()) and math.isfinite(number := float(value)):
+        return number
     return None
 
 
@@ -247,7 +248,7 @@ def parse_core(data: dict[str, Any], kind: str, file: str | None) -> AieCore:
 
     problems.raise_if_any()
     return AieCore(
-        name=name.strip(),
+        name=str(name).strip(),
         kind=kind,
         architecture=architecture,
         capacity_bits=capacity,

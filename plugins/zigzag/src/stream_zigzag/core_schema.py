@@ -76,9 +76,10 @@ def _unknown_keys(data: dict[str, Any], known: set[str], prefix: str, problems: 
 class CoreSchema:
     """Validates one core file's data; :meth:`normalise` returns the canonical dict or records problems."""
 
-    def __init__(self, data: Any, problems: ProblemCollector):
+    def __init__(self, data: Any, problems: ProblemCollector, kind: str = "compute"):
         self.data = data
         self.problems = problems
+        self.kind = kind
         self.dimensions: list[str] = []
 
     # -- small typed getters -------------------------------------------------------------------
@@ -230,9 +231,11 @@ class CoreSchema:
             self.problems.add("operational_array.dimensions", f"dimensions must be unique, got {dims}")
         self.dimensions = [str(d) for d in dims]
         sizes = self._list(raw, "sizes", "operational_array.sizes") or []
+        least = 1 if self.kind == "compute" else 0  # memory-only cores have no MAC array (Stream writes 0)
         for i, s in enumerate(sizes):
-            if not is_int(s) or s < 0:
-                self.problems.add(f"operational_array.sizes[{i}]", f"expected a non-negative integer, got {s!r}")
+            if not is_int(s) or s < least:
+                what = "a positive integer (a compute core needs MAC units)" if least else "a non-negative integer"
+                self.problems.add(f"operational_array.sizes[{i}]", f"expected {what}, got {s!r}")
         if dims and sizes and len(dims) != len(sizes):
             self.problems.add(
                 "operational_array.sizes", f"expected {len(dims)} sizes (one per dimension), got {len(sizes)}"
@@ -496,7 +499,7 @@ class CoreSchema:
                 where = f"{field}.{direction}"
                 if direction not in DIRECTIONS:
                     self.problems.add(where, f"unknown direction {direction!r}; expected fh, tl, fl or th")
-                elif port_name not in ports:
+                elif not isinstance(port_name, str) or port_name not in ports:
                     available = ", ".join(ports) or "none (all port counts are 0)"
                     self.problems.add(
                         where, f"no port named {port_name!r}; the r_port/w_port/rw_port counts give: {available}"

@@ -15,7 +15,7 @@ class ZigZagCoreType:
     def parse(self, data: dict[str, Any], *, kind: str, file: str | None = None) -> ZigZagCore:
         """Validate and normalise one core file; raises ``InputError`` listing every problem."""
         problems = ProblemCollector(file)
-        schema = CoreSchema(data, problems)
+        schema = CoreSchema(data, problems, kind)
         canonical = schema.normalise()
         problems.raise_if_any()
         assert canonical is not None

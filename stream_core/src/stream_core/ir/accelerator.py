@@ -160,8 +160,8 @@ class BandwidthModel:
 @attrs.define(frozen=True, eq=False)
 class Accelerator:
     name: str
-    cores: Mapping[int, Core] = attrs.field(converter=dict)
-    links: tuple[Link, ...] = attrs.field(converter=tuple)
+    cores: Mapping[int, Core] = attrs.field(converter=dict[int, Core])
+    links: tuple[Link, ...] = attrs.field(converter=tuple[Link, ...])
     offchip_core_id: int | None = None
     #: Groups of cores sharing one top memory, each owned by its first core.
     memory_sharing: tuple[tuple[int, ...], ...] = attrs.field(
@@ -169,12 +169,12 @@ class Accelerator:
     )
     source: str | None = None
     #: Measured transfer rates of cores (Stream's ``bandwidth`` entries keyed by a core id).
-    core_bandwidth: Mapping[int, BandwidthModel] = attrs.field(factory=dict, converter=dict)
+    core_bandwidth: Mapping[int, BandwidthModel] = attrs.field(factory=dict, converter=dict[int, BandwidthModel])
     #: Accelerator-level blocks the core keeps for the plugins that read them (``kernel_library`` as a
     #: resolved path, ``bandwidth``, ``reconfiguration``, ``memory_aliases``, ``technology_node``).
-    annotations: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    annotations: Mapping[str, Any] = attrs.field(factory=dict, converter=dict[str, Any])
     #: Fields accepted but not (fully) modelled, one sentence each, for ``stream validate`` and the summary.
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
     graph: nx.MultiDiGraph = attrs.field(init=False, repr=False)
     _routes: dict[tuple[int, int], tuple[tuple[int, ...], tuple[Link, ...]]] = attrs.field(
         init=False, repr=False, factory=dict
