@@ -38,6 +38,27 @@ def test_split_and_remainder_tiles():
     assert tiling.core_of_part(1) == 1
 
 
+def test_loop_order_nests_listed_loops_innermost_first():
+    """mm loops (D, C, K) = (4, 4, 8) in tiles of 2: by default D is outermost; loop_order (D,)
+    makes D innermost (Stream's first intra_core_tiling entry) and C, K keep their order outside it."""
+    node = matmul(4, 4, 8).node("mm")
+    tiles = {"D": 2, "C": 2, "K": 4}
+    default = NodeTiling(node, NodeMapping("mm", (0,)), tiles)
+    assert default.nest == ("D", "C", "K")
+    assert [(t.range_map["D"][0], t.range_map["C"][0], t.range_map["K"][0]) for t in default.tiles()][:3] == [
+        (0, 0, 0),
+        (0, 0, 4),
+        (0, 2, 0),
+    ]
+    ordered = NodeTiling(node, NodeMapping("mm", (0,), loop_order=("D", "K")), tiles)
+    assert ordered.nest == ("C", "K", "D")
+    starts = [(t.range_map["D"][0], t.range_map["C"][0], t.range_map["K"][0]) for t in ordered.tiles()]
+    assert starts[:5] == [(0, 0, 0), (2, 0, 0), (0, 0, 4), (2, 0, 4), (0, 2, 0)]
+    assert sorted(starts) == sorted(
+        (t.range_map["D"][0], t.range_map["C"][0], t.range_map["K"][0]) for t in default.tiles()
+    )
+
+
 def test_operand_box_of_a_conv_tile_is_clipped_window():
     node = conv(c=8, k=16, oy=8, ox=8, stride=1, pad=1)
     x = node.operands[0]

@@ -1,6 +1,7 @@
 """Tiling of a node by its mapping: inter-core parts and intra-core (temporal) tiles.
 
-Tiles of a part are enumerated with the node's first loop outermost. Splits divide the loop size
+Tiles of a part are enumerated in the node's loop nest (:attr:`NodeTiling.nest`: the loops
+``NodeMapping.loop_order`` lists innermost, the others outside them in loop order). Splits divide the loop size
 (the mapping reader does not apply one that does not); a temporal tile need not divide it (the
 last tile is then smaller).
 
@@ -84,6 +85,13 @@ class NodeTiling:
         return {d: -(-parts[d] // tile[d]) for d in self.node.loop_names}
 
     @functools.cached_property
+    def nest(self) -> tuple[str, ...]:
+        """The temporal loops, outermost first: those ``mapping.loop_order`` does not list, in loop order,
+        then the listed ones (its first innermost)."""
+        listed = tuple(reversed(self.mapping.loop_order))
+        return (*(d for d in self.node.loop_names if d not in listed), *listed)
+
+    @functools.cached_property
     def parts(self) -> int:
         return self.mapping.parts
 
@@ -101,17 +109,17 @@ class NodeTiling:
 
     @functools.cached_property
     def _tiles(self) -> list[TileSpec]:
-        names = self.node.loop_names
+        names, nest = self.node.loop_names, self.nest
         split, parts, tile, steps = self.split, self.part_sizes, self.tile, self.steps
         part_coords = list(itertools.product(*(range(split[d]) for d in names)))
-        step_coords = list(itertools.product(*(range(steps[d]) for d in names)))
+        step_coords = [dict(zip(nest, c, strict=True)) for c in itertools.product(*(range(steps[d]) for d in nest))]
         out: list[TileSpec] = []
         for s, step in enumerate(step_coords):
             for p, part in enumerate(part_coords):
                 ranges = []
-                for d, pi, si in zip(names, part, step, strict=True):
+                for d, pi in zip(names, part, strict=True):
                     base = pi * parts[d]
-                    lo = base + si * tile[d]
+                    lo = base + step[d] * tile[d]
                     ranges.append((d, lo, min(lo + tile[d], base + parts[d])))
                 out.append(TileSpec(index=len(out), part=p, step=s, ranges=tuple(ranges)))
         return out

@@ -5,6 +5,9 @@ Semantics (those of Stream's mapping files):
 * ``NodeMapping.cores`` with no inter-core split lists the *candidate* cores; the allocator picks one.
   With a split of ``P`` parts, ``cores`` has exactly ``P`` entries and part ``i`` runs on ``cores[i]``;
   a core listed more than once runs each of its parts, one after the other.
+* ``NodeMapping.loop_order`` nests the node's temporal (intra-core) tile loops: the loops it lists,
+  the first innermost (Stream's order of ``intra_core_tiling`` entries), inside the loops it does not
+  list, which keep the node's loop order (first outermost). Empty: the node's loop order.
 * ``FusedGroup.tiles`` gives the intra-core (temporal) tile size of some loops, as written; a loop
   without a tile size is processed whole (per part). ``FusedGroup.derived`` tiles the loops that are
   one fused axis with a written one, as Stream does (see :func:`stream_core.tiling.fused_axes`); a
@@ -54,6 +57,8 @@ class NodeMapping:
     kernel: Kernel | None = None
     #: Cost-model hints from the mapping file (e.g. ZigZag ``spatial_mapping``), as frozen pairs.
     hints: tuple[tuple[str, Any], ...] = ()
+    #: Temporal loop nest, innermost first (see the module docstring); empty: the node's loop order.
+    loop_order: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
 
     @property
     def parts(self) -> int:
