@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -184,3 +185,66 @@ def test_cancel_stops_a_job_and_leaves_no_output_and_a_crash_is_a_failed_job(tmp
         ]["allocators"]
 
     session(check, tmp_path, env)
+
+
+def test_compile_and_fifo_size_answer_what_the_cli_writes(tmp_path):
+    workload, _ = example_paths()
+    assert cli("fifo-size", str(workload), "-o", "fifo.json", cwd=tmp_path).returncode == 0
+    expected_plan = json.loads((tmp_path / "fifo.json").read_text())
+    assert cli("compile", str(workload), "--target", "u55c", "-o", "cli", cwd=tmp_path).returncode == 0
+    written_by_cli = sorted(str(p.relative_to(tmp_path / "cli")) for p in (tmp_path / "cli").rglob("*") if p.is_file())
+
+    async def check(client: Client) -> None:
+        sized = await call(client, "fifo_size", workload=str(workload))
+        for key in ("kernels", "edges", "fifos", "totals"):  # all but the LP's solve times
+            assert sized["plan"][key] == expected_plan[key]
+        assert sized["total_fifo_bits"] == sum(f["bits"] for f in expected_plan["fifos"])
+        assert "total FIFO bits" in sized["table"] and sized["output"] is None
+
+        listed = await call(client, "compile", workload=str(workload), target="u55c")
+        assert listed["files"] == [] and not (tmp_path / "mcp").exists()
+        compiled = await call(client, "compile", workload=str(workload), target="u55c", output="mcp")
+        assert compiled["generated"] == listed["generated"]
+        # the same project as the CLI's (the CLI's folder also holds stream's manifest)
+        assert set(compiled["generated"]) <= set(written_by_cli)
+        assert all(
+            (tmp_path / "mcp" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
+            for name in compiled["generated"]
+        )
+        text = await error_of(client, "compile", workload=str(workload), target="nowhere")
+        assert text == cli("compile", str(workload), "--target", "nowhere", cwd=tmp_path).stderr.strip()
+
+    session(check, tmp_path)
+
+
+SWEEP = """
+workload: {workload}
+accelerator: {hardware}
+parameters:
+  ring_bandwidth:
+    path: [core_connectivity.0.bandwidth, core_connectivity.1.bandwidth,
+           core_connectivity.2.bandwidth, core_connectivity.3.bandwidth]
+    values: [32, 128]
+objectives: [latency, energy]
+"""
+
+
+@pytest.mark.slow  # a process pool and two variants: about 10 s
+def test_explore_runs_a_sweep_whose_base_variant_matches_stream_run(tmp_path):
+    workload, hardware = example_paths()
+    (tmp_path / "sweep.yaml").write_text(SWEEP.format(workload=workload, hardware=hardware))
+    expected = json.loads(cli("run", "--json", "-q", "-o", "out", cwd=tmp_path).stdout)
+
+    async def check(client: Client) -> None:
+        if "explore" not in {tool.name for tool in (await client.list_tools()).tools}:
+            pytest.skip("stream-explore is not installed")
+        job = await call(client, "explore", sweep="sweep.yaml", output="swept", jobs=1)
+        status = await call(client, "job_status", job_id=job["id"], wait_seconds=300)
+        assert status["status"] == "done", status
+        results = await call(client, "get_explore_results", job_id=job["id"])
+        rows = {row["ring_bandwidth"]: row for row in results["rows"]}
+        assert rows[32]["latency"] == expected["latency_cycles"]  # the variant equal to the base file
+        assert rows[128]["latency"] <= rows[32]["latency"]  # wider links cannot slow the schedule down
+        assert "latency" in results["front"] and (tmp_path / "swept" / "results.csv").is_file()
+
+    session(check, tmp_path)
