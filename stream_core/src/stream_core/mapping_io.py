@@ -35,6 +35,8 @@ Meanings that follow Stream:
   other nodes that are one axis with it (:func:`stream_core.tiling.fused_axes`) get the same tile
   (a strided reader's producer ``s`` times it), kept in ``FusedGroup.derived``, with a note. Entries
   cutting one axis differently, or a producer tile not in whole strides, are errors (as in Stream).
+  The entries' axes nest in written order, the first innermost (Stream's steady-state loops), in
+  ``NodeMapping.loop_order``.
 * An ``inter_core_tiling`` split that does not divide its loop is not applied, with a note naming
   the layers: Stream 1.13.14 and 2.1.1 keep it but their cost estimators price each part as the whole
   loop; here the loop runs whole once, on the first listed core of the parts it would have made.
@@ -68,7 +70,7 @@ from stream_core.errors import ProblemCollector
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, Workload
-from stream_core.tiling import NodeTiling, fused_axes
+from stream_core.tiling import NodeTiling, apply_loop_orders, entry_loop_orders, fused_axes
 from stream_core.yamlio import is_int, load_yaml, type_name
 
 LAYER_KEYS = {
@@ -424,10 +426,12 @@ def resolve_mapping(
             node_maps[node.name], node_tiles[node.name] = resolved
 
     group_notes = _unused_entries(parsed, workload)
-    groups = _resolve_groups(parsed, workload, node_maps, node_tiles, problems, group_notes)
+    orders: dict[str, tuple[str, ...]] = {}
+    groups = _resolve_groups(parsed, workload, node_maps, node_tiles, problems, group_notes, orders)
     problems.raise_if_any()
     group_notes += _uneven_tiles(groups, workload, node_maps)
     groups = _fit_memory(groups, workload, node_maps, accelerator, group_notes)
+    node_maps = apply_loop_orders(node_maps, groups, workload, orders)
     return Mapping(
         node_maps, groups, parsed.runtime_args, source=file, notes=parsed.notes + _render(notes) + tuple(group_notes)
     )
@@ -652,8 +656,10 @@ def _resolve_groups(
     node_tiles: dict[str, dict[str, int]],
     problems: ProblemCollector,
     notes: list[str],
+    orders: dict[str, tuple[str, ...]],
 ) -> tuple[FusedGroup, ...]:
-    """Fused groups as Stream forms them (see the module docstring), in topological order."""
+    """Fused groups as Stream forms them (see the module docstring), in topological order; ``orders``
+    gets each node's loop order from its group's entries."""
     order = {node.name: i for i, node in enumerate(workload.nodes)}
     if parsed.groups is None:
         whole = tuple((n, d, t) for n, ts in node_tiles.items() for d, t in ts.items())
@@ -707,6 +713,7 @@ def _resolve_groups(
                     written.append(Written(name, dim, tile, f"{node_name}.{ref}", entry, targets != [node_name]))
         ordered = tuple(sorted(names, key=order.__getitem__))
         derived = _derive_tiles(workload, ordered, written, tiles, where, problems, notes)
+        orders.update(entry_loop_orders(workload, ordered, [(w.node, w.loop) for w in written]))
         groups.append(FusedGroup(group.name, ordered, tuple((n, d, t) for (n, d), t in tiles.items()), derived))
     grouped = {n for g in groups for n in g.nodes}
     for name in order:

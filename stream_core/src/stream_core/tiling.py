@@ -12,6 +12,7 @@ along that loop is the whole axis (a padded window; the producer loop then steps
 far); and two readers of a tensor from outside the group through ``1 * loop (+ c)`` unless both
 loops index their outputs. A tensor axis several nodes read is left unlinked when linking it would
 make two loops of one node one axis (Stream's "held" axes). Stream 1.13.14 links identities only.
+:func:`entry_loop_orders` nests those axes in the order of a group's ``intra_core_tiling`` entries.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from fractions import Fraction
 
 import attrs
 
-from stream_core.ir.mapping import NodeMapping
+from stream_core.ir.mapping import FusedGroup, NodeMapping
 from stream_core.ir.workload import AffineExpr, Node, Operand, TensorSpec, Workload
 
 Box = tuple[tuple[int, int], ...]
@@ -339,3 +340,42 @@ def fused_axes(workload: Workload, names: Sequence[str]) -> FusedAxes:
             if r == rb:
                 root[loop], scale[loop] = ra, scale[loop] / factor
     return FusedAxes(root, scale)
+
+
+def canonical_loop_order(tiling: NodeTiling) -> tuple[str, ...]:
+    """The ``loop_order`` stating ``tiling``'s nest of the loops with more than one step, innermost
+    first, or ``()`` when that nest is the node's loop order: one nest, one value, so mappings that
+    nest alike compare equal."""
+    nest = [d for d in tiling.nest if tiling.steps[d] > 1]
+    return () if nest == [d for d in tiling.node.loop_names if tiling.steps[d] > 1] else tuple(reversed(nest))
+
+
+def entry_loop_orders(workload: Workload, names: Sequence[str], entries: Sequence[Loop]) -> dict[str, tuple[str, ...]]:
+    """Each node's loop order, innermost first, that ``intra_core_tiling`` entries give in their written
+    order (Stream 2.1.1 nests the entries' fused axes with the first innermost): every loop on an
+    entry's fused axis takes the entry's place."""
+    axes = fused_axes(workload, names)
+    orders: dict[str, list[str]] = {}
+    for entry in entries:
+        for (node, loop), _ in axes.members(entry):
+            order = orders.setdefault(node, [])
+            if loop not in order:
+                order.append(loop)
+    return {node: tuple(order) for node, order in orders.items()}
+
+
+def apply_loop_orders(
+    node_maps: Mapping[str, NodeMapping],
+    groups: Sequence[FusedGroup],
+    workload: Workload,
+    orders: Mapping[str, tuple[str, ...]],
+) -> dict[str, NodeMapping]:
+    """``node_maps`` with each node of ``orders`` nested in its order (canonical, with the group's tiles)."""
+    out = dict(node_maps)
+    for group in groups:
+        for name in group.nodes:
+            if name in orders and name in out:
+                mapping = attrs.evolve(out[name], loop_order=orders[name])
+                tiling = NodeTiling(workload.node(name), mapping, group.tile_sizes(name))
+                out[name] = attrs.evolve(mapping, loop_order=canonical_loop_order(tiling))
+    return out
