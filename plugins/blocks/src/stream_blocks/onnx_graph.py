@@ -117,9 +117,19 @@ class OnnxGraph:
         self._outputs.append(tensor)
 
     def model(self, opset: int = OPSET) -> onnx.ModelProto:
+        """The model of the nodes that contribute to an output (others are dropped, as exporters do)."""
         outputs = [helper.make_empty_tensor_value_info(t) for t in self._outputs]
-        graph = helper.make_graph(self._nodes, self.name, self._inputs, outputs, self._initializers)
+        graph = helper.make_graph(self._live_nodes(), self.name, self._inputs, outputs, self._initializers)
         return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="stream-blocks")
+
+    def _live_nodes(self) -> list[onnx.NodeProto]:
+        needed = set(self._outputs)
+        live = []
+        for node in reversed(self._nodes):
+            if needed.intersection(node.output):
+                live.append(node)
+                needed.update(node.input)
+        return live[::-1]
 
     def workload(self, context: RunContext, source: str | None = None) -> Workload:
         """The workload of :meth:`model`, named after the graph: see :func:`onnx_workload`."""
