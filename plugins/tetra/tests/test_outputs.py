@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
+from stream_tetra.geometry import OutputIndex, StepGrid
+from stream_tetra.iteration_space import temporal_loops
 from stream_tetra.mapping_yaml import write_mapping as export_mapping
 from tetra_helpers import EXAMPLES, core
-from tetra_workloads import relu_chain, two_conv
+from tetra_workloads import matmul, relu_chain, two_conv
 
 from stream_core import RunOptions, run
 from stream_core.errors import InputError
@@ -14,6 +17,7 @@ from stream_core.hardware import load_accelerator
 from stream_core.mapping_io import load_mapping
 from stream_core.report import summary_dict
 from stream_core.testing import check_schedule
+from stream_core.tiling import NodeTiling
 
 
 def test_mapping_yaml_round_trips(plugins, hardware, tmp_path):
@@ -121,3 +125,31 @@ def test_mapping_yaml_restates_a_mapping_the_reader_fitted_to_memory(
     path = export_mapping(mapping, wl, tmp_path / "back.yaml", acc)
     assert yaml.safe_load(path.read_text())["fused_groups"][0]["intra_core_tiling"] == [{"dim": "conv1.D2", "tile": 2}]
     assert load_mapping(path, wl, acc).groups == mapping.groups
+
+
+def test_mapping_file_loop_order_is_streams(plugins, hardware, write_mapping, tmp_path):
+    """Stream nests a group's intra_core_tiling entries with the first innermost: C (reduction), then
+    D, then K outermost. mm (D, C, K) = (4, 8, 4) in tiles of 2 has 4 C-steps per output box, so
+    output box b (D, K in that nest) is complete after step 4b + 3: 3, 7, 11, 15 (in loop order, K
+    innermost, two boxes would finish at 6, 7, 14, 15). The schedule checks, and mapping.yaml lists
+    the entries in the same order, reading back to the same nest."""
+    entries = [{"dim": f"mm.D{i}", "tile": 2} for i in (1, 0, 2)]
+    mapping = write_mapping(
+        {
+            "layers": [{"name": "mm", "core_allocation": [[0]]}],
+            "fused_groups": [{"name": "g", "layers": ["mm"], "intra_core_tiling": entries}],
+        }
+    )
+    acc = hardware([core("a", memory_bits=10**6)])
+    first = run(matmul(4, 8, 4), acc, mapping, plugins=plugins, output=tmp_path / "out")
+    problem = first.problem
+    assert problem.mapping.nodes["mm"].loop_order == ("C", "D", "K")
+    group = problem.mapping.groups[0]
+    grid = StepGrid(NodeTiling(problem.workload.node("mm"), problem.mapping.nodes["mm"], group.tile_sizes("mm")))
+    assert [(loop.dim, loop.size) for loop in temporal_loops(grid)] == [("C", 4), ("D", 2), ("K", 2)]
+    assert OutputIndex(grid).completion_step(np.arange(4)).tolist() == [3, 7, 11, 15]
+    assert check_schedule(first.result, problem) == []
+    written = yaml.safe_load((tmp_path / "out" / "mapping.yaml").read_text())
+    assert [e["dim"] for e in written["fused_groups"][0]["intra_core_tiling"]] == ["mm.D1", "mm.D0", "mm.D2"]
+    back = load_mapping(tmp_path / "out" / "mapping.yaml", problem.workload, problem.accelerator)
+    assert back.nodes == problem.mapping.nodes and back.groups == problem.mapping.groups

@@ -1,9 +1,10 @@
 """Vectorised tile geometry: step coordinates, tile ranges, operand boxes and producer box indices.
 
 A node's tiles (``stream_core.tiling.NodeTiling``) are numbered step-major: tile ``k * parts + p``
-is temporal step ``k`` of inter-core part ``p``; steps enumerate the loop nest with the node's
-first loop outermost. Everything here works on numpy arrays over many steps at once, so the cost
-grows with the number of loops, not with Python loops over tiles.
+is temporal step ``k`` of inter-core part ``p``; steps enumerate the node's loop nest
+(``NodeTiling.nest``, outermost first), while arrays are indexed by loop position (the node's loop
+order). Everything here works on numpy arrays over many steps at once, so the cost grows with the
+number of loops, not with Python loops over tiles.
 
 Boxes are half-open index ranges per tensor axis, as arrays of shape ``(axes, n)``.
 """
@@ -38,7 +39,9 @@ class StepGrid:
         self.steps = np.array([steps[d] for d in self.names], dtype=np.int64)
         self.n_steps = int(math.prod(int(s) for s in self.steps))
         self.n_parts = int(math.prod(int(s) for s in self.split))
-        self.strides = _strides(self.steps)
+        self.nest = np.array([self.position[d] for d in tiling.nest], dtype=np.int64)  # positions, outermost first
+        self.strides = np.zeros(len(self.names), dtype=np.int64)
+        self.strides[self.nest] = _strides(self.steps[self.nest])
         self.part_coords = np.array(
             list(itertools.product(*(range(int(s)) for s in self.split))), dtype=np.int64
         ).reshape(self.n_parts, len(self.names))
@@ -48,7 +51,10 @@ class StepGrid:
         """Step coordinates per loop, shape ``(loops, n)``."""
         if not len(self.names):
             return np.zeros((0, len(steps)), dtype=np.int64)
-        return np.array(np.unravel_index(np.asarray(steps, dtype=np.int64), tuple(int(s) for s in self.steps)))
+        nested = np.unravel_index(np.asarray(steps, dtype=np.int64), tuple(int(s) for s in self.steps[self.nest]))
+        coords = np.empty((len(self.names), len(nested[0])), dtype=np.int64)
+        coords[self.nest] = nested
+        return coords
 
     def step_index(self, coords: np.ndarray) -> np.ndarray:
         return (coords * self.strides[:, None]).sum(axis=0)
@@ -130,8 +136,9 @@ class OutputIndex:
     """How a producer's output boxes are numbered, and which of them a consumer box needs.
 
     When every axis of the output access is ``coeff * loop + offset`` (``coeff > 0``), the distinct
-    output boxes are indexed by the step coordinates of those *output loops* (mixed radix, first
-    loop outermost); the other loops are reductions (a box is complete after their last step).
+    output boxes are indexed by the step coordinates of those *output loops* (mixed radix, in the
+    node's nest, so boxes are numbered in the order the steps reach them); the other loops are
+    reductions (a box is complete after their last step).
     Otherwise the whole output is one box, complete after the producer's last step.
     """
 
@@ -152,7 +159,8 @@ class OutputIndex:
         if len({a[0] for a in axes if a is not None}) != sum(1 for a in axes if a is not None):
             exact, dims = False, []
         self.axes = axes if exact else []
-        self.out_dims = [d for d in dims if grid.steps[d] > 1]
+        nested = [int(d) for d in grid.nest]
+        self.out_dims = sorted((d for d in dims if grid.steps[d] > 1), key=nested.index)
         out_steps = np.array([grid.steps[d] for d in self.out_dims], dtype=np.int64)
         self.box_strides = _strides(out_steps) if len(out_steps) else np.zeros(0, dtype=np.int64)
         self.n_boxes = int(math.prod(int(s) for s in out_steps))

@@ -47,7 +47,7 @@ class ReuseLevel:
 
 def temporal_loops(grid: StepGrid) -> tuple[Loop, ...]:
     """Loops with more than one step, innermost first."""
-    return tuple(Loop(d, int(grid.steps[i])) for i, d in reversed(list(enumerate(grid.names))) if grid.steps[i] > 1)
+    return tuple(Loop(grid.names[i], int(grid.steps[i])) for i in reversed(grid.nest.tolist()) if grid.steps[i] > 1)
 
 
 def reuse_levels(loops: tuple[Loop, ...], relevant: frozenset[str]) -> tuple[ReuseLevel, ...]:

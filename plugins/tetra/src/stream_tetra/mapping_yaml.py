@@ -9,7 +9,8 @@ An entry tiles its fused axis in every node of the group (Stream 2.1.1; the mapp
 what it gives the other loops in ``FusedGroup.derived``), and the reader tiles a node that does not
 fit memory further. So a group's tiles are written as entries that read back to them
 (:func:`stated_tiles`); with the accelerator, the fewest such entries are chosen by reading them
-back (:func:`mapping_data`).
+back (:func:`mapping_data`). Entries are listed in the order that nests the nodes' loops as the
+mapping does (Stream reads the first entry as the innermost loop; :func:`nest_entries`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import Result
 from stream_core.ir.workload import Workload
 from stream_core.mapping_io import parse_mapping_data, resolve_mapping
-from stream_core.tiling import fused_axes
+from stream_core.tiling import NodeTiling, fused_axes
 
 Entry = tuple[str, str, int]  # (node, loop, tile)
 
@@ -67,6 +68,30 @@ def stated_tiles(group: FusedGroup, workload: Workload) -> tuple[list[Entry], li
     return stated, lean if derived else stated
 
 
+def nest_entries(entries: list[Entry], group: FusedGroup, mapping: Mapping, workload: Workload) -> list[Entry]:
+    """``entries`` in the order that reads back to each node's nest: an entry goes next when, for every
+    loop on its fused axis, no loop nested inside it (with more than one step, on another entry's axis)
+    is still to come. When no order can state every nest, the rest keep their order (the exporter
+    warns: the mapping reads back nested otherwise)."""
+    axes = fused_axes(workload, group.nodes)
+    members = [{loop for loop, _ in axes.members((n, d))} for n, d, _ in entries]
+    covered = set().union(*members)
+    inner: dict[tuple[str, str], set[tuple[str, str]]] = {}  # loop -> the covered loops nested inside it
+    for name in group.nodes:
+        tiling = NodeTiling(workload.node(name), mapping.nodes[name], group.tile_sizes(name))
+        nest = [(name, d) for d in reversed(tiling.nest) if tiling.steps[d] > 1 and (name, d) in covered]
+        inner.update((loop, set(nest[:i])) for i, loop in enumerate(nest))
+    placed: set[tuple[str, str]] = set()
+    left = list(range(len(entries)))
+    order: list[int] = []
+    while left:
+        ready = next((i for i in left if all(inner.get(loop, set()) <= placed for loop in members[i])), left[0])
+        order.append(ready)
+        left.remove(ready)
+        placed |= members[ready]
+    return [entries[i] for i in order]
+
+
 def mapping_data(mapping: Mapping, workload: Workload, accelerator: Accelerator | None = None) -> dict[str, Any]:
     """The mapping file's data. Each group's entries are all it can state; with ``accelerator``, a
     group whose lean entries alone read back to its tiles (the reader fitting nodes to memory again)
@@ -93,19 +118,32 @@ def mapping_data(mapping: Mapping, workload: Workload, accelerator: Accelerator 
             groups.append(item)
         return {"layers": layers, "fused_groups": groups}
 
-    entries = [stated_tiles(g, workload) for g in mapping.groups]
+    entries = [
+        tuple(nest_entries(tiles, g, mapping, workload) for tiles in stated_tiles(g, workload)) for g in mapping.groups
+    ]
     chosen = [stated for stated, _ in entries]
     if accelerator is not None and any(lean != stated for stated, lean in entries):
-        back = read_back(data([lean for _, lean in entries]), workload, accelerator)
+        differ = differing_groups(mapping, read_back(data([lean for _, lean in entries]), workload, accelerator))
         chosen = [
-            lean if back.get(g.name) == g else stated for g, (stated, lean) in zip(mapping.groups, entries, strict=True)
+            stated if g.name in differ else lean for g, (stated, lean) in zip(mapping.groups, entries, strict=True)
         ]
     return data(chosen)
 
 
-def read_back(data: dict[str, Any], workload: Workload, accelerator: Accelerator) -> dict[str, FusedGroup]:
-    """The groups the mapping reader makes of ``data``, by name."""
-    return {g.name: g for g in resolve_mapping(parse_mapping_data(data, None), workload, accelerator, None).groups}
+def read_back(data: dict[str, Any], workload: Workload, accelerator: Accelerator) -> Mapping:
+    """The mapping the mapping reader makes of ``data``."""
+    return resolve_mapping(parse_mapping_data(data, None), workload, accelerator, None)
+
+
+def differing_groups(mapping: Mapping, back: Mapping) -> list[str]:
+    """The groups of ``mapping`` that ``back`` tiles or nests otherwise."""
+    groups = {g.name: g for g in back.groups}
+    return [
+        g.name
+        for g in mapping.groups
+        if groups.get(g.name) != g
+        or any(n not in back.nodes or back.nodes[n].loop_order != mapping.nodes[n].loop_order for n in g.nodes)
+    ]
 
 
 def write_mapping(mapping: Mapping, workload: Workload, path: Path, accelerator: Accelerator | None = None) -> Path:
@@ -117,10 +155,11 @@ class MappingExporter:
     def export(self, result: Result, problem: AllocationProblem, output_dir: Path, context: RunContext) -> list[Path]:
         path = write_mapping(problem.mapping, problem.workload, output_dir / "mapping.yaml", problem.accelerator)
         back = read_back(yaml.safe_load(path.read_text()), problem.workload, problem.accelerator)
-        differ = [g.name for g in problem.mapping.groups if back.get(g.name) != g]
+        differ = differing_groups(problem.mapping, back)
         if differ:
             context.warn(
-                f"{path.name}: fused groups {', '.join(differ)} read back with other tiles than this run's (tiles "
-                "the mapping reader added to fit memory that Stream's format cannot state)"
+                f"{path.name}: fused groups {', '.join(differ)} read back with other tiles or loop order than this "
+                "run's (tiles the mapping reader added to fit memory, or nodes nesting their loops in orders no one "
+                "list of entries states: Stream's format cannot state them)"
             )
         return [path]

@@ -72,8 +72,9 @@ class NodeMapping:
 class FusedGroup:
     name: str
     nodes: tuple[str, ...] = attrs.field(converter=tuple[str, ...])
-    tiles: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles)
-    derived: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles)
+    #: Tiles as written (in entry order); groups with the same tiles in another order compare equal.
+    tiles: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles, eq=frozenset)
+    derived: tuple[tuple[str, str, int], ...] = attrs.field(default=(), converter=_freeze_tiles, eq=frozenset)
 
     def tile_sizes(self, node: str) -> dict[str, int]:
         """The tile size of each tiled loop of ``node``: written, else derived from a fused axis."""
