@@ -142,6 +142,12 @@ def test_a_bad_file_is_a_tool_error_with_the_clis_message(tmp_path):
         assert report["files"] == [{"file": "bad.yaml", "ok": False, "detail": ""}]
         assert ["error: " + e for e in report["errors"]] == validated.stderr.strip().splitlines()
 
+        workload_, hardware = (str(path) for path in example_paths())
+        good = await call(client, "validate", files=[hardware, workload_])
+        assert good["valid"] is True and good["errors"] == []
+        assert [(f["file"], f["ok"]) for f in good["files"]] == [(hardware, True), (workload_, True)]
+        assert good["files"][1]["detail"] == "workload 'two_conv': 2 nodes, 5,898,240 MACs"
+
         text = await error_of(client, "run", options={"time_limit": -1})
         assert "time_limit" in text  # the input schema is checked before any work
 
