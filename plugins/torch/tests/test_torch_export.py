@@ -155,3 +155,14 @@ def test_frontend_record_accepts_programs_and_modules(context):
     program = torch.export.export(ConvNet().eval(), (torch.randn(1, 3, 8, 8),))
     assert record.accepts(program) and record.accepts(ConvNet()) and record.accepts(ModuleCall(ConvNet(), ()))
     assert not record.accepts("model.pt2")
+
+
+def test_gpt2_block_matches_the_exported_module(context):
+    """stream-blocks' gpt2 block and the torch module of the same shape do the same MAC work."""
+    from stream_blocks.api import block_workload
+
+    block = block_workload("gpt2?d=64&h=4&t=8", context)
+    exported = TorchFrontend().load(ModuleCall(GPT2Block().eval(), (torch.randn(1, 8, 64),)), context)
+    mac_nodes = [(op, loops) for op, loops, macs in shape_of(exported) if macs]
+    assert [(op, loops) for op, loops, macs in shape_of(block) if macs] == mac_nodes
+    assert block.macs == exported.macs
