@@ -39,6 +39,7 @@ from stream_core.ir.workload import Workload
 from stream_core.mapping_io import load_mapping
 from stream_core.outputs import Generated, StagedOutput, check_output_dir, write_files
 from stream_core.plugins import BUILTIN_NAME, DISABLE_ENV, Plugins, load_plugins
+from stream_core.stage_cache import cached, code_stamp
 from stream_core.tiling import NodeTiling
 
 log = logging.getLogger("stream_core")
@@ -77,6 +78,8 @@ class PipelineState:
     timings: dict[str, float] = attrs.field(factory=dict)
     notes: list[str] = attrs.field(factory=list)
     builtin_defaults: list[str] = attrs.field(factory=list)  # kinds that fell to a built-in default
+    cache_hits: list[str] = attrs.field(factory=list)  # stages answered by the stage cache
+    stamp: tuple[Any, ...] | None = None  # the code stamp of the stage cache, once computed
 
     @property
     def problem(self) -> AllocationProblem:
@@ -105,7 +108,14 @@ def parse_stage(state: PipelineState, context: RunContext) -> None:
     if isinstance(state.workload_source, Workload):
         state.workload = state.workload_source
     else:
-        state.workload, origin = parse_workload(Path(state.workload_source), context)
+        path = Path(state.workload_source)
+        state.workload, origin = _through_cache(
+            state,
+            context,
+            "workload",
+            lambda: (str(path.resolve()), path.read_bytes(), context.options.settings),
+            lambda: parse_workload(path, context),
+        )
         state.provenance["workload parser"] = origin
 
 
@@ -298,11 +308,25 @@ def allocate_stage(state: PipelineState, context: RunContext) -> None:
     record = _select(state, context, "allocators", context.options.allocator)
     if record is None:
         raise PluginError("no allocator is installed")
-    result = record.load().allocate(state.problem, context)
+    options = context.options
+    result = _through_cache(
+        state,
+        context,
+        "allocation",
+        lambda: (
+            state.problem,
+            record.name,
+            context.plugins.origin("allocators", record.name),
+            (options.solver, options.time_limit, options.jobs, options.settings),
+        ),
+        lambda: record.load().allocate(state.problem, context),
+    )
     stats = dict(result.stats)
     stats["cost"] = dict(state.costs.stats)
     stats["cost_models"] = dict(state.costs.models_used())
     stats["stage_seconds"] = dict(state.timings)
+    if state.cache_hits:
+        stats["stage_cache_hits"] = list(state.cache_hits)
     used: dict[str, set[int]] = {}
     for tile in result.tiles:
         used.setdefault(tile.node, set()).add(tile.core)
@@ -320,6 +344,33 @@ def allocate_stage(state: PipelineState, context: RunContext) -> None:
         notes=tuple(dict.fromkeys(notes)),
         node_costs=node_costs(entries),
     )
+
+
+def _through_cache(
+    state: PipelineState,
+    context: RunContext,
+    kind: str,
+    parts: Callable[[], tuple[Any, ...]],
+    compute: Callable[[], Any],
+) -> Any:
+    """``compute()`` through the stage cache (:mod:`stream_core.stage_cache`) unless ``--no-cache``
+    or a plugin's code cannot be identified; the warnings it gave are kept with it and given again."""
+    directory = None
+    if context.options.use_cache:
+        if state.stamp is None:
+            state.stamp = code_stamp(context.plugins) or ()
+        directory = context.options.effective_cache_dir if state.stamp else None
+    before = len(context.warnings)
+
+    def run() -> tuple[Any, list[str]]:
+        return compute(), context.warnings[before:]
+
+    (value, warnings), hit = cached(directory, kind, lambda: (*parts(), state.stamp), run)
+    for warning in warnings if hit else ():
+        context.warn(warning)
+    if hit:
+        state.cache_hits.append(kind)
+    return value
 
 
 def export_stage(state: PipelineState, context: RunContext) -> None:
