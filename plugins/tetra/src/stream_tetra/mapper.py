@@ -37,6 +37,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import attrs
 
@@ -49,6 +50,7 @@ from stream_core.placement import candidate_cores
 from stream_core.tiling import NodeTiling, fused_axes
 from stream_tetra.axis_tiles import AxisTiles
 from stream_tetra.memory import buffer_needs, memory_demand
+from stream_tetra.search import EFFORTS, OBJECTIVES, Candidate, Scorer, choose
 
 NORMALISATIONS = ("Softmax", "LayerNormalization", "LpNormalization")
 SPLITS = ("homogeneous", "all", "none")
@@ -60,6 +62,8 @@ class MapperSettings:
     cut_points: tuple[str, ...] = ()
     split: str = "homogeneous"
     memory_fraction: float = 0.5
+    effort: str = "fast"
+    objective: str = "latency"
 
     @classmethod
     def from_context(cls, context: RunContext) -> MapperSettings:
@@ -89,7 +93,14 @@ class MapperSettings:
                 values["memory_fraction"] = fraction
             except ValueError:
                 problems.append(Problem(f"expected a number in (0, 1], got {raw!r}", field="fused.memory_fraction"))
+        for key, choices in (("effort", EFFORTS), ("objective", OBJECTIVES)):
+            raw = context.setting(f"fused.{key}")
+            if raw is not None:
+                if str(raw) not in choices:
+                    problems.append(Problem(f"expected one of {', '.join(choices)}, got {raw!r}", field=f"fused.{key}"))
+                values[key] = str(raw)
         known = {"fused.per_layer", "fused.cut_points", "fused.split", "fused.memory_fraction"}
+        known |= {"fused.effort", "fused.objective"}
         for key in sorted(k for k in context.options.settings if k.startswith("fused.") and k not in known):
             problems.append(Problem(f"unknown setting; known: {', '.join(sorted(known))}", field=key))
         if problems:
@@ -103,21 +114,119 @@ class FusedMapper:
         unknown = [c for c in settings.cut_points if c not in workload]
         if unknown:
             raise InputError(Problem(f"no such nodes: {', '.join(unknown)}", field="fused.cut_points"))
-        nodes = {node.name: self._node_mapping(node, accelerator, settings) for node in workload.nodes}
+        nodes = {node.name: node_mapping(node, accelerator, settings.split) for node in workload.nodes}
         groups = []
         for index, members in enumerate(fusion_groups(workload, settings)):
             tiles = intra_core_tiles(workload, [workload.node(n) for n in members], nodes, accelerator, settings)
             groups.append(FusedGroup(f"group_{index}", members, tiles))
-        return Mapping(nodes, groups, source="fused mapper")
+        if settings.effort == "fast":
+            return Mapping(nodes, groups, source="fused mapper")
+        return searched_mapping(workload, accelerator, context, settings, nodes, groups)
 
-    def _node_mapping(self, node: Node, accelerator: Accelerator, settings: MapperSettings) -> NodeMapping:
-        if node.kind is NodeKind.DATA_MOVEMENT and accelerator.offchip_core_id is not None:
-            return NodeMapping(node.name, (accelerator.offchip_core_id,))
-        cores = candidate_cores(node, accelerator)
-        if not cores:
-            raise InputError(Problem(f"accelerator {accelerator.name!r} has no compute core", file=accelerator.source))
-        cores, split = inter_core_split(node, cores, accelerator, settings.split)
-        return NodeMapping(node.name, cores, split)
+
+def node_mapping(node: Node, accelerator: Accelerator, split: str, over_rows: bool = False) -> NodeMapping:
+    """A node's cores and split (steps 2 and 3 of the module docstring)."""
+    if node.kind is NodeKind.DATA_MOVEMENT and accelerator.offchip_core_id is not None:
+        return NodeMapping(node.name, (accelerator.offchip_core_id,))
+    cores = candidate_cores(node, accelerator)
+    if not cores:
+        raise InputError(Problem(f"accelerator {accelerator.name!r} has no compute core", file=accelerator.source))
+    cores, parts = inter_core_split(node, cores, accelerator, split, over_rows)
+    return NodeMapping(node.name, cores, parts)
+
+
+def searched_mapping(
+    workload: Workload,
+    accelerator: Accelerator,
+    context: RunContext,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seeds: list[FusedGroup],
+) -> Mapping:
+    """Each seed group replaced by the best of its candidates (:func:`group_candidates`, scored by
+    :func:`stream_tetra.search.choose`), with a note saying what was tried and what won."""
+    started = time.perf_counter()
+    scorer = Scorer(workload, accelerator, nodes, context)
+    chosen = dict(nodes)
+    groups: list[FusedGroup] = []
+    choices = []
+    for index, seed in enumerate(seeds):
+        context.progress.stage(f"map: search {seed.name} ({index + 1}/{len(seeds)})")
+        choice = choose(group_candidates(workload, accelerator, settings, nodes, seed), scorer, settings.objective)
+        chosen.update(choice.candidate.nodes)
+        names = [f"group_{len(groups) + i}" for i in range(len(choice.candidate.groups))]
+        groups += [attrs.evolve(g, name=n) for g, n in zip(choice.candidate.groups, names, strict=True)]
+        choices.append((" + ".join(names), choice))
+    tried = sum(c.tried for _, c in choices)
+    head = (
+        f"mapping search (fused.effort={settings.effort}, objective {settings.objective}): {tried} candidates for "
+        f"{len(seeds)} groups in {time.perf_counter() - started:.1f} s"
+    )
+    return Mapping(chosen, groups, source="fused mapper", notes=[head, *(c.note(n) for n, c in choices if c.tried > 1)])
+
+
+#: Tile counts of the streaming loops tried at ``normal`` effort (each: the first count at least this).
+NORMAL_ROWS = (8,)
+HIGH_MAX_TILES = 64
+HIGH_COLUMNS = (2, 4, 8, 16)
+
+
+def group_candidates(
+    workload: Workload,
+    accelerator: Accelerator,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seed: FusedGroup,
+) -> list[Candidate]:
+    """The seed, then distinct alternatives: inter-core splits (none; over the streaming loop first;
+    over all candidate cores) each with more tiles along the streaming loops (``normal``: at least
+    8; ``high``: every count up to 64), and at ``high`` also more column tiles and one
+    more cut point anywhere inside the group."""
+    members = [workload.node(n) for n in seed.nodes]
+    own = {n.name: nodes[n.name] for n in members}
+    found: dict[str, Candidate] = {}
+
+    def add(label: str, mapped: dict[str, NodeMapping], groups: list[FusedGroup]) -> None:
+        candidate = Candidate(label, mapped, groups)
+        found.setdefault(candidate.key, candidate)
+
+    def tiled(mapped: dict[str, NodeMapping], part: list[Node], at_least: tuple[int, int] = (1, 1)) -> FusedGroup:
+        tiles = intra_core_tiles(workload, part, {**nodes, **mapped}, accelerator, settings, at_least)
+        return FusedGroup(seed.name, [n.name for n in part], tiles)
+
+    add("seed", own, [seed])
+    high = settings.effort == "high"
+    splits = [("", own)]
+    for label, mode, over_rows in (
+        ("no split", "none", False),
+        ("split over rows", settings.split, True),
+        ("split over all cores", "all", False),
+    ):
+        mapped = {n.name: node_mapping(n, accelerator, mode, over_rows) for n in members}
+        if mapped != own:
+            splits.append((label, mapped))
+    for label, mapped in splits:
+        rows, cols = tile_counts(workload, members, {**nodes, **mapped}, accelerator)
+        if high:
+            picks = [r for r in rows if r <= HIGH_MAX_TILES]
+        else:
+            picks = list(dict.fromkeys(next((r for r in rows if r >= n), rows[-1]) for n in (1, *NORMAL_ROWS)))
+        for r in picks:
+            group = tiled(mapped, members, (r, 1))
+            add(_label(label, group), mapped, [group])
+        for q in (c for c in cols if high and c in HIGH_COLUMNS):
+            group = tiled(mapped, members, (1, q))
+            add(_label(label, group), mapped, [group])
+    for k in range(1, len(members) if high else 0):
+        halves = [tiled(own, members[:k]), tiled(own, members[k:])]
+        add(f"cut after {members[k - 1].name}", own, halves)
+    return list(found.values())
+
+
+def _label(split: str, group: FusedGroup) -> str:
+    """What a candidate changes: its split, and its tiles (the first few)."""
+    shown = ", ".join(f"{n}.{d}={t}" for n, d, t in group.tiles[:3]) + (", ..." if len(group.tiles) > 3 else "")
+    return ", ".join(x for x in (split, f"tiles {shown}" if shown else "untiled") if x)
 
 
 def cut_points(workload: Workload) -> set[str]:
@@ -167,9 +276,10 @@ def protected_loops(node: Node) -> set[str]:
 
 
 def inter_core_split(
-    node: Node, cores: tuple[int, ...], accelerator: Accelerator, mode: str
+    node: Node, cores: tuple[int, ...], accelerator: Accelerator, mode: str, over_rows: bool = False
 ) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
-    """The cores a node uses and its split (see the module docstring)."""
+    """The cores a node uses and its split (see the module docstring); ``over_rows`` splits the
+    streaming loop too, before the others (a candidate of the search)."""
     if len(cores) <= 1 or mode == "none":
         return cores, ()
     pool = list(cores)
@@ -188,8 +298,9 @@ def inter_core_split(
     position = {d: i for i, d in enumerate(node.loop_names)}
     parallel = [d for d in node.output.dims if d not in protected and node.sizes[d] > 1]
     stream = streaming_loop(node)
-    parallel = [d for d in parallel if d != stream]  # the streaming loop is tiled in time instead
-    parallel.sort(key=lambda d: (-node.sizes[d], position[d]))
+    if not over_rows:
+        parallel = [d for d in parallel if d != stream]  # the streaming loop is tiled in time instead
+    parallel.sort(key=lambda d: (d != stream, -node.sizes[d], position[d]))
     remaining = len(pool)
     split = []
     for d in parallel:
@@ -260,25 +371,19 @@ def intra_core_tiles(
     nodes: dict[str, NodeMapping],
     accelerator: Accelerator,
     settings: MapperSettings,
+    at_least: tuple[int, int] = (1, 1),
 ) -> tuple[tuple[str, str, int], ...]:
     """Tile sizes ``(node, loop, tile)`` of one group, the same along each fused axis (see the module
-    docstring)."""
-    offchip = accelerator.offchip_core_id
-    compute = [n for n in members if nodes[n.name].cores != (offchip,)]
+    docstring); ``at_least`` tile counts of the streaming loops and of the columns (the search's
+    candidates, :func:`tile_counts`)."""
+    compute = _compute_members(members, nodes, accelerator)
     if not compute:
         return ()
     tops = {c.id: _top_memories(c.summary) for c in accelerator.cores.values()}
     limit = {(c, i): settings.memory_fraction * bits for c, held in tops.items() for i, (_, bits) in enumerate(held)}
     memory_of = accelerator.memory_of
-    blank = AxisTiles(
-        fused_axes(workload, [n.name for n in members]),
-        {n.name: _part_sizes(n, nodes[n.name]) for n in compute},
-        [(n.name, d) for n in compute for d in protected_loops(n)],
-    )
-    rows = [(n.name, d) for n in compute if (d := streaming_loop(n)) is not None]
+    blank, rows, cols = _stream_axes(workload, members, compute, nodes)
     outer = _outer_loops(compute)
-    cols = [(n.name, d) for n in compute if (d := _inner_column(n, streaming_loop(n))) is not None]
-    cols = [loop for loop in cols if not blank.touches(loop, rows)]
 
     def longest(loops: list[tuple[str, str]]) -> int:
         return max((blank.parts[n][d] for n, d in loops), default=1)
@@ -308,7 +413,7 @@ def intra_core_tiles(
         return [m for m, bits in sorted(demand(tiles).items()) if bits > limit[m]]
 
     counts = _divisors(longest(rows))
-    options = [(q, r) for q in _divisors(longest(cols)) for r in counts]
+    options = [(q, r) for q in _divisors(longest(cols)) for r in counts if q >= at_least[1] and r >= at_least[0]]
     r, chosen = next(((r, tiles) for q, r in options if not over(tiles := tiles_for(r, q))), (counts[-1], None))
     if chosen is None:  # rows alone do not help enough: the largest nodes of full cores are tiled further
         chosen = tiles_for(r, 1)
@@ -321,6 +426,37 @@ def intra_core_tiles(
                     break
     _refine(workload, compute, nodes, chosen, (rows, outer), [c for c in counts if c > r], accelerator)
     return chosen.entries(compute)
+
+
+def _compute_members(members: list[Node], nodes: dict[str, NodeMapping], accelerator: Accelerator) -> list[Node]:
+    offchip = accelerator.offchip_core_id
+    return [n for n in members if nodes[n.name].cores != (offchip,)]
+
+
+def _stream_axes(
+    workload: Workload, members: list[Node], compute: list[Node], nodes: dict[str, NodeMapping]
+) -> tuple[AxisTiles, list[tuple[str, str]], list[tuple[str, str]]]:
+    """The group's untiled axes, its streaming loops (rows) and the column loops inside them."""
+    blank = AxisTiles(
+        fused_axes(workload, [n.name for n in members]),
+        {n.name: _part_sizes(n, nodes[n.name]) for n in compute},
+        [(n.name, d) for n in compute for d in protected_loops(n)],
+    )
+    rows = [(n.name, d) for n in compute if (d := streaming_loop(n)) is not None]
+    cols = [(n.name, d) for n in compute if (d := _inner_column(n, streaming_loop(n))) is not None]
+    return blank, rows, [loop for loop in cols if not blank.touches(loop, rows)]
+
+
+def tile_counts(
+    workload: Workload, members: list[Node], nodes: dict[str, NodeMapping], accelerator: Accelerator
+) -> tuple[list[int], list[int]]:
+    """The tile counts :func:`intra_core_tiles` may give the streaming loops and the columns."""
+    compute = _compute_members(members, nodes, accelerator)
+    if not compute:
+        return [1], [1]
+    blank, rows, cols = _stream_axes(workload, members, compute, nodes)
+    row, col = (max((blank.parts[n][d] for n, d in loops), default=1) for loops in (rows, cols))
+    return _divisors(row), _divisors(col)
 
 
 def _refine(

@@ -65,6 +65,18 @@ def stream_register_settings() -> Iterator[SettingRecord]:
         name="fused.memory_fraction", description="share of a core's top memory a group's tiles may use", default="0.5"
     )
     yield SettingRecord(
+        name="fused.effort",
+        description="mapping search: fast keeps the mapper's own mapping; normal and high score more candidates",
+        choices=("fast", "normal", "high"),
+        default="fast",
+    )
+    yield SettingRecord(
+        name="fused.objective",
+        description="what the mapping search minimises (ties: latency, then energy)",
+        choices=("latency", "energy", "edp"),
+        default="latency",
+    )
+    yield SettingRecord(
         name="tetra.pipelining",
         description="separation: exact overlap of iterations; occupancy: Stream's bound (needs double buffering)",
         choices=("separation", "occupancy"),

@@ -1,0 +1,207 @@
+"""The fused mapper's mapping search (``fused.effort``): score candidate mappings of one fused group and
+keep the best by ``fused.objective``.
+
+A :class:`Candidate` replaces one group of the mapper's own mapping (the *seed*) by one or more groups
+with their node mappings (cores, split) and tiles. :func:`choose` scores the candidates:
+
+1. **Costs.** The tiles of every candidate are costed in one :func:`stream_core.cost_tiles` batch (the
+   core's model choice, deduplication and persistent cost cache; a cost model that runs in processes,
+   as ZigZag does, runs them all at once: this is where the search runs in parallel).
+2. **Schedules.** Each candidate's groups are scheduled alone (inputs from off-chip, results written
+   back: the allocators' model of a group) by the run's own allocator (TETRA by default), each solve
+   limited to ``min(--time-limit, SEARCH_TIME_LIMIT)`` seconds. A score is a realised schedule, not an
+   estimate. The greedy list scheduler is no screen: on the parity pairs it ranks candidates unlike
+   TETRA (a split over rows: greedy 12,596 cycles, TETRA 4,685).
+3. **Pruning.** With the latency objective, a candidate whose lower bound
+   (:func:`stream_core.bounds.group_bound`) is above the best latency so far is not scheduled.
+
+The best score wins, the earlier candidate (the seed first) on ties. Scores are memoised by content
+(node mappings, groups, tiles), so a candidate reached twice is scheduled once; everything runs in
+candidate order, so the same inputs give the same choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from stream_core import cost_tiles
+from stream_core.bounds import group_bound
+from stream_core.context import Progress, RunContext
+from stream_core.errors import StreamError
+from stream_core.ir.accelerator import Accelerator
+from stream_core.ir.cost import CostRequest, CostResult
+from stream_core.ir.mapping import FusedGroup, NodeMapping
+from stream_core.ir.mapping import Mapping as RunMapping
+from stream_core.ir.problem import AllocationProblem, CostTable
+from stream_core.ir.workload import Workload
+from stream_core.tiling import NodeTiling
+
+EFFORTS = ("fast", "normal", "high")
+OBJECTIVES = ("latency", "energy", "edp")
+#: Seconds per solve while scoring a candidate (at most the run's ``--time-limit``).
+SEARCH_TIME_LIMIT = 5.0
+
+
+@attrs.frozen
+class Candidate:
+    """One way to map a seed group: its node mappings and the group(s) replacing it."""
+
+    label: str
+    nodes: Mapping[str, NodeMapping] = attrs.field(converter=dict)
+    groups: tuple[FusedGroup, ...] = attrs.field(converter=tuple)
+
+    @property
+    def key(self) -> str:
+        text = repr((sorted(self.nodes.items()), [(g.nodes, g.tiles, g.derived) for g in self.groups]))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@attrs.frozen
+class Score:
+    latency: int
+    energy: float
+
+    def rank(self, objective: str) -> tuple[float, float]:
+        if objective == "energy":
+            return (self.energy, self.latency)
+        if objective == "edp":
+            return (self.energy * self.latency, self.latency)
+        return (self.latency, self.energy)
+
+
+@attrs.frozen
+class Choice:
+    """The winner of one seed group, its score and the seed's, and what the search did."""
+
+    candidate: Candidate
+    score: Score | None
+    seed: Score | None
+    tried: int
+    scheduled: int
+    pruned: int
+
+    def note(self, name: str) -> str:
+        """One sentence for the mapping notes."""
+        did = f"{self.tried} candidates, {self.scheduled} scheduled, {self.pruned} pruned by the lower bound"
+        if self.score is None or self.seed is None:
+            return f"{name}: {did}; kept the mapper's own mapping"
+        if self.candidate.label == "seed":
+            return f"{name}: {did}; kept the mapper's own mapping ({self.seed.latency:,} cycles)"
+        return (
+            f"{name}: {did}; chose {self.candidate.label}: {self.score.latency:,} cycles and "
+            f"{self.score.energy:,.0f} pJ, against {self.seed.latency:,} and {self.seed.energy:,.0f} "
+            "for the mapper's own"
+        )
+
+
+class Scorer:
+    """Schedules candidates alone with the run's allocator and remembers their scores (by content)."""
+
+    def __init__(
+        self, workload: Workload, accelerator: Accelerator, base: Mapping[str, NodeMapping], context: RunContext
+    ):
+        self.workload, self.accelerator, self.base = workload, accelerator, dict(base)
+        limit = min(context.options.time_limit, SEARCH_TIME_LIMIT)
+        options = attrs.evolve(context.options, time_limit=limit)
+        self.context = _Quiet(context.plugins, options, Progress(), [], context.accelerator)
+        registry = context.plugins.registry("allocators")
+        record = registry.get(context.options.allocator) if context.options.allocator else registry.default()
+        self.allocator = record.name if record is not None else None
+        self.costs: dict[str, CostResult] = {}
+        self.scores: dict[str, Score | None] = {}
+
+    def problem(self, candidate: Candidate) -> AllocationProblem:
+        nodes = {**self.base, **candidate.nodes}
+        tilings = {
+            name: NodeTiling(self.workload.node(name), nodes[name], group.tile_sizes(name))
+            for group in candidate.groups
+            for name in group.nodes
+        }
+        table = CostTable()
+        for name, tiling in tilings.items():
+            for shape, core, request in _requests(tiling, self.accelerator):
+                table.add(name, core, shape, self.costs[request.key])
+        return AllocationProblem(self.workload, self.accelerator, RunMapping(nodes, candidate.groups), tilings, table)
+
+    def cost(self, candidates: Iterable[Candidate]) -> None:
+        """Cost every tile of ``candidates`` not costed yet, in one batch."""
+        wanted: dict[str, CostRequest] = {}
+        for candidate in candidates:
+            nodes = {**self.base, **candidate.nodes}
+            for group in candidate.groups:
+                for name in group.nodes:
+                    tiling = NodeTiling(self.workload.node(name), nodes[name], group.tile_sizes(name))
+                    for _, _, request in _requests(tiling, self.accelerator):
+                        if request.key not in self.costs:
+                            wanted.setdefault(request.key, request)
+        if wanted:
+            self.costs.update(zip(wanted, cost_tiles(list(wanted.values()), self.context), strict=True))
+
+    def bound(self, candidate: Candidate) -> int:
+        problem = self.problem(candidate)
+        seen: set[str] = set()
+        return sum(group_bound(problem, group, seen).cycles for group in candidate.groups)
+
+    def score(self, candidate: Candidate) -> Score | None:
+        """``candidate``'s groups scheduled alone; ``None`` when they cannot run."""
+        if candidate.key not in self.scores:
+            self.scores[candidate.key] = self._schedule(candidate)
+        return self.scores[candidate.key]
+
+    def _schedule(self, candidate: Candidate) -> Score | None:
+        problem = self.problem(candidate)
+        if self.allocator is None or not _runnable(problem):
+            return None
+        try:
+            result = self.context.plugins.load("allocators", self.allocator).allocate(problem, self.context)
+        except StreamError:
+            return None
+        return Score(result.totals.latency, result.totals.energy_pj)
+
+
+def choose(candidates: Sequence[Candidate], scorer: Scorer, objective: str) -> Choice:
+    """The best of ``candidates`` (the first is the seed; see the module docstring)."""
+    scorer.cost(candidates)
+    scored: list[tuple[tuple[float, float], int, Candidate, Score]] = []
+    pruned = 0
+    for index, candidate in enumerate(candidates):
+        best = min((s.latency for *_, s in scored), default=None)
+        if objective == "latency" and best is not None and scorer.bound(candidate) > best:
+            pruned += 1
+        elif (score := scorer.score(candidate)) is not None:
+            scored.append((score.rank(objective), index, candidate, score))
+    seed = scorer.score(candidates[0])
+    if not scored:
+        return Choice(candidates[0], None, seed, len(candidates), 0, pruned)
+    *_, winner, score = min(scored, key=lambda s: s[:2])
+    return Choice(winner, score, seed, len(candidates), len(scored), pruned)
+
+
+class _Quiet(RunContext):
+    """A candidate's run context: its warnings are not the run's, so they are neither kept nor logged."""
+
+    def warn(self, message: str) -> None:
+        pass
+
+
+def _requests(tiling: NodeTiling, accelerator: Accelerator) -> list[tuple[tuple[int, ...], int, CostRequest]]:
+    """``(shape, core, request)`` for every tile shape of ``tiling`` on each of its cores."""
+    mapping = tiling.mapping
+    return [
+        (shape, core, CostRequest(tiling.tile_node(shape), accelerator.cores[core], mapping.kernel, mapping.hints))
+        for shape in tiling.shapes()
+        for core in dict.fromkeys(mapping.cores)
+    ]
+
+
+def _runnable(problem: AllocationProblem) -> bool:
+    """Every part of a split feasible on its core, every other node on one of its candidates."""
+    for name, tiling in problem.tilings.items():
+        shapes = list(tiling.shapes())
+        feasible = [problem.costs.feasible(name, core, shapes) for core in tiling.mapping.cores]
+        if not (all(feasible) if tiling.parts > 1 else any(feasible)):
+            return False
+    return True
