@@ -1,0 +1,60 @@
+"""The fused mapper's mapping search (``fused.effort``): it finds a better tiling than the mapper's own."""
+
+from __future__ import annotations
+
+import pytest
+from tetra_helpers import core
+from tetra_workloads import A
+
+from stream_core import RunOptions, run
+from stream_core.ir import LoopDim, Node, Operand, TensorSpec, Workload
+from stream_core.testing import check_schedule
+
+
+def relu_2d(rows: int = 8, cols: int = 8) -> Workload:
+    """y[r, c] = relu(x[r, c]), int8: rows are the streaming loop."""
+    tensors = {t: TensorSpec(t, (rows, cols), "int8") for t in ("x", "y")}
+    node = Node(
+        "relu",
+        "Relu",
+        [LoopDim("R", rows), LoopDim("C", cols)],
+        [Operand("input", "x", 8, (A("R"), A("C"))), Operand("output", "y", 8, (A("R"), A("C")))],
+    )
+    return Workload("relu_2d", [node], tensors, inputs=["x"], outputs=["y"])
+
+
+def searched(plugins, hardware, effort: str, **settings: str):
+    """One core of 1 op/cycle and 4096 bits, DRAM on an 8 bit/cycle bus."""
+    acc = hardware([core("a", rate=1)])
+    options = RunOptions(settings={"fused.effort": effort, **settings})
+    return run(relu_2d(), acc, plugins=plugins, options=options)
+
+
+def test_search_finds_the_hand_derived_tiling(plugins, hardware):
+    """x and y are 512 bits each. Whole (the mapper's own tiling: it fits in half of 4096 bits) the
+    group is read (64 cycles on the bus), computed (64 points) and written (64): 192 cycles. In row
+    tiles the bus streams all inputs while the core computes and then all outputs: 1024 bits at 8
+    bits/cycle = 128 cycles, which is also the off-chip lower bound, so no tiling can do better."""
+    fast = searched(plugins, hardware, "fast")
+    assert fast.problem.mapping.groups[0].tiles == ()
+    assert fast.result.totals.latency == 192
+    best = searched(plugins, hardware, "normal")
+    (group,) = best.problem.mapping.groups
+    assert [(n, d) for n, d, _ in group.tiles] == [("relu", "R")]
+    assert best.result.totals.latency == 128 == best.result.lower_bound.cycles
+    assert check_schedule(best.result, best.problem) == []
+    assert any("chose tiles relu.R=" in note and "against 192" in note for note in best.problem.mapping.notes)
+
+
+def test_search_is_deterministic_and_fast_keeps_the_mappers_own(plugins, hardware):
+    first, second = (searched(plugins, hardware, "high") for _ in range(2))
+    assert first.problem.mapping == second.problem.mapping
+    assert first.result.totals.latency == second.result.totals.latency
+    assert not any(n.startswith("mapping search") for n in searched(plugins, hardware, "fast").problem.mapping.notes)
+
+
+def test_unknown_effort_is_an_input_error(plugins, hardware):
+    from stream_core.errors import InputError
+
+    with pytest.raises(InputError, match="expected one of fast, normal, high"):
+        searched(plugins, hardware, "max")
