@@ -1,6 +1,9 @@
 """The ``stream`` command line: a thin wrapper over the public API (:func:`stream_core.pipeline.run`
 and :func:`stream_core.pipeline.compile`).
 
+Start-up stays short: ``--version`` answers before any plugin is loaded, a plugin command's module is
+imported only when that command is chosen, and the pipeline's modules only by the commands using them.
+
 Exit codes (a clear message, no traceback, except where said):
 
 * 0 success; 2 bad input, an unknown plugin name or setting under ``--strict-plugins``;
@@ -25,20 +28,14 @@ import threading
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from stream_core import __version__
-from stream_core.context import Progress, RunContext, RunOptions
 from stream_core.errors import InputError, PluginFailedError, PluginLoadError, Problem, StreamError
-from stream_core.examples import example_paths
-from stream_core.hardware import is_accelerator_data, load_accelerator, load_core_file
-from stream_core.mapping_io import is_mapping_data, read_mapping_file, resolve_mapping
-from stream_core.pipeline import compile, parse_workload, resolve_target, run
-from stream_core.plugins import Plugins, load_plugins
-from stream_core.report import summary_table
-from stream_core.yamlio import load_yaml
+
+if TYPE_CHECKING:
+    from stream_core.context import RunContext, RunOptions
+    from stream_core.plugins import Plugins
 
 log = logging.getLogger("stream_core")
 
@@ -46,6 +43,13 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 EXIT_TERMINATED = 143
 FORCE_HELP = "also write into an existing folder stream did not create; its files are never replaced or removed"
+
+
+def load_plugins(*, strict: bool = False) -> Plugins:
+    """:func:`stream_core.plugins.load_plugins`, imported once a command needs the plugins."""
+    from stream_core import plugins
+
+    return plugins.load_plugins(strict=strict)
 
 
 class Terminated(BaseException):
@@ -60,7 +64,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     verbosity.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
-def build_parser(plugins: Plugins, *, strict: bool = False) -> argparse.ArgumentParser:
+def build_parser(plugins: Plugins, *, strict: bool = False, command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; of the plugin commands only ``command`` is loaded when given
+    (the others are listed by name and description), all of them otherwise."""
     parser = argparse.ArgumentParser(
         prog="stream",
         description="Map neural-network workloads onto heterogeneous dataflow accelerators.",
@@ -113,8 +119,11 @@ def build_parser(plugins: Plugins, *, strict: bool = False) -> argparse.Argument
     _add_common(v)
 
     for record in plugins.registry("commands"):
+        if command is not None and record.name != command:
+            sub.add_parser(record.name, help=record.description)
+            continue
         try:
-            command = record.load()
+            loaded = record.load()
         except Exception as exc:  # one broken command must not take the whole CLI down
             origin = plugins.origin("commands", record.name)
             if strict:
@@ -122,9 +131,9 @@ def build_parser(plugins: Plugins, *, strict: bool = False) -> argparse.Argument
             log.warning("command %s failed to load and was skipped: %s: %s", origin, type(exc).__name__, exc)
             continue
         cp = sub.add_parser(record.name, help=record.description)
-        command.add_arguments(cp)
+        loaded.add_arguments(cp)
         _add_common(cp)
-        cp.set_defaults(plugin_command=command)
+        cp.set_defaults(plugin_command=loaded)
     return parser
 
 
@@ -162,12 +171,16 @@ def _settings(items: Sequence[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(Problem(f"--set expects KEY=VALUE, got {item!r}"))
+        import yaml
+
         settings[key.strip()] = yaml.safe_load(value)
     return settings
 
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """Run options from whichever standard options the command defines (see :func:`add_run_options`)."""
+    from stream_core.context import RunOptions
+
     cache_dir = getattr(args, "cache_dir", None)
     return RunOptions(
         cost_model=getattr(args, "cost_model", None),
@@ -187,6 +200,8 @@ def make_context(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> Run
     """The context of a command: its options, checked before any work starts: ``--set`` keys
     against the registered settings (:meth:`Plugins.check_settings`) and ``--solver`` against the
     installed solvers (an unknown one is an error listing them)."""
+    from stream_core.context import Progress, RunContext
+
     options = options_from_args(args)
     plugins.check_settings(options.settings)
     if options.solver:
@@ -195,6 +210,10 @@ def make_context(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> Run
 
 
 def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
+    from stream_core.examples import example_paths
+    from stream_core.pipeline import run
+    from stream_core.report import summary_dict, summary_table
+
     if (args.workload is None) != (args.hardware is None):
         raise InputError(Problem("give both WORKLOAD and HARDWARE, or neither to run the bundled example"))
     if args.workload is None:
@@ -209,8 +228,6 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
         workload, hardware, args.mapping, output=output, force=args.force, exporters=args.export, context=context
     )
     if args.json:
-        from stream_core.report import summary_dict
-
         print(json.dumps(summary_dict(outcome.result, outcome.problem.accelerator), indent=2))
     elif not quiet:
         print(summary_table(outcome.result, outcome.problem.accelerator))
@@ -226,6 +243,8 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
 
 def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     """Resolve the target once, then :func:`stream_core.pipeline.compile` generates and writes the project."""
+    from stream_core.pipeline import compile, resolve_target
+
     target = resolve_target(args.target, plugins)
     output = Path(args.output) if args.output else Path("stream-output") / f"{Path(args.workload).stem}-{target.label}"
     context = make_context(args, plugins, quiet)
@@ -280,6 +299,12 @@ def cmd_plugins(args: argparse.Namespace, plugins: Plugins) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, plugins: Plugins) -> int:
+    from stream_core.context import RunContext
+    from stream_core.hardware import is_accelerator_data, load_accelerator, load_core_file
+    from stream_core.mapping_io import is_mapping_data, read_mapping_file, resolve_mapping
+    from stream_core.pipeline import parse_workload
+    from stream_core.yamlio import load_yaml
+
     context = RunContext(plugins=plugins)
     problems: list[Problem] = []
     loaded: dict[str, Any] = {}
@@ -378,9 +403,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str], quiet: bool) -> int:
+    command = _command_word(argv)
+    if command == "" and "--version" in argv:  # before any plugin is loaded
+        print(f"stream-core {__version__}")
+        return 0
     strict = "--strict-plugins" in argv
     plugins = load_plugins(strict=strict)
-    parser = build_parser(plugins, strict=strict)
+    parser = build_parser(plugins, strict=strict, command=command)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -394,6 +423,12 @@ def _dispatch(argv: list[str], quiet: bool) -> int:
     if args.command == "validate":
         return cmd_validate(args, plugins)
     return int(args.plugin_command.run(args, make_context(args, plugins, quiet)) or 0)
+
+
+def _command_word(argv: Sequence[str]) -> str:
+    """The sub-command named on the command line ("" for none): the first word that is no option
+    (the top-level options take no values)."""
+    return next((word for word in argv if not word.startswith("-")), "")
 
 
 @contextlib.contextmanager

@@ -113,7 +113,7 @@ def parse_stage(state: PipelineState, context: RunContext) -> None:
             state,
             context,
             "workload",
-            lambda: (str(path.resolve()), path.read_bytes(), context.options.settings),
+            lambda: (str(path.resolve()), path.read_bytes() if path.is_file() else None, context.options.settings),
             lambda: parse_workload(path, context),
         )
         state.provenance["workload parser"] = origin
