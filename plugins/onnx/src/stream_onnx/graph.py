@@ -12,7 +12,7 @@ from onnx import numpy_helper
 from stream_core.errors import InputError, Problem
 from stream_core.ir import DTYPE_BITS, AffineExpr, LoopDim, Node, NodeKind, Operand, OperandRole, TensorSpec
 from stream_onnx.fold import default_domain, external_file, has_data
-from stream_onnx.loader import LoadedModel
+from stream_onnx.loader import LoadedModel, shape_problem
 
 _RENAMED_DTYPES = {"float": "float32", "double": "float64"}
 
@@ -82,7 +82,8 @@ class GraphView:
                 )
             if dim.dim_value == 0:
                 return Problem(f"tensor {tensor!r} is empty (axis {axis} has size 0)", file=self.file, field=field)
-        return None
+        why = shape_problem(tensor, [dim.dim_value for dim in ttype.shape.dim])
+        return None if why is None else Problem(why, file=self.file, field=field)
 
     def spec(self, tensor: str) -> TensorSpec:
         """Static name, shape and dtype of ``tensor``; an :class:`InputError` when it has none."""

@@ -11,8 +11,9 @@ schema for are left to :mod:`stream_onnx.fold`, as are the shapes onnx's inferen
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ from stream_onnx.fold import (
 
 #: The domain the skeleton gives default-domain ops that onnx has no schema for (onnx skips it).
 _UNCHECKED = "stream_onnx.unchecked"
+
+#: Elements of one tensor beyond which a shape is absurd (2**40: 4 TiB of fp32), refused before use.
+MAX_ELEMENTS = 2**40
 
 
 @attrs.frozen
@@ -115,6 +119,18 @@ def analyse(model: onnx.ModelProto, path: Path, dims: Mapping[str, int] | None =
             types[info.name] = info.type
     for tensor in inferred.graph.initializer:
         types[tensor.name] = tensor_type(tensor)
+    declared = {
+        **{i.name: "graph.input" for i in graph.input},
+        **{t.name: "graph.initializer" for t in graph.initializer},
+        **{o.name: "graph.output" for o in graph.output},
+    }
+    absurd = [
+        Problem(why, file=file, field=f"{declared.get(name, 'graph.value_info')}.{name}")
+        for name, info in types.items()
+        if (why := shape_problem(name, [d.dim_value for d in info.tensor_type.shape.dim if d.HasField("dim_value")]))
+    ]
+    if absurd:
+        raise InputError(absurd)
     constants = dict(initializers)
     opsets = {default_domain(o.domain): o.version for o in model.opset_import}
     completion = Completion(types, constants, opsets.get("", 0), path.parent, file)
@@ -169,6 +185,21 @@ def _skeleton(
             if t.name not in listed
         )
     return skeleton, warnings
+
+
+def shape_problem(tensor: str, dims: Sequence[int]) -> str | None:
+    """Why the static ``dims`` of ``tensor`` cannot be a workload's (a negative size, more than
+    :data:`MAX_ELEMENTS` elements), or ``None``; checked before anything is allocated for it."""
+    negative = [axis for axis, size in enumerate(dims) if size < 0]
+    if negative:
+        return f"tensor {tensor!r} has a negative size at axis {negative[0]} (shape {tuple(dims)})"
+    count = math.prod(dims)
+    if count > MAX_ELEMENTS:
+        return (
+            f"tensor {tensor!r} has {count:.3g} elements (shape {tuple(dims)}), more than the 2**40 accepted; "
+            "check its dimensions"
+        )
+    return None
 
 
 def _relax(nodes: Iterable[onnx.NodeProto], opset: int) -> list[str]:
