@@ -893,6 +893,9 @@ def _fit_memory(
     fitted_groups = []
     for group in groups:
         tiles = {(n, d): t for n, d, t in group.tiles}
+        written: dict[str, dict[str, int]] = {}  # group.tile_sizes of every node at once (it scans all tiles)
+        for n, d, t in (*group.derived, *group.tiles):
+            written.setdefault(n, {})[d] = t
         for name in group.nodes:
             node, mapping = workload.node(name), node_maps[name]
             cores = [accelerator.cores[c] for c in dict.fromkeys(mapping.cores) if accelerator.cores[c].is_compute]
@@ -900,7 +903,7 @@ def _fit_memory(
                 continue
             memories = [core.summary.memory_bits for core in cores]
             room = min(memories) if mapping.parts > 1 else max(memories)
-            tile = NodeTiling(node, mapping, group.tile_sizes(name)).tile
+            tile = NodeTiling(node, mapping, written.get(name, {})).tile
             need = tile_footprint_bits(node, tile)
             if need <= room:
                 continue

@@ -122,16 +122,20 @@ def load_yaml(path: Path | str, *, expected: str = "a YAML file") -> Any:
 
 def parse_yaml(text: str, file: str | None = None) -> Any:
     """Parse YAML ``text`` with :class:`BoundedLoader`; an error names ``file`` and the line."""
-    loader = BoundedLoader(text)
     try:
-        return loader.get_single_data()
+        loader = BoundedLoader(text)  # its reader refuses control characters at once
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):
+            code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+            where = f"character #x{code:04x} at offset {exc.position}: "
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         raise InputError(Problem(f"invalid YAML: {where}{problem}", file=file)) from None
-    finally:
-        loader.dispose()
 
 
 class BoundedLoader(yaml.SafeLoader):
