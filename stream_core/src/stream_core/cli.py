@@ -42,6 +42,8 @@ log = logging.getLogger("stream_core")
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 EXIT_TERMINATED = 143
+#: Exporters that draw pictures, left out by ``stream run --no-plots``.
+PLOT_EXPORTERS = ("gantt",)
 FORCE_HELP = "also write into an existing folder stream did not create; its files are never replaced or removed"
 
 
@@ -97,6 +99,7 @@ def build_parser(plugins: Plugins, *, strict: bool = False, command: str | None 
         metavar="NAME",
         help="run exactly these exporters (repeatable; default: those enabled by default, see 'stream plugins')",
     )
+    r.add_argument("--no-plots", action="store_true", help="skip the exporters that draw pictures (gantt)")
     add_run_options(r)
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_common(r)
@@ -211,7 +214,7 @@ def make_context(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> Run
 
 def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     from stream_core.examples import example_paths
-    from stream_core.pipeline import run
+    from stream_core.pipeline import choose_exporters, run
     from stream_core.report import summary_dict, summary_table
 
     if (args.workload is None) != (args.hardware is None):
@@ -224,8 +227,11 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
         workload, hardware = Path(args.workload), Path(args.hardware)
     output = Path(args.output) if args.output else Path("stream-output") / f"{hardware.stem}-{workload.stem}"
     context = make_context(args, plugins, quiet)
+    exporters = args.export
+    if args.no_plots:
+        exporters = [name for name in choose_exporters(plugins, exporters) if name not in PLOT_EXPORTERS]
     outcome = run(
-        workload, hardware, args.mapping, output=output, force=args.force, exporters=args.export, context=context
+        workload, hardware, args.mapping, output=output, force=args.force, exporters=exporters, context=context
     )
     if args.json:
         print(json.dumps(summary_dict(outcome.result, outcome.problem.accelerator), indent=2))
