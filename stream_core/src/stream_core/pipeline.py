@@ -308,6 +308,7 @@ def allocate_stage(state: PipelineState, context: RunContext) -> None:
     record = _select(state, context, "allocators", context.options.allocator)
     if record is None:
         raise PluginError("no allocator is installed")
+    started = time.perf_counter()
     options = context.options
     result = _through_cache(
         state,
@@ -324,7 +325,7 @@ def allocate_stage(state: PipelineState, context: RunContext) -> None:
     stats = dict(result.stats)
     stats["cost"] = dict(state.costs.stats)
     stats["cost_models"] = dict(state.costs.models_used())
-    stats["stage_seconds"] = dict(state.timings)
+    stats["stage_seconds"] = {**state.timings, "allocate": round(time.perf_counter() - started, 4)}
     if state.cache_hits:
         stats["stage_cache_hits"] = list(state.cache_hits)
     used: dict[str, set[int]] = {}
