@@ -522,7 +522,7 @@ def _refine(
 
 def _outer_loops(compute: list[Node]) -> list[tuple[str, str]]:
     """The loops outside each node's streaming loop in its loop order."""
-    out = []
+    out: list[tuple[str, str]] = []
     for n in compute:
         stream = streaming_loop(n)
         if stream is not None:

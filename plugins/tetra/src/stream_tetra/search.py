@@ -45,13 +45,21 @@ OBJECTIVES = ("latency", "energy", "edp")
 SEARCH_TIME_LIMIT = 5.0
 
 
+def _node_dict(nodes: Mapping[str, NodeMapping]) -> dict[str, NodeMapping]:
+    return dict(nodes)
+
+
+def _group_tuple(groups: Iterable[FusedGroup]) -> tuple[FusedGroup, ...]:
+    return tuple(groups)
+
+
 @attrs.frozen
 class Candidate:
     """One way to map a seed group: its node mappings and the group(s) replacing it."""
 
     label: str
-    nodes: Mapping[str, NodeMapping] = attrs.field(converter=dict)
-    groups: tuple[FusedGroup, ...] = attrs.field(converter=tuple)
+    nodes: dict[str, NodeMapping] = attrs.field(converter=_node_dict)
+    groups: tuple[FusedGroup, ...] = attrs.field(converter=_group_tuple)
 
     @property
     def key(self) -> str:
