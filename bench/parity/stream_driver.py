@@ -164,6 +164,20 @@ def _energy_pj(context: Any) -> float | None:
     return total
 
 
+def _energy_parts(context: Any) -> dict[str, float]:
+    """The run's energy split as Stream's energy family counts it: ``node`` (each node's cost-LUT
+    ``energy_total`` on its cores) and ``transfer`` (DMA bits x memory-port and link energy per bit),
+    each per iteration times the group's iterations, summed over groups."""
+    parts = {"node": 0.0, "transfer": 0.0}
+    for allocation in context.get("group_allocations").values():
+        energy = ((allocation or {}).get("performance") or {}).get("energy") or {}
+        per_iteration = energy.get("per_iteration_pj") or 0.0
+        iterations = energy["total_pj"] / per_iteration if per_iteration else 0.0
+        parts["node"] += energy.get("node_pj_per_iteration", 0.0) * iterations
+        parts["transfer"] += energy.get("transfer_pj_per_iteration", 0.0) * iterations
+    return parts
+
+
 def run(args: argparse.Namespace) -> None:
     result: dict[str, Any] = {"accepted": False}
     start = time.perf_counter()
@@ -185,6 +199,7 @@ def run(args: argparse.Namespace) -> None:
     readers = {"costed_nodes": lambda: _costed_nodes(Path(args.output))}
     if result["accepted"]:
         readers["energy_pj"] = lambda: _energy_pj(estimate.context)
+        readers["energy_parts"] = lambda: _energy_parts(estimate.context)
     for key, read in readers.items():
         try:
             result[key] = read()

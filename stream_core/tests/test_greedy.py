@@ -13,7 +13,19 @@ from core_test_support import TOY_COMPUTE
 
 from stream_core import RunOptions, run
 from stream_core.errors import InfeasibleError
-from stream_core.ir import AffineExpr, FusedGroup, LoopDim, Mapping, Node, NodeMapping, Operand, TensorSpec, Workload
+from stream_core.ir import (
+    AffineExpr,
+    FusedGroup,
+    LoopDim,
+    Mapping,
+    Node,
+    NodeKind,
+    NodeMapping,
+    Operand,
+    TensorSpec,
+    Workload,
+)
+from stream_core.report import summary_dict
 from stream_core.testing import check_schedule, relu_chain
 from stream_core.testing import matmul_workload as matmul
 
@@ -194,3 +206,22 @@ def test_a_core_listed_twice_runs_its_parts_one_after_the_other(toy_plugins, toy
     assert check_schedule(overlapping, outcome.problem) == [
         "core 0 double-booked: relu_0[0] [8,10) and relu_0[1] [9,11)"
     ]
+
+
+def test_layout_node_energy_is_shown_apart_from_what_stream_counts(toy_plugins, toy_hardware):
+    """A Reshape (data movement) between two relus: Stream 2.1.1 folds it into its reader and prices
+    no node for it, so its tiles' energy is the ``layout_nodes`` part, and the Stream-comparable
+    energy is the rest (tiles of the relus, transfers and memory)."""
+    workload = relu_chain(8, length=3)
+    nodes = list(workload.nodes)
+    nodes[1] = attrs.evolve(nodes[1], op_type="Reshape", kind=NodeKind.DATA_MOVEMENT)
+    workload = attrs.evolve(workload, nodes=nodes)
+    outcome = run(workload, toy_hardware(n=1), plugins=toy_plugins)
+    totals = outcome.result.totals
+    layout = sum(t.energy_pj for t in outcome.result.tiles if t.node == "relu_1")
+    assert layout > 0
+    assert totals.energy_not_in_stream_pj == {"layout_nodes": pytest.approx(layout)}
+    assert totals.stream_comparable_energy_pj == pytest.approx(totals.energy_pj - layout)
+    summary = summary_dict(outcome.result, outcome.problem.accelerator)
+    assert summary["energy_not_in_stream_pj"] == {"layout_nodes": pytest.approx(layout)}
+    assert summary["energy_stream_comparable_pj"] == pytest.approx(totals.energy_pj - layout)

@@ -24,6 +24,8 @@ def summary_dict(result: Result, accelerator: Accelerator) -> dict[str, Any]:
             "transfer": round(totals.transfer_energy_pj, 6),
             "memory": round(totals.memory_energy_pj, 6),
         },
+        "energy_stream_comparable_pj": round(totals.stream_comparable_energy_pj, 6),
+        "energy_not_in_stream_pj": {part: round(e, 6) for part, e in sorted(totals.energy_not_in_stream_pj.items())},
         "edp": round(totals.edp, 6),
         "utilisation": {
             f"{cid}:{accelerator.cores[cid].name}": round(value, 6) for cid, value in sorted(totals.utilisation.items())
@@ -100,6 +102,10 @@ def summary_table(result: Result, accelerator: Accelerator) -> str:
         f"transfer {totals.transfer_energy_pj:,.1f}, memory {totals.memory_energy_pj:,.1f})",
         f"EDP          {totals.edp:,.4g} pJ*cycles",
     ]
+    if totals.energy_not_in_stream_pj:
+        parts = ", ".join(f"{k.replace('_', ' ')} {e:,.1f}" for k, e in sorted(totals.energy_not_in_stream_pj.items()))
+        comparable = f"{totals.stream_comparable_energy_pj:,.1f} pJ as Stream counts it"
+        lines.insert(4, f"             {comparable} (Stream does not count: {parts})")
     bounds = {g.group: g.cycles for g in result.lower_bound.groups} if result.lower_bound else {}
     if len(result.groups) > 1:
         lines.append("groups       " + ", ".join(_group_cell(g.name, g.latency, bounds) for g in result.groups))

@@ -23,7 +23,7 @@ from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError, StreamError
 from stream_core.ir.lp import Solution, Status
 from stream_core.ir.problem import AllocationProblem
-from stream_core.ir.result import GroupRecord, Result, Totals
+from stream_core.ir.result import GroupRecord, Result, Totals, energy_not_in_stream
 from stream_tetra.api import ConstraintFamily
 from stream_tetra.explain import capacity_report, conflict_report
 from stream_tetra.families import BUILTIN_FAMILIES
@@ -344,15 +344,19 @@ def _result(
         compute = sum(t.energy_pj for t in tiles)
         transfer = sum(t.energy_pj for t in transfers)
     busy: dict[int, int] = defaultdict(int)
+    node_energy: dict[str, float] = defaultdict(float)
     for e in emissions:
         for core, cycles in e.busy.items():
             busy[core] += cycles
+        for node, energy in e.node_energy.items():
+            node_energy[node] += energy
     totals = Totals(
         latency=latency,
         compute_energy_pj=compute,
         transfer_energy_pj=transfer,
         memory_energy_pj=sum(e.memory_energy for e in emissions),
         utilisation={c.id: (busy[c.id] / latency if latency else 0.0) for c in problem.accelerator.compute_cores},
+        energy_not_in_stream_pj=energy_not_in_stream(problem.workload, node_energy),
     )
     steps = {}
     for core, events in sorted(memory.items()):

@@ -46,14 +46,17 @@ def greedy_baseline(problem: AllocationProblem, group: FusedGroup, context: RunC
         return f"greedy could not schedule it: {exc}"
     totals = result.totals
     busy: dict[int, int] = defaultdict(int)
+    node_energy: dict[str, float] = defaultdict(float)
     for t in result.tiles:
         busy[t.core] += t.duration
+        node_energy[t.node] += t.energy_pj
     emission = Emission(
         tiles=[attrs.evolve(t, start=t.start + start, end=t.end + start) for t in result.tiles],
         transfers=[attrs.evolve(t, start=t.start + start, end=t.end + start) for t in result.transfers],
         compute_energy=totals.compute_energy_pj,
         transfer_energy=totals.transfer_energy_pj,
         memory_energy=totals.memory_energy_pj,
+        node_energy=dict(node_energy),
         busy=dict(busy),
         tiles_total=len(result.tiles),
         transfers_total=len(result.transfers),

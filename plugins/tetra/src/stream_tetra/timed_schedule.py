@@ -129,6 +129,7 @@ class Emission:
     compute_energy: float = 0.0
     transfer_energy: float = 0.0
     memory_energy: float = 0.0
+    node_energy: dict[str, float] = attrs.field(factory=dict)  # compute energy per node
     busy: dict[int, int] = attrs.field(factory=dict)
     tiles_total: int = 0
     transfers_total: int = 0
@@ -188,7 +189,9 @@ def _emit_compute(problem, steady, a: Activity, mode: Mode, t: Timing, start: in
             results.append(costs[key])
         offset = queued.get(core, np.zeros(len(steps), dtype=np.int64))
         queued[core] = offset + np.asarray([r.latency for r in results], dtype=np.int64)[inverse]
-        out.compute_energy += float(sum(r.energy_pj * int(c) for r, c in zip(results, counts, strict=True)))
+        energy = float(sum(r.energy_pj * int(c) for r, c in zip(results, counts, strict=True)))
+        out.compute_energy += energy
+        out.node_energy[a.node] = out.node_energy.get(a.node, 0.0) + energy
         out.busy[core] = out.busy.get(core, 0) + int(
             sum(r.latency * int(c) for r, c in zip(results, counts, strict=True))
         )

@@ -43,7 +43,7 @@ from stream_core.context import RunContext
 from stream_core.errors import InfeasibleError
 from stream_core.ir.accelerator import Link
 from stream_core.ir.problem import AllocationProblem
-from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
+from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord, energy_not_in_stream
 from stream_core.ir.workload import Node, Operand, TensorSpec
 from stream_core.tiling import Box, BoxIndex, TileSpec, box_elements, operand_box
 
@@ -706,12 +706,16 @@ class _Scheduler:
         for t in self.tiles:
             busy[t.core] += t.duration
         utilisation = {c.id: (busy[c.id] / latency if latency else 0.0) for c in self.acc.compute_cores}
+        node_energy: dict[str, float] = defaultdict(float)
+        for t in self.tiles:
+            node_energy[t.node] += t.energy_pj
         totals = Totals(
             latency=latency,
             compute_energy_pj=sum(t.energy_pj for t in self.tiles),
             transfer_energy_pj=sum(t.energy_pj for t in self.transfers),
             memory_energy_pj=memory_energy,
             utilisation=utilisation,
+            energy_not_in_stream_pj=energy_not_in_stream(self.problem.workload, node_energy),
         )
         return Result(
             workload=self.problem.workload.name,

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from stream_core.ir.workload import NodeKind, Workload
+
 
 @attrs.frozen
 class TileRecord:
@@ -63,17 +65,28 @@ class GroupRecord:
 
 @attrs.frozen
 class Totals:
-    """Totals of a run; ``energy_pj`` is the sum of the three parts, ``edp`` = energy x latency."""
+    """Totals of a run; ``energy_pj`` is the sum of the three parts, ``edp`` = energy x latency.
+
+    ``energy_not_in_stream_pj`` names the parts of ``energy_pj`` that Stream 2.1.1 does not count
+    (:func:`energy_not_in_stream`), so ``stream_comparable_energy_pj`` counts what Stream counts:
+    each tile's cost-model energy, and each transfer's bits times the energy per bit of the memory
+    it reads, the memories it writes and the links it crosses.
+    """
 
     latency: int
     compute_energy_pj: float
     transfer_energy_pj: float
     memory_energy_pj: float
     utilisation: Mapping[int, float] = attrs.field(converter=dict)
+    energy_not_in_stream_pj: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
 
     @property
     def energy_pj(self) -> float:
         return self.compute_energy_pj + self.transfer_energy_pj + self.memory_energy_pj
+
+    @property
+    def stream_comparable_energy_pj(self) -> float:
+        return self.energy_pj - sum(self.energy_not_in_stream_pj.values())
 
     @property
     def edp(self) -> float:
@@ -171,3 +184,11 @@ class Result:
             row.update(self.node_costs.get(row["node"], {}))
             out.append(row)
         return sorted(out, key=lambda r: (r["start"], r["node"]))
+
+
+def energy_not_in_stream(workload: Workload, node_energy: Mapping[str, float]) -> dict[str, float]:
+    """The parts of a run's compute energy (``node_energy``: pJ per node) that Stream 2.1.1 does not
+    count: ``layout_nodes``, the tiles of data-movement nodes (Transpose, Reshape, Flatten, ...), which
+    Stream folds into their readers' access maps and prices no node for. Empty parts are left out."""
+    layout = sum(e for name, e in node_energy.items() if workload.node(name).kind is NodeKind.DATA_MOVEMENT)
+    return {"layout_nodes": layout} if layout else {}
