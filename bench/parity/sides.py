@@ -89,7 +89,8 @@ def run_stream(
     _fresh(folder)
     folder.mkdir(parents=True)
     cold, result = once()
-    record = {key: result.get(key) for key in ("latency_cycles", "energy_pj", "energy_parts", "costed_nodes", "api_seconds")}
+    kept = ("latency_cycles", "energy_pj", "energy_parts", "costed_nodes", "api_seconds")
+    record = {key: result.get(key) for key in kept}
     record.update(accepted=bool(result.get("accepted")), cold_s=round(cold.seconds, 2), warm_s=None)
     if not record["accepted"]:
         record["error"] = _failure(cold, timeout, result.get("error", ""))
@@ -138,6 +139,7 @@ def run_ours(cli: Path, hardware: Path, files: dict, folder: Path, cwd: Path, ti
     record.update(
         latency_cycles=summary.get("latency_cycles"),
         energy_pj=summary.get("energy_pj"),
+        energy_stream_comparable_pj=summary.get("energy_stream_comparable_pj"),
         energy_parts=summary.get("energy_breakdown_pj"),
         costed_nodes=dict(Counter(node.get("cost_model", "?") for node in summary.get("nodes", []))),
         cost_requests=stats.get("cost_models"),
