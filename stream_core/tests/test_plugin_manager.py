@@ -159,9 +159,9 @@ def test_unknown_settings_warn_with_a_did_you_mean_and_fail_when_strict(caplog):
     with caplog.at_level(logging.WARNING, logger="stream_core.plugins"):
         plugins.check_settings(["toy.unroll", "toy.unrol"])
     assert caplog.text.count("no installed plugin reads this setting") == 1
-    assert "--set toy.unrol: no installed plugin reads this setting; did you mean 'toy.unroll'?" in caplog.text
+    assert "settings['toy.unrol']: no installed plugin reads this setting; did you mean 'toy.unroll'?" in caplog.text
     plugins.strict = True
-    with pytest.raises(UnknownPluginError, match=r"--set toy\.unrol: no installed plugin"):
+    with pytest.raises(UnknownPluginError, match=r"settings\['toy\.unrol'\]: no installed plugin"):
         plugins.check_settings(["toy.unrol"])
 
 

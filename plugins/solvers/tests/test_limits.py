@@ -49,7 +49,7 @@ def test_cp_sat_rejects_continuous_variables(make_solver):
     x, y = m.add_integer("x", 0, 3), m.add_var("load")
     m.add(x + y <= 2)
     m.maximize(x)
-    with pytest.raises(PluginError, match=r"pure integer models only.*'load'.*--solver gscip"):
+    with pytest.raises(PluginError, match=r"pure integer models only.*'load'.*solver='gscip'"):
         make_solver("cp-sat").solve(m)
 
 
@@ -73,7 +73,7 @@ def test_gurobipy_missing_is_a_clear_plugin_error(monkeypatch):
     from stream_solvers import gurobi
 
     monkeypatch.setitem(sys.modules, "gurobipy", None)  # makes `import gurobipy` fail
-    with pytest.raises(PluginError, match=r"gurobipy is not installed; pip install gurobipy, or use --solver gscip"):
+    with pytest.raises(PluginError, match=r"gurobipy is not installed; pip install gurobipy, or use solver='gscip'"):
         gurobi.GurobiSolver()
 
 
@@ -97,7 +97,7 @@ def test_gurobi_size_limited_licence(make_solver):
         pytest.skip("this Gurobi licence is not size-limited")
     assert "2500 variables and 1 constraints" in message
     assert "at most 2000 variables and 2000 constraints" in message
-    assert "--solver gscip" in message
+    assert "solver='gscip'" in message
     assert exit_code == 2
 
 

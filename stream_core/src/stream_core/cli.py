@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stream_core import __version__
-from stream_core.errors import InputError, PluginFailedError, PluginLoadError, Problem, StreamError
+from stream_core.errors import OPTION_STYLE, InputError, PluginFailedError, PluginLoadError, Problem, StreamError
 
 if TYPE_CHECKING:
     from stream_core.context import RunContext, RunOptions
@@ -384,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = "-v" in argv or "--verbose" in argv
     quiet = "-q" in argv or "--quiet" in argv
     _configure_logging(verbose, quiet)
+    style = OPTION_STYLE.set("cli")  # messages name flags, not keyword arguments
     try:
         with _sigterm_raises():
             code = _dispatch(argv, quiet)
@@ -406,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        OPTION_STYLE.reset(style)
 
 
 def _dispatch(argv: list[str], quiet: bool) -> int:

@@ -8,8 +8,31 @@ uses: 2 for bad input or an unknown plugin name, 3 when a plugin failed at its w
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 
 import attrs
+
+#: The words messages use for run options: ``"api"`` (keyword arguments, the default) or ``"cli"``
+#: (flags; the ``stream`` command sets it), so an error tells each user what they would type.
+OPTION_STYLE: ContextVar[str] = ContextVar("stream_core_option_style", default="api")
+
+
+def option(name: str, value: object = None) -> str:
+    """Option ``name`` (a keyword of the Python API, e.g. ``strict_costs``) in the words of the
+    interface in use: ``--strict-costs`` / ``--solver gscip`` from the CLI, ``strict_costs`` /
+    ``solver='gscip'`` from Python. ``value=True`` names a switch being turned on."""
+    if OPTION_STYLE.get() == "cli":
+        flag = "--" + name.replace("_", "-")
+        return flag if value is None or value is True else f"{flag} {value}"
+    return name if value is None else f"{name}={value!r}"
+
+
+def setting(key: str, value: str | None = None) -> str:
+    """Plugin setting ``key`` as the interface in use takes it: ``--set key`` / ``--set key=VALUE``
+    from the CLI, ``settings['key']`` / ``settings={'key': VALUE}`` from Python."""
+    if OPTION_STYLE.get() == "cli":
+        return f"--set {key}" if value is None else f"--set {key}={value}"
+    return f"settings[{key!r}]" if value is None else f"settings={{{key!r}: {value}}}"
 
 
 @attrs.frozen

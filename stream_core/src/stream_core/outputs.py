@@ -30,7 +30,7 @@ from types import TracebackType
 
 import attrs
 
-from stream_core.errors import InputError, Problem
+from stream_core.errors import InputError, Problem, option
 
 log = logging.getLogger("stream_core.outputs")
 
@@ -113,7 +113,7 @@ class StagedOutput:
             raise InputError(
                 Problem(
                     f"the output folder holds {_some(clashes)}, which stream did not write; it is never "
-                    "replaced (--force included): move it or choose another --output",
+                    f"replaced ({option('force', True)} included): move it or choose another output folder",
                     file=str(self.target),
                 )
             )
@@ -140,7 +140,8 @@ def _inspect(target: Path, force: bool) -> tuple[list[str], bool]:
             raise InputError(
                 Problem(
                     "the output directory exists, is not empty and was not written by stream; choose another "
-                    "--output, or pass --force to add the outputs beside its files (which are never replaced)",
+                    f"output folder, or pass {option('force', True)} to add the outputs beside its files "
+                    "(which are never replaced)",
                     file=str(target),
                 )
             )
@@ -249,7 +250,8 @@ def check_output_file(path: Path, *, force: bool = False) -> None:
     if not ours:
         raise InputError(
             Problem(
-                "the output file exists and was not written by stream; choose another name or pass --force",
+                "the output file exists and was not written by stream; choose another name or pass "
+                f"{option('force', True)}",
                 file=str(path),
             )
         )

@@ -34,7 +34,7 @@ import attrs
 import pluggy
 
 from stream_core import hookspecs, records
-from stream_core.errors import PluginConflictError, PluginLoadError, UnknownPluginError
+from stream_core.errors import PluginConflictError, PluginLoadError, UnknownPluginError, setting
 
 log = logging.getLogger("stream_core.plugins")
 
@@ -314,7 +314,7 @@ class Plugins:
                 continue
             close = difflib.get_close_matches(records.normalise_name(key), registry.names(), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            message = f"--set {key}: no installed plugin reads this setting{hint} (see 'stream plugins')"
+            message = f"{setting(key)}: no installed plugin reads this setting{hint} (see 'stream plugins')"
             if self.strict:
                 raise UnknownPluginError(message)
             log.warning("%s", message)

@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 from ortools.sat.python import cp_model
 
-from stream_core.errors import PluginError
+from stream_core.errors import PluginError, option
 from stream_core.ir.lp import Model, SolveOptions, Status
 from stream_solvers.driver import Backend, LevelResult
 from stream_solvers.matrix import MatrixForm, Terms
@@ -36,7 +36,7 @@ class CpSatSolver(Backend):
 
 
 def _check_variables(model: Model, form: MatrixForm) -> None:
-    advice = "use --solver gscip (or highs/gurobi) for this model"
+    advice = f"use {option('solver', 'gscip')} (or highs/gurobi) for this model"
     continuous = np.flatnonzero(~form.integral)
     if len(continuous):
         names = _names(model, continuous)
@@ -65,7 +65,7 @@ def _multiplier(coeffs: list[float], what: str) -> int:
     if multiplier > _MAX_MULTIPLIER or max(abs(c) for c in coeffs) * multiplier > _EXACT:
         raise PluginError(
             f"cp-sat needs integer coefficients; {what} cannot be scaled exactly to integers "
-            f"(coefficients {coeffs[:_SHOWN]}...); use --solver gscip"
+            f"(coefficients {coeffs[:_SHOWN]}...); use {option('solver', 'gscip')}"
         )
     return multiplier
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from stream_core.errors import PluginError
+from stream_core.errors import PluginError, option
 from stream_core.ir.lp import Model, SolveOptions, Status
 from stream_solvers.driver import Backend, LevelResult
 from stream_solvers.matrix import MatrixForm, Terms
@@ -29,7 +29,9 @@ def _import_gurobipy() -> ModuleType:
     try:
         import gurobipy
     except ImportError as exc:
-        raise PluginError("gurobipy is not installed; pip install gurobipy, or use --solver gscip") from exc
+        raise PluginError(
+            f"gurobipy is not installed; pip install gurobipy, or use {option('solver', 'gscip')}"
+        ) from exc
     return gurobipy
 
 
@@ -49,7 +51,9 @@ class GurobiSolver(Backend):
                 env.setParam("OutputFlag", 0)
                 env.start()
             except gp.GurobiError as exc:
-                raise PluginError(f"Gurobi licence problem: {exc}; fix the licence or use --solver gscip") from exc
+                raise PluginError(
+                    f"Gurobi licence problem: {exc}; fix the licence or use {option('solver', 'gscip')}"
+                ) from exc
             self._env = env
         return self._env
 
@@ -122,9 +126,9 @@ class _GurobiSession:
             return (
                 f"{size}, more than the size-limited Gurobi licence allows (at most {SIZE_LIMIT_VARS} variables "
                 f"and {SIZE_LIMIT_CONSTRAINTS} constraints with the licence bundled in the gurobipy wheel); "
-                "install a full Gurobi licence or use --solver gscip"
+                f"install a full Gurobi licence or use {option('solver', 'gscip')}"
             )
-        return f"Gurobi licence problem ({size}): {exc}; fix the licence or use --solver gscip"
+        return f"Gurobi licence problem ({size}): {exc}; fix the licence or use {option('solver', 'gscip')}"
 
     def _bound(self) -> float | None:
         """The MIP dual bound, when Gurobi has one."""

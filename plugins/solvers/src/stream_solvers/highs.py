@@ -6,14 +6,14 @@ import math
 
 import numpy as np
 
-from stream_core.errors import PluginError
+from stream_core.errors import PluginError, option
 
 try:
     import highspy
 except ImportError as exc:  # highspy >= 1.15 and OR-Tools bundle clashing libhighs.so.1 (google/or-tools#5246)
     raise PluginError(
         f"highspy cannot be imported ({exc}); pip install 'highspy>=1.14,<1.15' (1.15 clashes with the HiGHS "
-        "library inside OR-Tools), or use --solver gscip"
+        f"library inside OR-Tools), or use {option('solver', 'gscip')}"
     ) from exc
 
 from stream_core.ir.lp import Model, SolveOptions, Status

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stream_core.context import RunContext
-from stream_core.errors import InfeasibleError, PluginError, StreamError
+from stream_core.errors import InfeasibleError, PluginError, StreamError, option
 from stream_core.ir.lp import Model, Solution, SolveOptions, Solver, Status
 from stream_core.plugins import load_plugins
 from stream_solvers.conflicts import conflict_report
@@ -63,7 +63,7 @@ def solve_model(
         limit = options.time_limit
         raise SolveError(
             f"{chosen.name} found no solution for {what} ({size}) within the time limit of {limit} s per solve; "
-            "raise --time-limit or try another --solver"
+            f"raise {option('time_limit')} or try another {option('solver')}"
         )
     detail = f": {solution.message}" if solution.message else ""
     raise SolveError(f"{chosen.name} could not solve {what} ({size}): {solution.status.value}{detail}")
