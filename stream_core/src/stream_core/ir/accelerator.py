@@ -160,7 +160,7 @@ class BandwidthModel:
 @attrs.define(frozen=True, eq=False)
 class Accelerator:
     name: str
-    cores: Mapping[int, Core] = attrs.field(converter=dict[int, Core])
+    cores: Mapping[int, Core] = attrs.field(converter=lambda cores: dict(cores))
     links: tuple[Link, ...] = attrs.field(converter=tuple[Link, ...])
     offchip_core_id: int | None = None
     #: Groups of cores sharing one top memory, each owned by its first core.
@@ -169,10 +169,10 @@ class Accelerator:
     )
     source: str | None = None
     #: Measured transfer rates of cores (Stream's ``bandwidth`` entries keyed by a core id).
-    core_bandwidth: Mapping[int, BandwidthModel] = attrs.field(factory=dict, converter=dict[int, BandwidthModel])
+    core_bandwidth: Mapping[int, BandwidthModel] = attrs.field(factory=dict, converter=lambda models: dict(models))
     #: Accelerator-level blocks the core keeps for the plugins that read them (``kernel_library`` as a
     #: resolved path, ``bandwidth``, ``reconfiguration``, ``memory_aliases``, ``technology_node``).
-    annotations: Mapping[str, Any] = attrs.field(factory=dict, converter=dict[str, Any])
+    annotations: Mapping[str, Any] = attrs.field(factory=dict, converter=lambda blocks: dict(blocks))
     #: Fields accepted but not (fully) modelled, one sentence each, for ``stream validate`` and the summary.
     notes: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
     graph: nx.MultiDiGraph = attrs.field(init=False, repr=False)
@@ -181,7 +181,7 @@ class Accelerator:
     )
 
     def __attrs_post_init__(self) -> None:
-        graph = nx.MultiDiGraph()
+        graph: nx.MultiDiGraph[int] = nx.MultiDiGraph()
         graph.add_nodes_from(self.cores)
         for link in self.links:
             for a in link.cores:
@@ -228,7 +228,8 @@ class Accelerator:
 
     def parallel(self, u: int, v: int) -> tuple[Link, ...]:
         """Every link or bus joining ``u`` to ``v``, widest first (several stream channels, say)."""
-        links = [data["link"] for data in self.graph.get_edge_data(u, v, default={}).values()]
+        edges: dict[Any, dict[str, Any]] = self.graph.get_edge_data(u, v, default={})
+        links = [data["link"] for data in edges.values()]
         return tuple(sorted(links, key=lambda link: (-link.bandwidth, link.id)))
 
     def _route(self, src: int, dst: int) -> tuple[tuple[int, ...], tuple[Link, ...]]:
