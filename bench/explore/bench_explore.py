@@ -2,7 +2,8 @@
 on the bundled quad-core TPU-like accelerator, with 1 and with 2 workers, each from a cold cost cache.
 
 Prints variants per minute, the cost-cache hit rate (cached answers / distinct cost requests, summed
-over variants) and the share of the workers' time per stage. Takes a few minutes; run it alone::
+over variants), the share of the workers' time per stage and why variants failed (TETRA finds no
+allocation of the ResNet block in the 4 Mbit SRAM: 8 variants). Takes several minutes; run it alone::
 
     python bench/explore/bench_explore.py [--jobs 1 2]
 """
@@ -62,6 +63,7 @@ def bench(jobs: int, folder: Path) -> dict[str, Any]:
         "per_minute": 60 * len(rows) / wall,
         "hit_rate": hits / unique if unique else 0.0,
         "stages": stages,
+        "errors": Counter(r["error"].splitlines()[0][:100] for r in rows if r["status"] != "ok"),
     }
 
 
@@ -83,6 +85,8 @@ def main() -> None:
         total = sum(r["stages"].values()) or 1.0
         shares = ", ".join(f"{k} {v / total:.0%}" for k, v in r["stages"].most_common())
         print(f"jobs {r['jobs']}: share of worker time per stage: {shares}")
+        for error, count in r["errors"].items():
+            print(f"jobs {r['jobs']}: {count} failed: {error}")
 
 
 if __name__ == "__main__":

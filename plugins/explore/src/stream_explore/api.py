@@ -39,6 +39,8 @@ class Explorer:
         self.sweep, self.store, self.executor, self.retry_failed = sweep, store, executor, retry_failed
         self.bases: dict[Path, BaseHardware] = {path: load_base(path) for path in sweep.accelerators}
         self.options = {
+            "allocator": options.allocator,
+            "mapper": options.mapper,
             "cost_model": options.cost_model,
             "solver": options.solver,
             "time_limit": options.time_limit,
@@ -52,7 +54,7 @@ class Explorer:
         plugins = stream_core.load_plugins()
         swept = [path.keys[0] for p in sweep.parameters for path in p.paths if path.target == "set"]
         plugins.check_settings([*self.settings, *swept])
-        self.versions = sorted(f"{i.distribution} {i.version} {i.status}" for i in plugins.infos())
+        self.versions = sorted(f"{i.distribution} {i.version}" for i in plugins.infos() if i.status == "active")
         self.known = store.known()
         self.hashes: list[str] = []
         self.progress: SweepProgress | None = None
