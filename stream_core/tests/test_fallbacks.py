@@ -197,7 +197,7 @@ def test_only_builtins_installed_gives_a_hint_unless_the_user_chose_them(toy_plu
         "mapped by the built-in whole-layer mapper (layer by layer, no fusion): no other mapper is installed; "
         "a fusing mapper can change the answer (pip install stream-tetra for the fused mapper)"
     )
-    assert chosen.result.provenance["allocator"].endswith(", selected with --allocator")
+    assert chosen.result.provenance["allocator"].endswith(", selected with allocator='greedy'")  # the API's words
 
 
 def test_a_disabled_plugin_is_named_in_the_hint(big_toy):

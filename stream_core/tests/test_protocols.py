@@ -6,7 +6,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from stream_core import RunContext, hookimpl, protocols, run
+from stream_core import InputError, RunContext, hookimpl, protocols, run
 from stream_core.ir import Workload
 from stream_core.records import FrontendRecord
 from stream_core.testing import check_schedule, relu_chain
@@ -76,6 +76,21 @@ def test_a_frontend_is_chosen_by_the_objects_class_and_its_workload_runs(toy_plu
     # the same hand-computed schedule as test_greedy's relu chain: input in [0,8), relus [8,12), out [12,20)
     assert outcome.result.totals.latency == 20
     assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def test_run_hands_an_object_to_the_frontend_that_accepts_it(toy_plugins, toy_hardware):
+    toy_plugins.register(FrontendPlugin(), name="frontend-plugin")
+    outcome = run(LongerChain(8, 2), toy_hardware(n=1), plugins=toy_plugins)
+    assert outcome.result.totals.latency == 20  # the hand-computed schedule above
+    assert outcome.result.provenance["workload frontend"].startswith("relu-chain (frontend-plugin")
+
+
+def test_an_object_no_frontend_accepts_is_an_input_error_listing_what_is_accepted(toy_plugins, toy_hardware):
+    toy_plugins.register(FrontendPlugin(), name="frontend-plugin")
+    with pytest.raises(
+        InputError, match=r"no installed frontend reads a builtins\.dict; accepted objects: .*ReluChainSpec"
+    ):
+        run({"not": "a model"}, toy_hardware(n=1), plugins=toy_plugins)
 
 
 def test_a_frontend_record_needs_its_object_types():

@@ -102,3 +102,20 @@ def test_stream_blocks_lists_and_shows(capsys):
         assert f"\n{name} (stream-blocks" in f"\n{listing}"
     assert main(["blocks", "resnet?hw=8&c_in=16&c=16&n=1"]) == 0
     assert f"5 nodes, {64 * 2 * 16 * 16 * 9:,} MACs" in capsys.readouterr().out
+
+
+def test_a_block_reference_is_a_workload_argument(tmp_path, monkeypatch):
+    """``block:NAME?...`` where no such file exists reaches the block parser (its registered scheme), runs
+    like the same block in a .block file, and names its default output folder without ':?&'."""
+    (tmp_path / "tiny.block").write_text("block: gpt2\nd: 64\nh: 4\nt: 8\n")
+    monkeypatch.chdir(tmp_path)
+    hw = str(hardware("tpu_like_quad_core"))
+    options = ["--allocator", "greedy", "--no-cache", "-q"]
+    assert main(["run", "tiny.block", hw, "-o", "from_file", *options]) == 0
+    assert main(["run", "block:gpt2?d=64&h=4&t=8", hw, *options]) == 0
+    [folder] = (tmp_path / "stream-output").iterdir()
+    assert folder.name == "tpu_like_quad_core-block_gpt2_d=64_h=4_t=8"
+    by_file = json.loads((tmp_path / "from_file" / "summary.json").read_text())
+    by_reference = json.loads((folder / "summary.json").read_text())
+    assert by_reference["latency_cycles"] == by_file["latency_cycles"] > 0
+    assert by_reference["workload"] == by_file["workload"] == "gpt2"

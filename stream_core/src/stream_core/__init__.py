@@ -32,6 +32,7 @@ _EXPORTS = {
     "AllocationProblem": "stream_core.ir.problem",
     "RunOutcome": "stream_core.pipeline",
     "compile": "stream_core.pipeline",
+    "load_workload": "stream_core.pipeline",
     "parse_workload": "stream_core.pipeline",
     "resolve_target": "stream_core.pipeline",
     "run": "stream_core.pipeline",
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, StreamError
     from stream_core.hookspecs import HOOK_API_VERSION, hookimpl, hookspec
     from stream_core.ir.problem import AllocationProblem
-    from stream_core.pipeline import RunOutcome, compile, parse_workload, resolve_target, run
+    from stream_core.pipeline import RunOutcome, compile, load_workload, parse_workload, resolve_target, run
     from stream_core.plugins import Plugins, load_plugins
 
 
@@ -77,6 +78,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_plugins",
+    "load_workload",
     "parse_workload",
     "resolve_target",
     "run",

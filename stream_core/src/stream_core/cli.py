@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -204,12 +205,11 @@ def make_context(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> Run
     against the registered settings (:meth:`Plugins.check_settings`) and ``--solver`` against the
     installed solvers (an unknown one is an error listing them)."""
     from stream_core.context import Progress, RunContext
+    from stream_core.pipeline import check_options
 
-    options = options_from_args(args)
-    plugins.check_settings(options.settings)
-    if options.solver:
-        plugins.registry("solvers").get(options.solver)
-    return RunContext(plugins=plugins, options=options, progress=Progress.for_terminal(quiet))
+    context = RunContext(plugins=plugins, options=options_from_args(args), progress=Progress.for_terminal(quiet))
+    check_options(context)
+    return context
 
 
 def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
@@ -225,7 +225,7 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
             print(f"no inputs given: running the bundled example {workload.name} on {hardware.name}", file=sys.stderr)
     else:
         workload, hardware = Path(args.workload), Path(args.hardware)
-    output = Path(args.output) if args.output else Path("stream-output") / f"{hardware.stem}-{workload.stem}"
+    output = Path(args.output) if args.output else Path("stream-output") / _folder_name(hardware, workload)
     context = make_context(args, plugins, quiet)
     exporters = args.export
     if args.no_plots:
@@ -247,12 +247,21 @@ def cmd_run(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     return 0
 
 
+def _folder_name(*parts: Path | str) -> str:
+    """The default output folder of these inputs: their stems joined by ``-``, with characters that
+    are awkward in a folder name (``block:llama?d=64&t=8``) replaced by ``_``."""
+    text = "-".join(part.stem if isinstance(part, Path) else part for part in parts)
+    return re.sub(r"[^\w.=+-]+", "_", text)
+
+
 def cmd_compile(args: argparse.Namespace, plugins: Plugins, quiet: bool) -> int:
     """Resolve the target once, then :func:`stream_core.pipeline.compile` generates and writes the project."""
     from stream_core.pipeline import compile, resolve_target
 
     target = resolve_target(args.target, plugins)
-    output = Path(args.output) if args.output else Path("stream-output") / f"{Path(args.workload).stem}-{target.label}"
+    output = (
+        Path(args.output) if args.output else Path("stream-output") / _folder_name(Path(args.workload), target.label)
+    )
     context = make_context(args, plugins, quiet)
     outcome = compile(
         Path(args.workload),

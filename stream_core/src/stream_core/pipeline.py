@@ -28,7 +28,7 @@ import attrs
 
 from stream_core.context import RunContext, RunOptions
 from stream_core.costing import choose_and_cost
-from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, UnknownPluginError
+from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, UnknownPluginError, option
 from stream_core.hardware import load_accelerator
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.cost import CostRequest, CostResult
@@ -62,7 +62,7 @@ COST_DETAILS = ("fallback_reason", "precision", "precision_fallback")
 
 @attrs.define
 class PipelineState:
-    workload_source: str | Path | Workload
+    workload_source: object  # a file, a Workload, or an object a frontend reads (see load_workload)
     hardware_source: str | Path | Accelerator
     mapping_source: str | Path | Mapping | None = None
     workload: Workload | None = None
@@ -105,10 +105,11 @@ def parse_stage(state: PipelineState, context: RunContext) -> None:
         state.accelerator = load_accelerator(state.hardware_source, context.plugins)
     context.accelerator = state.accelerator
     state.notes += state.accelerator.notes
-    if isinstance(state.workload_source, Workload):
-        state.workload = state.workload_source
-    else:
-        path = Path(state.workload_source)
+    source = state.workload_source
+    if isinstance(source, Workload):
+        state.workload = source
+    elif isinstance(source, str | Path):
+        path = Path(source)
         state.workload, origin = _through_cache(
             state,
             context,
@@ -117,13 +118,52 @@ def parse_stage(state: PipelineState, context: RunContext) -> None:
             lambda: parse_workload(path, context),
         )
         state.provenance["workload parser"] = origin
+    else:
+        state.workload, origin = load_workload(source, context)
+        state.provenance["workload frontend"] = origin
+
+
+def check_options(context: RunContext) -> None:
+    """Check a run's options before any work: ``settings`` keys against the registered settings
+    (a warning with a did-you-mean, an error for strict plugins) and ``solver`` against the installed
+    solvers (an unknown one is an error listing them)."""
+    context.plugins.check_settings(context.options.settings)
+    if context.options.solver:
+        context.plugins.registry("solvers").get(context.options.solver)
+
+
+def load_workload(source: object, context: RunContext) -> tuple[Workload, str]:
+    """A workload from what the user gave: a :class:`Workload` as it is, a file (or a parser's scheme
+    such as ``block:NAME?...``) through :func:`parse_workload`, any other object through the installed
+    frontend that accepts it (e.g. a ``torch.export`` program). Returns it and the plugin used."""
+    if isinstance(source, Workload):
+        return source, "given"
+    if isinstance(source, str | Path):
+        return parse_workload(Path(source), context)
+    registry = context.plugins.registry("frontends")
+    for record in registry:
+        if record.accepts(source):
+            return record.load().load(source, context), context.plugins.origin("frontends", record.name)
+    accepted = sorted({t for r in registry for t in r.object_types})
+    raise InputError(
+        Problem(
+            f"no installed frontend reads a {type(source).__module__}.{type(source).__qualname__}; "
+            f"accepted objects: {', '.join(accepted) or 'none (install a frontend plugin such as stream-torch)'}",
+            field="workload",
+        )
+    )
 
 
 def parse_workload(path: Path, context: RunContext) -> tuple[Workload, str]:
-    """Parse a workload file with the parser registered for its suffix; returns it and the plugin used."""
-    if not path.exists():
-        raise InputError(Problem("file not found", file=str(path)))
+    """Parse a workload file with the parser registered for its suffix, or a reference in a scheme a
+    parser registered (``block:llama?d=64`` when no such file exists); returns it and the plugin used."""
     registry = context.plugins.registry("workload_parsers")
+    if not path.exists():
+        scheme = str(path).partition(":")[0].lower() if ":" in str(path) else ""
+        for record in registry:
+            if scheme and scheme in record.schemes:
+                return record.load().parse(path, context), context.plugins.origin("workload_parsers", record.name)
+        raise InputError(Problem("file not found", file=str(path)))
     suffix = path.suffix.lower()
     for record in registry:
         if suffix in record.suffixes:
@@ -163,9 +203,9 @@ def _select(state: PipelineState, context: RunContext, kind: str, chosen: str | 
     record = registry.get(chosen) if chosen else registry.default()
     if record is None:
         return None
-    key, flag = {"mappers": ("mapping", "--mapper"), "allocators": ("allocator", "--allocator")}[kind]
+    key, keyword = {"mappers": ("mapping", "mapper"), "allocators": ("allocator", "allocator")}[kind]
     origin = context.plugins.origin(kind, record.name)
-    state.provenance[key] = f"{origin}, selected with {flag}" if chosen else origin
+    state.provenance[key] = f"{origin}, selected with {option(keyword, chosen)}" if chosen else origin
     if not chosen and registry.entry(record.name).distribution == BUILTIN_NAME:
         state.builtin_defaults.append(kind)
     return record
@@ -203,7 +243,10 @@ def cost_stage(state: PipelineState, context: RunContext) -> None:
         lines = fallback_lines(cost_entries(state.tilings, state.costs, everywhere))
         if lines:
             raise InputError(
-                [Problem(f"{line}; without --strict-costs this is a warning", field="--strict-costs") for line in lines]
+                [
+                    Problem(f"{line}; without {option('strict_costs')} this is a warning", field=option("strict_costs"))
+                    for line in lines
+                ]
             )
 
 
@@ -414,7 +457,7 @@ STAGES: tuple[tuple[str, Callable[[PipelineState, RunContext], None]], ...] = (
 
 
 def run(
-    workload: str | Path | Workload,
+    workload: object,
     hardware: str | Path | Accelerator,
     mapping: str | Path | Mapping | None = None,
     *,
@@ -425,10 +468,13 @@ def run(
     exporters: Sequence[str] | None = None,
     context: RunContext | None = None,
 ) -> RunOutcome:
-    """Run the whole pipeline and return the result; with ``output``, the files of ``exporters``
-    (default: those enabled by default) appear there all or nothing (see the module docstring)."""
+    """Run the whole pipeline and return the result. ``workload`` is a file, a :class:`Workload` or
+    an object an installed frontend reads (see :func:`load_workload`). With ``output``, the files of
+    ``exporters`` (default: those enabled by default) appear there all or nothing (see the module
+    docstring). Without ``context``, ``options`` are checked first (:func:`check_options`)."""
     if context is None:
         context = RunContext(plugins=plugins or load_plugins(), options=options or RunOptions())
+        check_options(context)
     state = PipelineState(workload, hardware, mapping)
     state.exporters = choose_exporters(context.plugins, exporters)
     if output is None:
@@ -489,7 +535,7 @@ def resolve_target(reference: str | Path, plugins: Plugins) -> ResolvedTarget:
 
 
 def compile(
-    workload: str | Path | Workload,
+    workload: object,
     target: str | Path | ResolvedTarget,
     *,
     code_generator: str | None = None,
@@ -500,7 +546,9 @@ def compile(
     """Generate a project for ``workload`` on ``target`` (a registered target, a hardware file, or
     one :func:`resolve_target` resolved) with ``code_generator`` (default: the target's own); with
     ``output``, checked first, the project is written all or nothing."""
-    context = context or RunContext(plugins=load_plugins())
+    if context is None:
+        context = RunContext(plugins=load_plugins())
+        check_options(context)
     resolved = target if isinstance(target, ResolvedTarget) else resolve_target(target, context.plugins)
     if output is not None:
         check_output_dir(Path(output), force=force)
@@ -508,14 +556,13 @@ def compile(
     if not name:
         raise InputError(
             Problem(
-                f"target {resolved.label!r} names no code generator; pass --code-generator NAME",
-                field="--code-generator",
+                f"target {resolved.label!r} names no code generator; pass {option('code_generator', 'NAME')}",
+                field=option("code_generator"),
             )
         )
     generator = context.plugins.load("code_generators", name)
-    if not isinstance(workload, Workload):
-        workload, _ = parse_workload(Path(workload), context)
-    generated = generator.generate(workload, resolved.file, context)
+    parsed, _ = load_workload(workload, context)
+    generated = generator.generate(parsed, resolved.file, context)
     origin = context.plugins.origin("code_generators", name)
     if output is None:
         return CompileOutcome(generated, resolved, origin, (), None)

@@ -43,6 +43,10 @@ def _text_tuple(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _schemes(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(item).strip().lower().rstrip(":") for item in items)
+
+
 def _suffixes(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(x.lower() for x in items)
 
@@ -89,9 +93,12 @@ class CostModelRecord(PluginRecord[CostModel]):
 @attrs.frozen(kw_only=True)
 class WorkloadParserRecord(PluginRecord[WorkloadParser]):
     """Reads workload files with the given ``suffixes``: the factory returns a
-    :class:`~stream_core.protocols.WorkloadParser`."""
+    :class:`~stream_core.protocols.WorkloadParser`. ``schemes`` (lower case, no colon) are reference
+    prefixes it also reads where no such file exists, e.g. ``block`` for ``block:llama?d=64``; the
+    parser gets the reference as the path."""
 
     suffixes: tuple[str, ...] = attrs.field(converter=_suffixes)
+    schemes: tuple[str, ...] = attrs.field(default=(), converter=_schemes)
 
 
 @attrs.frozen(kw_only=True)

@@ -92,6 +92,7 @@ def stream_register_workload_parsers() -> Iterator[WorkloadParserRecord]:
         description="model blocks: a .block file names a block and its parameters (stream blocks lists them)",
         factory=lazy("stream_blocks.parser", "BlockFileParser"),
         suffixes=(".block",),
+        schemes=("block",),
     )
 
 
