@@ -56,7 +56,7 @@ def stream_register_exporters() -> Iterator[ExporterRecord]:
     )
     yield ExporterRecord(
         name="gantt",
-        description="gantt.png: schedule per core and link (matplotlib)",
+        description="gantt.png: schedule per core and link (Pillow)",
         factory=lazy(f"{_PKG}.exporters", "GanttExporter"),
         default_enabled=True,
     )
