@@ -191,8 +191,9 @@ class Completion:
 
     def _broadcast(self, original: onnx.NodeProto, node: onnx.NodeProto) -> None:
         """NumPy broadcasting of the input shapes; the first input's element type."""
-        shapes = [static_shape(self.types[t]) for t in node.input if t]
-        if not shapes or any(s is None for s in shapes) or not node.output:
+        found = [static_shape(self.types[t]) for t in node.input if t]
+        shapes = [s for s in found if s is not None]
+        if not shapes or len(shapes) < len(found) or not node.output:
             return
         try:
             shape = np.broadcast_shapes(*shapes)
@@ -238,12 +239,15 @@ class Completion:
         names = [t for t in node.input if t]
         if node.op_type in ("Shape", "Size"):
             shapes = {t: static_shape(self.types.get(t)) for t in names}
-            if any(s is None for s in shapes.values()):
+            known = {t: s for t, s in shapes.items() if s is not None}
+            if len(known) < len(shapes):
                 return None
-            return {t: np.broadcast_to(np.zeros((), np.float32), s) for t, s in shapes.items()}
+            return {t: np.broadcast_to(np.zeros((), np.float32), s) for t, s in known.items()}
         if not all(map(self.readable, names)):
             return None
-        return {t: self.value(t) for t in names}
+        values = {t: self.value(t) for t in names}
+        present = {t: v for t, v in values.items() if v is not None}
+        return present if len(present) == len(values) else None
 
 
 def constant_value(node: onnx.NodeProto, file: str) -> onnx.TensorProto:

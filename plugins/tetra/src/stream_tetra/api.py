@@ -36,6 +36,10 @@ from stream_core.ir.lp import Constraint, LinExpr, Model, Var
 API_VERSION = "0.1"
 
 
+def _namespaces(items: Iterable[str]) -> frozenset[str]:
+    return frozenset(items)
+
+
 @attrs.frozen
 class ConstraintFamily:
     """A named group of constraints (and optional objective terms) added to every group's MILP.
@@ -47,7 +51,7 @@ class ConstraintFamily:
 
     name: str
     build: Callable[[ModelContext], None] = attrs.field(eq=False)
-    namespaces: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    namespaces: frozenset[str] = attrs.field(default=frozenset(), converter=_namespaces)
     description: str = ""
 
     def applies_to(self, accelerator: Accelerator) -> bool:

@@ -82,7 +82,9 @@ def _finish(
     """Append the optional bias (indexed by the output channel) and build the MAC node."""
     bias = graph.input(node, 2)
     if bias is not None:
-        operands.insert(2, graph.operand(bias, OperandRole.WEIGHT, operands[-1].access[1:2]))
+        output_access = operands[-1].access
+        assert output_access is not None  # the output of a convolution is indexed affinely
+        operands.insert(2, graph.operand(bias, OperandRole.WEIGHT, output_access[1:2]))
     attributes = {**window.attributes, "group": group}
     return [graph.make_node(node, loops, operands, mac_op=True, attributes=attributes)]
 

@@ -6,6 +6,8 @@ pools ``B, C, OY, OX, IY, IX`` (output axes of size 1, then the reduced input ax
 
 from __future__ import annotations
 
+from typing import Any
+
 import onnx
 
 from stream_core.ir import AffineExpr, Node, OperandRole
@@ -38,7 +40,7 @@ def parse_pool(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
         graph.operand(y, OperandRole.OUTPUT, (b, k, *(AffineExpr.of(o) for o in outs))),
     ]
     attributes = graph.attributes(node)
-    extra = {key: attributes[key] for key in ("ceil_mode", "count_include_pad") if key in attributes}
+    extra: dict[str, Any] = {key: attributes[key] for key in ("ceil_mode", "count_include_pad") if key in attributes}
     loops = make_loops(("B", "K", *outs, *filters), (xs[0], xs[1], *ys[2:], *window.kernel))
     return [graph.make_node(node, loops, operands, attributes={**window.attributes, **extra})]
 
