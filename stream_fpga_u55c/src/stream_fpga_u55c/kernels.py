@@ -324,7 +324,7 @@ class KernelCode:
         tok = self.names.name(("tmp", port.operand), f"{layout.var}_tok")
         if not layout.windowed:
             index_vars = [f"i_{self.iters[k].name}" for k in range(itype.num_dims)]
-            with w.block("{"):
+            with w.scope(f"token of {port.tensor}"):
                 self.scatter(w, stream, layout, itype, index_vars, tok)
             return
         strides = [math.prod(itype.tripcounts[k + 1 :]) for k in range(itype.num_dims)]
@@ -408,13 +408,22 @@ class KernelCode:
         return [*pre, f"{self.out_token}[{flat}] = {expr};"]
 
     def output_loop_values(self, gs: list[str]) -> dict[str, str]:
-        """Loop values of an output element from its data indices (dims indexed by one loop)."""
+        """Loop values of an output element from its data indices: a loop of size 1 is 0, a dim indexed
+        by one loop gives it directly, and a mixed-radix dim (``G * K_g + K`` of a grouped convolution,
+        ``K < K_g``) gives each of its loops by division and remainder."""
         out = self.node.output
         assert out.access is not None
-        values = {}
+        values = {name: "0" for name, size in self.sizes.items() if size == 1}
         for expr, g in zip(out.access, gs, strict=True):
-            if len(expr.terms) == 1 and expr.terms[0][1] == 1 and expr.offset == 0:
-                values[expr.terms[0][0]] = g
+            terms = sorted(((c, n) for n, c in expr.terms if c != 0 and self.sizes[n] > 1), reverse=True)
+            if expr.offset or not terms or terms[-1][0] != 1:
+                continue
+            radix = [math.prod(self.sizes[n] for _, n in terms[i + 1 :]) for i in range(len(terms))]
+            if any(c != r for (c, _), r in zip(terms, radix, strict=True)):
+                continue
+            for i, (c, n) in enumerate(terms):
+                value = f"({g})" if c == 1 else f"({g}) / {c}"
+                values[n] = value if i == 0 else f"{value} % {self.sizes[n]}"
         return values
 
     def loop_defs(self, text: str, gs: list[str], exclude: tuple[str, ...] = ()) -> list[str]:
