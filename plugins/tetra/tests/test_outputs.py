@@ -153,3 +153,35 @@ def test_mapping_file_loop_order_is_streams(plugins, hardware, write_mapping, tm
     assert [e["dim"] for e in written["fused_groups"][0]["intra_core_tiling"]] == ["mm.D1", "mm.D0", "mm.D2"]
     back = load_mapping(tmp_path / "out" / "mapping.yaml", problem.workload, problem.accelerator)
     assert back.nodes == problem.mapping.nodes and back.groups == problem.mapping.groups
+
+
+def test_a_node_splitting_a_fused_axis_less_interleaves_its_tiles(plugins, hardware, write_mapping, tmp_path):
+    """relu_0 splits its 8 elements over cores 0 and 1 (parts [0,4) and [4,8)), relu_1 runs them whole
+    on core 0, both in tiles of 2. Stream steps the fused axis per core of the larger split (2 steps),
+    each iteration taking one tile of every part, so relu_1 visits its tiles 0, 2, 1, 3: [0,2), [4,6),
+    [2,4), [6,8) -- each right after relu_0 makes it -- and mapping.yaml reads back the same."""
+    mapping = write_mapping(
+        {
+            "layers": [
+                {"name": "relu_0", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D0", "split": 2}]]},
+                {"name": "relu_1", "core_allocation": [[0]]},
+            ],
+            "fused_groups": [
+                {"name": "g", "layers": ["relu_0", "relu_1"], "intra_core_tiling": [{"dim": "relu_0.D0", "tile": 2}]}
+            ],
+        }
+    )
+    acc = hardware([core("a"), core("b")])
+    first = run(relu_chain(8), acc, mapping, plugins=plugins, output=tmp_path / "out")
+    problem = first.problem
+    assert problem.mapping.nodes["relu_1"].interleave == (("D0", 2),)
+    assert problem.mapping.nodes["relu_0"].interleave == ()
+    group = problem.mapping.groups[0]
+    tiling = NodeTiling(problem.workload.node("relu_1"), problem.mapping.nodes["relu_1"], group.tile_sizes("relu_1"))
+    assert [t.range_map["D0"] for t in tiling.tiles()] == [(0, 2), (4, 6), (2, 4), (6, 8)]
+    grid = StepGrid(tiling)
+    assert grid.coords(grid.all_steps()).tolist() == [[0, 2, 1, 3]]
+    assert grid.step_index(np.array([[0, 1, 2, 3]])).tolist() == [0, 2, 1, 3]
+    assert check_schedule(first.result, problem) == []
+    back = load_mapping(tmp_path / "out" / "mapping.yaml", problem.workload, problem.accelerator)
+    assert back.nodes == problem.mapping.nodes and back.groups == problem.mapping.groups

@@ -23,6 +23,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 import attrs
 
@@ -112,8 +113,12 @@ class NodeTiling:
     def _tiles(self) -> list[TileSpec]:
         names, nest = self.node.loop_names, self.nest
         split, parts, tile, steps = self.split, self.part_sizes, self.tile, self.steps
+        blocks = dict(self.mapping.interleave)
         part_coords = list(itertools.product(*(range(split[d]) for d in names)))
-        step_coords = [dict(zip(nest, c, strict=True)) for c in itertools.product(*(range(steps[d]) for d in nest))]
+        step_coords = [
+            {d: interleaved(c, steps[d], blocks.get(d, 1)) for d, c in zip(nest, coords, strict=True)}
+            for coords in itertools.product(*(range(steps[d]) for d in nest))
+        ]
         out: list[TileSpec] = []
         for s, step in enumerate(step_coords):
             for p, part in enumerate(part_coords):
@@ -135,6 +140,12 @@ class NodeTiling:
 
     def tile_node(self, shape: tuple[int, ...]) -> Node:
         return self.node.with_sizes(dict(zip(self.node.loop_names, shape, strict=True)))
+
+
+def interleaved(step: Any, steps: int, blocks: int) -> Any:
+    """The tile a loop's ``step`` covers when its ``steps`` tiles are visited in ``blocks`` interleaved
+    blocks (one tile of each block in turn); ``step`` may be an int or an integer array."""
+    return (step % blocks) * (steps // blocks) + step // blocks
 
 
 def operand_box(operand: Operand, ranges: Mapping[str, tuple[int, int]], tensor: TensorSpec) -> Box | None:
@@ -370,12 +381,46 @@ def apply_loop_orders(
     workload: Workload,
     orders: Mapping[str, tuple[str, ...]],
 ) -> dict[str, NodeMapping]:
-    """``node_maps`` with each node of ``orders`` nested in its order (canonical, with the group's tiles)."""
+    """``node_maps`` nested as Stream's steady-state iteration space: each node of ``orders`` in its
+    order (canonical, with the group's tiles), and interleaved where :func:`axis_interleave` says."""
     out = dict(node_maps)
     for group in groups:
+        blocks = axis_interleave(workload, group, out)
         for name in group.nodes:
-            if name in orders and name in out:
-                mapping = attrs.evolve(out[name], loop_order=orders[name])
+            if name in out:
+                order = orders.get(name, out[name].loop_order)
+                mapping = attrs.evolve(out[name], loop_order=order, interleave=blocks.get(name, ()))
                 tiling = NodeTiling(workload.node(name), mapping, group.tile_sizes(name))
                 out[name] = attrs.evolve(mapping, loop_order=canonical_loop_order(tiling))
+    return out
+
+
+def axis_interleave(
+    workload: Workload, group: FusedGroup, node_maps: Mapping[str, NodeMapping]
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Per node, its tiled loops on a fused axis that another node of ``group`` splits ``u`` times
+    more, with ``u``: Stream 2.1.1 counts an axis's steady-state iterations per core of its largest
+    split (``determine_fusion_splits``), so a node splitting it less visits its tiles in ``u``
+    interleaved blocks, one tile of each per iteration (``NodeMapping.interleave``)."""
+    axes = fused_axes(workload, group.nodes)
+    nodes = [n for n in group.nodes if n in node_maps]
+    spread: dict[Loop, int] = {}  # axis root -> the largest split of a loop on it
+    for (name, loop), root in axes.root.items():
+        if name in node_maps:
+            spread[root] = max(spread.get(root, 1), node_maps[name].split_factor(loop))
+    out: dict[str, tuple[tuple[str, int], ...]] = {}
+    for name in nodes:
+        mapping = node_maps[name]
+        steps = NodeTiling(workload.node(name), mapping, group.tile_sizes(name)).steps
+        found = []
+        for loop in workload.node(name).loop_names:
+            root = axes.root.get((name, loop))
+            own = mapping.split_factor(loop)
+            if root is None or spread[root] % own:
+                continue
+            blocks = spread[root] // own
+            if blocks > 1 and steps[loop] > blocks and steps[loop] % blocks == 0:
+                found.append((loop, blocks))
+        if found:
+            out[name] = tuple(found)
     return out

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from stream_core.ir.workload import Node, Operand, TensorSpec
-from stream_core.tiling import NodeTiling
+from stream_core.tiling import NodeTiling, interleaved
 
 Boxes = tuple[np.ndarray, np.ndarray]  # (lo, hi), each of shape (axes, n)
 
@@ -42,22 +42,35 @@ class StepGrid:
         self.nest = np.array([self.position[d] for d in tiling.nest], dtype=np.int64)  # positions, outermost first
         self.strides = np.zeros(len(self.names), dtype=np.int64)
         self.strides[self.nest] = _strides(self.steps[self.nest])
+        blocks = dict(tiling.mapping.interleave)
+        self.blocks = np.array([blocks.get(d, 1) for d in self.names], dtype=np.int64)  # interleaved blocks
         self.part_coords = np.array(
             list(itertools.product(*(range(int(s)) for s in self.split))), dtype=np.int64
         ).reshape(self.n_parts, len(self.names))
 
     # -- steps ---------------------------------------------------------------------------------
-    def coords(self, steps: np.ndarray) -> np.ndarray:
-        """Step coordinates per loop, shape ``(loops, n)``."""
+    def visits(self, steps: np.ndarray) -> np.ndarray:
+        """How many times each loop has stepped before each step, shape ``(loops, n)``."""
         if not len(self.names):
             return np.zeros((0, len(steps)), dtype=np.int64)
         nested = np.unravel_index(np.asarray(steps, dtype=np.int64), tuple(int(s) for s in self.steps[self.nest]))
-        coords = np.empty((len(self.names), len(nested[0])), dtype=np.int64)
-        coords[self.nest] = nested
-        return coords
+        visits = np.empty((len(self.names), len(nested[0])), dtype=np.int64)
+        visits[self.nest] = nested
+        return visits
+
+    def coords(self, steps: np.ndarray) -> np.ndarray:
+        """The tile each step covers along each loop, shape ``(loops, n)`` (an interleaved loop visits
+        its tiles out of order)."""
+        return interleaved(self.visits(steps), self.steps[:, None], self.blocks[:, None])
+
+    def step_of_visits(self, visits: np.ndarray) -> np.ndarray:
+        return (visits * self.strides[:, None]).sum(axis=0)
 
     def step_index(self, coords: np.ndarray) -> np.ndarray:
-        return (coords * self.strides[:, None]).sum(axis=0)
+        """The step covering the given tile coordinates (the inverse of :meth:`coords`)."""
+        blocks = self.blocks[:, None]
+        per_block = (self.steps // self.blocks)[:, None]
+        return self.step_of_visits((coords % per_block) * blocks + coords // per_block)
 
     def all_steps(self) -> np.ndarray:
         return np.arange(self.n_steps, dtype=np.int64)
@@ -136,9 +149,9 @@ class OutputIndex:
     """How a producer's output boxes are numbered, and which of them a consumer box needs.
 
     When every axis of the output access is ``coeff * loop + offset`` (``coeff > 0``), the distinct
-    output boxes are indexed by the step coordinates of those *output loops* (mixed radix, in the
-    node's nest, so boxes are numbered in the order the steps reach them); the other loops are
-    reductions (a box is complete after their last step).
+    output boxes are indexed by the visits of those *output loops* (mixed radix, in the node's nest,
+    so boxes are numbered in the order the steps reach them); the other loops are reductions (a box
+    is complete after their last step).
     Otherwise the whole output is one box, complete after the producer's last step.
     """
 
@@ -168,26 +181,26 @@ class OutputIndex:
     def box_of_step(self, steps: np.ndarray) -> np.ndarray:
         if not self.out_dims:
             return np.zeros(len(steps), dtype=np.int64)
-        coords = self.grid.coords(steps)[self.out_dims]
-        return (coords * self.box_strides[:, None]).sum(axis=0)
+        visits = self.grid.visits(steps)[self.out_dims]
+        return (visits * self.box_strides[:, None]).sum(axis=0)
 
-    def _box_coords(self, boxes: np.ndarray, reduction: str) -> np.ndarray:
+    def _box_visits(self, boxes: np.ndarray, reduction: str) -> np.ndarray:
         grid = self.grid
-        coords = np.zeros((len(grid.names), len(boxes)), dtype=np.int64)
+        visits = np.zeros((len(grid.names), len(boxes)), dtype=np.int64)
         if reduction == "last":
-            coords += (grid.steps - 1)[:, None]
+            visits += (grid.steps - 1)[:, None]
         if self.out_dims:
             out_steps = tuple(int(grid.steps[d]) for d in self.out_dims)
-            coords[self.out_dims] = np.array(np.unravel_index(boxes, out_steps))
-        return coords
+            visits[self.out_dims] = np.array(np.unravel_index(boxes, out_steps))
+        return visits
 
     def completion_step(self, boxes: np.ndarray) -> np.ndarray:
         """The step after which each box is complete (its reduction loops at their last step)."""
-        return self.grid.step_index(self._box_coords(np.asarray(boxes, dtype=np.int64), "last"))
+        return self.grid.step_of_visits(self._box_visits(np.asarray(boxes, dtype=np.int64), "last"))
 
     def first_step(self, boxes: np.ndarray) -> np.ndarray:
         """The first step that writes each box."""
-        return self.grid.step_index(self._box_coords(np.asarray(boxes, dtype=np.int64), "first"))
+        return self.grid.step_of_visits(self._box_visits(np.asarray(boxes, dtype=np.int64), "first"))
 
     def needed_boxes(self, boxes: Boxes) -> tuple[np.ndarray, np.ndarray]:
         """For tensor boxes (one per column), the smallest and largest box index they overlap
@@ -206,8 +219,9 @@ class OutputIndex:
             empty |= vlo > vhi
             ps, tile, steps = grid.part_size[d], grid.tile[d], grid.steps[d]
             same_part = (vlo // ps) == (vhi // ps)
-            cmin[row] = np.where(same_part, (vlo % ps) // tile, 0)
-            cmax[row] = np.where(same_part, (vhi % ps) // tile, steps - 1)
+            first = np.where(same_part, (vlo % ps) // tile, 0)
+            last = np.where(same_part, (vhi % ps) // tile, steps - 1)
+            cmin[row], cmax[row] = _visit_range(first, last, int(steps), int(grid.blocks[d]))
         mmin = (cmin * self.box_strides[:, None]).sum(axis=0)
         mmax = (cmax * self.box_strides[:, None]).sum(axis=0)
         return np.where(empty, -1, mmin), np.where(empty, -1, mmax)
@@ -223,3 +237,16 @@ class OutputIndex:
                 lo[d] = base_lo[d]
                 hi[d] = base_hi[d]
         return lo, hi
+
+
+def _visit_range(first: np.ndarray, last: np.ndarray, steps: int, blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first and last visit of the tiles ``first..last`` of a loop whose ``steps`` tiles are visited
+    in ``blocks`` interleaved blocks (a range crossing blocks reaches a later block's first tile early
+    and an earlier block's last tile late)."""
+    per_block = steps // blocks
+    lo = (first % per_block) * blocks + first // per_block
+    hi = (last % per_block) * blocks + last // per_block
+    crossing = first // per_block != last // per_block
+    lo = np.where(crossing, np.minimum(lo, first // per_block + 1), lo)
+    hi = np.where(crossing, np.maximum(hi, (per_block - 1) * blocks + last // per_block - 1), hi)
+    return lo, hi

@@ -141,8 +141,7 @@ def differing_groups(mapping: Mapping, back: Mapping) -> list[str]:
     return [
         g.name
         for g in mapping.groups
-        if groups.get(g.name) != g
-        or any(n not in back.nodes or back.nodes[n].loop_order != mapping.nodes[n].loop_order for n in g.nodes)
+        if groups.get(g.name) != g or any(back.nodes.get(n) != mapping.nodes[n] for n in g.nodes)
     ]
 
 

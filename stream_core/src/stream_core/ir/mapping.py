@@ -8,6 +8,11 @@ Semantics (those of Stream's mapping files):
 * ``NodeMapping.loop_order`` nests the node's temporal (intra-core) tile loops: the loops it lists,
   the first innermost (Stream's order of ``intra_core_tiling`` entries), inside the loops it does not
   list, which keep the node's loop order (first outermost). Empty: the node's loop order.
+* ``NodeMapping.interleave`` lists loops ``(loop, u)`` whose tiles are visited ``u`` blocks at a time:
+  the part's range is ``u`` equal blocks and step ``c`` of the loop covers tile
+  ``(c % u) * (steps / u) + c // u`` (:func:`stream_core.tiling.interleaved`). Stream steps a fused axis
+  that another node of the group splits over ``u`` cores this way: each steady-state iteration takes
+  one tile of every block.
 * ``FusedGroup.tiles`` gives the intra-core (temporal) tile size of some loops, as written; a loop
   without a tile size is processed whole (per part). ``FusedGroup.derived`` tiles the loops that are
   one fused axis with a written one, as Stream does (see :func:`stream_core.tiling.fused_axes`); a
@@ -59,6 +64,10 @@ class NodeMapping:
     hints: tuple[tuple[str, Any], ...] = ()
     #: Temporal loop nest, innermost first (see the module docstring); empty: the node's loop order.
     loop_order: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
+    #: Loops whose tiles are visited in ``u`` interleaved blocks (see the module docstring).
+    interleave: tuple[tuple[str, int], ...] = attrs.field(
+        default=(), converter=lambda s: tuple((str(d), int(u)) for d, u in s)
+    )
 
     @property
     def parts(self) -> int:
