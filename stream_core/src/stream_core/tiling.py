@@ -142,9 +142,9 @@ class NodeTiling:
         return self.node.with_sizes(dict(zip(self.node.loop_names, shape, strict=True)))
 
 
-def interleaved(step: Any, steps: int, blocks: int) -> Any:
+def interleaved(step: Any, steps: Any, blocks: Any) -> Any:
     """The tile a loop's ``step`` covers when its ``steps`` tiles are visited in ``blocks`` interleaved
-    blocks (one tile of each block in turn); ``step`` may be an int or an integer array."""
+    blocks (one tile of each block in turn); ints, or integer arrays that broadcast together."""
     return (step % blocks) * (steps // blocks) + step // blocks
 
 
@@ -414,11 +414,11 @@ def axis_interleave(
         steps = NodeTiling(workload.node(name), mapping, group.tile_sizes(name)).steps
         found = []
         for loop in workload.node(name).loop_names:
-            root = axes.root.get((name, loop))
+            axis = axes.root.get((name, loop))
             own = mapping.split_factor(loop)
-            if root is None or spread[root] % own:
+            if axis is None or spread[axis] % own:
                 continue
-            blocks = spread[root] // own
+            blocks = spread[axis] // own
             if blocks > 1 and steps[loop] > blocks and steps[loop] % blocks == 0:
                 found.append((loop, blocks))
         if found:
