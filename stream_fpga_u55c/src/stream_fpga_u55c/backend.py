@@ -34,6 +34,7 @@ def summary(compiled: Compiled) -> str:
     design, plan = compiled.design, compiled.plan
     platform = design.platform
     lines = [f"compiled {design.name} for {platform.name} ({platform.platform})"]
+    lines += compiled.prepared.summary().splitlines()
     for g in design.groups:
         fifos = [s for s in g.streams if s.kind == "fifo"]
         converters = sum(1 for s in g.streams if s.kind == "blocks")

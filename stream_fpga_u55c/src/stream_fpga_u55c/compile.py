@@ -18,6 +18,7 @@ from stream_fpga_u55c.design import Design, build_design
 from stream_fpga_u55c.gpt2 import Gpt2Estimate
 from stream_fpga_u55c.lint import lint_project
 from stream_fpga_u55c.platform import Platform, load_platform
+from stream_fpga_u55c.prepare import Prepared, prepare_workload
 from stream_fpga_u55c.project import project_files
 from stream_fpga_u55c.resources import Estimate, estimate
 from stream_fpga_u55c.target import BACKEND, itensor_target
@@ -45,6 +46,7 @@ class Compiled:
     gpt2: Gpt2Estimate
     files: dict[str, bytes]
     timings: dict[str, float]
+    prepared: Prepared
 
     def estimates_dict(self) -> dict:
         plan = self.plan
@@ -58,6 +60,7 @@ class Compiled:
                 "depth_total": sum(f.depth for f in plan.fifos),
             },
             "converter_bits": sum(c.buffers * c.buffer_bits for s in plan.sizings for c in s.converters),
+            "weights": self.prepared.to_dict(),
             "resources": self.estimate.to_dict(),
             "gpt2_decoding": self.gpt2.to_dict(),
         }
@@ -88,6 +91,8 @@ def compile_workload(workload: Workload | Path, context: RunContext, options: Co
     platform = resolve_platform(options.target, context)
     if options.unroll < 1:
         raise InputError(Problem(f"expected a positive unroll, got {options.unroll}", field="--unroll"))
+    prepared = prepare_workload(workload, context)
+    workload = prepared.workload
     timings["parse"] = time.perf_counter() - began
     began = time.perf_counter()
     tilings = build_tilings(workload, list(options.tiles), options.max_weight_elements)
@@ -97,9 +102,9 @@ def compile_workload(workload: Workload | Path, context: RunContext, options: Co
     began = time.perf_counter()
     design = build_design(plan, platform, options.unroll)
     resources = estimate(design)
-    files = project_files(design, resources)
+    files = project_files(design, resources, prepared.weights)
     gpt2 = Gpt2Estimate(platform, options.gpt2_weights)
-    compiled = Compiled(design, plan, resources, gpt2, files, timings)
+    compiled = Compiled(design, plan, resources, gpt2, files, timings, prepared)
     files["estimates.json"] = (json.dumps(compiled.estimates_dict(), indent=2) + "\n").encode()
     violations = lint_project(
         {k: v.decode() for k, v in files.items() if k.endswith((".cpp", ".cfg"))}, platform.hbm_pcs, len(platform.slrs)

@@ -1,4 +1,5 @@
-"""What each supported ONNX operator computes, as C expressions on ``float``, and its float-operator mix.
+"""What each supported ONNX operator computes, as C expressions on ``float``, its float-operator mix, and
+why an op the frontends accept has no kernel (:func:`unsupported`, checked before any code generation).
 
 Kernel families (:func:`family`): ``mac`` (Conv, ConvTranspose, Gemm, MatMul), ``eltwise`` (n-ary
 elementwise and activations), ``move`` (reshape/transpose/slice-like copies, Concat), ``pool``
@@ -23,11 +24,7 @@ _UNARY: dict[str, Callable[[str, Node], str]] = {
         f"std::fmax(0.0f, std::fmin(1.0f, {flit(n.attribute('alpha', 0.2))} * {x} + {flit(n.attribute('beta', 0.5))}))"
     ),
     "Tanh": lambda x, n: f"std::tanh({x})",
-    "Gelu": lambda x, n: (
-        f"0.5f * {x} * (1.0f + std::tanh(0.7978845608f * ({x} + 0.044715f * {x} * {x} * {x})))"
-        if n.attribute("approximate", "none") == "tanh"
-        else f"0.5f * {x} * (1.0f + std::erf({x} * 0.7071067812f))"
-    ),
+    "Gelu": lambda x, n: (_GELU_TANH if n.attribute("approximate", "none") == "tanh" else _GELU_ERF).format(x=x),
     "Swish": lambda x, n: f"{x} / (1.0f + std::exp(-{flit(n.attribute('alpha', 1.0))} * {x}))",
     "HardSwish": lambda x, n: f"{x} * std::fmax(0.0f, std::fmin(1.0f, {x} / 6.0f + 0.5f))",
     "Erf": lambda x, n: f"std::erf({x})",
@@ -37,6 +34,29 @@ _UNARY: dict[str, Callable[[str, Node], str]] = {
     "Reciprocal": lambda x, n: f"1.0f / {x}",
     "Neg": lambda x, n: f"-{x}",
     "Abs": lambda x, n: f"std::fabs({x})",
+    "Silu": lambda x, n: f"{x} / (1.0f + std::exp(-{x}))",
+    "QuickGelu": lambda x, n: f"{x} / (1.0f + std::exp(-{flit(n.attribute('alpha', 1.702))} * {x}))",
+    "Elu": lambda x, n: f"({x} >= 0.0f ? {x} : {flit(n.attribute('alpha', 1.0))} * (std::exp({x}) - 1.0f))",
+    "Sin": lambda x, n: f"std::sin({x})",
+    "Cos": lambda x, n: f"std::cos({x})",
+    "Floor": lambda x, n: f"std::floor({x})",
+    "Ceil": lambda x, n: f"std::ceil({x})",
+    "Identity": lambda x, n: x,
+    "Cast": lambda x, n: x,
+    "CastLike": lambda x, n: x,
+}
+
+_GELU_TANH = "0.5f * {x} * (1.0f + std::tanh(0.7978845608f * ({x} + 0.044715f * {x} * {x} * {x})))"
+_GELU_ERF = "0.5f * {x} * (1.0f + std::erf({x} * 0.7071067812f))"
+
+#: Ops of several operands that are not a left fold of one binary operator.
+_NARY: dict[str, Callable[[list[str], Node], str]] = {
+    # ONNX Runtime's FastGelu (tanh approximation) and BiasGelu (erf) with an optional added bias
+    "FastGelu": lambda v, n: _GELU_TANH.format(x=f"({' + '.join(v)})"),
+    "BiasGelu": lambda v, n: _GELU_ERF.format(x=f"({' + '.join(v)})"),
+    "PRelu": lambda v, n: f"({v[0]} >= 0.0f ? {v[0]} : {v[1]} * {v[0]})",
+    "Sum": lambda v, n: " + ".join(v),
+    "Mean": lambda v, n: f"({' + '.join(v)}) / {flit(float(len(v)))}",
 }
 
 _BINARY: dict[str, Callable[[str, str], str]] = {
@@ -75,6 +95,18 @@ _MIX: dict[str, tuple[str, ...]] = {
     "Neg": (),
     "Abs": (),
     "Clip": ("compare",),
+    "Silu": ("exp", "add", "div"),
+    "QuickGelu": ("exp", "mul", "add", "div"),
+    "Elu": ("compare", "exp", "add", "mul"),
+    "Sin": ("exp",),
+    "Cos": ("exp",),
+    "Floor": (),
+    "Ceil": (),
+    "FastGelu": ("exp", "mul", "mul", "mul", "add", "add"),
+    "BiasGelu": ("exp", "mul", "mul", "add", "add"),
+    "PRelu": ("compare", "mul"),
+    "Sum": ("add",),
+    "Mean": ("add", "mul"),
     "move": (),
     "MaxPool": ("compare",),
     "GlobalMaxPool": ("compare",),
@@ -92,7 +124,16 @@ _MIX: dict[str, tuple[str, ...]] = {
 POOLS = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")
 REDUCES = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin")
 NORMS = ("LayerNormalization", "RMSNormalization")
-MAC_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+MAC_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum")
+FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
+
+#: Why ops the frontends accept have no kernel.
+_NO_KERNEL = {
+    "LRN": "no kernel for a local response normalisation across channels",
+    "Trilu": "no kernel masks a triangle (export the mask as a constant and Add or Mul it)",
+    "Range": "sequences are not generated on the device (a Range of at most 4096 elements is folded)",
+    "ConstantOfShape": "fills are not generated on the device (a fill of at most 4096 elements is folded)",
+}
 
 
 def family(node: Node) -> str | None:
@@ -100,11 +141,11 @@ def family(node: Node) -> str | None:
     op = node.op_type
     if node.mac_op and op in MAC_OPS:
         return "mac"
-    if op in _UNARY or op in _BINARY or op == "Clip":
+    if op in _UNARY or op in _BINARY or op in _NARY or op == "Clip":
         return "eltwise"
     if op in POOLS:
         return "pool"
-    if op in REDUCES:
+    if op in REDUCES or (op == "Einsum" and node.kind is NodeKind.COMPUTE):
         return "reduce"
     if op in ("Softmax", "LogSoftmax"):
         return "softmax"
@@ -112,14 +153,31 @@ def family(node: Node) -> str | None:
         return "norm"
     if op == "BatchNormalization":
         return "batchnorm"
-    if node.kind is NodeKind.DATA_MOVEMENT:
+    if node.kind is NodeKind.DATA_MOVEMENT and op not in _NO_KERNEL:
         return "move"
     return None
 
 
-SUPPORTED = tuple(sorted({*MAC_OPS, *_UNARY, *_BINARY, "Clip", *POOLS, *REDUCES, "Softmax", "LogSoftmax", *NORMS,
-                          "BatchNormalization", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
-                          "Split", "Slice", "Gather", "Identity"}))  # fmt: skip
+def unsupported(node: Node) -> str | None:
+    """Why the U55C kernels cannot compute ``node``, or ``None`` when they can."""
+    fam = family(node)
+    if fam is None:
+        return _NO_KERNEL.get(node.op_type, f"no kernel for this op; supported: {', '.join(SUPPORTED)}")
+    other = [op for op in node.operands if op.dtype not in FLOAT_DTYPES]
+    if other:
+        names = ", ".join(f"{op.tensor!r} ({op.dtype})" for op in other)
+        return f"the kernels compute on floating-point tensors only (float32 on chip); it uses {names}"
+    if node.output.access is None:
+        return "its output is not an affine function of its loops"
+    opaque = [op.tensor for op in node.reads if op.access is None]
+    if fam == "move" and opaque and len(node.reads) > 1:
+        return f"data-dependent indexing of {', '.join(opaque)}"
+    return None
+
+
+SUPPORTED = tuple(sorted({*MAC_OPS, *_UNARY, *_BINARY, *_NARY, "Clip", *POOLS, *REDUCES, "Softmax", "LogSoftmax",
+                          *NORMS, "BatchNormalization", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
+                          "Concat", "Split", "Slice", "Gather", "Expand", "Dropout"}))  # fmt: skip
 
 
 def eltwise_expr(node: Node, values: list[str]) -> str:
@@ -127,6 +185,8 @@ def eltwise_expr(node: Node, values: list[str]) -> str:
     op = node.op_type
     if op in _UNARY:
         return _UNARY[op](values[0], node)
+    if op in _NARY:
+        return _NARY[op](values, node)
     if op == "Clip":
         lo = values[1] if len(values) > 1 else flit(node.attribute("min", -3.402823466e38))
         hi = values[2] if len(values) > 2 else flit(node.attribute("max", 3.402823466e38))

@@ -28,7 +28,7 @@ from stream_fpga_u55c.design import Design, Group, Stream, Task
 from stream_fpga_u55c.kernels import KernelCode
 from stream_fpga_u55c.resources import Estimate
 from stream_fpga_u55c.tasks import block_type, emit_block_typedef, emit_drain, emit_fill, emit_load, emit_store
-from stream_fpga_u55c.weights import constant_values, sample_input
+from stream_fpga_u55c.weights import Weights, sample_input
 
 CSIM_HEADERS = ("stream_csim.h", "hls_stream.h", "hls_streamofblocks.h", "hls_dataflow.h")
 RUNTIME_HEADERS = ("stream_types.h", "stream_dataflow.h", "tensor_io.h")
@@ -457,8 +457,8 @@ def manifest(design: Design) -> dict:
     }
 
 
-def project_files(design: Design, estimate: Estimate) -> dict[str, bytes]:
-    """Every file of the project (relative path -> content), weights included."""
+def project_files(design: Design, estimate: Estimate, weights: Weights) -> dict[str, bytes]:
+    """Every file of the project (relative path -> content), ``weights`` included."""
     files: dict[str, str | bytes] = {}
     for g in design.groups:
         files[f"src/{g.name}.cpp"] = group_source(design, g)
@@ -473,11 +473,9 @@ def project_files(design: Design, estimate: Estimate) -> dict[str, bytes]:
     files["Makefile"] = makefile(design)
     files["README.md"] = readme(design, estimate)
     files["project.json"] = json.dumps(manifest(design), indent=2) + "\n"
-    weights = [t.name for t in design.tensors if t.role == "weight"]
-    values = constant_values(design.workload, weights)
     for t in design.tensors:
         if t.role == "weight":
-            files[f"data/{t.ident}.bin"] = values[t.name].tobytes()
+            files[f"data/{t.ident}.bin"] = weights.values[t.name].tobytes()
         elif t.role == "input":
             seed = sum(t.ident.encode())
             files[f"data/{t.ident}.bin"] = sample_input(t.shape, seed).tobytes()
