@@ -210,12 +210,20 @@ class FusedAxes:
     root: Mapping[Loop, Loop]
     scale: Mapping[Loop, Fraction]
 
+    @functools.cached_property
+    def _loops(self) -> dict[Loop, list[Loop]]:
+        """Per axis root, the loops on that axis (built once: ``members`` is called per loop)."""
+        loops: dict[Loop, list[Loop]] = {}
+        for loop, root in self.root.items():
+            loops.setdefault(root, []).append(loop)
+        return loops
+
     def members(self, loop: Loop) -> list[tuple[Loop, Fraction]]:
         """The loops on ``loop``'s axis (itself included) and each one's tile per unit tile of ``loop``."""
         if loop not in self.root:
             return [(loop, Fraction(1))]
-        root, own = self.root[loop], self.scale[loop]
-        return [(other, self.scale[other] / own) for other, r in self.root.items() if r == root]
+        own = self.scale[loop]
+        return [(other, self.scale[other] / own) for other in self._loops[self.root[loop]]]
 
 
 @attrs.frozen
@@ -313,7 +321,7 @@ def _first_conflict(ordered: list[_Link], held: set[tuple[str, int]]) -> tuple[s
     def find(loop: Loop) -> Loop:
         nodes.setdefault(loop, {loop[0]})
         while parent.setdefault(loop, loop) != loop:
-            loop = parent[loop]
+            parent[loop] = loop = parent[parent[loop]]  # path halving
         return loop
 
     for link in ordered:
@@ -322,10 +330,12 @@ def _first_conflict(ordered: list[_Link], held: set[tuple[str, int]]) -> tuple[s
         ra, rb = find(link.a), find(link.b)
         if ra == rb:
             continue
-        if link.shared is not None and nodes[ra] & nodes[rb]:
+        if link.shared is not None and not nodes[ra].isdisjoint(nodes[rb]):
             return link.shared
+        if len(nodes[ra]) < len(nodes[rb]):  # the smaller set joins the larger
+            ra, rb = rb, ra
         parent[rb] = ra
-        nodes[ra] |= nodes[rb]
+        nodes[ra] |= nodes.pop(rb)
     return None
 
 
@@ -336,20 +346,23 @@ def fused_axes(workload: Workload, names: Sequence[str]) -> FusedAxes:
     held = _held(links)
     root: dict[Loop, Loop] = {}
     scale: dict[Loop, Fraction] = {}
+    members: dict[Loop, list[Loop]] = {}  # root -> the loops of its axis, so a merge moves only those
     for link in links:
         if link.shared in held:
             continue
         for loop in (link.a, link.b):
             if loop not in root:
-                root[loop], scale[loop] = loop, Fraction(1)
+                root[loop], scale[loop], members[loop] = loop, Fraction(1), [loop]
         ra, rb = root[link.a], root[link.b]
-        # scale[a] must be stride * scale[b]: rescale b's axis into a's
-        factor = link.stride * scale[link.b] / scale[link.a]
         if ra == rb:
             continue
-        for loop, r in list(root.items()):
-            if r == rb:
-                root[loop], scale[loop] = ra, scale[loop] / factor
+        # scale[a] must be stride * scale[b]: rescale the smaller axis (ratios on an axis are unchanged)
+        factor = link.stride * scale[link.b] / scale[link.a]
+        if len(members[rb]) > len(members[ra]):
+            ra, rb, factor = rb, ra, 1 / factor
+        for loop in members.pop(rb):
+            root[loop], scale[loop] = ra, scale[loop] / factor
+            members[ra].append(loop)
     return FusedAxes(root, scale)
 
 

@@ -21,6 +21,7 @@ Semantics (those of Stream's mapping files):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
@@ -87,7 +88,15 @@ class FusedGroup:
 
     def tile_sizes(self, node: str) -> dict[str, int]:
         """The tile size of each tiled loop of ``node``: written, else derived from a fused axis."""
-        return {d: t for n, d, t in (*self.derived, *self.tiles) if n == node}
+        return dict(self._tile_table.get(node, {}))
+
+    @functools.cached_property
+    def _tile_table(self) -> dict[str, dict[str, int]]:
+        """Per node, its tile sizes (built once: ``tile_sizes`` is called per node of the group)."""
+        table: dict[str, dict[str, int]] = {}
+        for n, d, t in (*self.derived, *self.tiles):
+            table.setdefault(n, {})[d] = t
+        return table
 
 
 @attrs.frozen
