@@ -27,6 +27,10 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "attention": examples.attention,
 }
 
+#: Tiles pinned so a test can check a hand-derived structure: the conv block streams one row per token
+#: (every other loop whole; a tile above the loop size means whole), as its window-ring test derives.
+PINNED = {"conv_block": ("OY=1", "OX=4096", "C=4096", "K=4096", "FX=4096", "FY=4096")}
+
 
 def build_csim(project: Path, output: Path, flags: list[str] | None = None) -> subprocess.Popen:
     """Start ``g++`` on a project's kernels and testbench (returns the running process)."""
@@ -108,7 +112,7 @@ def projects(tmp_path_factory: pytest.TempPathFactory, context: RunContext) -> d
     pending = []
     for name, builder in BUILDERS.items():
         model = builder(root / f"{name}.onnx")
-        compiled = compile_workload(model, context, CompileOptions())
+        compiled = compile_workload(model, context, CompileOptions(tiles=PINNED.get(name, ())))
         directory = root / name
         write_files(directory, compiled.files)
         binary = root / f"{name}.csim"

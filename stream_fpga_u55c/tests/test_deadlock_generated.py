@@ -14,9 +14,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from stream_fpga_u55c.compile import CompileOptions, compile_workload
+from stream_fpga_u55c.performance import predict
 
+from stream_core.errors import InfeasibleError
 from stream_core.outputs import write_files
 from stream_fpga_u55c import examples
 
@@ -33,7 +36,11 @@ def with_depth(source: str, items: int) -> str:
 @pytest.fixture(scope="module")
 def variants(tmp_path_factory: pytest.TempPathFactory, context: Any, csim_builder: Any) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("skip")
-    compiled = compile_workload(examples.transpose_skip(root / "skip.onnx"), context, CompileOptions())
+    compiled = compile_workload(
+        examples.transpose_skip(root / "skip.onnx"),
+        context,
+        CompileOptions(tiles=("D=1", "K=4096")),  # rows
+    )
     base = root / "lp"
     write_files(base, compiled.files)
     source = (base / "src" / "group0.cpp").read_text()
@@ -91,3 +98,14 @@ def test_depth_14_tokens_passes_with_the_fifo_full(variants: dict[str, Any], tmp
         result, row = simulate(variants[14], variants["base"], tmp_path)
         assert result.returncode == 0, result.stderr
         assert row["capacity"] == row["max_occupancy"] == "28"
+
+
+def test_compile_check_names_the_too_shallow_fifo(variants: dict[str, Any]) -> None:
+    """The design above with 13 tokens (the C simulation deadlocks) fails the compile's own model check."""
+    design = variants["compiled"].design
+    (group,) = design.groups
+    streams = tuple(attrs.evolve(s, tokens=13) if s.name == STREAM else s for s in group.streams)
+    shallow = attrs.evolve(design, groups=(attrs.evolve(group, streams=streams),))
+    with pytest.raises(InfeasibleError, match=f"(?m)FIFO\\(s\\) too shallow: {STREAM}$"):
+        predict(shallow)
+    assert predict(design).groups[0].latency > 0  # the LP depth passes the same check

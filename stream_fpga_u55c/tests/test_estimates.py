@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +79,12 @@ def test_compile_prints_and_writes_estimates(tmp_path: Path, capsys: pytest.Capt
     out = tmp_path / "proj"
     assert main(["compile", str(model), "--target", "u55c", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "ESTIMATE" in printed and "229.61" in printed and "SLR0" in printed
+    # the GPT-2 decoding estimate is printed only for a GPT-2 block with a KV cache (test_performance.py)
+    assert "ESTIMATE" in printed and "229.61" not in printed and "SLR0" in printed
     data = json.loads((out / "estimates.json").read_text())
-    assert data["gpt2_decoding"]["label"].startswith("ESTIMATE")
+    assert "gpt2_decoding" not in data and data["performance"]["label"].startswith("ESTIMATE")
     assert [s["slr"] for s in data["resources"]["slrs"]] == ["SLR0", "SLR1", "SLR2"]
     assert data["resources"]["slrs"][0]["dsp"]["available"] == 2664
-    row = data["gpt2_decoding"]["rows"][3]
-    assert row["streamtensor_measured"] == {"latency_ms": 1387.76, "ttft_ms": 272.85, "tokens_per_s": 229.61}
-    assert math.isclose(
-        row["estimate"]["tokens_per_s"], Gpt2Estimate(load_platform()).row(256, 256).tokens_per_s, rel_tol=1e-3
-    )
     # a second compile into the directory it created is allowed; into a foreign one it is not
     assert main(["compile", str(model), "--target", "u55c", "-o", str(out)]) == 0
     (tmp_path / "foreign").mkdir()

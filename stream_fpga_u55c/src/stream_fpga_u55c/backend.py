@@ -1,8 +1,8 @@
 """The ``u55c-hls`` code generator, run by ``stream compile WORKLOAD --target u55c -o DIR``.
 
-Options through ``--set``: ``u55c.tiles`` (a list of ``[NODE:]LOOP=SIZE``), ``u55c.unroll`` (lanes per
-kernel), ``u55c.budget_bytes`` (fusion memory budget; default the smallest SLR's BRAM + URAM bytes),
-``u55c.gpt2_weights`` (weight dtype of the GPT-2 decoding estimate: fp32, fp16, int8).
+Options through ``--set``: ``u55c.tiles`` (a list of ``[NODE:]LOOP=SIZE`` fixed before the tiling
+search), ``u55c.unroll`` (lanes per kernel), ``u55c.budget_bytes`` (fusion memory budget; default the
+smallest SLR's BRAM + URAM bytes).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ class U55cHlsBackend:
             tiles=tuple(context.setting("u55c.tiles", ()) or ()),
             unroll=int(context.setting("u55c.unroll", DEFAULT_UNROLL)),
             budget_bytes=context.setting("u55c.budget_bytes"),
-            gpt2_weights=str(context.setting("u55c.gpt2_weights", "fp32")),
         )
         compiled = compile_workload(workload, context, options)
         return Generated(compiled.files, summary(compiled))
@@ -46,13 +45,12 @@ def summary(compiled: Compiled) -> str:
             f"(depth in tokens x count: {depths}), {converters} converters, {len(g.args)} HBM ports; "
             f"token-model period {g.period} cycles"
         )
-    converter_bits = sum(c.buffers * c.buffer_bits for s in plan.sizings for c in s.converters)
-    lines.append(
-        f"  FIFOs: {len(plan.fifos)}, {plan.total_fifo_bits} bits in total; converter buffers: {converter_bits} bits"
-    )
+    lines.append(f"  FIFOs: {len(plan.fifos)}; " + plan.activation_line())
     lines.append("resources (estimate; rules in estimates.json):")
     lines += ["  " + line for line in compiled.estimate.table().splitlines()]
-    lines.append(compiled.gpt2.table())
+    lines.append(compiled.performance.table())
+    if compiled.gpt2:
+        lines.append(compiled.gpt2.table())
     t = compiled.timings
     lines.append(f"time: parse {t['parse']:.3f} s, itensor plan {t['plan']:.3f} s, codegen {t['codegen']:.3f} s")
     return "\n".join(lines)

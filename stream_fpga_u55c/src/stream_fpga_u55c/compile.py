@@ -15,14 +15,15 @@ from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
 from stream_core.ir import Workload
 from stream_fpga_u55c.design import Design, build_design
-from stream_fpga_u55c.gpt2 import Gpt2Estimate
+from stream_fpga_u55c.gpt2 import Gpt2Decoding, gpt2_decoding
 from stream_fpga_u55c.lint import lint_project
+from stream_fpga_u55c.performance import Performance, predict
 from stream_fpga_u55c.platform import Platform, load_platform
 from stream_fpga_u55c.prepare import Prepared, prepare_workload
 from stream_fpga_u55c.project import project_files
 from stream_fpga_u55c.resources import Estimate, estimate
 from stream_fpga_u55c.target import BACKEND, itensor_target
-from stream_fpga_u55c.tiling import MAX_WEIGHT_ELEMENTS, build_tilings
+from stream_fpga_u55c.tiling import fixed_tilings
 
 DEFAULT_UNROLL = 16
 
@@ -34,8 +35,6 @@ class CompileOptions:
     tiles: tuple[str, ...] = ()
     unroll: int = DEFAULT_UNROLL
     budget_bytes: int | None = None
-    max_weight_elements: int = MAX_WEIGHT_ELEMENTS
-    gpt2_weights: str = "fp32"
 
 
 @attrs.frozen
@@ -43,7 +42,8 @@ class Compiled:
     design: Design
     plan: StreamPlan
     estimate: Estimate
-    gpt2: Gpt2Estimate
+    performance: Performance
+    gpt2: Gpt2Decoding | None
     files: dict[str, bytes]
     timings: dict[str, float]
     prepared: Prepared
@@ -59,10 +59,18 @@ class Compiled:
                 "bits": plan.total_fifo_bits,
                 "depth_total": sum(f.depth for f in plan.fifos),
             },
-            "converter_bits": sum(c.buffers * c.buffer_bits for s in plan.sizings for c in s.converters),
+            "converter_bits": plan.converter_bits,
+            "activations": {
+                "fifo_bits": plan.total_fifo_bits,
+                "converter_bits": plan.converter_bits,
+                "full_tensor_bits": plan.full_tensor_bits,
+                "ratio": round(plan.activation_ratio, 4),
+            },
+            "tiling": plan.to_dict()["tiling"],
             "weights": self.prepared.to_dict(),
             "resources": self.estimate.to_dict(),
-            "gpt2_decoding": self.gpt2.to_dict(),
+            "performance": self.performance.to_dict(),
+            **({"gpt2_decoding": self.gpt2.to_dict()} if self.gpt2 else {}),
         }
 
 
@@ -95,16 +103,17 @@ def compile_workload(workload: Workload | Path, context: RunContext, options: Co
     workload = prepared.workload
     timings["parse"] = time.perf_counter() - began
     began = time.perf_counter()
-    tilings = build_tilings(workload, list(options.tiles), options.max_weight_elements)
+    fixed = fixed_tilings(workload, list(options.tiles))
     target = itensor_target(platform, options.unroll, options.budget_bytes)
-    plan = plan_streams(workload, context, target=target, tilings=tilings)
+    plan = plan_streams(workload, context, target=target, tilings=fixed, search=True)
     timings["plan"] = time.perf_counter() - began
     began = time.perf_counter()
     design = build_design(plan, platform, options.unroll)
     resources = estimate(design)
+    performance = predict(design)
     files = project_files(design, resources, prepared.weights)
-    gpt2 = Gpt2Estimate(platform, options.gpt2_weights)
-    compiled = Compiled(design, plan, resources, gpt2, files, timings, prepared)
+    gpt2 = gpt2_decoding(workload, performance, platform)
+    compiled = Compiled(design, plan, resources, performance, gpt2, files, timings, prepared)
     files["estimates.json"] = (json.dumps(compiled.estimates_dict(), indent=2) + "\n").encode()
     violations = lint_project(
         {k: v.decode() for k, v in files.items() if k.endswith((".cpp", ".cfg"))}, platform.hbm_pcs, len(platform.slrs)

@@ -1,4 +1,12 @@
-"""Bandwidth- and compute-bound ESTIMATE of GPT-2 small decoding on the platform, beside StreamTensor.
+"""GPT-2 decoding estimates: from a compiled GPT-2 block with a KV cache (:func:`gpt2_decoding`), and the
+bandwidth- and compute-bound of GPT-2 small (:class:`Gpt2Estimate`) shown beside it, with StreamTensor's
+published measurements.
+
+:func:`gpt2_decoding` applies only to a stream-blocks ``gpt2`` block with a KV cache (inputs ``k_cache`` and
+``v_cache``, ``t=1``): one decoding step at context ``L`` (the cache length) is 12 layers x the predicted
+latency of the compiled block; the embedding, final norm and LM head are not in the block and not counted.
+
+The bound:
 
 Model (GPT-2 small: 12 layers, hidden 768, 12 heads, FFN 3072, vocabulary 50257, tied LM head). Every
 generated token streams every weight from HBM once (no weight stays on chip) and reads the KV cache::
@@ -18,6 +26,8 @@ from __future__ import annotations
 
 import attrs
 
+from stream_core.ir import Workload
+from stream_fpga_u55c.performance import Performance
 from stream_fpga_u55c.platform import Platform
 
 LAYERS, HIDDEN, HEADS, FFN, VOCAB = 12, 768, 12, 3072, 50257
@@ -150,3 +160,60 @@ class Gpt2Estimate:
             "formula": self.formula(),
             "rows": rows,
         }
+
+
+@attrs.frozen
+class Gpt2Decoding:
+    """Decoding speed of GPT-2 small predicted from the compiled block (see the module docstring)."""
+
+    hidden: int
+    context: int
+    block_latency_s: float
+    bound: Gpt2Estimate
+
+    @property
+    def step_s(self) -> float:
+        return LAYERS * self.block_latency_s
+
+    @property
+    def tokens_per_s(self) -> float:
+        return 1 / self.step_s
+
+    def table(self) -> str:
+        bound, _ = self.bound.step(self.context)
+        lines = [
+            f"GPT-2 decoding ESTIMATE from this compiled block (hidden {self.hidden}, context {self.context}; "
+            "not a measurement):",
+            f"  one step = {LAYERS} layers x block latency {1e3 * self.block_latency_s:.3f} ms = "
+            f"{1e3 * self.step_s:.3f} ms -> {self.tokens_per_s:.1f} tokens/s "
+            "(embedding, final norm, LM head not counted)",
+            f"  bandwidth/DSP bound of GPT-2 small fp32 at this context: {1 / bound:.1f} tokens/s",
+            "  StreamTensor on the U55C (measured, slides): "
+            + ", ".join(f"[{i}:{o}] {tps:.2f} tokens/s" for (i, o), (_, _, tps) in STREAMTENSOR.items()),
+        ]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "label": "ESTIMATE from the compiled GPT-2 block with a KV cache, not a measurement",
+            "hidden": self.hidden,
+            "context": self.context,
+            "block_latency_ms": round(1e3 * self.block_latency_s, 6),
+            "step_ms": round(1e3 * self.step_s, 6),
+            "tokens_per_s": round(self.tokens_per_s, 3),
+            "not_counted": ["embedding", "final norm", "LM head"],
+            "bound_tokens_per_s": round(1 / self.bound.step(self.context)[0], 3),
+            "streamtensor_measured": [
+                {"in": i, "out": o, "latency_ms": lat, "ttft_ms": ttft, "tokens_per_s": tps}
+                for (i, o), (lat, ttft, tps) in STREAMTENSOR.items()
+            ],
+        }
+
+
+def gpt2_decoding(workload: Workload, performance: Performance, platform: Platform) -> Gpt2Decoding | None:
+    """The decoding estimate when ``workload`` is a GPT-2 block with a KV cache, else ``None``."""
+    if workload.name != "gpt2" or not {"k_cache", "v_cache"} <= set(workload.inputs):
+        return None
+    cache = workload.tensor("k_cache").shape
+    hidden = workload.tensor(workload.inputs[0]).shape[-1]
+    return Gpt2Decoding(hidden, cache[-2], performance.latency_s, Gpt2Estimate(platform))

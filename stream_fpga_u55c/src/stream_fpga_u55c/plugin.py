@@ -42,9 +42,3 @@ def stream_register_settings() -> Iterator[SettingRecord]:
     yield SettingRecord(
         name="u55c.budget_bytes", description="fusion memory budget (default: the smallest SLR's BRAM + URAM bytes)"
     )
-    yield SettingRecord(
-        name="u55c.gpt2_weights",
-        description="weight dtype of the GPT-2 decoding estimate",
-        choices=("fp32", "fp16", "int8"),
-        default="fp32",
-    )

@@ -84,6 +84,7 @@ class GroupResources:
     converter_bits: int
     buffer_bits: int
     kernels: tuple[tuple[str, int, int], ...]  # (kernel, lanes, dsp)
+    kernel_buffers: tuple[tuple[str, int], ...] = ()  # (kernel, its buffer bits)
 
     @property
     def memory(self) -> Memory:
@@ -167,22 +168,47 @@ def group_resources(design: Design, group: Group) -> GroupResources:
             fifos = fifos + fifo_memory(s.bits, s.depth)
             fifo_bits += s.bits * s.depth
     kernels = []
+    kernel_buffers = []
     dsp_total = 0
     for task in group.tasks:
         if task.kind != "kernel":
             continue
         code = KernelCode(design, group, task)
         lanes = kernel_lanes(code.kernel, design.unroll)
+        own = 0
         for layout in [*(lay for _, _, lay in code.ins), code.out]:
             banks = lanes if lanes > 1 and layout.shape and layout.shape[-1] % lanes == 0 else 1
             buffers = buffers + array_memory(layout.elements, banks)
-            buffer_bits += 32 * layout.elements
+            own += 32 * layout.elements
+        buffer_bits += own
+        kernel_buffers.append((task.kernel, own))
         dsp = lanes * sum(platform.dsp(op) for op in ops.op_mix(code.node))
         kernels.append((task.kernel, lanes, dsp))
         dsp_total += dsp
     return GroupResources(
-        group.name, fifos, converters, buffers, dsp_total, fifo_bits, converter_bits, buffer_bits, tuple(kernels)
+        group.name,
+        fifos,
+        converters,
+        buffers,
+        dsp_total,
+        fifo_bits,
+        converter_bits,
+        buffer_bits,
+        tuple(kernels),
+        tuple(kernel_buffers),
     )
+
+
+def split_advice(group: GroupResources) -> str:
+    """Which kernel to split: the one with the most DSPs, or with the largest buffers."""
+    by_dsp = max(group.kernels, key=lambda k: k[2], default=None)
+    buffers = dict(group.kernel_buffers)
+    by_memory = max(buffers, key=lambda k: buffers[k], default=None)
+    if by_dsp is not None and group.dsp * 2 > group.memory.bram36 and by_dsp[2] > 0:
+        return f"split kernel {by_dsp[0]!r} ({by_dsp[2]} DSP at {by_dsp[1]} lanes) or lower u55c.unroll"
+    if by_memory is not None:
+        return f"split kernel {by_memory!r} ({buffers[by_memory]} buffer bits) or tile it smaller (u55c.tiles)"
+    return "split the group (lower u55c.budget_bytes)"
 
 
 def estimate(design: Design) -> Estimate:
@@ -198,7 +224,7 @@ def estimate(design: Design) -> Estimate:
         slr = next((i for i, cap in enumerate(left) if all(n <= c for n, c in zip(need, cap, strict=True))), None)
         if slr is None:
             refused.append(
-                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; free per SLR: "
+                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; {split_advice(g)}; free per SLR: "
                 + "; ".join(
                     f"{s.name} BRAM36 {c[0]}/{s.bram36}, URAM {c[1]}/{s.uram}, DSP {c[2]}/{s.dsp}"
                     for s, c in zip(platform.slrs, left, strict=True)
@@ -210,7 +236,7 @@ def estimate(design: Design) -> Estimate:
     if refused:
         raise InfeasibleError(
             f"the design does not fit the {platform.name} ({len(refused)} group(s) fit no SLR); "
-            "tile the kernels smaller, lower --unroll or lower --on-chip-budget to split the groups",
+            "split the named kernel, tile it smaller (u55c.tiles), lower u55c.unroll or u55c.budget_bytes",
             refused,
         )
     return Estimate(groups, tuple(placement), platform)

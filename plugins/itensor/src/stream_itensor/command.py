@@ -54,6 +54,7 @@ def format_plan(plan: StreamPlan) -> str:
     lines.append(
         f"total FIFO bits {plan.total_fifo_bits} ({plan.total_fifo_bits / 8 / 1024:.1f} KiB) in {len(plan.fifos)} FIFOs"
     )
+    lines.append(plan.activation_line())
     return "\n".join(lines)
 
 
@@ -71,7 +72,7 @@ class FifoSizeCommand:
             action="append",
             default=[],
             metavar="LOOP=SIZE",
-            help="tile size for every node with that loop (repeatable); default whole layer",
+            help="tile size for every node with that loop (repeatable; no search); default: searched tiles",
         )
         parser.add_argument("--force", action="store_true", help="overwrite an output file not written by stream")
         add_run_options(parser, cache=False)
@@ -88,7 +89,8 @@ class FifoSizeCommand:
         check_output_file(output, force=args.force)  # before the work, not after it
         workload, _ = parse_workload(Path(args.workload), context)
         target = load_target(args.target, context)
-        plan = plan_streams(workload, context, target=target, default_tiling=parse_tiles(args.tile))
+        tiles = parse_tiles(args.tile)
+        plan = plan_streams(workload, context, target=target, default_tiling=tiles, search=tiles is None)
         data = plan.to_dict()
         print(format_plan(plan))
         if args.simulate:

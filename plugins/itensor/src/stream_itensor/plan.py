@@ -7,6 +7,7 @@ counts, FIFO depths and widths. :meth:`StreamPlan.to_dict` is its JSON form (``s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from stream_itensor.itype import MLIR_NAMES
 from stream_itensor.lp import FifoDepth, GroupSizing, size_fifos
 from stream_itensor.profiles import KernelProfile, profiles_from_cost_model
 from stream_itensor.target import DEFAULT_TARGET, Target
+from stream_itensor.tilesearch import TilingSearch, search_tilings
 from stream_itensor.tiling import KernelTiling
 
 
@@ -35,6 +37,36 @@ class StreamPlan:
     profiles: Mapping[str, KernelProfile]
     dataflows: tuple[DataflowGraph, ...]
     sizings: tuple[GroupSizing, ...]
+    #: How the tiling was searched (``None``: the tilings were given).
+    tiling: TilingSearch | None = None
+
+    @property
+    def converter_bits(self) -> int:
+        """Converter buffers as sized (ping-pong, or more)."""
+        return sum(c.buffers * c.buffer_bits for s in self.sizings for c in s.converters)
+
+    @property
+    def full_tensor_bits(self) -> int:
+        """On-chip bits if every edge between kernels buffered its whole tensor (whole-layer tiles)."""
+        return sum(e.source.element_bits * math.prod(e.source.data_shape) for e in self.graph.edges)
+
+    @property
+    def activation_ratio(self) -> float:
+        """FIFO plus converter bits over :attr:`full_tensor_bits`."""
+        return (self.total_fifo_bits + self.converter_bits) / max(1, self.full_tensor_bits)
+
+    def activation_line(self) -> str:
+        """FIFO and converter bits against full-tensor buffering, and how the tiles were chosen."""
+        how = (
+            f"tiles searched ({self.tiling.candidates} candidates, "
+            f"frame period bound {self.tiling.period_bound} cycles)"
+            if self.tiling
+            else "tiles as given"
+        )
+        return (
+            f"on-chip activations: FIFOs {self.total_fifo_bits} + converters {self.converter_bits} bits = "
+            f"{self.activation_ratio:.3f}x full-tensor buffering ({self.full_tensor_bits} bits); {how}"
+        )
 
     @property
     def fifos(self) -> tuple[FifoDepth, ...]:
@@ -61,13 +93,21 @@ def plan_streams(
     default_tiling: KernelTiling | None = None,
     profiles: Mapping[str, KernelProfile] | None = None,
     solver: Any = None,
+    search: bool = False,
 ) -> StreamPlan:
     """Type, fuse, model and size ``workload``.
 
+    With ``search`` the tile sizes are searched (:func:`~stream_itensor.tilesearch.search_tilings`)
+    and ``tilings`` only fixes the loops it names.
     ``profiles`` default to the cost model (``context.options.cost_model`` or roofline) on ``target``'s
     cores; ``solver`` defaults to ``context.solver("lp")`` (``--solver``), with the run's time limit.
     """
     target = target or DEFAULT_TARGET
+    searched = None
+    if search:
+        fixed = {name: dict(t.tiles) for name, t in (tilings or {}).items()}
+        searched = search_tilings(workload, target, context, fixed)
+        tilings = searched.tilings
     graph = build_stream_graph(workload, tilings, default_tiling)
     fusion = fuse(graph, target.budget)
     for group in fusion.groups:
@@ -82,7 +122,7 @@ def plan_streams(
     solver = solver or context.solver("lp")
     options = SolveOptions(time_limit=context.options.time_limit)
     sizings = tuple(size_fifos(d, solver, options) for d in dataflows)
-    return StreamPlan(graph, fusion, target, profiles, dataflows, sizings)
+    return StreamPlan(graph, fusion, target, profiles, dataflows, sizings, searched)
 
 
 def plan_dict(plan: StreamPlan) -> dict[str, Any]:
@@ -186,8 +226,11 @@ def plan_dict(plan: StreamPlan) -> dict[str, Any]:
         "fifos": fifos,
         "totals": {
             "fifo_bits": plan.total_fifo_bits,
-            "converter_bits": sum(c["converter"]["buffer_bits"] for c in edges if c["converter"]),
+            "converter_bits": plan.converter_bits,
             "local_bits": sum(k.local_bits for k in graph.kernels),
             "groups": len(fusion.groups),
+            "full_tensor_bits": plan.full_tensor_bits,
+            "activation_ratio": round(plan.activation_ratio, 4),
         },
+        "tiling": plan.tiling.to_dict() if plan.tiling else {"searched": False},
     }
