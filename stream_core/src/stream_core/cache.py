@@ -15,13 +15,13 @@ import json
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from stream_core.ir.cost import CostResult
+from stream_core.outputs import replace_atomically
 from stream_core.yamlio import is_int, is_number
 
 FORMAT_VERSION = 2
@@ -88,20 +88,11 @@ class CostCache:
             self._disable(exc)
             return
         try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        except OSError as exc:
+            replace_atomically(path, payload.encode())
+        except PermissionError as exc:
             self._disable(exc)
-            return
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(payload)
-            os.replace(tmp, path)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             log.warning("cost cache entry %s cannot be written (%s): not cached", path, exc.strerror or exc)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     def _disable(self, exc: OSError) -> None:
         self.usable = False

@@ -228,6 +228,12 @@ def write_output_file(path: Path, content: bytes, *, force: bool = False) -> Non
     path = Path(path)
     check_output_file(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(path, content)
+
+
+def replace_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` all or nothing: into a temporary file beside it, then moved into
+    place, so a reader (another run, a crash) never sees half a file. Raises ``OSError``."""
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=STAGING_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -20,7 +20,6 @@ import logging
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path, PurePath
@@ -29,6 +28,7 @@ from typing import Any
 import attrs
 
 from stream_core.ir.problem import CostTable
+from stream_core.outputs import replace_atomically
 from stream_core.plugins import Plugins
 
 log = logging.getLogger("stream_core")
@@ -149,14 +149,7 @@ class StageCache:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = MAGIC + json.dumps(_header(key)).encode() + b"\n" + pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_atomically(path, data)
 
 
 def _header(key: str) -> dict[str, Any]:
