@@ -1,114 +1,74 @@
-"""Benchmark of stream-fpga-u55c: codegen time, g++ build time, C-simulation time, FIFO totals and resource
-estimates for the example models, and codegen + estimates for a GPT-2 decoder block at hidden 768.
+"""Benchmark of stream-fpga-u55c: per model, compile time, kernels, FIFO and converter bits against
+full-tensor buffering, resources and the predicted latency/throughput of the generated design.
 
-    python stream_fpga_u55c/bench/bench_u55c.py [--decoder-csim] [--workdir DIR]
+    python stream_fpga_u55c/bench/bench_u55c.py
 
-``--decoder-csim`` also builds and simulates the decoder block (slow: every weight tile is re-streamed for
-every row). Prints one table and the GPT-2 decoding estimate; nothing is timed inside the test suite.
+Models: the MLP and conv examples, a GPT-2 block (hidden 768, 64 tokens), a Llama block (hidden 768,
+12 heads, 4 KV heads, FFN 2048, 64 tokens), and a GPT-2 decoding step with a 64-token KV cache (its
+decoding estimate is printed after the table). A model that does not compile prints its error.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from stream_fpga_u55c.compile import Compiled, CompileOptions, compile_workload, write_project
+from stream_blocks.api import block_workload
+from stream_fpga_u55c.compile import Compiled, CompileOptions, compile_workload
 
 from stream_core.context import RunContext
+from stream_core.errors import StreamError
+from stream_core.ir import Workload
 from stream_core.plugins import load_plugins
 from stream_fpga_u55c import examples
 
-FLAGS = ["-std=c++17", "-Wall", "-Werror", "-Wno-unknown-pragmas", "-O2", "-pthread", "-DSTREAM_CSIM"]
-MODELS = {
-    "mlp": (examples.mlp, True),
-    "conv_block": (examples.conv_block, True),
-    "attention": (examples.attention, True),
-    "transpose_skip": (examples.transpose_skip, True),
-    "gpt2_block_768": (examples.decoder_block, False),
+MODELS: dict[str, Callable[[Path, RunContext], Workload | Path]] = {
+    "mlp": lambda d, c: examples.mlp(d / "mlp.onnx"),
+    "conv_block": lambda d, c: examples.conv_block(d / "conv.onnx"),
+    "gpt2 t=64": lambda d, c: block_workload("gpt2?d=768&t=64", c),
+    "llama t=64": lambda d, c: block_workload("llama?d=768&h=12&kvh=4&ffn=2048&t=64", c),
+    "gpt2 decode kv=64": lambda d, c: block_workload("gpt2?d=768&t=1&kv=64", c),
 }
 
 
-def build(project: Path) -> float:
-    sources = sorted(str(p) for p in (project / "src").glob("*.cpp"))
-    command = ["g++", *FLAGS, f"-I{project / 'csim'}", f"-I{project / 'src'}", *sources]
-    command += [str(project / "tb" / "csim_main.cpp"), "-o", str(project / "csim.bin")]
-    began = time.perf_counter()
-    subprocess.run(command, check=True)
-    return time.perf_counter() - began
-
-
-def simulate(project: Path) -> tuple[float, dict[str, dict[str, str]]]:
-    out = project / "out"
-    out.mkdir(exist_ok=True)
-    began = time.perf_counter()
-    subprocess.run([str(project / "csim.bin"), str(project / "data"), str(out)], check=True)
-    seconds = time.perf_counter() - began
-    with (out / "streams.csv").open() as f:
-        return seconds, {row["name"]: row for row in csv.DictReader(f)}
-
-
-def occupancy_vs_lp(compiled: Compiled, stats: dict[str, dict[str, str]]) -> str:
-    """Sum over the LP-sized FIFOs of the simulated max occupancy and of the depth, both in tokens."""
-    used = depth = 0
-    for group in compiled.design.groups:
-        for s in group.streams:
-            if s.kind == "fifo":
-                used += -(-int(stats[s.name]["max_occupancy"]) // (s.depth // s.tokens))
-                depth += s.tokens
-    return f"{used}/{depth}"
+def row(name: str, compiled: Compiled, seconds: float) -> str:
+    plan, perf = compiled.plan, compiled.performance
+    use = [compiled.estimate.slr_use(i) for i in range(len(compiled.estimate.platform.slrs))]
+    bram, uram, dsp = (sum(u[k] for u in use) for k in range(3))
+    return (
+        f"{name:<18} {seconds:>6.1f} {len(plan.graph.kernels):>4} {len(plan.fusion.groups):>3} "
+        f"{plan.total_fifo_bits / 1e6:>8.2f} {plan.converter_bits / 1e6:>8.2f} {plan.full_tensor_bits / 1e6:>8.2f} "
+        f"{plan.activation_ratio:>6.3f} {bram:>6} {uram:>5} {dsp:>5} {1e3 * perf.latency_s:>9.3f} "
+        f"{perf.frames_per_s:>9.1f} {100 * perf.throughput_ratio:>6.1f}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--decoder-csim", action="store_true", help="also build and simulate the decoder block")
-    parser.add_argument("--workdir", type=Path, help="keep the projects here (default: a temporary directory)")
-    args = parser.parse_args()
     context = RunContext(plugins=load_plugins())
-    root = args.workdir or Path(tempfile.mkdtemp(prefix="u55c-bench-"))
-    root.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="u55c-bench-"))
     header = (
-        f"{'model':<15} {'nodes':>5} {'grp':>3} {'codegen s':>9} {'g++ s':>6} {'csim s':>7} {'FIFOs':>5} "
-        f"{'FIFO Kb':>8} {'cvt Kb':>8} {'occ/depth':>10} {'BRAM36':>7} {'URAM':>5} {'DSP':>5}  SLRs"
+        f"{'model':<18} {'cmp s':>6} {'krn':>4} {'grp':>3} {'FIFO Mb':>8} {'cvt Mb':>8} {'full Mb':>8} "
+        f"{'ratio':>6} {'BRAM36':>6} {'URAM':>5} {'DSP':>5} {'lat ms':>9} {'frames/s':>9} {'thr %':>6}"
     )
     print(header)
     print("-" * len(header))
-    last = None
-    for name, (builder, run_csim) in MODELS.items():
-        model = builder(root / f"{name}.onnx")
+    decoding = None
+    for name, build in MODELS.items():
         began = time.perf_counter()
-        compiled = compile_workload(model, context, CompileOptions())
-        codegen = time.perf_counter() - began
-        project = root / name
-        write_project(compiled.files, project, force=True)
-        gxx = sim = "-"
-        occupancy = "-"
-        if run_csim or args.decoder_csim:
-            gxx = f"{build(project):.2f}"
-            seconds, stats = simulate(project)
-            sim = f"{seconds:.2f}"
-            occupancy = occupancy_vs_lp(compiled, stats)
-        plan, estimate = compiled.plan, compiled.estimate
-        converter_bits = sum(c.buffers * c.buffer_bits for s in plan.sizings for c in s.converters)
-        use = [estimate.slr_use(i) for i in range(len(estimate.platform.slrs))]
-        bram, uram, dsp = (sum(u[k] for u in use) for k in range(3))
-        slrs = ", ".join(f"{g}->SLR{s}" for g, s in estimate.placement)
-        print(
-            f"{name:<15} {len(compiled.design.workload.nodes):>5} {len(compiled.design.groups):>3} {codegen:>9.3f} "
-            f"{gxx:>6} {sim:>7} {len(plan.fifos):>5} {plan.total_fifo_bits / 1024:>8.1f} {converter_bits / 1024:>8.1f} "
-            f"{occupancy:>10} {bram:>7} {uram:>5} {dsp:>5}  {slrs}"
-        )
-        last = compiled
+        try:
+            compiled = compile_workload(build(root, context), context, CompileOptions())
+        except StreamError as exc:
+            print(f"{name:<18} does not compile: {exc}")
+            continue
+        print(row(name, compiled, time.perf_counter() - began))
+        decoding = compiled.gpt2 or decoding
     print()
-    print("FIFO Kb: LP-sized FIFO bits (tokens x token bits, before capping); cvt Kb: converter ping-pong buffers;")
-    print("occ/depth: sums over the FIFOs of the simulated max occupancy and of the depth (LP, capped), in tokens.")
-    print(f"projects in {root}")
-    print()
-    assert last is not None
-    print(last.gpt2.table())
+    print("FIFO Mb: LP-sized FIFOs; cvt Mb: converter buffers; full Mb: every edge buffering its whole tensor;")
+    print("ratio = (FIFO + cvt) / full; thr %: steady-state throughput with the LP depths vs unbounded FIFOs.")
+    if decoding:
+        print(decoding.table())
 
 
 if __name__ == "__main__":
