@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 from stream_core import protocols
+from stream_core.protocols import PROTOCOL_OF_KIND
 from stream_core.testing import make_plugins
-
-PROTOCOL_OF_KIND = {
-    "core_types": protocols.CoreType,
-    "cost_models": protocols.CostModel,
-    "workload_parsers": protocols.WorkloadParser,
-    "frontends": protocols.Frontend,
-    "mappers": protocols.Mapper,
-    "allocators": protocols.Allocator,
-    "solvers": protocols.Solver,
-    "exporters": protocols.Exporter,
-    "code_generators": protocols.CodeGenerator,
-    "commands": protocols.Command,
-}
 
 
 def test_installed_implementations_satisfy_their_protocols():

@@ -6,22 +6,11 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from stream_core import InputError, RunContext, hookimpl, protocols, run
+from stream_core import InputError, RunContext, hookimpl, run
 from stream_core.ir import Workload
+from stream_core.protocols import PROTOCOL_OF_KIND
 from stream_core.records import FrontendRecord
 from stream_core.testing import check_schedule, relu_chain
-
-PROTOCOL_OF_KIND = {
-    "core_types": protocols.CoreType,
-    "cost_models": protocols.CostModel,
-    "workload_parsers": protocols.WorkloadParser,
-    "frontends": protocols.Frontend,
-    "mappers": protocols.Mapper,
-    "allocators": protocols.Allocator,
-    "exporters": protocols.Exporter,
-    "code_generators": protocols.CodeGenerator,
-    "commands": protocols.Command,
-}
 
 
 @attrs.frozen

@@ -133,3 +133,19 @@ class Command(Protocol):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
     def run(self, args: argparse.Namespace, context: RunContext) -> int: ...
+
+
+#: The protocol of each core plugin kind's implementation objects (kinds whose records have a factory
+#: returning one; ``targets`` and ``settings`` have none).
+PROTOCOL_OF_KIND: dict[str, type] = {
+    "core_types": CoreType,
+    "cost_models": CostModel,
+    "workload_parsers": WorkloadParser,
+    "frontends": Frontend,
+    "mappers": Mapper,
+    "allocators": Allocator,
+    "solvers": Solver,
+    "exporters": Exporter,
+    "code_generators": CodeGenerator,
+    "commands": Command,
+}
