@@ -199,12 +199,13 @@ def group_resources(design: Design, group: Group) -> GroupResources:
     )
 
 
-def split_advice(group: GroupResources) -> str:
-    """Which kernel to split: the one with the most DSPs, or with the largest buffers."""
+def split_advice(group: GroupResources, dsp_over: bool) -> str:
+    """Which kernel to split: the one with the most DSPs when DSPs overflow, else the one with the largest
+    buffers."""
     by_dsp = max(group.kernels, key=lambda k: k[2], default=None)
     buffers = dict(group.kernel_buffers)
     by_memory = max(buffers, key=lambda k: buffers[k], default=None)
-    if by_dsp is not None and group.dsp * 2 > group.memory.bram36 and by_dsp[2] > 0:
+    if dsp_over and by_dsp is not None:
         return f"split kernel {by_dsp[0]!r} ({by_dsp[2]} DSP at {by_dsp[1]} lanes) or lower u55c.unroll"
     if by_memory is not None:
         return f"split kernel {by_memory!r} ({buffers[by_memory]} buffer bits) or tile it smaller (u55c.tiles)"
@@ -224,7 +225,7 @@ def estimate(design: Design) -> Estimate:
         slr = next((i for i, cap in enumerate(left) if all(n <= c for n, c in zip(need, cap, strict=True))), None)
         if slr is None:
             refused.append(
-                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; {split_advice(g)}; free per SLR: "
+                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; {split_advice(g, need[2] > max(s.dsp for s in platform.slrs))}; free per SLR: "
                 + "; ".join(
                     f"{s.name} BRAM36 {c[0]}/{s.bram36}, URAM {c[1]}/{s.uram}, DSP {c[2]}/{s.dsp}"
                     for s, c in zip(platform.slrs, left, strict=True)
