@@ -220,12 +220,13 @@ def estimate(design: Design) -> Estimate:
     left = [[s.bram36, s.uram, s.dsp] for s in platform.slrs]
     placement = []
     refused = []
+    most_dsp = max(s.dsp for s in platform.slrs)
     for g in groups:
         need = (g.memory.bram36, g.memory.uram, g.dsp)
         slr = next((i for i, cap in enumerate(left) if all(n <= c for n, c in zip(need, cap, strict=True))), None)
         if slr is None:
             refused.append(
-                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; {split_advice(g, need[2] > max(s.dsp for s in platform.slrs))}; free per SLR: "
+                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; {split_advice(g, need[2] > most_dsp)}; free per SLR: "
                 + "; ".join(
                     f"{s.name} BRAM36 {c[0]}/{s.bram36}, URAM {c[1]}/{s.uram}, DSP {c[2]}/{s.dsp}"
                     for s, c in zip(platform.slrs, left, strict=True)
