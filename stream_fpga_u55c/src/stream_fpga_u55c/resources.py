@@ -226,7 +226,8 @@ def estimate(design: Design) -> Estimate:
         slr = next((i for i, cap in enumerate(left) if all(n <= c for n, c in zip(need, cap, strict=True))), None)
         if slr is None:
             refused.append(
-                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; {split_advice(g, need[2] > most_dsp)}; free per SLR: "
+                f"{g.group} needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; "
+                f"{split_advice(g, need[2] > most_dsp)}; free per SLR: "
                 + "; ".join(
                     f"{s.name} BRAM36 {c[0]}/{s.bram36}, URAM {c[1]}/{s.uram}, DSP {c[2]}/{s.dsp}"
                     for s, c in zip(platform.slrs, left, strict=True)
