@@ -315,6 +315,16 @@ class KernelCode:
 
     # -- inputs --------------------------------------------------------------------------------
     def read_port(self, w: Writer, port: Port, stream: Stream, layout: BufferLayout) -> None:
+        # a stream that does not iterate over some firing loops (a whole tensor read through a non-affine
+        # access) is read at their first step and kept in the buffer for the others
+        once = [f"i_{lp.name} == 0" for k, lp in enumerate(self.iters) if k not in port.dims]
+        if once:
+            with w.block(f"if ({' && '.join(once)})"):
+                self._read_port(w, port, stream, layout)
+        else:
+            self._read_port(w, port, stream, layout)
+
+    def _read_port(self, w: Writer, port: Port, stream: Stream, layout: BufferLayout) -> None:
         n = layout.token_elements
         if layout.direct and not layout.windowed:
             first = layout.var + "[0]" * max(1, len(layout.shape))

@@ -160,13 +160,13 @@ def family(node: Node) -> str | None:
 
 def unsupported(node: Node) -> str | None:
     """Why the U55C kernels cannot compute ``node``, or ``None`` when they can."""
-    fam = family(node)
-    if fam is None:
-        return _NO_KERNEL.get(node.op_type, f"no kernel for this op; supported: {', '.join(SUPPORTED)}")
     other = [op for op in node.operands if op.dtype not in FLOAT_DTYPES]
     if other:
         names = ", ".join(f"{op.tensor!r} ({op.dtype})" for op in other)
         return f"the kernels compute on floating-point tensors only (float32 on chip); it uses {names}"
+    fam = family(node)
+    if fam is None:
+        return _NO_KERNEL.get(node.op_type, f"no kernel for this op; supported: {', '.join(SUPPORTED)}")
     if node.output.access is None:
         return "its output is not an affine function of its loops"
     opaque = [op.tensor for op in node.reads if op.access is None]

@@ -1,9 +1,11 @@
 """The workload as the U55C kernels take it, before any planning or code generation:
 
-1. every node is checked (:func:`stream_fpga_u55c.ops.unsupported`): one ``InputError`` lists each node
+1. nodes whose output neither leaves the graph nor reaches a graph output are left out (a warning names
+   them): no hardware computes what nothing reads;
+2. every node is checked (:func:`stream_fpga_u55c.ops.unsupported`): one ``InputError`` lists each node
    without a kernel, naming the op and why, so nothing is generated for a workload that cannot compile;
-2. the weights' values are read, or generated when the model has none (:mod:`stream_fpga_u55c.weights`);
-3. a ``BatchNormalization`` whose input is a ``Conv`` output read by nothing else, with constant
+3. the weights' values are read, or generated when the model has none (:mod:`stream_fpga_u55c.weights`);
+4. a ``BatchNormalization`` whose input is a ``Conv`` output read by nothing else, with constant
    statistics and constant convolution weights, is folded into that convolution, as inference exports
    do: ``W' = W * s``, ``b' = (b - mean) * s + beta`` with ``s = gamma / sqrt(var + eps)`` per output
    channel. Any other BatchNormalization stays a kernel of its own.
@@ -58,6 +60,7 @@ def check_supported(workload: Workload) -> None:
 
 def prepare_workload(workload: Workload, context: RunContext) -> Prepared:
     """Check, read or generate the weights, fold batch normalisations (see the module docstring)."""
+    workload = _live(workload, context)
     check_supported(workload)
     narrow = sorted({spec.dtype for spec in workload.tensors.values() if spec.dtype != "float32"})
     if narrow:
@@ -76,6 +79,35 @@ def prepare_workload(workload: Workload, context: RunContext) -> Prepared:
     used = {op.tensor for n in workload.nodes for op in n.reads}
     weights = attrs.evolve(weights, values={k: v for k, v in values.items() if k in used})
     return Prepared(workload, weights, tuple(folded))
+
+
+def _live(workload: Workload, context: RunContext) -> Workload:
+    """``workload`` without the nodes no graph output depends on."""
+    needed = set(workload.outputs)
+    live = []
+    for node in reversed(workload.nodes):
+        if node.output.tensor in needed:
+            live.append(node)
+            needed.update(op.tensor for op in node.reads)
+    if len(live) == len(workload.nodes):
+        return workload
+    dead = [n.name for n in workload.nodes if n not in live]
+    context.warn(f"{workload.name}: no graph output depends on node(s) {', '.join(dead)}; they are not compiled")
+    return _rebuilt(workload, live[::-1], workload.constants)
+
+
+def _rebuilt(workload: Workload, nodes: list[Node], constants: set[str] | frozenset[str]) -> Workload:
+    """``workload`` with ``nodes``, keeping the tensors and constants they use."""
+    used = {op.tensor for n in nodes for op in n.operands}
+    return Workload(
+        workload.name,
+        nodes,
+        {k: v for k, v in workload.tensors.items() if k in used or k in workload.inputs},
+        workload.inputs,
+        workload.outputs,
+        {c for c in constants if c in used},
+        workload.source,
+    )
 
 
 def _foldable_conv(workload: Workload, bn: Node) -> Node | None:
@@ -124,18 +156,12 @@ def _fold(
     ]
     fused = attrs.evolve(conv, operands=tuple(operands))
     nodes = [fused if n.name == conv.name else n for n in workload.nodes if n.name != bn.name]
-    tensors = {k: v for k, v in workload.tensors.items() if k != conv.output.tensor}
-    tensors[w_name] = TensorSpec(w_name, weight.shape, "float32")
-    tensors[b_name] = TensorSpec(b_name, (channels,), "float32")
-    used = {op.tensor for n in nodes for op in n.operands}
-    constants = {c for c in workload.constants if c in used} | {w_name, b_name}
-    folded = Workload(
-        workload.name,
-        nodes,
-        {k: v for k, v in tensors.items() if k in used or k in workload.inputs},
-        workload.inputs,
-        workload.outputs,
-        constants,
-        workload.source,
+    extended = attrs.evolve(
+        workload,
+        tensors={
+            **workload.tensors,
+            w_name: TensorSpec(w_name, weight.shape, "float32"),
+            b_name: TensorSpec(b_name, (channels,), "float32"),
+        },
     )
-    return folded, new_values
+    return _rebuilt(extended, nodes, workload.constants | {w_name, b_name}), new_values
