@@ -1,11 +1,24 @@
-"""Run options and the context object every plugin call receives."""
+"""Run options and the context object every plugin call receives.
+
+A run's time budget (:meth:`RunContext.budget`): ``RunOptions.time_limit`` seconds from the start of
+its stages, for the whole run. Solves get what is left of it (:func:`solve_time_limit`), long loops
+check it (:func:`check_time`), and in the main thread a timer raises :class:`TimeLimitExceeded` where
+the run is when it passes (a stage the checks do not reach, e.g. a plugin's model build). A run is
+never stopped before ``MIN_RUN_SECONDS``: a smaller limit bounds the solves only (reading and costing
+a small workload take a second or two).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -19,6 +32,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stream_core")
 
+
+#: A run is stopped for its time limit no earlier than this (see the module docstring).
+MIN_RUN_SECONDS = 5.0
+#: The least a solve is given once the budget is spent, so that it can still report "no solution".
+MIN_SOLVE_SECONDS = 0.01
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -102,6 +120,16 @@ class Progress:
             self.stream.flush()
 
 
+class TimeLimitExceeded(BaseException):
+    """The run's time limit passed while ``stage`` ran. A ``BaseException``, as ``KeyboardInterrupt``, so
+    that no plugin's ``except Exception`` turns it into a fallback; the pipeline reports it as an
+    :class:`~stream_core.errors.InputError`."""
+
+    def __init__(self, stage: str, limit: float):
+        self.stage, self.limit = stage, limit
+        super().__init__(f"the run was still in its {stage or 'first'} stage after its time limit of {limit:g} s")
+
+
 @attrs.define
 class RunContext:
     """Handed to every plugin call: the plugin set, the options, progress and collected warnings."""
@@ -112,6 +140,64 @@ class RunContext:
     warnings: list[str] = attrs.field(factory=list)
     #: The run's accelerator once parsed (for plugins that need accelerator-level annotations).
     accelerator: Accelerator | None = None
+    #: The stage running (set by the pipeline; named when the time limit passes).
+    stage: str = ""
+    #: ``time.monotonic()`` when the run's budget started (``None`` outside :meth:`budget`).
+    started: float | None = None
+
+    def remaining(self) -> float | None:
+        """Seconds left of the run's time limit (negative once passed), ``None`` outside a run."""
+        if self.started is None:
+            return None
+        return self.started + self.options.time_limit - time.monotonic()
+
+    def check_time(self) -> None:
+        """Raise :class:`TimeLimitExceeded` once the run is past its deadline (see the module docstring)."""
+        if self.started is not None and time.monotonic() > self._deadline:
+            raise TimeLimitExceeded(self.stage, self.options.time_limit)
+
+    @property
+    def _deadline(self) -> float:
+        assert self.started is not None
+        return self.started + max(self.options.time_limit, MIN_RUN_SECONDS)
+
+    @contextlib.contextmanager
+    def budget(self) -> Iterator[None]:
+        """Run the body within the time limit (see the module docstring); a nested call (a run inside a
+        run) keeps the outer budget."""
+        if self.started is not None or _ACTIVE.get() is not None:
+            yield
+            return
+        self.started = time.monotonic()
+        token = _ACTIVE.set(self)
+        try:
+            with self._timer():
+                yield
+        finally:
+            _ACTIVE.reset(token)
+            self.started = None
+
+    @contextlib.contextmanager
+    def _timer(self) -> Iterator[None]:
+        """A real-time timer raising :class:`TimeLimitExceeded` at the deadline, when this is the main
+        thread and nobody else uses SIGALRM or the timer (then only the checks bound the run)."""
+        free = (
+            signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None) and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+        )
+        if threading.current_thread() is not threading.main_thread() or not free:
+            yield
+            return
+
+        def expire(_signum: int, _frame: object) -> None:
+            raise TimeLimitExceeded(self.stage, self.options.time_limit)
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, max(self._deadline - time.monotonic(), 1e-3))
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -137,3 +223,24 @@ class RunContext:
 
             raise PluginError(f"solver {record.name!r} cannot solve {problem_class.upper()} problems")
         return record.load()
+
+
+_ACTIVE: ContextVar[RunContext | None] = ContextVar("stream_core_active_run", default=None)
+
+
+def check_time() -> None:
+    """:meth:`RunContext.check_time` of the run in progress, if any: for loops that get no context."""
+    context = _ACTIVE.get()
+    if context is not None:
+        context.check_time()
+
+
+def solve_time_limit(limit: float | None) -> float | None:
+    """A solve's time limit: ``limit`` capped by what is left of the run in progress (at least
+    ``MIN_SOLVE_SECONDS``); ``limit`` itself outside a run."""
+    context = _ACTIVE.get()
+    left = context.remaining() if context is not None else None
+    if left is None:
+        return limit
+    left = max(left, MIN_SOLVE_SECONDS)
+    return left if limit is None else min(limit, left)

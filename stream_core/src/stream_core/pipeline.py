@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from stream_core.context import RunContext, RunOptions
+from stream_core.context import RunContext, RunOptions, TimeLimitExceeded, check_time
 from stream_core.costing import choose_and_cost
 from stream_core.errors import InfeasibleError, InputError, PluginError, Problem, UnknownPluginError, option
 from stream_core.hardware import load_accelerator
@@ -226,6 +226,7 @@ def builtin_hint(kinds: list[str], plugins: Plugins) -> str:
 def build_tilings(workload: Workload, mapping: Mapping) -> dict[str, NodeTiling]:
     tilings = {}
     for group in mapping.groups:
+        check_time()
         for name in group.nodes:
             tilings[name] = NodeTiling(workload.node(name), mapping[name], group.tile_sizes(name))
     return tilings
@@ -265,6 +266,7 @@ def compute_costs(tilings: dict[str, NodeTiling], accelerator: Accelerator, cont
     slots: list[tuple[str, int, tuple[int, ...]]] = []
     requests: list[CostRequest] = []
     for name, tiling in tilings.items():
+        context.check_time()
         for shape in tiling.shapes():
             tile = tiling.tile_node(shape)
             for core_id in dict.fromkeys(tiling.mapping.cores):
@@ -487,12 +489,21 @@ def run(
 
 
 def _run_stages(state: PipelineState, context: RunContext) -> RunOutcome:
+    """The stages in order, within the run's time budget (:meth:`RunContext.budget`): a stage still
+    running when it passes is an error naming the stage and the limit."""
     try:
-        for name, stage in STAGES:
-            context.progress.stage(name)
-            started = time.perf_counter()
-            stage(state, context)
-            state.timings[name] = round(time.perf_counter() - started, 4)
+        with context.budget():
+            for name, stage in STAGES:
+                context.check_time()
+                context.stage = name
+                context.progress.stage(name)
+                started = time.perf_counter()
+                stage(state, context)
+                state.timings[name] = round(time.perf_counter() - started, 4)
+    except TimeLimitExceeded as exc:
+        raise InputError(
+            Problem(f"{exc}; raise {option('time_limit')} or give a smaller workload", field=option("time_limit"))
+        ) from None
     finally:
         context.progress.finish()
     assert state.result is not None

@@ -85,6 +85,7 @@ class _CpSatSession:
         self.cp = cp_model.CpModel()
         proto = self.cp.proto
         self.infeasible_reason = ""
+        self.solver: cp_model.CpSolver | None = None  # the one solving, for interrupt()
         lb = np.ceil(form.lb).astype(np.int64).tolist()
         ub = np.floor(form.ub).astype(np.int64).tolist()
         for low, high in zip(lb, ub, strict=True):
@@ -139,10 +140,14 @@ class _CpSatSession:
         hint.vars.extend(range(len(values)))
         hint.values.extend(np.round(values).astype(np.int64).tolist())
 
+    def interrupt(self) -> None:
+        if self.solver is not None:
+            self.solver.stop_search()
+
     def solve(self, options: SolveOptions) -> LevelResult:
         if self.infeasible_reason:
             return LevelResult(Status.INFEASIBLE, message=self.infeasible_reason)
-        solver = cp_model.CpSolver()
+        solver = self.solver = cp_model.CpSolver()
         parameters = solver.parameters
         if options.time_limit is not None:
             parameters.max_time_in_seconds = float(options.time_limit)
@@ -151,6 +156,7 @@ class _CpSatSession:
         if options.threads is not None:
             parameters.num_workers = int(options.threads)
         parameters.log_search_progress = options.verbose
+        parameters.catch_sigint_signal = False  # Ctrl-C is the caller's (interrupt() stops the search)
         status = solver.solve(self.cp)
         values = None
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -13,23 +13,32 @@ run one solve (a :class:`Session`); :class:`Backend.solve` does the rest:
 * values of integer variables are rounded and every objective value is evaluated on the returned
   values, so all backends report the same numbers for the same solution;
 * with ``SolveOptions.explain_conflicts`` an infeasible model gets its conflicting constraint
-  groups (:func:`stream_solvers.conflicts.explain_infeasibility`).
+  groups (:func:`stream_solvers.conflicts.explain_infeasibility`);
+* each solve gets at most what is left of the run's time limit
+  (:func:`stream_core.context.solve_time_limit`) and, in the main thread, runs in a worker thread
+  while this one waits, so that Ctrl-C, SIGTERM or the run's time limit (raised here by their
+  handlers) stop it within a moment through ``Session.interrupt`` (all our libraries release the
+  GIL while solving).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Protocol
 
 import attrs
 import numpy as np
 
+from stream_core.context import solve_time_limit
 from stream_core.errors import PluginError
 from stream_core.ir.lp import LinExpr, Model, Objective, Solution, SolveOptions, Status
 from stream_solvers.matrix import MatrixForm, Terms
 
 _GAP_EPS = 1e-9
+#: Seconds an interrupted solve may take to return before its exception is raised anyway.
+_INTERRUPT_WAIT = 1.0
 
 
 @attrs.frozen(eq=False)
@@ -58,6 +67,9 @@ class Session(Protocol):
     def hint(self, values: np.ndarray) -> None: ...
 
     def solve(self, options: SolveOptions) -> LevelResult: ...
+
+    def interrupt(self) -> None:
+        """Stop a running :meth:`solve` soon (called from another thread)."""
 
 
 class Backend:
@@ -128,7 +140,7 @@ class _Run:
             session.set_objective(terms, objective.minimize)
             if values is not None:
                 session.hint(values)
-            outcome = session.solve(self.options)
+            outcome = _solve(session, self.options)
             label = f"level {level + 1} ({objective.name!r})" if len(self.objectives) > 1 else ""
             if outcome.status is Status.ERROR:
                 return self.result(Status.ERROR, message=_join(label, outcome.message or "solver error"))
@@ -165,13 +177,43 @@ class _Run:
     def _settle_unbounded(self, session: Session) -> LevelResult:
         """A first-level "unbounded" or "infeasible or unbounded": is the model feasible at all?"""
         session.set_objective(Terms(np.zeros(0, np.int64), np.zeros(0)), True)
-        check = session.solve(self.options)
+        check = _solve(session, self.options)
         if check.status is Status.INFEASIBLE and not check.undecided:
             return LevelResult(Status.INFEASIBLE)
         if check.values is not None:
             return LevelResult(Status.UNBOUNDED, message="the objective is unbounded")
         reason = check.message or check.status.value
         return LevelResult(check.status, message=f"could not tell infeasible from unbounded ({reason})")
+
+
+def _solve(session: Session, options: SolveOptions) -> LevelResult:
+    """``session.solve`` within the run's time budget, interruptible (see the module docstring)."""
+    options = attrs.evolve(options, time_limit=solve_time_limit(options.time_limit))
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        return session.solve(options)
+    done: list[LevelResult] = []
+    failed: list[BaseException] = []
+    finished = threading.Event()  # not Thread.join: an interrupted join marks a running thread stopped
+
+    def work() -> None:
+        try:
+            done.append(session.solve(options))
+        except BaseException as exc:  # handed to the waiting thread
+            failed.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=work, name="stream-solve", daemon=True).start()
+    try:
+        while not finished.wait(0.1):
+            pass
+    except BaseException:  # Ctrl-C, SIGTERM or the run's time limit, raised by their handlers
+        session.interrupt()
+        finished.wait(_INTERRUPT_WAIT)
+        raise
+    if failed:
+        raise failed[0]
+    return done[0]
 
 
 def _gap(reached: float, bound: float | None, optimal: bool) -> float | None:

@@ -15,6 +15,7 @@ from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2, soluti
 from ortools.math_opt.core.python import solver as core_solver
 from ortools.math_opt.python import mathopt
 from ortools.math_opt.python.init_arguments import StreamableSolverInitArguments
+from ortools.util.python.pybind_solve_interrupter import PySolveInterrupter
 
 from stream_core.ir.lp import Model, SolveOptions, Status
 from stream_solvers.driver import Backend, LevelResult
@@ -53,6 +54,7 @@ class _MathOptSession:
         matrix.coefficients.extend(form.coeffs)
         self.proto = proto
         self.next_row = form.num_rows
+        self.interrupter = PySolveInterrupter()
 
     def set_objective(self, terms: Terms, minimize: bool) -> None:
         objective = self.proto.objective
@@ -84,6 +86,9 @@ class _MathOptSession:
             parameters.solution_hints.add().variable_values.CopyFrom(hint)
         return parameters
 
+    def interrupt(self) -> None:
+        self.interrupter.interrupt()
+
     def solve(self, options: SolveOptions) -> LevelResult:
         parameters = mathopt.SolveParameters(
             time_limit=None if options.time_limit is None else datetime.timedelta(seconds=options.time_limit),
@@ -100,7 +105,7 @@ class _MathOptSession:
                 None,
                 mathopt.CallbackRegistration().to_proto(),
                 None,
-                None,
+                self.interrupter,
             )
         except Exception as exc:  # the library raises StatusNotOk and friends on invalid input
             return LevelResult(Status.ERROR, message=f"MathOpt: {exc}")

@@ -76,6 +76,7 @@ class _GurobiSession:
             begin, end = starts[row], starts[row + 1]
             self._add_row(m, gp.LinExpr(coeffs[begin:end], [xs[j] for j in cols[begin:end]]), lo, hi)
         self.model = m
+        self.interrupted = False  # by interrupt(), not by Ctrl-C
 
     def _add_row(self, m: Any, expr: Any, lo: float, hi: float) -> None:
         grb = self.gp.GRB
@@ -102,6 +103,10 @@ class _GurobiSession:
         if self.is_mip:
             self.model.setAttr("Start", self.vars, values.tolist())
 
+    def interrupt(self) -> None:
+        self.interrupted = True
+        self.model.terminate()
+
     def solve(self, options: SolveOptions) -> LevelResult:
         gp, m = self.gp, self.model
         grb = gp.GRB
@@ -117,6 +122,8 @@ class _GurobiSession:
             if exc.errno in _LICENCE_ERRORS:
                 raise PluginError(self._licence_message(exc)) from exc
             return LevelResult(Status.ERROR, message=f"Gurobi: {exc}")
+        if m.Status == grb.INTERRUPTED and not self.interrupted:  # Gurobi caught Ctrl-C itself: pass it on
+            raise KeyboardInterrupt
         return self._result()
 
     def _licence_message(self, exc: Exception) -> str:

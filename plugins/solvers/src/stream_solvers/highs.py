@@ -50,6 +50,7 @@ class _HighsSession:
         self.objective_index = np.zeros(0, dtype=np.int32)
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
+        h.HandleUserInterrupt = True  # cancelSolve() stops a running solve
         h.addVars(form.num_vars, form.lb, form.ub)
         if form.num_rows:
             h.addRows(
@@ -85,6 +86,9 @@ class _HighsSession:
             solution.col_value = values.tolist()
             solution.value_valid = True
             self.highs.setSolution(solution)
+
+    def interrupt(self) -> None:
+        self.highs.cancelSolve()
 
     def solve(self, options: SolveOptions) -> LevelResult:
         h = self.highs
