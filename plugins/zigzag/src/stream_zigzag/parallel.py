@@ -4,11 +4,17 @@ Workers are forked where the platform allows it (ZigZag is already imported, so 
 else spawned. Each worker receives every core of the batch once, through the pool initializer, and
 builds a ZigZag accelerator per core on first use. Jobs are submitted longest-first (by a cheap
 estimate of LOMA's work) and results are returned in job order, so runs are deterministic.
+
+Workers ignore Ctrl-C and die on SIGTERM (the parent's handlers, inherited on fork, would turn them into
+exceptions a worker reports and survives); when the parent stops waiting for any reason (Ctrl-C,
+SIGTERM, the run's time limit, an error) it cancels the queued jobs and terminates the workers, so none
+outlives the run.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -52,15 +58,37 @@ def run_jobs(
         return [r for r in results if r is not None]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     order = sorted(range(len(jobs)), key=lambda i: -_work_estimate(jobs[i][1], settings[0]))
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
-        initializer=runner.install,
+        initializer=_start_worker,
         initargs=(cores,),
-    ) as pool:
+    )
+    try:
         futures = {pool.submit(runner.evaluate, jobs[i][0], jobs[i][1], settings): i for i in order}
         for future in as_completed(futures):
             index = futures[future]
             results[index] = future.result()
             done(index)
+    except BaseException:
+        _terminate(pool)
+        raise
+    pool.shutdown()
     return [r for r in results if r is not None]
+
+
+def _start_worker(cores: dict[str, dict[str, Any]]) -> None:
+    """Pool initializer: default signal handling for a worker (see the module docstring), then the cores."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    runner.install(cores)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued jobs and end the workers now (a running ZigZag job is not waited for)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public way before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(1.0)
