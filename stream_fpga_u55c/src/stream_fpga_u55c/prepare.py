@@ -76,8 +76,7 @@ def prepare_workload(workload: Workload, context: RunContext) -> Prepared:
         workload, new_values = _fold(workload, conv, bn, values)
         values.update(new_values)
         folded.append((bn.name, conv.name))
-    used = {op.tensor for n in workload.nodes for op in n.reads}
-    weights = attrs.evolve(weights, values={k: v for k, v in values.items() if k in used})
+    weights = attrs.evolve(weights, values=values)
     return Prepared(workload, weights, tuple(folded))
 
 
