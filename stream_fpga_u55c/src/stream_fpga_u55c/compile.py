@@ -21,7 +21,7 @@ from stream_fpga_u55c.performance import Performance, predict
 from stream_fpga_u55c.platform import Platform, load_platform
 from stream_fpga_u55c.prepare import Prepared, prepare_workload
 from stream_fpga_u55c.project import project_files
-from stream_fpga_u55c.resources import Estimate, estimate
+from stream_fpga_u55c.resources import Estimate, estimate, slr_check
 from stream_fpga_u55c.target import BACKEND, itensor_target
 from stream_fpga_u55c.tiling import fixed_tilings
 
@@ -104,7 +104,9 @@ def compile_workload(workload: Workload | Path, context: RunContext, options: Co
     timings["parse"] = time.perf_counter() - began
     began = time.perf_counter()
     fixed = fixed_tilings(workload, list(options.tiles))
-    target = itensor_target(platform, options.unroll, options.budget_bytes)
+    target = attrs.evolve(
+        itensor_target(platform, options.unroll, options.budget_bytes), group_check=slr_check(platform, options.unroll)
+    )
     plan = plan_streams(workload, context, target=target, tilings=fixed, search=True)
     timings["plan"] = time.perf_counter() - began
     began = time.perf_counter()

@@ -14,6 +14,9 @@ DSPs: every kernel has ``lanes`` parallel copies of its float datapath (the unro
 
 Placement: groups fill SLR0 first (the HBM controllers are there), then SLR1, SLR2 (first fit on BRAM36,
 URAM and DSP). A group that fits no SLR makes the design infeasible.
+
+Fusion (:func:`slr_check`) uses the same rules before the FIFOs are sized: a group's kernel buffers,
+DSPs, converter blocks at ping-pong and every FIFO at one token must fit one SLR.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from __future__ import annotations
 import math
 
 import attrs
+from stream_itensor.api import PING_PONG, GroupCheck, StreamGraph, StreamKernel
 
 from stream_core.errors import InfeasibleError
+from stream_core.ir import Workload
 from stream_fpga_u55c import ops
-from stream_fpga_u55c.design import Design, Group
-from stream_fpga_u55c.kernels import KernelCode, kernel_lanes
+from stream_fpga_u55c.design import Design, Group, item_elements, token_items
+from stream_fpga_u55c.kernels import kernel_lanes
+from stream_fpga_u55c.layout import input_layout, output_layout
 from stream_fpga_u55c.platform import Platform
 
 SRL_DEPTH = 32
@@ -156,6 +162,31 @@ def _pct(used: int, available: int) -> str:
     return f"({100 * used / available:5.1f}%)"
 
 
+@attrs.frozen
+class KernelResources:
+    """One kernel task: its buffers, their bits, its lanes and DSPs."""
+
+    memory: Memory
+    bits: int
+    lanes: int
+    dsp: int
+
+
+def kernel_resources(kernel: StreamKernel, workload: Workload, platform: Platform, unroll: int) -> KernelResources:
+    """The buffers of the kernel's input and output layouts (partitioned by its lanes) and its DSPs."""
+    node = kernel.node
+    shape = {op.tensor: workload.tensor(op.tensor).shape for op in node.operands}
+    layouts = [input_layout(kernel, port, shape[port.tensor], "buf") for port in kernel.inputs]
+    layouts.append(output_layout(kernel, node, shape[node.output.tensor], "acc"))
+    lanes = kernel_lanes(kernel, unroll)
+    memory, bits = Memory(), 0
+    for layout in layouts:
+        banks = lanes if lanes > 1 and layout.shape and layout.shape[-1] % lanes == 0 else 1
+        memory = memory + array_memory(layout.elements, banks)
+        bits += 32 * layout.elements
+    return KernelResources(memory, bits, lanes, lanes * sum(platform.dsp(op) for op in ops.op_mix(node)))
+
+
 def group_resources(design: Design, group: Group) -> GroupResources:
     platform = design.platform
     fifos, converters, buffers = Memory(), Memory(), Memory()
@@ -173,18 +204,12 @@ def group_resources(design: Design, group: Group) -> GroupResources:
     for task in group.tasks:
         if task.kind != "kernel":
             continue
-        code = KernelCode(design, group, task)
-        lanes = kernel_lanes(code.kernel, design.unroll)
-        own = 0
-        for layout in [*(lay for _, _, lay in code.ins), code.out]:
-            banks = lanes if lanes > 1 and layout.shape and layout.shape[-1] % lanes == 0 else 1
-            buffers = buffers + array_memory(layout.elements, banks)
-            own += 32 * layout.elements
-        buffer_bits += own
-        kernel_buffers.append((task.kernel, own))
-        dsp = lanes * sum(platform.dsp(op) for op in ops.op_mix(code.node))
-        kernels.append((task.kernel, lanes, dsp))
-        dsp_total += dsp
+        own = kernel_resources(design.kernel(task.kernel), design.workload, platform, design.unroll)
+        buffers = buffers + own.memory
+        buffer_bits += own.bits
+        kernel_buffers.append((task.kernel, own.bits))
+        kernels.append((task.kernel, own.lanes, own.dsp))
+        dsp_total += own.dsp
     return GroupResources(
         group.name,
         fifos,
@@ -197,6 +222,36 @@ def group_resources(design: Design, group: Group) -> GroupResources:
         tuple(kernels),
         tuple(kernel_buffers),
     )
+
+
+def slr_check(platform: Platform, unroll: int) -> GroupCheck:
+    """A fusion check (:data:`stream_itensor.api.GroupCheck`): the kernels' buffers and DSPs, their
+    intra-group converters at ping-pong and FIFOs at one token each must fit some SLR in BRAM36, URAM and DSP
+    (see the module docstring); returns ``None`` or the numbers."""
+    kernels: dict[str, KernelResources] = {}
+
+    def check(graph: StreamGraph, members: tuple[str, ...]) -> str | None:
+        inside = set(members)
+        memory, dsp = Memory(), 0
+        for name in members:
+            if name not in kernels:
+                kernels[name] = kernel_resources(graph.kernel(name), graph.workload, platform, unroll)
+            memory, dsp = memory + kernels[name].memory, dsp + kernels[name].dsp
+        for edge in graph.edges:
+            if edge.producer not in inside or edge.consumer not in inside:
+                continue
+            ends = [edge.source.element_count]
+            if edge.converter is not None:
+                memory = memory + array_memory(edge.converter.buffer_elements).times(PING_PONG)
+                ends.append(edge.target.element_count)
+            for elements in ends:
+                memory = memory + fifo_memory(32 * item_elements(elements), token_items(elements))
+        need = (memory.bram36, memory.uram, dsp)
+        if any(all(n <= c for n, c in zip(need, (s.bram36, s.uram, s.dsp), strict=True)) for s in platform.slrs):
+            return None
+        return f"needs BRAM36 {need[0]}, URAM {need[1]}, DSP {need[2]}; no SLR has that much"
+
+    return check
 
 
 def split_advice(group: GroupResources, dsp_over: bool) -> str:

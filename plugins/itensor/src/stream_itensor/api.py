@@ -31,7 +31,7 @@ from stream_itensor.converter import Converter, NotCastableError, infer_converte
 from stream_itensor.curves import TokenCurves, paced_period, token_curves
 from stream_itensor.dataflow import Actor, Channel, DataflowGraph, build_dataflow, reconvergent_channels
 from stream_itensor.derive import Port
-from stream_itensor.fusion import FusionGroup, FusionPlan, budget_bits, fuse
+from stream_itensor.fusion import FusionGroup, FusionPlan, GroupCheck, budget_bits, fuse
 from stream_itensor.graph import StreamEdge, StreamGraph, StreamKernel, build_stream_graph, connect
 from stream_itensor.itype import MLIR_NAMES, ITensorType, dtype_from_name, parse_itensor
 from stream_itensor.lp import PING_PONG, ConverterBuffers, FifoDepth, GroupSizing, size_fifos
@@ -57,6 +57,7 @@ __all__ = [
     "FifoDepth",
     "FusionGroup",
     "FusionPlan",
+    "GroupCheck",
     "GroupSizing",
     "ITensorType",
     "IterLoop",

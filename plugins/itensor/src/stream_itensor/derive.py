@@ -25,12 +25,13 @@ every loop nested inside the outermost accumulating iteration loop (the accumula
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
 import attrs
 
-from stream_core.ir import Node, Operand, OperandRole, TensorSpec
+from stream_core.ir import AffineExpr, Node, Operand, OperandRole, TensorSpec
 from stream_itensor.affine import AffineMap, AffineResult
 from stream_itensor.itype import ITensorType
 from stream_itensor.tiling import IterLoop
@@ -161,15 +162,23 @@ def _largest_tile(operand: Operand, tensor: TensorSpec, loops: tuple[IterLoop, .
         return math.prod(tensor.shape)
     total = 1
     for axis, expr in enumerate(operand.access):
-        moving = [loop for loop in loops if loop.name in expr.dims and sizes[loop.name] < loop.size]
-        best = 0
-        for position in itertools.product(*(range(loop.size // sizes[loop.name]) for loop in moving)):
-            ranges = {n: (0, sizes.get(n, 1)) for n in expr.dims}
-            for loop, p in zip(moving, position, strict=True):
-                ranges[loop.name] = (p * sizes[loop.name], (p + 1) * sizes[loop.name])
-            best = max(best, expr.distinct_count(ranges, (0, tensor.shape[axis])))
-        total *= best
+        used = tuple(sorted((loop.name, loop.size, sizes[loop.name]) for loop in loops if loop.name in expr.dims))
+        total *= _largest_extent(expr, tensor.shape[axis], used)
     return total
+
+
+@functools.lru_cache(maxsize=4096)
+def _largest_extent(expr: AffineExpr, extent: int, loops: tuple[tuple[str, int, int], ...]) -> int:
+    """Most distinct indices of ``expr`` over the tile positions of ``loops`` ``(name, size, tile)``."""
+    tile = {name: t for name, _, t in loops}
+    moving = [(name, size, t) for name, size, t in loops if t < size]
+    best = 0
+    for position in itertools.product(*(range(size // t) for _, size, t in moving)):
+        ranges = {n: (0, tile.get(n, 1)) for n in expr.dims}
+        for (name, _, t), p in zip(moving, position, strict=True):
+            ranges[name] = (p * t, (p + 1) * t)
+        best = max(best, expr.distinct_count(ranges, (0, extent)))
+    return best
 
 
 def writes_whole_tensor(node: Node, tensor: TensorSpec) -> bool:

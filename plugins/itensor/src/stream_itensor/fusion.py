@@ -9,12 +9,19 @@ A kernel that alone exceeds the budget still forms a group, marked ``over_budget
 
 FIFO buffers are not counted here: their depths depend on the grouping and are sized afterwards.
 
+A backend whose memory comes in blocks or whose compute is a scarce resource too (an FPGA's BRAM36,
+URAM and DSPs per SLR) passes ``check``: called with the graph and a candidate group's kernels, it
+returns ``None`` when they fit one placement unit, else the reason; a kernel joins only when both the
+byte budget and the check accept the grown group.
+
 The budget is given in bytes, or as an :class:`~stream_core.ir.Accelerator` whose on-chip capacity
 (the sum of ``summary.memory_bits`` of every core that is not off-chip) is the budget, or ``None``
 (unlimited: one group).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import attrs
 
@@ -42,6 +49,8 @@ class FusionGroup:
     local_bits: int
     converter_bits: int
     over_budget: bool = False
+    #: Why the group alone does not fit (the ``check``'s reason), or ``""``.
+    refusal: str = ""
 
     @property
     def memory_bits(self) -> int:
@@ -75,16 +84,21 @@ class FusionPlan:
         return tuple(e for e in self.graph.edges if not self.is_intra(e))
 
 
-def fuse(graph: StreamGraph, budget: int | Accelerator | None = None) -> FusionPlan:
-    """Group the kernels of ``graph`` under ``budget`` (see the module docstring)."""
+#: ``check(graph, kernels)``: ``None`` when the kernels fit one placement unit, else the reason.
+GroupCheck = Callable[[StreamGraph, tuple[str, ...]], str | None]
+
+
+def fuse(graph: StreamGraph, budget: int | Accelerator | None = None, check: GroupCheck | None = None) -> FusionPlan:
+    """Group the kernels of ``graph`` under ``budget`` and ``check`` (see the module docstring)."""
     limit = budget_bits(budget)
     groups: list[FusionGroup] = []
     members: list[str] = []
     local = converters = 0
 
     def close() -> None:
-        over = limit is not None and local + converters > limit
-        groups.append(FusionGroup(f"group{len(groups)}", tuple(members), local, converters, over))
+        refusal = (check(graph, tuple(members)) or "") if check is not None else ""
+        over = (limit is not None and local + converters > limit) or bool(refusal)
+        groups.append(FusionGroup(f"group{len(groups)}", tuple(members), local, converters, over, refusal))
 
     for kernel in graph.kernels:
         inside = set(members)
@@ -93,7 +107,8 @@ def fuse(graph: StreamGraph, budget: int | Accelerator | None = None) -> FusionP
             for e in graph.in_edges(kernel.name)
             if e.converter is not None and e.producer in inside
         )
-        if members and limit is not None and local + converters + kernel.local_bits + extra > limit:
+        over = limit is not None and local + converters + kernel.local_bits + extra > limit
+        if members and (over or (check is not None and check(graph, (*members, kernel.name)) is not None)):
             close()
             members, local, converters = [kernel.name], kernel.local_bits, 0
         else:

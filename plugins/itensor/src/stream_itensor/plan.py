@@ -97,26 +97,51 @@ def plan_streams(
 ) -> StreamPlan:
     """Type, fuse, model and size ``workload``.
 
-    With ``search`` the tile sizes are searched (:func:`~stream_itensor.tilesearch.search_tilings`)
-    and ``tilings`` only fixes the loops it names.
+    With ``search`` the tile sizes and loop orders are searched
+    (:func:`~stream_itensor.tilesearch.search_tilings`), ``tilings`` only fixes the loops (and orders) it
+    names, and of the search's alternatives the one whose sized FIFOs and converters hold the fewest bits
+    is planned.
     ``profiles`` default to the cost model (``context.options.cost_model`` or roofline) on ``target``'s
     cores; ``solver`` defaults to ``context.solver("lp")`` (``--solver``), with the run's time limit.
     """
     target = target or DEFAULT_TARGET
-    searched = None
     if search:
-        fixed = {name: dict(t.tiles) for name, t in (tilings or {}).items()}
-        searched = search_tilings(workload, target, context, fixed)
-        tilings = searched.tilings
-    graph = build_stream_graph(workload, tilings, default_tiling)
-    fusion = fuse(graph, target.budget)
+        searched = search_tilings(workload, target, context, tilings)
+        plans = [
+            _plan(workload, context, target, alternative, None, profiles, solver, searched.choose(i))
+            for i, alternative in enumerate(searched.alternatives)
+        ]
+        plan = min(plans, key=lambda p: p.total_fifo_bits + p.converter_bits)
+    else:
+        plan = _plan(workload, context, target, tilings, default_tiling, profiles, solver, None)
+    _warn_over_budget(plan.fusion, context)
+    return plan
+
+
+def _warn_over_budget(fusion: FusionPlan, context: RunContext) -> None:
     for group in fusion.groups:
-        if group.over_budget:
+        if group.refusal:
+            context.warn(f"kernel {group.kernels[0]!r} alone does not fit: {group.refusal}")
+        elif group.over_budget:
             budget = (fusion.budget_bits or 0) // 8
             context.warn(
                 f"kernel {group.kernels[0]!r} alone needs {group.memory_bits // 8} bytes of on-chip memory, "
                 f"more than the budget of {budget} bytes; tile it smaller"
             )
+
+
+def _plan(
+    workload: Workload,
+    context: RunContext,
+    target: Target,
+    tilings: Mapping[str, KernelTiling] | None,
+    default_tiling: KernelTiling | None,
+    profiles: Mapping[str, KernelProfile] | None,
+    solver: Any,
+    searched: TilingSearch | None,
+) -> StreamPlan:
+    graph = build_stream_graph(workload, tilings, default_tiling)
+    fusion = fuse(graph, target.budget, target.group_check)
     profiles = dict(profiles) if profiles is not None else profiles_from_cost_model(graph, target, context)
     dataflows = build_dataflow(fusion, profiles, target.converter_bits_per_cycle)
     solver = solver or context.solver("lp")

@@ -32,6 +32,7 @@ from stream_core.errors import InputError, Problem, ProblemCollector
 from stream_core.hardware import is_accelerator_data, load_accelerator
 from stream_core.ir import Accelerator, Core, CoreSummary
 from stream_core.yamlio import load_yaml
+from stream_itensor.fusion import GroupCheck
 
 DEFAULT_CONVERTER_BITS_PER_CYCLE = 512
 _UNLIMITED_BITS = 1 << 62
@@ -58,6 +59,8 @@ class Target:
     cores: tuple[Core, ...]
     converter_bits_per_cycle: int = DEFAULT_CONVERTER_BITS_PER_CYCLE
     accelerator: Accelerator | None = None
+    #: A backend's check that a group fits one placement unit (:data:`stream_itensor.fusion.GroupCheck`).
+    group_check: GroupCheck | None = attrs.field(default=None, eq=False)
 
     @property
     def budget(self) -> int | Accelerator | None:

@@ -1,24 +1,28 @@
 """Tile sizes chosen by a search: the least on-chip memory at the best throughput the kernels allow.
 
-*Space* (StreamTensor's tiling space, tile sizes in the node's loop order): every loop of a kernel of
-size > 1 that is neither protected (normalised axes), nor fixed by the caller, nor part of an output
-index with other loops or an offset (a merged reshape dim: its tokens would not be whole rows of the
-output, which the HLS code generator requires) takes one of ``whole``, its
-largest divisor <= :data:`MID_TILE` and ``1``. A candidate whose output token is narrower than
+*Space* (StreamTensor's tiling space: tile sizes and the order of the tile loops): every loop of a
+kernel of size > 1 that is neither protected (normalised axes), nor fixed by the caller, nor part of an
+output index with other loops or an offset (a merged reshape dim: its tokens would not be whole rows of
+the output, which the HLS code generator requires) takes one of ``whole``, its largest divisor
+<= :data:`MID_TILE` and ``1``; the loops with more than one iteration then take every order (at most
+:data:`MAX_ORDERED` of them are permuted; a caller's ``order`` is kept). Orders giving the same port
+streams and local buffers are one candidate. A candidate whose output token is narrower than
 ``min_token_elements`` (one 512-bit stream item of f32 by default) is left out unless the whole output
 is smaller: a narrower token leaves the stream width idle.
 
 *Throughput*: every candidate tile is costed on the target with the cost model the timing profiles use;
-a kernel's cycles per frame are its iterations x the tile's latency. The best frame period the design
-can reach is the slowest kernel at its fastest candidate; candidates slower than that period are
-excluded, so the search never lowers throughput.
+a kernel's cycles per frame are its iterations x the tile's latency (the order does not change it). The
+best frame period the design can reach is the slowest kernel at its fastest candidate; candidates slower
+than that period by more than ``period_slack`` (default :data:`PERIOD_SLACK`) are excluded.
 
 *Memory* (the objective): a kernel's local buffers plus, for every edge it touches, the converter's
 buffers and one token per FIFO on the edge (the LP sizes depths afterwards; a depth is at least one
 token). Candidates whose local buffers alone exceed the fusion budget are excluded when another fits.
 Coordinate descent in topological order: each kernel takes its cheapest candidate given its neighbours'
 current tiles (ties: fewer iterations); passes repeat until nothing changes (at most ``max_passes``).
-Start: each kernel's candidate with the smallest local buffers and output token.
+Starts: each kernel's smallest candidate, a forward and a backward greedy pass, and row streaming; the
+result of each start is returned (:attr:`TilingSearch.alternatives`) so that the caller can pick the one
+whose sized FIFOs are smallest (the proxy counts one token per FIFO and cannot see reconvergent paths).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from stream_itensor.target import Target
 from stream_itensor.tiling import KernelTiling, resolve_loops
 
 MID_TILE = 64
+MAX_ORDERED = 4
+PERIOD_SLACK = 0.05
 MIN_TOKEN_ELEMENTS = 16  # one 512-bit item of float32
 _INFEASIBLE = math.inf
 _INFEASIBLE_CYCLES = 1 << 62
@@ -49,6 +55,7 @@ _INFEASIBLE_CYCLES = 1 << 62
 @attrs.frozen
 class Candidate:
     tiles: tuple[tuple[str, int], ...]
+    order: tuple[str, ...]
     ports: tuple[Port, ...]
     local_bits: int
     iterations: int
@@ -71,6 +78,14 @@ class TilingSearch:
     #: Proxy objective (bits) of the start and of the result.
     start_bits: int
     bits: int
+    #: The result of every start (distinct, best proxy first); :attr:`tilings` is the first.
+    alternatives: tuple[dict[str, KernelTiling], ...] = ()
+    #: Candidates admitted up to this fraction slower than :attr:`period_bound`.
+    period_slack: float = 0.0
+
+    def choose(self, index: int) -> TilingSearch:
+        """The same search with alternative ``index`` as its result."""
+        return attrs.evolve(self, tilings=self.alternatives[index])
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -78,9 +93,11 @@ class TilingSearch:
             "candidates": self.candidates,
             "passes": self.passes,
             "period_bound_cycles": self.period_bound,
+            "period_slack": self.period_slack,
             "proxy_bits_start": self.start_bits,
             "proxy_bits": self.bits,
             "tiles": {n: dict(t.tiles) for n, t in self.tilings.items()},
+            "orders": {n: list(t.order) for n, t in self.tilings.items() if t.order},
         }
 
 
@@ -89,25 +106,37 @@ def _options(size: int) -> list[int]:
     return sorted({size, mid, 1}, reverse=True)
 
 
-def _candidates(node: Node, workload: Workload, fixed: Mapping[str, int], min_token_elements: int) -> list[Candidate]:
+def _candidates(node: Node, workload: Workload, fixed: KernelTiling | None, min_token_elements: int) -> list[Candidate]:
+    fixed_tiles = dict(fixed.tiles) if fixed else {}
     sizes = node.sizes
     shared = {n for expr in node.output.access or () if len(expr.terms) > 1 or expr.offset for n in expr.dims}
     free = [
         n
         for n in node.loop_names
-        if sizes[n] > 1 and n not in node.protected_loops and n not in fixed and n not in shared
+        if sizes[n] > 1 and n not in node.protected_loops and n not in fixed_tiles and n not in shared
     ]
     tensors = dict(workload.tensors)
-    out: list[Candidate] = []
+    seen: dict[tuple[object, ...], Candidate] = {}
     for combo in itertools.product(*(_options(sizes[n]) for n in free)):
-        tiles = {**fixed, **dict(zip(free, combo, strict=True))}
+        tiles = {**fixed_tiles, **dict(zip(free, combo, strict=True))}
         loops, problems = resolve_loops(node, KernelTiling(tiles), strict=False)
         if problems:
             continue
-        ports = tuple(derive_port(node, i, workload.tensor(op.tensor), loops) for i, op in enumerate(node.operands))
-        output = next(p for p in ports if p.is_output)
-        local = local_buffer_bits(node, loops, output.dims, tensors)
-        out.append(Candidate(tuple(sorted(tiles.items())), ports, local, math.prod(lp.tripcount for lp in loops)))
+        iterated = [lp.name for lp in loops if lp.tripcount > 1]
+        orders = [()] if fixed and fixed.order else itertools.permutations(iterated[:MAX_ORDERED])
+        for order in orders:
+            tiling = KernelTiling(tiles, fixed.order if fixed and fixed.order else order)
+            loops, _ = resolve_loops(node, tiling, strict=False)
+            ports = tuple(derive_port(node, i, workload.tensor(op.tensor), loops) for i, op in enumerate(node.operands))
+            output = next(p for p in ports if p.is_output)
+            local = local_buffer_bits(node, loops, output.dims, tensors)
+            key = (tuple(sorted(tiles.items())), tuple(p.itype for p in ports), local)
+            if key not in seen:
+                default = tuple(n for n in node.loop_names if n in order) == order
+                seen[key] = Candidate(
+                    key[0], () if default else tiling.order, ports, local, math.prod(lp.tripcount for lp in loops)
+                )
+    out = list(seen.values())
     wide = [
         c
         for c in out
@@ -130,35 +159,36 @@ def search_tilings(
     workload: Workload,
     target: Target,
     context: RunContext,
-    fixed: Mapping[str, Mapping[str, int]] | None = None,
+    fixed: Mapping[str, KernelTiling] | None = None,
     *,
     cost_model: str | None = None,
     min_token_elements: int = MIN_TOKEN_ELEMENTS,
     max_passes: int = 4,
+    period_slack: float = PERIOD_SLACK,
 ) -> TilingSearch:
-    """Search the tile sizes of every node of ``workload`` (see the module docstring).
+    """Search the tile sizes and loop orders of every node of ``workload`` (see the module docstring).
 
-    ``fixed`` holds per-node tile sizes (by loop name) the search keeps.
+    ``fixed`` holds per-node tile sizes (by loop name) and loop orders the search keeps.
     """
     fixed = fixed or {}
     nodes = list(workload.nodes)
-    cands = {n.name: _candidates(n, workload, fixed.get(n.name, {}), min_token_elements) for n in nodes}
-    requests = [
-        CostRequest(n.with_sizes(dict(c.tiles)), target.core_for(n.op_type)) for n in nodes for c in cands[n.name]
-    ]
+    cands = {n.name: _candidates(n, workload, fixed.get(n.name), min_token_elements) for n in nodes}
+    sized = {n.name: sorted({c.tiles for c in cands[n.name]}) for n in nodes}  # the cost ignores the order
+    requests = [CostRequest(n.with_sizes(dict(t)), target.core_for(n.op_type)) for n in nodes for t in sized[n.name]]
     results = cost_tiles(requests, context, cost_model=cost_model or context.options.cost_model or "roofline")
     at = 0
     for n in nodes:
-        costed = results[at : at + len(cands[n.name])]
+        costed = results[at : at + len(sized[n.name])]
         at += len(costed)
+        latency = {t: max(1, r.latency) if r.feasible else 0 for t, r in zip(sized[n.name], costed, strict=True)}
         cands[n.name] = [
-            attrs.evolve(c, cycles=c.iterations * max(1, r.latency) if r.feasible else _INFEASIBLE_CYCLES)
-            for c, r in zip(cands[n.name], costed, strict=True)
+            attrs.evolve(c, cycles=c.iterations * latency[c.tiles] if latency[c.tiles] else _INFEASIBLE_CYCLES)
+            for c in cands[n.name]
         ]
     period = max(min(c.cycles for c in cs) for cs in cands.values() if cs)
     limit = budget_bits(target.budget)
     for name, cs in cands.items():
-        kept = [c for c in cs if c.cycles <= period]
+        kept = [c for c in cs if c.cycles <= period * (1 + period_slack)]
         fitting = [c for c in kept if limit is None or c.local_bits <= limit]
         cands[name] = sorted(fitting or kept, key=lambda c: c.iterations)
     edges = []  # (producer, consumer, operand index)
@@ -242,9 +272,21 @@ def search_tilings(
         for name, cs in cands.items()
     }
     starts = [smallest, greedy, backward, rows]
-    runs = [descend(dict(start)) for start in starts]
-    choice, passes = min(runs, key=lambda r: objective(r[0]))
+    runs = sorted((descend(dict(start)) for start in starts), key=lambda r: objective(r[0]))
+    distinct = list({tuple(sorted(choice.items())): choice for choice, _ in runs}.values())
+    alternatives = tuple(
+        {name: KernelTiling(cands[name][i].tiles, cands[name][i].order) for name, i in choice.items()}
+        for choice in distinct
+    )
     start = min(objective(s) for s in starts)
-    tilings = {name: KernelTiling(dict(cands[name][i].tiles)) for name, i in choice.items()}
-    end = objective(choice)
-    return TilingSearch(tilings, len(requests), passes, int(period), int(min(start, 1 << 62)), int(min(end, 1 << 62)))
+    end = objective(runs[0][0])
+    return TilingSearch(
+        alternatives[0],
+        len(requests),
+        runs[0][1],
+        int(period),
+        int(min(start, 1 << 62)),
+        int(min(end, 1 << 62)),
+        alternatives,
+        period_slack,
+    )
