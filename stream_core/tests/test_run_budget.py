@@ -60,3 +60,12 @@ def test_a_nested_run_keeps_the_outer_budget():
     outer, inner = make(10.0), make(100.0)
     with outer.budget(), inner.budget():
         assert inner.started is None and solve_time_limit(50.0) <= 10.0
+
+
+def test_without_a_time_limit_the_run_is_unbounded_and_each_solve_gets_sixty_seconds():
+    context = RunContext(plugins=Plugins.empty(), options=RunOptions())
+    assert context.options.time_limit is None and context.options.solve_seconds == 60.0
+    with context.budget():
+        assert context.remaining() is None
+        context.check_time()  # never raises
+        assert solve_time_limit(context.options.solve_seconds) == 60.0

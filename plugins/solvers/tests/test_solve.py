@@ -207,3 +207,14 @@ def test_constant_constraint(solver):
     m.maximize(x)
     s = solver.solve(m, SolveOptions(explain_conflicts=True))
     assert (s.status, s.conflicts) == (Status.INFEASIBLE, ("impossible",))
+
+
+def test_a_solve_prints_nothing_to_stderr(lp_solver, capfd):
+    """SCIP's complaints about the interrupter's event handler (printed on every gscip solve that can be
+    stopped by Ctrl-C) are held back; a solve is silent unless verbose."""
+    m = Model("quiet")
+    x = m.add_integer("x", 0, 5)
+    m.add(2 * x <= 7)
+    m.maximize(x)
+    assert lp_solver.solve(m, SolveOptions(time_limit=10)).objective_values == pytest.approx((3.0,))
+    assert capfd.readouterr().err == ""

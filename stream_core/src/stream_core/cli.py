@@ -156,7 +156,10 @@ def add_run_options(
     if solver:
         parser.add_argument("--solver", metavar="NAME", help="LP/MILP solver for optimising plugins")
         parser.add_argument(
-            "--time-limit", type=float, default=60.0, metavar="S", help="solver time limit per solve (default 60)"
+            "--time-limit",
+            type=float,
+            metavar="S",
+            help="time limit of the whole run; solves get what is left (default: none, 60 s per solve)",
         )
     if cache:
         parser.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel cost-model processes (default: all)")
@@ -194,7 +197,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         jobs=getattr(args, "jobs", None),
         use_cache=not getattr(args, "no_cache", False),
         cache_dir=Path(cache_dir) if cache_dir else None,
-        time_limit=getattr(args, "time_limit", 60.0),
+        time_limit=getattr(args, "time_limit", None),
         strict_costs=getattr(args, "strict_costs", False),
         settings=_settings(getattr(args, "set", [])),
     )

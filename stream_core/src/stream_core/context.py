@@ -1,7 +1,8 @@
 """Run options and the context object every plugin call receives.
 
 A run's time budget (:meth:`RunContext.budget`): ``RunOptions.time_limit`` seconds from the start of
-its stages, for the whole run. Solves get what is left of it (:func:`solve_time_limit`), long loops
+its stages, for the whole run (``None``, the default: no run limit, each solve gets
+``DEFAULT_SOLVE_SECONDS``). Solves get what is left of it (:func:`solve_time_limit`), long loops
 check it (:func:`check_time`), and in the main thread a timer raises :class:`TimeLimitExceeded` where
 the run is when it passes (a stage the checks do not reach, e.g. a plugin's model build). A run is
 never stopped before ``MIN_RUN_SECONDS``: a smaller limit bounds the solves only (reading and costing
@@ -37,6 +38,8 @@ log = logging.getLogger("stream_core")
 MIN_RUN_SECONDS = 5.0
 #: The least a solve is given once the budget is spent, so that it can still report "no solution".
 MIN_SOLVE_SECONDS = 0.01
+#: A solve's time limit when the run has none.
+DEFAULT_SOLVE_SECONDS = 60.0
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -73,9 +76,15 @@ class RunOptions:
     jobs: int | None = None
     use_cache: bool = True
     cache_dir: Path | None = None
-    time_limit: float = 60.0
+    time_limit: float | None = None
     strict_costs: bool = False
     settings: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def solve_seconds(self) -> float:
+        """A solve's time limit before the run's budget caps it: ``time_limit``, else
+        ``DEFAULT_SOLVE_SECONDS``."""
+        return self.time_limit if self.time_limit is not None else DEFAULT_SOLVE_SECONDS
 
     @property
     def effective_jobs(self) -> int:
@@ -146,19 +155,22 @@ class RunContext:
     started: float | None = None
 
     def remaining(self) -> float | None:
-        """Seconds left of the run's time limit (negative once passed), ``None`` outside a run."""
-        if self.started is None:
+        """Seconds left of the run's time limit (negative once passed), ``None`` outside a run or
+        without a limit."""
+        if self.started is None or self.options.time_limit is None:
             return None
         return self.started + self.options.time_limit - time.monotonic()
 
     def check_time(self) -> None:
         """Raise :class:`TimeLimitExceeded` once the run is past its deadline (see the module docstring)."""
-        if self.started is not None and time.monotonic() > self._deadline:
-            raise TimeLimitExceeded(self.stage, self.options.time_limit)
+        deadline = self._deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeLimitExceeded(self.stage, self.options.time_limit or 0.0)
 
     @property
-    def _deadline(self) -> float:
-        assert self.started is not None
+    def _deadline(self) -> float | None:
+        if self.started is None or self.options.time_limit is None:
+            return None
         return self.started + max(self.options.time_limit, MIN_RUN_SECONDS)
 
     @contextlib.contextmanager
@@ -184,15 +196,16 @@ class RunContext:
         free = (
             signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None) and signal.getitimer(signal.ITIMER_REAL)[0] == 0
         )
-        if threading.current_thread() is not threading.main_thread() or not free:
+        deadline, limit = self._deadline, self.options.time_limit
+        if deadline is None or limit is None or threading.current_thread() is not threading.main_thread() or not free:
             yield
             return
 
         def expire(_signum: int, _frame: object) -> None:
-            raise TimeLimitExceeded(self.stage, self.options.time_limit)
+            raise TimeLimitExceeded(self.stage, limit)
 
         previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, max(self._deadline - time.monotonic(), 1e-3))
+        signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 1e-3))
         try:
             yield
         finally:

@@ -24,7 +24,9 @@ class Options(BaseModel):
     allocator: str | None = Field(default=None, description="allocator (scheduler); default: the highest-priority one")
     mapper: str | None = Field(default=None, description="mapper used when no mapping file is given")
     solver: str | None = Field(default=None, description="LP/MILP solver for optimising plugins")
-    time_limit: float = Field(default=60.0, gt=0, description="solver time limit per solve, seconds")
+    time_limit: float | None = Field(
+        default=None, gt=0, description="time limit of the whole run, seconds (default: none, 60 s per solve)"
+    )
     strict_costs: bool = Field(default=False, description="fail when a cost or operand width had to fall back")
     jobs: int | None = Field(default=None, ge=1, description="parallel cost-model processes (default: all CPUs)")
     use_cache: bool = Field(default=True, description="read and write the persistent cost cache")

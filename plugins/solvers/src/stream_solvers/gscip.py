@@ -8,7 +8,12 @@ proto-level entry point that ``mathopt.solve`` itself uses. SCIP runs single-thr
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 
 import numpy as np
 from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2, solution_pb2, sparse_containers_pb2
@@ -96,20 +101,46 @@ class _MathOptSession:
             enable_output=options.verbose,
         )
         try:
-            result = core_solver.solve(
-                self.proto,
-                self.solver_type.value,
-                StreamableSolverInitArguments().to_proto(),
-                parameters.to_proto(),
-                self._model_parameters(),
-                None,
-                mathopt.CallbackRegistration().to_proto(),
-                None,
-                self.interrupter,
-            )
+            with _without_scip_interrupter_noise():
+                result = core_solver.solve(
+                    self.proto,
+                    self.solver_type.value,
+                    StreamableSolverInitArguments().to_proto(),
+                    parameters.to_proto(),
+                    self._model_parameters(),
+                    None,
+                    mathopt.CallbackRegistration().to_proto(),
+                    None,
+                    self.interrupter,
+                )
         except Exception as exc:  # the library raises StatusNotOk and friends on invalid input
             return LevelResult(Status.ERROR, message=f"MathOpt: {exc}")
         return _level_result(result, self.num_vars)
+
+
+#: What SCIP prints on every solve that has MathOpt's interrupter (the way Ctrl-C stops a solve): the
+#: interrupter's event handler asks for events SCIP does not offer. Harmless, so not shown.
+_INTERRUPTER_NOISE = ("gscip_event_handler.cc", "SCIPcatchEvent does not support variable or row change events")
+
+
+@contextlib.contextmanager
+def _without_scip_interrupter_noise() -> Iterator[None]:
+    """Hold the process's stderr (file descriptor 2, where SCIP writes) during a solve and pass on
+    every line but :data:`_INTERRUPTER_NOISE`."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(noise in line for noise in _INTERRUPTER_NOISE):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def _level_result(result: result_pb2.SolveResultProto, num_vars: int) -> LevelResult:

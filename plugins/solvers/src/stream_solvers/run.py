@@ -46,7 +46,7 @@ def solve_model(
     """
     chosen = pick_solver(model, context, solver)
     if options is None:
-        time_limit = context.options.time_limit if context is not None else SolveOptions().time_limit
+        time_limit = context.options.solve_seconds if context is not None else SolveOptions().time_limit
         options = SolveOptions(time_limit=time_limit, explain_conflicts=check)
     solution = chosen.solve(model, options)
     if not check or solution.ok:

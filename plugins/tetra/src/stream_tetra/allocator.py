@@ -81,7 +81,7 @@ class TetraAllocator:
             if tm.context.violated:
                 lines = capacity_report(tm.model, tm.context.violated, solver, problem.accelerator, 1.0)
                 raise InfeasibleError(f"group {group.name!r} cannot be allocated", lines)
-            solution, solved = tm.solve(solver, context.options.time_limit)
+            solution, solved = tm.solve(solver, context.options.solve_seconds)
             if solved is None:
                 solved = self._without_solution(tm, solution, solver, context, settings)
             else:
@@ -129,7 +129,7 @@ class TetraAllocator:
     ) -> Solved:
         group = tm.steady.group.name
         if solution.status is Status.INFEASIBLE:
-            limit = max(1.0, min(10.0, context.options.time_limit))
+            limit = max(1.0, min(10.0, context.options.solve_seconds))
             lines = capacity_report(tm.model, tm.context.capacities, solver, tm.acc, limit)
             if settings.explain:
                 lines += conflict_report(tm.model, solver, limit)
@@ -144,7 +144,7 @@ class TetraAllocator:
             if overflow:
                 raise SolveLimitError(
                     f"group {group!r}: the solver ({solution.solver}) found no allocation within "
-                    f"{context.options.time_limit:g} s and the heuristic allocation does not fit ({overflow}); "
+                    f"{context.options.solve_seconds:g} s and the heuristic allocation does not fit ({overflow}); "
                     "raise --time-limit"
                 )
             context.warn(f"group {group!r}: no MILP solution within the time limit; used the heuristic allocation")

@@ -112,7 +112,7 @@ class Scorer:
         self, workload: Workload, accelerator: Accelerator, base: Mapping[str, NodeMapping], context: RunContext
     ):
         self.workload, self.accelerator, self.base = workload, accelerator, dict(base)
-        limit = min(context.options.time_limit, SEARCH_TIME_LIMIT)
+        limit = min(context.options.solve_seconds, SEARCH_TIME_LIMIT)
         options = attrs.evolve(context.options, time_limit=limit)
         self.context = _Quiet(context.plugins, options, Progress(), [], context.accelerator)
         registry = context.plugins.registry("allocators")
