@@ -676,7 +676,8 @@ def _resolve_groups(
     by_name = not any(layer not in workload and layer in op_types for group in parsed.groups for layer in group.layers)
     if len(parsed.groups) == 1:
         members = [list(order)]
-        listed = {n.name for n in workload.nodes for x in parsed.groups[0].layers if x in (n.name, n.op_type)}
+        layers = set(parsed.groups[0].layers)  # a set: one lookup per node, not a scan of every layer
+        listed = {n.name for n in workload.nodes if n.name in layers or n.op_type in layers}
         if len(listed) < len(order):
             notes.append(f"fused group '{parsed.groups[0].name}': {NOTE_ONE_GROUP}")
     elif by_name:
