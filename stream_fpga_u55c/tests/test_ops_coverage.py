@@ -38,6 +38,8 @@ class Model:
         self.initializers: list[onnx.TensorProto] = []
         self.outputs: list[str] = []
         self.domains: set[str] = set()
+        #: Output shapes onnx's shape inference cannot know (ops onnx does not define), as exporters give them.
+        self.shapes: dict[str, list[int]] = {}
 
     def weight(self, name: str, shape: list[int], low: float = -1.0, high: float = 1.0) -> str:
         value = self.rng.uniform(low, high, size=shape).astype(np.float32)
@@ -64,7 +66,12 @@ class Model:
             self.nodes,
             self.name,
             [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in self.inputs.items()],
-            [helper.make_empty_tensor_value_info(n) for n in self.outputs],
+            [
+                helper.make_tensor_value_info(n, TensorProto.FLOAT, self.shapes[n])
+                if n in self.shapes
+                else helper.make_empty_tensor_value_info(n)
+                for n in self.outputs
+            ],
             self.initializers,
         )
         opsets = [helper.make_opsetid("", self.opset)] + [helper.make_opsetid(d, 1) for d in sorted(self.domains)]
@@ -162,6 +169,9 @@ def norm() -> Model:
     m = Model("norm", {"x": [2, 4, 16]}, opset=23)
     m.case("LayerNormalization", ["x", m.weight("ls", [16]), m.weight("lb", [16])], "layernorm", axis=-1)
     m.case("RMSNormalization", ["x", m.weight("rs", [16])], "rmsnorm", axis=-1, epsilon=1e-6)
+    # RMSNorm as onnxruntime exports it (registered in the default domain)
+    m.case("SimplifiedLayerNormalization", ["x", "rs"], "simplified_layernorm", axis=-1, epsilon=1e-6)
+    m.shapes["simplified_layernorm"] = [2, 4, 16]
     # RMSNorm as exporters write it: x / sqrt(mean(x^2) + eps) * scale
     sq = m.op("Pow", ["x", m.const("p2", np.float32(2.0))], "sq")
     ms = m.op("ReduceMean", [sq, m.const("last", np.array([-1], dtype=np.int64))], "ms", keepdims=1)

@@ -153,3 +153,33 @@ def test_lrn_sums_a_clipped_channel_window(model, parse):
     assert accesses(lrn)["x"] == ["B", "C + FC - 2", "OY", "OX"]
     assert lrn.footprint_elements(lrn.operands[0], w.tensor("x")) == 8 * 16  # the window is clipped to channels
     assert (lrn.attribute("size"), lrn.macs) == (5, 0)
+
+
+def _simplified_layer_norm(model, domain):
+    node = helper.make_node(
+        "SimplifiedLayerNormalization", ["x", "g"], ["y"], name="rms", axis=-1, epsilon=1e-6, domain=domain
+    )
+    extra = [helper.make_opsetid(domain, 1)] if domain else []
+    scale = np.linspace(0.5, 1.5, 16, dtype=np.float32)
+    # onnx's shape inference does not know the op: exporters give its output type, as here
+    return model([node], {"x": (F32, [2, 3, 16])}, {"y": (F32, [2, 3, 16])}, opset=17, initializers={"g": scale},
+                 extra_opsets=extra), scale  # fmt: skip
+
+
+def test_simplified_layer_norm_is_rms_norm_as_onnxruntime_computes_it(model, parse):
+    """onnxruntime's export of RMSNorm: parsed like RMSNormalization (normalised axes protected, scale a
+    weight on them, no MACs), and onnxruntime's output is x / sqrt(mean(x^2) + eps) * scale, its shape ours."""
+    ort = pytest.importorskip("onnxruntime")
+    proto, scale = _simplified_layer_norm(model, "")
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 16)).astype(np.float32)
+    (y,) = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_allclose(y, x / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-6) * scale, rtol=1e-5)
+    workload = parse(proto)
+    rms = workload.node("rms")
+    assert workload.tensor(rms.output.tensor).shape == y.shape
+    assert rms.protected_loops == ("K",) and accesses(rms)["g"] == ["K"]
+    assert rms.macs == 0 and rms.iteration_points == y.size
+    assert rms.attribute("epsilon") == pytest.approx(1e-6) and rms.attribute("axis") == 2
+    # a com.microsoft node of that type (onnxruntime registers it in the default domain) parses the same way
+    other = parse(_simplified_layer_norm(model, "com.microsoft")[0]).node("rms")
+    assert (other.loops, accesses(other), other.protected_loops) == (rms.loops, accesses(rms), rms.protected_loops)

@@ -580,7 +580,7 @@ class KernelCode:
         eps = flit(self.node.attribute("epsilon", 1e-5))
         outer = tuple(n for n in self.node.loop_names if n not in axes)
         body = Writer()
-        if self.node.op_type == "RMSNormalization":
+        if self.node.op_type in ops.RMS_NORMS:
             body.line("float ms = 0.0f;")
             self._axis_pass(body, axes, [f"ms += {x} * {x};"])
             body.line(f"const float inv = 1.0f / std::sqrt(ms / {count} + {eps});")

@@ -4,7 +4,7 @@ why an op the frontends accept has no kernel (:func:`unsupported`, checked befor
 Kernel families (:func:`family`): ``mac`` (Conv, ConvTranspose, Gemm, MatMul), ``eltwise`` (n-ary
 elementwise and activations), ``move`` (reshape/transpose/slice-like copies, Concat), ``pool``
 (windowed and global pools), ``reduce`` (ReduceMean/Sum/Max/Min), ``softmax`` (Softmax, LogSoftmax),
-``norm`` (LayerNormalization, RMSNormalization) and ``batchnorm``.
+``norm`` (LayerNormalization, RMSNormalization, onnxruntime's SimplifiedLayerNormalization) and ``batchnorm``.
 """
 
 from __future__ import annotations
@@ -123,7 +123,9 @@ _MIX: dict[str, tuple[str, ...]] = {
 
 POOLS = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")
 REDUCES = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin")
-NORMS = ("LayerNormalization", "RMSNormalization")
+#: Normalisations by the root mean square (no mean subtracted, no bias).
+RMS_NORMS = ("RMSNormalization", "SimplifiedLayerNormalization")
+NORMS = ("LayerNormalization", *RMS_NORMS)
 MAC_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum")
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 

@@ -36,6 +36,11 @@ BUILTIN_OP_PARSERS: dict[str, tuple[str, str, str]] = {
     "LayerNormalization": ("norm", "parse_normalization", "layer normalisation"),
     "LRN": ("norm", "parse_lrn", "local response normalisation across channels"),
     "RMSNormalization": ("norm", "parse_normalization", "RMS normalisation"),
+    "SimplifiedLayerNormalization": (
+        "norm",
+        "parse_normalization",
+        "RMS normalisation as onnxruntime exports it (default or com.microsoft domain)",
+    ),
     "ReduceMean": ("norm", "parse_reduce", "mean over axes"),
     "ReduceSum": ("norm", "parse_reduce", "sum over axes"),
     "ReduceMax": ("norm", "parse_reduce", "max over axes"),

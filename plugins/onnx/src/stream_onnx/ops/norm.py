@@ -2,7 +2,8 @@
 
 * BatchNormalization (inference): loops ``B, C, OY, OX`` over the input; scale, bias, mean and
   variance are per-channel weights indexed by ``C``.
-* Softmax, LogSoftmax, LayerNormalization, RMSNormalization: one loop per input axis, so the
+* Softmax, LogSoftmax, LayerNormalization, RMSNormalization (and onnxruntime's
+  SimplifiedLayerNormalization, the same RMS normalisation): one loop per input axis, so the
   iteration points are the element count; the loops of the normalised axes are the node's
   ``protected_loops``: every output element needs the whole extent of those loops, so a mapper
   must keep them whole.
