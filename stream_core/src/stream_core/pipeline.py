@@ -40,7 +40,7 @@ from stream_core.mapping_io import load_mapping
 from stream_core.outputs import Generated, StagedOutput, check_output_dir, write_files
 from stream_core.plugins import BUILTIN_NAME, DISABLE_ENV, Plugins, load_plugins
 from stream_core.stage_cache import cached, code_stamp
-from stream_core.tiling import NodeTiling
+from stream_core.tiling import MEMORY_LIMIT_MB, NodeTiling, memory_limit
 
 log = logging.getLogger("stream_core")
 
@@ -193,7 +193,7 @@ def map_stage(state: PipelineState, context: RunContext) -> None:
             raise PluginError("no mapper is installed and no mapping file was given")
         state.mapping = record.load().map(state.workload, state.accelerator, context)
     state.notes += state.mapping.notes
-    state.tilings = build_tilings(state.workload, state.mapping)
+    state.tilings = build_tilings(state.workload, state.mapping, memory_limit(context))
 
 
 def _select(state: PipelineState, context: RunContext, kind: str, chosen: str | None) -> Any:
@@ -223,12 +223,15 @@ def builtin_hint(kinds: list[str], plugins: Plugins) -> str:
     return note
 
 
-def build_tilings(workload: Workload, mapping: Mapping) -> dict[str, NodeTiling]:
+def build_tilings(workload: Workload, mapping: Mapping, limit: int = MEMORY_LIMIT_MB << 20) -> dict[str, NodeTiling]:
+    """Each node's tiling; one's tile list may take ``limit`` bytes (:func:`stream_core.tiling.memory_limit`)."""
     tilings = {}
     for group in mapping.groups:
         check_time()
         for name in group.nodes:
-            tilings[name] = NodeTiling(workload.node(name), mapping[name], group.tile_sizes(name))
+            tilings[name] = NodeTiling(
+                workload.node(name), mapping[name], group.tile_sizes(name), limit, mapping.source
+            )
     return tilings
 
 

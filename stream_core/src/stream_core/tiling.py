@@ -13,6 +13,10 @@ far); and two readers of a tensor from outside the group through ``1 * loop (+ c
 loops index their outputs. A tensor axis several nodes read is left unlinked when linking it would
 make two loops of one node one axis (Stream's "held" axes). Stream 1.13.14 links identities only.
 :func:`entry_loop_orders` nests those axes in the order of a group's ``intra_core_tiling`` entries.
+
+A node's tile list is estimated before it is built (parts x steps per part x bytes per tile record)
+and refused above :attr:`NodeTiling.memory_limit` bytes: ``MEMORY_LIMIT_MB`` unless the run's
+``core.memory_limit_mb`` setting says otherwise (:func:`memory_limit`).
 """
 
 from __future__ import annotations
@@ -23,15 +27,26 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from stream_core.errors import InputError, Problem, setting
 from stream_core.ir.mapping import FusedGroup, NodeMapping
 from stream_core.ir.workload import AffineExpr, Node, Operand, TensorSpec, Workload
 
+if TYPE_CHECKING:
+    from stream_core.context import RunContext
+
 Box = tuple[tuple[int, int], ...]
 Loop = tuple[str, str]  # (node, loop)
+
+#: The memory one node's tile list may take, in MiB, unless the ``MEMORY_SETTING`` setting says otherwise.
+MEMORY_LIMIT_MB = 2048
+MEMORY_SETTING = "core.memory_limit_mb"
+#: Bytes a tile record takes while a node's tiles are built: a fixed part and one per loop (the peak
+#: measured with tracemalloc on CPython 3.11: ~700 bytes a tile with 3 loops, ~960 with 7).
+TILE_RECORD_BYTES, TILE_LOOP_BYTES = 512, 64
 
 
 @attrs.frozen
@@ -65,6 +80,10 @@ class NodeTiling:
     node: Node
     mapping: NodeMapping
     tile_sizes: Mapping[str, int] = attrs.field(factory=dict, converter=_sizes)
+    #: Bytes :meth:`tiles` may take (see :func:`memory_limit`) and the mapping file named when it is
+    #: exceeded: not part of the tiling's identity.
+    memory_limit: int = attrs.field(default=MEMORY_LIMIT_MB << 20, eq=False, repr=False)
+    source: str | None = attrs.field(default=None, eq=False, repr=False)
 
     @functools.cached_property
     def split(self) -> dict[str, int]:
@@ -101,6 +120,12 @@ class NodeTiling:
     def steps_per_part(self) -> int:
         return math.prod(self.steps.values())
 
+    @functools.cached_property
+    def tile_bytes(self) -> int:
+        """Estimated bytes of :meth:`tiles`: parts x steps per part x bytes per tile record."""
+        record = TILE_RECORD_BYTES + TILE_LOOP_BYTES * len(self.node.loop_names)
+        return self.parts * self.steps_per_part * record
+
     def core_of_part(self, part: int) -> int | None:
         """The core a part is pinned to, or ``None`` when the node's cores are only candidates."""
         return self.mapping.cores[part] if self.parts > 1 else None
@@ -111,6 +136,7 @@ class NodeTiling:
 
     @functools.cached_property
     def _tiles(self) -> list[TileSpec]:
+        self._check_memory()
         names, nest = self.node.loop_names, self.nest
         split, parts, tile, steps = self.split, self.part_sizes, self.tile, self.steps
         blocks = dict(self.mapping.interleave)
@@ -130,6 +156,26 @@ class NodeTiling:
                 out.append(TileSpec(index=len(out), part=p, step=s, ranges=tuple(ranges)))
         return out
 
+    def _check_memory(self) -> None:
+        """Refuse a tiling whose tile list would take more than :attr:`memory_limit` bytes."""
+        if self.tile_bytes <= self.memory_limit:
+            return
+        tiled = ", ".join(
+            f"{d}={self.tile[d]} of {self.part_sizes[d]}" for d in self.node.loop_names if self.steps[d] > 1
+        )
+        split = ", ".join(f"{d}={f}" for d, f in self.split.items() if f > 1) or "none"
+        need, bound = _mib(self.tile_bytes), _mib(self.memory_limit)
+        raise InputError(
+            Problem(
+                f"its tiling makes {self.parts} part(s) x {self.steps_per_part:,} tiles per part (tiles "
+                f"{tiled or 'whole'}; inter-core splits {split}), whose records need about {need:,} MiB, above "
+                f"the bound of {bound:,} MiB; use coarser intra_core_tiling tiles or fewer inter_core_tiling "
+                f"splits for this node, or raise the bound with {setting(MEMORY_SETTING, str(need))}",
+                file=self.source,
+                field=f"node {self.node.name!r}",
+            )
+        )
+
     @functools.cached_property
     def _shapes(self) -> Counter[tuple[int, ...]]:
         return Counter(t.shape for t in self.tiles())
@@ -140,6 +186,20 @@ class NodeTiling:
 
     def tile_node(self, shape: tuple[int, ...]) -> Node:
         return self.node.with_sizes(dict(zip(self.node.loop_names, shape, strict=True)))
+
+
+def _mib(size: int) -> int:
+    """``size`` bytes in MiB, rounded up."""
+    return -(-size // 2**20)
+
+
+def memory_limit(context: RunContext) -> int:
+    """The bytes a node's tile list may take in this run: the ``core.memory_limit_mb`` setting (MiB,
+    a positive number) or ``MEMORY_LIMIT_MB``."""
+    value = context.setting(MEMORY_SETTING, MEMORY_LIMIT_MB)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise InputError(Problem(f"expected a positive number of MiB, got {value!r}", field=setting(MEMORY_SETTING)))
+    return int(value * 2**20)
 
 
 def interleaved(step: Any, steps: Any, blocks: Any) -> Any:

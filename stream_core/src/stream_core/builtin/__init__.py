@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from stream_core.hookspecs import hookimpl
 from stream_core.plugins import lazy
-from stream_core.records import AllocatorRecord, CostModelRecord, ExporterRecord, MapperRecord
+from stream_core.records import AllocatorRecord, CostModelRecord, ExporterRecord, MapperRecord, SettingRecord
+from stream_core.tiling import MEMORY_LIMIT_MB, MEMORY_SETTING
 
 _PKG = "stream_core.builtin"
 
@@ -59,4 +60,13 @@ def stream_register_exporters() -> Iterator[ExporterRecord]:
         description="gantt.png: schedule per core and link (Pillow)",
         factory=lazy(f"{_PKG}.exporters", "GanttExporter"),
         default_enabled=True,
+    )
+
+
+@hookimpl
+def stream_register_settings() -> Iterator[SettingRecord]:
+    yield SettingRecord(
+        name=MEMORY_SETTING,
+        description="MiB one node's tile list may take; a tiling estimated above it is refused",
+        default=str(MEMORY_LIMIT_MB),
     )
