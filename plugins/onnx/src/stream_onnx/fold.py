@@ -9,6 +9,10 @@ small is evaluated with onnx's reference implementation and its outputs become c
 ``Shape`` of a static tensor, arithmetic on integer constants (``Shape -> Gather -> Concat ->
 Reshape`` chains) and whatever derives from such folded values (``1 / Sqrt(Cast(head_dim))``).
 Arithmetic on float weights alone is not folded: it stays a workload node.
+
+Values are read only for tensors of at most ``SMALL_TENSOR`` elements, and :func:`read_value` refuses
+external data larger than those elements can hold before reading it (a file's size, not its dims,
+sets what onnx reads when no ``length`` is given).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import numpy_helper
+from onnx.external_data_helper import ExternalDataInfo
 from onnx.reference import ReferenceEvaluator
 
 from stream_core.errors import InputError, Problem
@@ -26,6 +31,8 @@ from stream_onnx.plugin import ELEMENTWISE_OPS
 
 #: Constants and folded results with at most this many elements have their values read/computed.
 SMALL_TENSOR = 4096
+#: Bytes an element of a type NumPy does not know is taken to need (the widest ONNX type, complex128).
+_WIDEST = 16
 
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 _RANDOM_OPS = frozenset({"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Bernoulli"})
@@ -62,6 +69,41 @@ def external_file(tensor: onnx.TensorProto, base_dir: Path) -> Path | None:
         return None
     location = next((e.value for e in tensor.external_data if e.key == "location"), "")
     return base_dir / location
+
+
+def external_bytes(tensor: onnx.TensorProto, base_dir: Path) -> int:
+    """Bytes onnx reads for an externally stored tensor: its ``length``, else the rest of its file
+    after ``offset``; 0 for inline data or a description onnx itself refuses."""
+    path = external_file(tensor, base_dir)
+    if path is None:
+        return 0
+    try:
+        info, size = ExternalDataInfo(tensor), path.stat().st_size
+    except (OSError, ValueError):
+        return 0
+    return info.length if info.length is not None else max(0, size - (info.offset or 0))
+
+
+def read_value(tensor: onnx.TensorProto, base_dir: Path, file: str, field: str) -> np.ndarray:
+    """The value of a constant that carries data; external data more than its dims hold (elements x
+    element size) is refused before anything is read or allocated."""
+    try:
+        itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+    except (KeyError, ValueError):
+        itemsize = _WIDEST
+    bound, stored = element_count(tensor.dims) * itemsize, external_bytes(tensor, base_dir)
+    if stored > bound:
+        kind = onnx.TensorProto.DataType.Name(tensor.data_type) if itemsize != _WIDEST else "its type"
+        message = (
+            f"the external data of {tensor.name!r} is {stored:,} bytes, more than its dims {list(tensor.dims)} "
+            f"of {kind} hold ({bound:,} bytes); refused before reading it: fix the dims, or give the "
+            "external data the 'offset' and 'length' of this tensor"
+        )
+        raise InputError(Problem(message, file=file, field=field))
+    try:
+        return numpy_helper.to_array(tensor, base_dir=str(base_dir))
+    except (OSError, ValueError, onnx.checker.ValidationError) as exc:
+        raise InputError(Problem(f"cannot read the value of {tensor.name!r}: {exc}", file=file, field=field)) from exc
 
 
 def static_shape(info: onnx.TypeProto | None) -> tuple[int, ...] | None:
@@ -137,11 +179,8 @@ class Completion:
         if not self.readable(name):
             return None
         if name not in self._values:
-            try:
-                self._values[name] = numpy_helper.to_array(self.constants[name], base_dir=str(self.base_dir))
-            except (OSError, ValueError, onnx.checker.ValidationError) as exc:
-                message = f"cannot read the value of {name!r}: {exc}"
-                raise InputError(Problem(message, file=self.file, field=f"graph.initializer.{name}")) from exc
+            field = f"graph.initializer.{name}"
+            self._values[name] = read_value(self.constants[name], self.base_dir, self.file, field)
         return self._values[name]
 
     def _set_constant(self, tensor: onnx.TensorProto, folded: bool = False) -> None:
