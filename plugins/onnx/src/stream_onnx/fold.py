@@ -89,14 +89,14 @@ def read_value(tensor: onnx.TensorProto, base_dir: Path, file: str, field: str) 
     element size) is refused before anything is read or allocated."""
     try:
         itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        kind_name = onnx.TensorProto.DataType.Name(tensor.data_type)
     except (KeyError, ValueError):
-        itemsize = _WIDEST
+        itemsize, kind_name = _WIDEST, "its type"
     bound, stored = element_count(tensor.dims) * itemsize, external_bytes(tensor, base_dir)
     if stored > bound:
-        kind = onnx.TensorProto.DataType.Name(tensor.data_type) if itemsize != _WIDEST else "its type"
         message = (
             f"the external data of {tensor.name!r} is {stored:,} bytes, more than its dims {list(tensor.dims)} "
-            f"of {kind} hold ({bound:,} bytes); refused before reading it: fix the dims, or give the "
+            f"of {kind_name} hold ({bound:,} bytes); refused before reading it: fix the dims, or give the "
             "external data the 'offset' and 'length' of this tensor"
         )
         raise InputError(Problem(message, file=file, field=field))
