@@ -41,13 +41,22 @@ def _enabled(ctx: ModelContext, key: str) -> bool:
         raise InputError(Problem(str(exc), field=key)) from None
 
 
-def _buffer_terms(ctx: ModelContext, core: int, count: Callable[[Any], int]) -> list[tuple[str, Any]]:
+ALL_ROLES = frozenset({"input", "intermediate", "output"})
+#: Object FIFOs hold what a transfer delivers to a tile (inputs and a producer's tensors arriving from
+#: another tile); a node's own output ring is not one, as Stream 2.1.1 counts (``ObjectFifoDepth``).
+DELIVERED_ROLES = frozenset({"input", "intermediate"})
+
+
+def _buffer_terms(
+    ctx: ModelContext, core: int, count: Callable[[Any], int], roles: frozenset[str] = ALL_ROLES
+) -> list[tuple[str, Any]]:
     return [
         (
             f"{view.tensor} ({view.role} buffer of {view.node}, level {level.level}: {count(level)})",
             level.resident * count(level),
         )
         for view in ctx.buffers_on(core)
+        if view.role in roles
         for level in view.levels
         if count(level)
     ]
@@ -79,7 +88,7 @@ def build_object_fifo_depth(ctx: ModelContext) -> None:
         return
     for core, caps in _tiles(ctx):
         if core.id != ctx.accelerator.offchip_core_id:
-            terms = _buffer_terms(ctx, core.id, lambda level: level.tiles)
+            terms = _buffer_terms(ctx, core.id, lambda level: level.tiles, DELIVERED_ROLES)
             _add(ctx, "object_fifo_depth", core, terms, caps.max_object_fifo_depth, "buffers")
 
 
