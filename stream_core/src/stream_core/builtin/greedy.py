@@ -77,13 +77,13 @@ class _Memory:
         if buffer.end is None:
             self.open_bits += buffer.bits
         else:
-            self._insert(buffer)
+            self._insert(buffer, buffer.end)
 
     def close(self, buffer: _Buffer, end: int) -> None:
         """An open output's end became known."""
         buffer.end = end
         self.open_bits -= buffer.bits
-        self._insert(buffer)
+        self._insert(buffer, end)
 
     def extend(self, buffer: _Buffer, end: int) -> None:
         """A closed buffer is held longer (the next tile on its core reads it too)."""
@@ -94,7 +94,7 @@ class _Memory:
             del self.serials[buffer]
         buffer.end = end
         if serial is not None:
-            self._insert(buffer)
+            self._insert(buffer, end)
 
     def prune(self, horizon: int) -> None:
         """Stop counting the closed buffers that end at or before ``horizon``."""
@@ -120,9 +120,10 @@ class _Memory:
                 i += 1
         return t
 
-    def _insert(self, buffer: _Buffer) -> None:
+    def _insert(self, buffer: _Buffer, end: int) -> None:
+        """Count ``buffer`` (closed, ending at ``end``) among the closed buffers."""
         serial = self.serials[buffer] = next(self._next)
-        bisect.insort(self.closed, (buffer.end, serial, buffer))
+        bisect.insort(self.closed, (end, serial, buffer))
         self.closed_bits += buffer.bits
 
 
@@ -251,8 +252,10 @@ class _Timeline:
     def book(self, start: int, end: int) -> None:
         """Mark ``[start, end)`` busy (it must be free)."""
         if not self.starts:
-            for column, value in ((self.starts, []), (self.ends, []), (self.first, start), (self.last, end)):
-                column.append(value)
+            self.starts.append([])
+            self.ends.append([])
+            self.first.append(start)
+            self.last.append(end)
             self.widest.append(-1)
         c = max(bisect.bisect_right(self.first, start) - 1, 0)
         starts, ends = self.starts[c], self.ends[c]

@@ -13,6 +13,31 @@ import attrs
 from stream_core.ir.workload import NodeKind, Workload
 
 
+# Named, typed converters (each field keeps its own copy): mypy's attrs plugin cannot bind a bare ``dict``.
+def _per_core(values: Mapping[int, float]) -> dict[int, float]:
+    return dict(values)
+
+
+def _per_name(values: Mapping[str, float]) -> dict[str, float]:
+    return dict(values)
+
+
+def _occupancy(steps: Mapping[int, tuple[tuple[int, int], ...]]) -> dict[int, tuple[tuple[int, int], ...]]:
+    return dict(steps)
+
+
+def _labels(values: Mapping[str, str]) -> dict[str, str]:
+    return dict(values)
+
+
+def _stats(values: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(values)
+
+
+def _node_costs(costs: Mapping[str, Mapping[str, str]]) -> dict[str, Mapping[str, str]]:
+    return dict(costs)
+
+
 @attrs.frozen
 class TileRecord:
     """One tile of a node executed on a core."""
@@ -38,7 +63,7 @@ class TransferRecord:
     tensor: str
     src: int
     dst: int
-    links: tuple[int, ...] = attrs.field(converter=tuple)
+    links: tuple[int, ...] = attrs.field(converter=tuple[int, ...])
     start: int
     end: int
     bits: int
@@ -77,8 +102,8 @@ class Totals:
     compute_energy_pj: float
     transfer_energy_pj: float
     memory_energy_pj: float
-    utilisation: Mapping[int, float] = attrs.field(converter=dict)
-    energy_not_in_stream_pj: Mapping[str, float] = attrs.field(factory=dict, converter=dict)
+    utilisation: Mapping[int, float] = attrs.field(converter=_per_core)
+    energy_not_in_stream_pj: Mapping[str, float] = attrs.field(factory=dict, converter=_per_name)
 
     @property
     def energy_pj(self) -> float:
@@ -113,7 +138,7 @@ class GroupBound:
 class LowerBound:
     """A lower bound on a run's latency: groups run one after the other, so their bounds add up."""
 
-    groups: tuple[GroupBound, ...] = attrs.field(converter=tuple)
+    groups: tuple[GroupBound, ...] = attrs.field(converter=tuple[GroupBound, ...])
 
     @property
     def cycles(self) -> int:
@@ -134,24 +159,24 @@ class Result:
 
     workload: str
     accelerator: str
-    tiles: tuple[TileRecord, ...] = attrs.field(converter=tuple)
-    transfers: tuple[TransferRecord, ...] = attrs.field(converter=tuple)
-    memory: Mapping[int, tuple[tuple[int, int], ...]] = attrs.field(converter=dict)
-    groups: tuple[GroupRecord, ...] = attrs.field(converter=tuple)
+    tiles: tuple[TileRecord, ...] = attrs.field(converter=tuple[TileRecord, ...])
+    transfers: tuple[TransferRecord, ...] = attrs.field(converter=tuple[TransferRecord, ...])
+    memory: Mapping[int, tuple[tuple[int, int], ...]] = attrs.field(converter=_occupancy)
+    groups: tuple[GroupRecord, ...] = attrs.field(converter=tuple[GroupRecord, ...])
     totals: Totals
-    provenance: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
-    stats: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
-    warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    provenance: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
+    stats: Mapping[str, Any] = attrs.field(factory=dict, converter=_stats)
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
     #: Inputs accepted but not (fully) modelled, and what an installed plugin would change; one sentence each.
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
     #: Per node, how its costs were obtained: ``cost_model`` and, when known, ``fallback_reason``,
     #: ``precision`` and ``precision_fallback`` (see :class:`~stream_core.ir.cost.CostResult`).
-    node_costs: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict, converter=dict)
+    node_costs: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict, converter=_node_costs)
     #: A latency no schedule of this mapping can beat (``None``: the allocator gives none).
     lower_bound: LowerBound | None = None
     #: What the allocator proved and what schedule it realised, one sentence each; an optimality claim
     #: names the model it holds for (e.g. "optimal for the steady-state model"), never a bare "optimal".
-    optimality: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    optimality: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
 
     def node_rows(self) -> list[dict[str, Any]]:
         """One row per node: cores used, first start, last end, busy cycles, energy, and how it was
