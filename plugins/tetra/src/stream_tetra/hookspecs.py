@@ -25,3 +25,4 @@ def tetra_register_constraints() -> Iterable[ConstraintFamily]:
     Returns: :class:`~stream_tetra.api.ConstraintFamily` items.
     Added in stream-tetra 0.1 (API version 0.1).
     """
+    return ()

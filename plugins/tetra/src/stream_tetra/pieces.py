@@ -28,6 +28,14 @@ from stream_tetra.geometry import Boxes, StepGrid, block_hull, box_bits, hull, i
 from stream_tetra.iteration_space import NodeState, ReuseLevel
 
 
+def _stop(level: ReuseLevel | None) -> ReuseLevel:
+    """The stop level an input transfer fires per (``level`` is ``None`` only for edge and output transfers,
+    which take it so that every kind of :data:`Pieces` is called alike)."""
+    if level is None:
+        raise ValueError("an input transfer needs a stop level")
+    return level
+
+
 @attrs.define
 class InputPieces:
     """Blocks of a consumer operand read from off-chip memory, per stop level."""
@@ -61,24 +69,25 @@ class InputPieces:
             self._cache[key] = block_hull(self._step_boxes(part), level.block)
         return self._cache[key]
 
-    def firings(self, level: ReuseLevel) -> np.ndarray:
-        return self.consumer.iterations[:: level.block]
+    def firings(self, level: ReuseLevel | None = None) -> np.ndarray:
+        return self.consumer.iterations[:: _stop(level).block]
 
     def last_uses(self, level: ReuseLevel) -> np.ndarray:
         it = self.consumer.iterations
         ends = np.minimum(np.arange(level.block, len(it) + level.block, level.block), len(it)) - 1
         return it[ends]
 
-    def piece(self, level: ReuseLevel, src: int, dst: int) -> np.ndarray:
+    def piece(self, level: ReuseLevel | None, src: int, dst: int) -> np.ndarray:
         if self.whole:
             return self.multicast(level, src, tuple(range(self.dst_parts)))
-        return box_bits(self.boxes(level, dst), self.operand.precision)
+        return box_bits(self.boxes(_stop(level), dst), self.operand.precision)
 
-    def multicast(self, level: ReuseLevel, src: int, dsts: tuple[int, ...]) -> np.ndarray:
+    def multicast(self, level: ReuseLevel | None, src: int, dsts: tuple[int, ...]) -> np.ndarray:
         parts = range(self.dst_parts) if self.whole else dsts
-        return box_bits(hull([self.boxes(level, d) for d in parts]), self.operand.precision)
+        stop = _stop(level)
+        return box_bits(hull([self.boxes(stop, d) for d in parts]), self.operand.precision)
 
-    def received(self, level: ReuseLevel, dst: int) -> np.ndarray:
+    def received(self, level: ReuseLevel | None, dst: int) -> np.ndarray:
         return self.piece(level, 0, dst)
 
 

@@ -76,10 +76,10 @@ class TetraSettings:
 def _convert(name: str, raw: Any) -> Any:
     if name in ("pipelining", "transfers"):
         allowed = PIPELINING if name == "pipelining" else TRANSFERS
-        value = str(raw).strip().lower()
-        if value not in allowed:
+        choice = str(raw).strip().lower()
+        if choice not in allowed:
             raise ValueError(f"expected one of {', '.join(allowed)}, got {raw!r}")
-        return value
+        return choice
     if name in ("double_buffering", "explain", "greedy"):
         return parse_flag(raw)
     if name == "max_levels" and str(raw).strip().lower() in ("none", ""):

@@ -23,6 +23,7 @@ import math
 import attrs
 import numpy as np
 
+from stream_core.ir.cost import CostResult
 from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import TileRecord, TransferRecord
 from stream_tetra.list_schedule import list_schedule
@@ -167,14 +168,23 @@ def emit(
     return out
 
 
-def _emit_compute(problem, steady, a: Activity, mode: Mode, t: Timing, start: int, keep, out: Emission) -> None:
+def _emit_compute(
+    problem: AllocationProblem,
+    steady: SteadyState,
+    a: Activity,
+    mode: Mode,
+    t: Timing,
+    start: int,
+    keep: np.ndarray | None,
+    out: Emission,
+) -> None:
     state = steady.nodes[a.node]
     grid = state.grid
     steps = grid.all_steps()
     its = state.iterations
     base = start + t.firing_starts[a.key]
     record = np.ones(len(steps), dtype=bool) if keep is None else np.isin(its, keep)
-    costs: dict[tuple[int, tuple[int, ...]], object] = {}
+    costs: dict[tuple[int, tuple[int, ...]], CostResult] = {}
     queued: dict[int, np.ndarray] = {}  # per core, per step: cycles of the parts it ran before
     for part, core in enumerate(mode.cores):
         lo, hi = grid.ranges(part, steps)
@@ -214,7 +224,9 @@ def _emit_compute(problem, steady, a: Activity, mode: Mode, t: Timing, start: in
             out.end = max(out.end, begin + r.latency)
 
 
-def _emit_transfer(problem, a: Activity, mode: Mode, t: Timing, start: int, keep, out: Emission) -> None:
+def _emit_transfer(
+    problem: AllocationProblem, a: Activity, mode: Mode, t: Timing, start: int, keep: np.ndarray | None, out: Emission
+) -> None:
     cores = problem.accelerator.cores
     firings = mode.firings
     record = np.ones(len(firings), dtype=bool) if keep is None else np.isin(firings, keep)
