@@ -135,15 +135,17 @@ def _waits(
     for a in steady.activities:
         if a.kind not in ("input", "edge"):
             continue
-        consumer = index[f"compute:{a.node}"]
-        steps = steady.nodes[a.node].iterations
         if a.kind == "input":
-            block = a.modes[choices[a.key]].level.block
-            out[consumer].append((index[a.key], steps[(np.arange(len(steps)) // block) * block]))
+            level = a.modes[choices[a.key]].level
+            assert level is not None
+            steps = steady.nodes[a.node].iterations
+            blocks = steps[(np.arange(len(steps)) // level.block) * level.block]
+            for node in a.consumers:  # readers sharing the delivery fire in the same iterations
+                out[index[f"compute:{node}"]].append((index[a.key], blocks))
         else:
             waited = index[f"compute:{a.producer}"] if a.local else index[a.key]
             assert a.waits is not None
-            out[consumer].append((waited, a.waits))
+            out[index[f"compute:{a.node}"]].append((waited, a.waits))
     return out
 
 

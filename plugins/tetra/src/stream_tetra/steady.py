@@ -24,7 +24,7 @@ import numpy as np
 from stream_core.errors import InfeasibleError
 from stream_core.ir.mapping import FusedGroup
 from stream_core.ir.problem import AllocationProblem
-from stream_tetra.geometry import box_bits
+from stream_tetra.geometry import Boxes, box_bits
 from stream_tetra.iteration_space import NodeState, ReuseLevel, Ring, last_use, range_max, reuse_levels, ring_depth
 from stream_tetra.iterations import Edge, group_states
 from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces
@@ -82,10 +82,16 @@ class Activity:
     rings: dict[int, Ring] = attrs.field(factory=dict)  # stop level -> its buffer ring
     local: bool = False  # an edge whose data never leaves the producer's cores (no slot of its own)
     waits: np.ndarray | None = None  # edge: per consumer step, the producer iteration it waits for (-1: none)
+    readers: tuple[str, ...] = ()  # input: later nodes reading the same delivery on the same cores
 
     @property
     def is_transfer(self) -> bool:
         return self.kind != "compute"
+
+    @property
+    def consumers(self) -> tuple[str, ...]:
+        """The nodes reading what an input or edge delivers (its ``node`` first)."""
+        return (self.node, *self.readers)
 
 
 @attrs.frozen
@@ -323,6 +329,11 @@ class _Builder:
                 if self.settings.max_levels is not None:
                     levels = levels[: self.settings.max_levels + 1]
                 pieces = InputPieces(state, operand, tensor, levels, self.whole)
+                shared = self._same_delivery(name, pieces)
+                if shared is not None:  # one fetch serves every reader of these blocks on these cores
+                    shared.readers = (*shared.readers, name)
+                    self._add_dep(name, shared.key)
+                    continue
                 key = f"input:{name}:{operand.tensor}#{i}"
                 activity = self._transfer(key, "input", name, operand.tensor, "", pieces, list(levels))
                 for level in levels:
@@ -336,6 +347,35 @@ class _Builder:
                 key = f"output:{name}:{node.output.tensor}"
                 activity = self._transfer(key, "output", name, node.output.tensor, name, pieces, [None])
                 activity.deps = (f"compute:{name}",)
+
+    def _same_delivery(self, name: str, pieces: InputPieces) -> Activity | None:
+        """An input activity of an earlier reader that delivers exactly these blocks, in the same
+        iterations, to the same cores (both readers pinned there), or ``None``."""
+        cores = self._pinned(name)
+        if cores is None:
+            return None
+        for a in self.activities:
+            other = a.pieces
+            if a.kind != "input" or a.tensor != pieces.tensor.name or self._pinned(a.node) != cores:
+                continue
+            assert isinstance(other, InputPieces)
+            if (
+                other.levels == pieces.levels
+                and other.operand.precision == pieces.operand.precision
+                and np.array_equal(other.consumer.iterations, pieces.consumer.iterations)
+                and all(
+                    _same_boxes(other.boxes(level, part), pieces.boxes(level, part))
+                    for level in pieces.levels
+                    for part in range(pieces.dst_parts)
+                )
+            ):
+                return a
+        return None
+
+    def _pinned(self, name: str) -> tuple[int, ...] | None:
+        """The cores of a node with one compute mode (``None``: the solver chooses)."""
+        modes = self.computes[name].modes
+        return modes[0].cores if len(modes) == 1 else None
 
     def _add_dep(self, consumer: str, dep: str) -> None:
         compute = self.computes[consumer]
@@ -400,6 +440,7 @@ class _Builder:
         for a in self.activities:
             if a.local:
                 continue
+            candidates: tuple[int, ...] = ()
             if a.kind == "compute":
                 if len(a.modes) == 1:
                     pinned, candidates = frozenset(a.modes[0].cores), ()
@@ -407,7 +448,6 @@ class _Builder:
                     pinned, candidates = frozenset(), tuple(m.cores[0] for m in a.modes)
             else:
                 pinned = frozenset(r[1] for m in a.modes for r in m.busy)
-                candidates = ()
             requests.append(SlotRequest(a.key, a.kind, a.order, a.deps, pinned, candidates))
         slots = assign_slots(requests)
         for a in self.activities:
@@ -415,7 +455,7 @@ class _Builder:
 
     # -- buffers ------------------------------------------------------------------------------------------
     def _buffers(self) -> list[Buffer]:
-        out = []
+        out: list[Buffer] = []
         for a in self.activities:
             if a.kind == "compute":
                 out.extend(self._output_buffers(a))
@@ -496,17 +536,18 @@ class _Builder:
     def _ring_separations(self) -> Iterable[Separation]:
         for a in self.activities:
             if a.kind in ("input", "edge"):
-                consumer = self.computes[a.node]
-                reader = tuple((m.index, 0, m.dur) for m in consumer.modes)
                 for level, ring in sorted(a.rings.items()):
                     writers = tuple((m.index, 0, 0) for m in a.modes if _level(m) == level)
-                    if ring.distance is not None and writers:
+                    if ring.distance is None or not writers:
+                        continue
+                    for node in a.consumers:  # the last reader frees the slot
+                        consumer = self.computes[node]
                         yield Separation(
                             "after",
                             ring.distance,
                             consumer.key,
                             consumer.slot,
-                            reader,
+                            tuple((m.index, 0, m.dur) for m in consumer.modes),
                             a.key,
                             a.slot,
                             writers,
@@ -566,6 +607,10 @@ def _undominated(plans: list[Mode]) -> list[Mode]:
     return kept
 
 
+def _same_boxes(a: Boxes, b: Boxes) -> bool:
+    return np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
 def _bits(mode: Mode) -> int:
     return sum(int(r.bits.sum()) for r in mode.records)
 
@@ -588,9 +633,9 @@ def _products(
     groups: dict[frozenset[int], list[int]] = {}
     for ia, ibs in sorted(by_a.items()):
         groups.setdefault(frozenset(ibs), []).append(ia)
-    for ibs, ias in sorted(groups.items(), key=lambda kv: kv[1]):
+    for targets, ias in sorted(groups.items(), key=lambda kv: kv[1]):
         a_span = span(a.modes[i] for i in ias)
-        b_span = span(b.modes[i] for i in sorted(ibs))
+        b_span = span(b.modes[i] for i in sorted(targets))
         yield Separation(kind, d, a.key, a.slot, a_span, b.key, b.slot, b_span, label, resource)
 
 
