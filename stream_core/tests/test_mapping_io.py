@@ -318,3 +318,29 @@ def test_a_core_must_run_the_op_types_it_lists(tmp_path):
         "Relu (its operator_types)"
         for n in ("Conv1", "Conv2")
     ]
+
+
+def test_a_compute_node_no_core_may_run_is_refused_when_placing_it():
+    """Stream's placement rule: the cores listing the op, else those without operator_types; when every
+    core lists its types and none lists the op, a compute node is an input error (Stream refuses it
+    too), while a layout node may still go to any compute core."""
+    from stream_core.ir import NodeKind
+    from stream_core.placement import candidate_cores
+
+    cores = {
+        0: Core(0, "toy.compute", _Described("mxu", ("Conv", "MatMul"))),
+        1: Core(1, "toy.compute", _Described("vpu", ("Add", "Relu"))),
+    }
+    acc = Accelerator("acc", cores, (), source="acc.yaml")
+    conv = two_conv().nodes[0]
+    assert candidate_cores(conv, acc) == (0,)
+    pool = attrs.evolve(conv, name="Pool1", op_type="MaxPool")
+    with pytest.raises(InputError) as info:
+        candidate_cores(pool, acc)
+    assert str(info.value) == (
+        "acc.yaml: operator_types: no compute core may run node 'Pool1', a MaxPool: every core lists the "
+        "operator types it runs and none lists MaxPool (core 0 (mxu): Conv, MatMul; core 1 (vpu): Add, Relu); "
+        "add it to a core's operator_types"
+    )
+    reshape = attrs.evolve(conv, name="Reshape1", op_type="Reshape", kind=NodeKind.DATA_MOVEMENT)
+    assert candidate_cores(reshape, acc) == (0, 1)

@@ -2,13 +2,16 @@
 built-in ``whole-layer`` mapper and any plugin mapper that follows Stream.
 
 The compute cores whose ``operator_types`` list the node's op; otherwise those without
-``operator_types``; otherwise every compute core.
+``operator_types``. When every compute core lists its operator types and none lists the op, a compute
+node cannot be placed (an input error, as Stream refuses it), while a node that only moves data (a
+layout op such as ``Reshape``) may go to any compute core.
 """
 
 from __future__ import annotations
 
+from stream_core.errors import InputError, Problem
 from stream_core.ir.accelerator import Accelerator
-from stream_core.ir.workload import Node
+from stream_core.ir.workload import Node, NodeKind
 
 
 def candidate_cores(node: Node, accelerator: Accelerator) -> tuple[int, ...]:
@@ -20,4 +23,14 @@ def candidate_cores(node: Node, accelerator: Accelerator) -> tuple[int, ...]:
     if listed:
         return listed
     unrestricted = tuple(c.id for c in compute if c.summary.operator_types is None)
-    return unrestricted or tuple(c.id for c in compute)
+    if unrestricted or node.kind is not NodeKind.COMPUTE:
+        return unrestricted or tuple(c.id for c in compute)
+    runs = "; ".join(f"core {c.id} ({c.name}): {', '.join(c.summary.operator_types or ())}" for c in compute)
+    raise InputError(
+        Problem(
+            f"no compute core may run node {node.name!r}, a {node.op_type}: every core lists the operator "
+            f"types it runs and none lists {node.op_type} ({runs}); add it to a core's operator_types",
+            file=accelerator.source,
+            field="operator_types",
+        )
+    )
