@@ -3,13 +3,23 @@ SLR (hand-counted on the MLP example with whole-layer tiles)."""
 
 from __future__ import annotations
 
+import argparse
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 from stream_fpga_u55c.compile import CompileOptions, compile_workload
 from stream_fpga_u55c.platform import DEFAULT_PLATFORM_FILE
+from stream_itensor.api import load_target, plan_streams
+from stream_itensor.command import FifoSizeCommand
 
+from stream_core import hookimpl
+from stream_core.cli import options_from_args
 from stream_core.context import RunContext
+from stream_core.records import TargetRecord
+from stream_core.testing import make_plugins
 from stream_fpga_u55c import examples
 
 WHOLE = tuple(f"{loop}=4096" for loop in "DCK")  # every loop of the MLP whole (a tile above the size is whole)
@@ -46,3 +56,48 @@ def test_fusion_splits_where_dsps_run_out(tmp_path: Path, context: RunContext) -
     compiled = compile_workload(examples.mlp(tmp_path / "mlp.onnx"), context, CompileOptions(target, WHOLE))
     assert [g.kernels for g in compiled.plan.fusion.groups] == [("fc1", "relu1"), ("fc2",), ("bias2", "relu2")]
     assert [g.dsp for g in compiled.estimate.groups] == [80, 80, 32]
+
+
+class SmallU55c:
+    """A registered target on a small-SLR platform file, planned by the ``u55c-hls`` code generator."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @hookimpl
+    def stream_register_targets(self) -> Iterator[TargetRecord]:
+        yield TargetRecord(name="u55c-small", description="test", factory=lambda: self.path, code_generator="u55c-hls")
+
+
+def test_fifo_size_plans_a_registered_u55c_target_as_compile_does(tmp_path: Path, capsys: Any) -> None:
+    """``stream fifo-size --target NAME`` of a u55c-hls target fuses under the SLR check (DSPs of 100 per SLR
+    split the MLP, which the byte budget alone keeps whole) and sizes FIFOs with the emitted kernels' cycles,
+    the same plan ``stream compile`` makes."""
+    path = platform_with(tmp_path, dsp=100)
+    plugins = make_plugins(("u55c-small", SmallU55c(path)))
+    model = examples.mlp(tmp_path / "mlp.onnx")
+    command = FifoSizeCommand()
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    args = parser.parse_args([str(model), "--target", "u55c-small", "-o", str(tmp_path / "plan.json")])
+    assert command.run(args, RunContext(plugins=plugins, options=options_from_args(args))) == 0
+    sized = json.loads((tmp_path / "plan.json").read_text())
+    compiled = compile_workload(model, RunContext(plugins=plugins), CompileOptions(path))
+    planned = compiled.plan.to_dict()
+    assert [g["kernels"] for g in sized["groups"]] == [["fc1", "relu1"], ["fc2"], ["bias2", "relu2"]]
+    for plan in (sized, planned):
+        for group in plan["groups"]:
+            del group["lp"]["seconds"]  # wall time
+    assert sized["groups"] == planned["groups"] and sized["fifos"] == planned["fifos"]
+    assert sized["kernels"] == planned["kernels"] and sized["totals"] == planned["totals"]
+    # the LP's kernel timing is the performance model's cycles per firing of the emitted kernel
+    cycles = {t.task.removeprefix("k_"): t.cycles for g in compiled.performance.groups for t in g.tasks}
+    assert {k["name"]: (k["interval"], k["initial_delay"]) for k in sized["kernels"]} == {
+        name: (cycles[name], cycles[name]) for name in ("fc1", "relu1", "fc2", "bias2", "relu2")
+    }
+    # the platform file itself (not a registered target) is read through its `itensor:` section: bytes only
+    context = RunContext(plugins=plugins)
+    whole = load_target(path, context)
+    assert whole.group_check is None and whole.timing is None
+    assert len(plan_streams(compiled.design.workload, context, target=whole, search=True).fusion.groups) == 1
+    capsys.readouterr()

@@ -21,11 +21,9 @@ from stream_fpga_u55c.performance import Performance, predict
 from stream_fpga_u55c.platform import Platform, load_platform
 from stream_fpga_u55c.prepare import Prepared, prepare_workload
 from stream_fpga_u55c.project import project_files
-from stream_fpga_u55c.resources import Estimate, estimate, slr_check
-from stream_fpga_u55c.target import BACKEND, itensor_target
+from stream_fpga_u55c.resources import Estimate, estimate
+from stream_fpga_u55c.target import BACKEND, DEFAULT_UNROLL, itensor_target
 from stream_fpga_u55c.tiling import fixed_tilings
-
-DEFAULT_UNROLL = 16
 
 
 @attrs.frozen
@@ -104,9 +102,7 @@ def compile_workload(workload: Workload | Path, context: RunContext, options: Co
     timings["parse"] = time.perf_counter() - began
     began = time.perf_counter()
     fixed = fixed_tilings(workload, list(options.tiles))
-    target = attrs.evolve(
-        itensor_target(platform, options.unroll, options.budget_bytes), group_check=slr_check(platform, options.unroll)
-    )
+    target = itensor_target(platform, options.unroll, options.budget_bytes)
     plan = plan_streams(workload, context, target=target, tilings=fixed, search=True)
     timings["plan"] = time.perf_counter() - began
     began = time.perf_counter()

@@ -12,7 +12,8 @@ kernel's read, compute and write phases run one after the other inside a firing)
 * writes: one cycle per item of the output token per destination stream, at the HBM rate for a store;
 * a converter's fill and drain: one cycle per item of their token.
 
-A kernel's interval and latency per firing are the sum (no overlap between firings of one task). The
+A kernel's interval and latency per firing are the sum (no overlap between firings of one task); the same
+numbers are the kernel timing the FIFO sizing LP plans with (:func:`design_timing`, the target's ``timing``). The
 simulation runs one frame (latency) and back-to-back frames with the design's depths and with unbounded
 FIFOs (steady-state interval; the ratio says whether the depths cost throughput). A kernel call carries one
 frame, so its FIFOs are capped at a frame's tokens; the back-to-back runs use the LP's depths. Groups run one after
@@ -25,12 +26,13 @@ from __future__ import annotations
 import math
 
 import attrs
-from stream_itensor.api import DataflowGraph, simulate
+from stream_itensor.api import DataflowGraph, FusionPlan, KernelProfile, StreamGraph, StreamKernel, Timing, simulate
 
 from stream_core.errors import InfeasibleError
 from stream_fpga_u55c import ops
-from stream_fpga_u55c.design import Design, Group, Stream, token_items
+from stream_fpga_u55c.design import Design, Group, token_items
 from stream_fpga_u55c.kernels import kernel_lanes
+from stream_fpga_u55c.platform import Platform
 
 PIPELINE_DEPTH = 8  # cycles to fill/drain a float add/multiply pipeline (Vitis fadd ~ 4-7 cycles); unverified
 MULTI_PASS = {"softmax": 3, "norm": 3}
@@ -136,26 +138,64 @@ class Performance:
         }
 
 
-def _items(stream: Stream, hbm_cycles: float) -> int:
-    items = token_items(stream.token_elements)
-    return math.ceil(items * hbm_cycles) if stream.kind == "dma" else items
+def hbm_cycles(platform: Platform) -> float:
+    """Cycles one 512-bit word takes from or to a pseudo-channel (at least one)."""
+    return max(1.0, WORD_BYTES / (platform.pc_bandwidth_gbps * 1e3 / platform.clock_mhz))
+
+
+def _items(token_elements: int, hbm: float | None) -> int:
+    """Cycles to move one token: one per item, or the HBM rate (``hbm``) for a load or store."""
+    items = token_items(token_elements)
+    return math.ceil(items * hbm) if hbm is not None else items
+
+
+def kernel_cycles(kernel: StreamKernel, graph: StreamGraph, fusion: FusionPlan, platform: Platform, unroll: int) -> int:
+    """Cycles per firing of ``kernel`` in the design of ``graph`` fused as ``fusion``: reads (an operand from
+    outside its group is loaded from HBM), compute, writes (one per stream out of the kernel: every
+    intra-group edge, plus a store when the tensor leaves the group)."""
+    group = fusion.group_of(kernel.name)
+    intra = fusion.intra_edges(group.name)
+    hbm = hbm_cycles(platform)
+    fed = {e.port: e for e in intra if e.consumer == kernel.name}
+    reads = sum(
+        _items(fed[p.operand].target.element_count, None) if p.operand in fed else _items(p.itype.element_count, hbm)
+        for p in kernel.inputs
+    )
+    writes = sum(_items(e.source.element_count, None) for e in intra if e.producer == kernel.name)
+    leaves = kernel.output.tensor in graph.workload.outputs or any(
+        e.consumer not in group.kernels for e in graph.edges if e.producer == kernel.name
+    )
+    if leaves:
+        writes += _items(kernel.output.itype.element_count, hbm)
+    points = math.prod(loop.tile for loop in kernel.loops)
+    passes = MULTI_PASS.get(ops.family(kernel.node) or "", 1)
+    return reads + passes * math.ceil(points / kernel_lanes(kernel, unroll)) + PIPELINE_DEPTH + writes
+
+
+def design_timing(platform: Platform, unroll: int) -> Timing:
+    """The kernel timing of the designs this backend emits (:func:`kernel_cycles` as interval and initial
+    delay), for stream-itensor's FIFO sizing."""
+
+    def timing(graph: StreamGraph, fusion: FusionPlan) -> dict[str, KernelProfile]:
+        out = {}
+        for k in graph.kernels:
+            cycles = kernel_cycles(k, graph, fusion, platform, unroll)
+            out[k.name] = KernelProfile(cycles, cycles)
+        return out
+
+    return timing
 
 
 def task_timings(design: Design, group: Group) -> tuple[TaskTiming, ...]:
     """Firings and cycles per firing of every kernel and converter task (see the module docstring)."""
-    platform = design.platform
-    hbm_cycles = max(1.0, WORD_BYTES / (platform.pc_bandwidth_gbps * 1e3 / platform.clock_mhz))
+    graph, fusion = design.plan.graph, design.plan.fusion
     out = []
     for task in group.tasks:
         if task.kind == "kernel":
             kernel = design.kernel(task.kernel)
-            lanes = kernel_lanes(kernel, design.unroll)
-            points = math.prod(loop.tile for loop in kernel.loops)
-            passes = MULTI_PASS.get(ops.family(kernel.node) or "", 1)
-            reads = sum(_items(group.stream(s), hbm_cycles) for s in task.ins)
-            writes = sum(_items(group.stream(s), hbm_cycles) for s in task.outs)
-            cycles = reads + passes * math.ceil(points / lanes) + PIPELINE_DEPTH + writes
+            cycles = kernel_cycles(kernel, graph, fusion, design.platform, design.unroll)
             loops = tuple((lp.name, lp.tripcount, lp.tile) for lp in kernel.loops)
+            lanes = kernel_lanes(kernel, design.unroll)
             out.append(TaskTiming(task.name, "kernel", kernel.iterations, cycles, lanes, loops))
         elif task.kind in ("fill", "drain"):
             edge = design.edge(task.edge)

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+from stream_itensor.hookspecs import ITensorTargetRecord
+
 from stream_core.hookspecs import hookimpl
 from stream_core.plugins import lazy
 from stream_core.records import CodeGeneratorRecord, SettingRecord, TargetRecord
@@ -31,6 +33,16 @@ def stream_register_code_generators() -> Iterator[CodeGeneratorRecord]:
         name="u55c-hls",
         description="Vitis HLS dataflow project (kernels, link config, XRT host, csim) for the AMD Alveo U55C",
         factory=lazy("stream_fpga_u55c.backend", "U55cHlsBackend"),
+    )
+
+
+@hookimpl
+def stream_register_itensor_targets() -> Iterator[ITensorTargetRecord]:
+    """``stream fifo-size --target u55c`` plans as ``stream compile`` does (timing and SLR group check)."""
+    yield ITensorTargetRecord(
+        name="u55c-hls",
+        description="the U55C as stream compile plans it: emitted kernels' cycles, BRAM36/URAM/DSP per SLR",
+        factory=lazy("stream_fpga_u55c.target", "itensor_view"),
     )
 
 

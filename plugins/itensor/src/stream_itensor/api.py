@@ -17,8 +17,9 @@ Pieces:
   optional :class:`Converter`);
 * converters: :func:`infer_converter`, :class:`NotCastableError`;
 * fusion: :func:`fuse` -> :class:`FusionPlan` of :class:`FusionGroup`; :func:`budget_bits`;
-* targets and timing: :class:`Target`, :func:`load_target`, :func:`kernel_target`,
-  :class:`KernelProfile`, :func:`profiles_from_cost_model`;
+* targets and timing: :class:`Target` (a backend's :data:`Timing` and group check ride on it),
+  :func:`load_target`, :func:`kernel_target`, :class:`KernelProfile`, :func:`profiles_from_cost_model`;
+  :class:`ITensorTargetRecord` registers a code generator's view of its targets (``stream fifo-size``);
 * token model: :func:`build_dataflow` -> :class:`DataflowGraph` (:class:`Actor`, :class:`Channel`),
   :func:`token_curves` -> :class:`TokenCurves`;
 * sizing: :func:`size_fifos` -> :class:`GroupSizing` (:class:`FifoDepth`, :class:`ConverterBuffers`);
@@ -33,13 +34,14 @@ from stream_itensor.dataflow import Actor, Channel, DataflowGraph, build_dataflo
 from stream_itensor.derive import Port
 from stream_itensor.fusion import FusionGroup, FusionPlan, GroupCheck, budget_bits, fuse
 from stream_itensor.graph import StreamEdge, StreamGraph, StreamKernel, build_stream_graph, connect
+from stream_itensor.hookspecs import ITensorTargetRecord, TargetView
 from stream_itensor.itype import MLIR_NAMES, ITensorType, dtype_from_name, parse_itensor
 from stream_itensor.lp import PING_PONG, ConverterBuffers, FifoDepth, GroupSizing, size_fifos
 from stream_itensor.plan import StreamPlan, plan_streams
 from stream_itensor.profiles import KernelProfile, profiles_from_cost_model
 from stream_itensor.search import SearchResult, search_min_depths
 from stream_itensor.simulate import Blocked, SimResult, simulate
-from stream_itensor.target import DEFAULT_TARGET, Target, kernel_target, load_target
+from stream_itensor.target import DEFAULT_TARGET, Target, Timing, kernel_target, load_target
 from stream_itensor.tiling import IterLoop, KernelTiling, tilings_from_mapping
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "FusionPlan",
     "GroupCheck",
     "GroupSizing",
+    "ITensorTargetRecord",
     "ITensorType",
     "IterLoop",
     "KernelProfile",
@@ -72,6 +75,8 @@ __all__ = [
     "StreamKernel",
     "StreamPlan",
     "Target",
+    "TargetView",
+    "Timing",
     "TokenCurves",
     "budget_bits",
     "build_dataflow",

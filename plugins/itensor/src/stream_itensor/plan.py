@@ -21,7 +21,7 @@ from stream_itensor.fusion import FusionPlan, fuse
 from stream_itensor.graph import StreamGraph, build_stream_graph
 from stream_itensor.itype import MLIR_NAMES
 from stream_itensor.lp import FifoDepth, GroupSizing, size_fifos
-from stream_itensor.profiles import KernelProfile, profiles_from_cost_model
+from stream_itensor.profiles import KernelProfile, check_profiles, profiles_from_cost_model
 from stream_itensor.target import DEFAULT_TARGET, Target
 from stream_itensor.tilesearch import TilingSearch, search_tilings
 from stream_itensor.tiling import KernelTiling
@@ -101,8 +101,9 @@ def plan_streams(
     (:func:`~stream_itensor.tilesearch.search_tilings`), ``tilings`` only fixes the loops (and orders) it
     names, and of the search's alternatives the one whose sized FIFOs and converters hold the fewest bits
     is planned.
-    ``profiles`` default to the cost model (``context.options.cost_model`` or roofline) on ``target``'s
-    cores; ``solver`` defaults to ``context.solver("lp")`` (``--solver``), with the run's time limit.
+    ``profiles`` default to ``target.timing`` (a backend's timing of the design it emits), else the cost
+    model (``context.options.cost_model`` or roofline) on ``target``'s cores; ``solver`` defaults to
+    ``context.solver("lp")`` (``--solver``), with the run's time limit.
     """
     target = target or DEFAULT_TARGET
     if search:
@@ -142,7 +143,13 @@ def _plan(
 ) -> StreamPlan:
     graph = build_stream_graph(workload, tilings, default_tiling)
     fusion = fuse(graph, target.budget, target.group_check)
-    profiles = dict(profiles) if profiles is not None else profiles_from_cost_model(graph, target, context)
+    if profiles is not None:
+        profiles = dict(profiles)
+    elif target.timing is not None:
+        profiles = dict(target.timing(graph, fusion))
+        check_profiles(graph, profiles)
+    else:
+        profiles = profiles_from_cost_model(graph, target, context)
     dataflows = build_dataflow(fusion, profiles, target.converter_bits_per_cycle)
     solver = solver or context.solver("lp")
     options = SolveOptions(time_limit=context.options.time_limit)

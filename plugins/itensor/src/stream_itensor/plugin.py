@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pluggy
+
 from stream_core.hookspecs import hookimpl
 from stream_core.plugins import lazy
 from stream_core.records import CommandRecord
+
+
+@hookimpl
+def stream_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    from stream_itensor import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl

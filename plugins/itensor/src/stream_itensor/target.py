@@ -14,7 +14,10 @@ A target comes from
         bandwidth_bits_per_cycle: 512
       converter_bits_per_cycle: 512    # layout converter throughput
 
-* a target name registered by a plugin (``stream_register_targets``) whose file is one of the above;
+* a target name registered by a plugin (``stream_register_targets``): when its code generator registered
+  an itensor view (``stream_register_itensor_targets``, :mod:`stream_itensor.hookspecs`), that view
+  (the code generator's kernel timing and group check, as it plans its own designs), else its file as
+  one of the above;
 * nothing: :data:`DEFAULT_TARGET` (unlimited memory; 64 MACs/cycle, 64 ops/cycle, 512 bits/cycle,
   the :data:`KERNEL_DEFAULTS` that also fill in missing ``kernel`` keys).
 """
@@ -22,8 +25,9 @@ A target comes from
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -32,7 +36,14 @@ from stream_core.errors import InputError, Problem, ProblemCollector
 from stream_core.hardware import is_accelerator_data, load_accelerator
 from stream_core.ir import Accelerator, Core, CoreSummary
 from stream_core.yamlio import load_yaml
-from stream_itensor.fusion import GroupCheck
+from stream_itensor.fusion import FusionPlan, GroupCheck
+from stream_itensor.graph import StreamGraph
+
+if TYPE_CHECKING:
+    from stream_itensor.profiles import KernelProfile
+
+#: A backend's kernel timing: the profile of every kernel of a fused graph, from the design it will emit.
+Timing = Callable[[StreamGraph, FusionPlan], Mapping[str, "KernelProfile"]]
 
 DEFAULT_CONVERTER_BITS_PER_CYCLE = 512
 _UNLIMITED_BITS = 1 << 62
@@ -61,6 +72,8 @@ class Target:
     accelerator: Accelerator | None = None
     #: A backend's check that a group fits one placement unit (:data:`stream_itensor.fusion.GroupCheck`).
     group_check: GroupCheck | None = attrs.field(default=None, eq=False)
+    #: A backend's kernel timing (:data:`Timing`); ``None``: the cost model's profiles.
+    timing: Timing | None = attrs.field(default=None, eq=False)
 
     @property
     def budget(self) -> int | Accelerator | None:
@@ -169,7 +182,11 @@ def load_target(reference: str | Path | None, context: RunContext) -> Target:
     if not path.exists():
         registry = context.plugins.registry("targets")
         if str(reference) in registry:
-            path = Path(registry.get(str(reference)).load())
+            record = registry.get(str(reference))
+            path = Path(record.load())
+            views = context.plugins.registry("itensor_targets")
+            if record.code_generator in views:
+                return views.get(record.code_generator).load()(path, context)
         else:
             names = ", ".join(registry.names()) or "none registered"
             raise InputError(
