@@ -34,7 +34,7 @@ def with_depth(source: str, items: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def variants(tmp_path_factory: pytest.TempPathFactory, context: Any, csim_builder: Any) -> dict[str, Any]:
+def variants(tmp_path_factory: pytest.TempPathFactory, context: Any, csim_builder: Any) -> dict[str | int, Any]:
     root = tmp_path_factory.mktemp("skip")
     compiled = compile_workload(
         examples.transpose_skip(root / "skip.onnx"),
@@ -44,7 +44,8 @@ def variants(tmp_path_factory: pytest.TempPathFactory, context: Any, csim_builde
     base = root / "lp"
     write_files(base, compiled.files)
     source = (base / "src" / "group0.cpp").read_text()
-    processes, out = [], {"compiled": compiled, "base": base}
+    processes = []
+    out: dict[str | int, Any] = {"compiled": compiled, "base": base}  # and per token count its binary
     for tokens in (13, 14):
         directory = root / f"t{tokens}"
         write_files(directory, compiled.files)
@@ -68,7 +69,7 @@ def simulate(binary: Path, project: Path, tmp_path: Path) -> tuple[subprocess.Co
     return result, dict(zip(rows[0].split(","), row.split(","), strict=True))
 
 
-def test_lp_depth_passes(variants: dict[str, Any], tmp_path: Path) -> None:
+def test_lp_depth_passes(variants: dict[str | int, Any], tmp_path: Path) -> None:
     sizings = variants["compiled"].plan.sizings
     fifo = next(f for s in sizings for f in s.fifos if f.producer == "relu" and f.consumer == "join")
     assert fifo.tokens == 16 and fifo.depth >= 14  # the LP gives at least the analytic need
@@ -80,7 +81,7 @@ def test_lp_depth_passes(variants: dict[str, Any], tmp_path: Path) -> None:
     assert row["max_occupancy"] in ("28", "30")
 
 
-def test_depth_13_tokens_deadlocks_naming_the_stream(variants: dict[str, Any], tmp_path: Path) -> None:
+def test_depth_13_tokens_deadlocks_naming_the_stream(variants: dict[str | int, Any], tmp_path: Path) -> None:
     reports = set()
     for _ in range(3):
         result, _ = simulate(variants[13], variants["base"], tmp_path)
@@ -93,7 +94,7 @@ def test_depth_13_tokens_deadlocks_naming_the_stream(variants: dict[str, Any], t
     assert "task k_join blocked reading stream 't2__transpose2_to_join' (EMPTY, 0/2)" in report
 
 
-def test_depth_14_tokens_passes_with_the_fifo_full(variants: dict[str, Any], tmp_path: Path) -> None:
+def test_depth_14_tokens_passes_with_the_fifo_full(variants: dict[str | int, Any], tmp_path: Path) -> None:
     for _ in range(3):
         result, row = simulate(variants[14], variants["base"], tmp_path)
         assert result.returncode == 0, result.stderr
