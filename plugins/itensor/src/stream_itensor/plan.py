@@ -93,11 +93,12 @@ def plan_streams(
     default_tiling: KernelTiling | None = None,
     profiles: Mapping[str, KernelProfile] | None = None,
     solver: Any = None,
-    search: bool = False,
+    search: bool | None = None,
 ) -> StreamPlan:
     """Type, fuse, model and size ``workload``.
 
-    With ``search`` the tile sizes and loop orders are searched
+    With ``search`` (default: when neither ``tilings`` nor ``default_tiling`` is given, as ``stream
+    fifo-size`` and ``stream compile`` plan) the tile sizes and loop orders are searched
     (:func:`~stream_itensor.tilesearch.search_tilings`), ``tilings`` only fixes the loops (and orders) it
     names, and of the search's alternatives the one whose sized FIFOs and converters hold the fewest bits
     is planned.
@@ -106,6 +107,8 @@ def plan_streams(
     ``context.solver("lp")`` (``--solver``), with the run's time limit.
     """
     target = target or DEFAULT_TARGET
+    if search is None:
+        search = tilings is None and default_tiling is None
     if search:
         searched = search_tilings(workload, target, context, tilings)
         plans = [
@@ -152,7 +155,7 @@ def _plan(
         profiles = profiles_from_cost_model(graph, target, context)
     dataflows = build_dataflow(fusion, profiles, target.converter_bits_per_cycle)
     solver = solver or context.solver("lp")
-    options = SolveOptions(time_limit=context.options.time_limit)
+    options = SolveOptions(time_limit=context.options.solve_seconds)
     sizings = tuple(size_fifos(d, solver, options) for d in dataflows)
     return StreamPlan(graph, fusion, target, profiles, dataflows, sizings, searched)
 
