@@ -166,3 +166,30 @@ def test_gpt2_block_matches_the_exported_module(context):
     mac_nodes = [(op, loops) for op, loops, macs in shape_of(exported) if macs]
     assert [(op, loops) for op, loops, macs in shape_of(block) if macs] == mac_nodes
     assert block.macs == exported.macs
+
+
+class GroupedAttention(nn.Module):
+    """8 query heads over 2 key/value heads, through SDPA's enable_gqa or by repeating K and V."""
+
+    def __init__(self, gqa: bool, mask_heads: int | None) -> None:
+        super().__init__()
+        self.gqa = gqa
+        mask = torch.randn(1, mask_heads, 4, 4) if mask_heads else None
+        self.register_buffer("mask", mask)
+
+    def forward(self, q, k, v):
+        if not self.gqa:
+            k, v = (y[:, :, None].expand(1, 2, 4, 4, 16).reshape(1, 8, 4, 16) for y in (k, v))
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask, enable_gqa=self.gqa)
+
+
+@pytest.mark.parametrize("mask_heads", [None, 1, 8])
+def test_grouped_query_attention_broadcasts_kv_heads(mask_heads, context):
+    """enable_gqa: each KV head serves 4 query heads without a copy; MACs equal repeating K and V."""
+    q, k = torch.randn(1, 8, 4, 16), torch.randn(1, 2, 4, 16)
+    grouped, repeated = (
+        TorchFrontend().load(ModuleCall(GroupedAttention(gqa, mask_heads), (q, k, k)), context) for gqa in (True, False)
+    )
+    assert grouped.macs == repeated.macs == 2 * 8 * 4 * 4 * 16
+    assert "Expand" not in {n.op_type for n in grouped.nodes}
+    assert [n.op_type for n in grouped.nodes if n.macs] == ["MatMul", "MatMul"]

@@ -36,6 +36,12 @@ class BlockParameter:
     minimum: int = 1
 
 
+#: Parameters shared by token blocks (the built-in transformer layers and other plugins' blocks).
+BATCH = BlockParameter("b", 1, "batch size")
+TOKENS = BlockParameter("t", 128, "new tokens (1 with kv > 0: one decode step)")
+CACHE = BlockParameter("kv", 0, "tokens already in the KV cache (0: prefill)", minimum=0)
+
+
 def _parameters(items: Iterable[BlockParameter]) -> tuple[BlockParameter, ...]:
     return tuple(items)
 

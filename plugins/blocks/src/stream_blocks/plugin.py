@@ -7,16 +7,12 @@ from collections.abc import Iterator
 
 import pluggy
 
-from stream_blocks.hookspecs import BlockParameter, BlockRecord
+from stream_blocks.hookspecs import BATCH, CACHE, TOKENS, BlockParameter, BlockRecord
 from stream_core import hookimpl
 from stream_core.plugins import lazy
 from stream_core.records import CommandRecord, WorkloadParserRecord
 
 _LIB = "stream_blocks.library"
-
-BATCH = BlockParameter("b", 1, "batch size")
-TOKENS = BlockParameter("t", 128, "new tokens (1 with kv > 0: one decode step)")
-CACHE = BlockParameter("kv", 0, "tokens already in the KV cache (0: prefill)", minimum=0)
 
 
 def _stage(hw: int, c_in: int, c: int, n: int, stride: int) -> tuple[BlockParameter, ...]:

@@ -25,7 +25,7 @@ class ModuleCall:
     """An ``nn.Module`` and the example inputs it is exported with (``torch.export.export(module, args, kwargs)``)."""
 
     module: Any
-    args: tuple[Any, ...] = attrs.field(converter=tuple)
+    args: tuple[Any, ...] = attrs.field(converter=lambda items: tuple(items))
     kwargs: dict[str, Any] = attrs.field(factory=dict)
 
 
@@ -45,6 +45,16 @@ def program_workload(program: Any, context: RunContext, source: str, name: str) 
     return graph.workload(context, source)
 
 
+def call_workload(call: ModuleCall, context: RunContext, source: str, name: str) -> Workload:
+    """The workload of ``call``'s module exported in eval mode with its example inputs."""
+    torch = _torch(source)
+    try:
+        program = torch.export.export(call.module.eval(), call.args, call.kwargs)
+    except Exception as exc:  # torch raises many types for modules it cannot trace
+        raise InputError(Problem(f"torch.export.export failed: {exc}", file=source)) from exc
+    return program_workload(program, context, source, name)
+
+
 class TorchFrontend:
     """``ExportedProgram``, :class:`ModuleCall`, or a bare ``nn.Module`` (an error asking for example inputs)."""
 
@@ -52,11 +62,7 @@ class TorchFrontend:
         torch = _torch(type(source).__name__)
         if isinstance(source, ModuleCall):
             name = type(source.module).__name__
-            try:
-                program = torch.export.export(source.module.eval(), source.args, source.kwargs)
-            except Exception as exc:  # torch raises many types for modules it cannot trace
-                raise InputError(Problem(f"torch.export.export failed: {exc}", file=name)) from exc
-            return program_workload(program, context, name, name)
+            return call_workload(source, context, name, name)
         if isinstance(source, torch.export.ExportedProgram):
             return program_workload(source, context, "ExportedProgram", "exported_program")
         raise InputError(

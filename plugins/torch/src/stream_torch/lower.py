@@ -581,10 +581,22 @@ def embedding(lo: Lowering, args: Sequence[Any], kwargs: dict[str, Any]) -> Ref:
 
 @lowers("aten.scaled_dot_product_attention")
 def attention(lo: Lowering, args: Sequence[Any], kwargs: dict[str, Any]) -> Ref:
-    """``softmax(q @ k^T * scale + mask) @ v``, the math the op defines (dropout is off in inference)."""
+    """``softmax(q @ k^T * scale + mask) @ v``, the math the op defines (dropout is off in inference).
+
+    With ``enable_gqa`` (fewer key/value heads than query heads) each KV head serves a group of query
+    heads: the queries are grouped on a new axis and K and V broadcast over it, no copy."""
     q, k, v = args[:3]
     mask, causal = _arg(args, kwargs, 3, "attn_mask"), bool(_arg(args, kwargs, 5, "is_causal", False))
     scale = _arg(args, kwargs, 6, "scale") or 1 / math.sqrt(q.shape[-1])
+    mask = lo.tensor(mask) if mask is not None else None  # a small known mask is a constant
+    heads, kv_heads = (q.shape[-3], k.shape[-3]) if q.rank >= 3 else (1, 1)
+    group = heads // kv_heads if heads != kv_heads and _arg(args, kwargs, 7, "enable_gqa", False) else 1
+    if group > 1:
+        q = lo.reshape(q, (*q.shape[:-3], kv_heads, group, *q.shape[-2:]))
+        k, v = (lo.reshape(y, (*y.shape[:-2], 1, *y.shape[-2:]), "Unsqueeze") for y in (k, v))
+        if mask is not None and mask.rank >= 3:
+            split = (kv_heads, group) if mask.shape[-3] == heads else (1, 1)
+            mask = lo.reshape(mask, (*mask.shape[:-3], *split, *mask.shape[-2:]))
     t, s = q.shape[-2], k.shape[-2]
     scores_shape = (*q.shape[:-1], s)
     k_t = lo.transpose(k, [*range(k.rank - 2), k.rank - 1, k.rank - 2])
@@ -597,7 +609,10 @@ def attention(lo: Lowering, args: Sequence[Any], kwargs: dict[str, Any]) -> Ref:
         inputs = [mask, scores, lo.tensor(float("-inf"), q)] if op_type == "Where" else [scores, mask]
         scores = Ref(lo.op(op_type, inputs), scores_shape, q.dtype)
     probs = Ref(lo.op("Softmax", [scores], axis=-1), scores_shape, q.dtype)
-    return lo.emit("MatMul", [probs, v])
+    if group == 1:
+        return lo.emit("MatMul", [probs, v])
+    heads_out = Ref(lo.op("MatMul", [probs, v]), (*q.shape[:-1], v.shape[-1]), q.dtype)
+    return lo.reshape(heads_out, lo.out_shape())
 
 
 @lowers("aten.full", "aten.ones", "aten.zeros", "aten.full_like", "aten.ones_like", "aten.zeros_like")
