@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from stream_fpga_u55c.compile import Compiled, CompileOptions, compile_workload
+from stream_fpga_u55c.testing import CSIM_FLAGS, build_csim, run_csim
 
 from stream_core.context import RunContext
 from stream_core.outputs import write_files
 from stream_core.plugins import load_plugins
 from stream_fpga_u55c import examples
 
-CSIM_FLAGS = ["-std=c++17", "-Wall", "-Werror", "-Wno-unknown-pragmas", "-O2", "-pthread", "-DSTREAM_CSIM"]
 #: Numeric tolerance against onnxruntime (float32 everywhere).
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -30,14 +30,6 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
 #: Tiles pinned so a test can check a hand-derived structure: the conv block streams one row per token
 #: (every other loop whole; a tile above the loop size means whole), as its window-ring test derives.
 PINNED = {"conv_block": ("OY=1", "OX=4096", "C=4096", "K=4096", "FX=4096", "FY=4096")}
-
-
-def build_csim(project: Path, output: Path, flags: list[str] | None = None) -> subprocess.Popen:
-    """Start ``g++`` on a project's kernels and testbench (returns the running process)."""
-    sources = sorted(str(p) for p in (project / "src").glob("*.cpp"))
-    command = ["g++", *(flags or CSIM_FLAGS), f"-I{project / 'csim'}", f"-I{project / 'src'}", *sources]
-    command += [str(project / "tb" / "csim_main.cpp"), "-o", str(output)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen) -> None:
@@ -61,23 +53,8 @@ class Project:
 
     def run(self, run_dir: Path, seed: int) -> tuple[subprocess.CompletedProcess, dict[str, np.ndarray], dict]:
         """Random inputs (seeded) + the model's weights in ``run_dir/data``; runs the simulation."""
-        data, out = run_dir / "data", run_dir / "out"
-        data.mkdir(parents=True)
-        out.mkdir()
-        rng = np.random.default_rng(seed)
-        feeds = {}
-        for t in self.tensors("input"):
-            feeds[t["name"]] = rng.uniform(-1, 1, size=t["shape"]).astype(np.float32)
-            feeds[t["name"]].astype("<f4").tofile(data / f"{t['ident']}.bin")
-        for t in self.tensors("weight"):
-            (data / f"{t['ident']}.bin").write_bytes((self.dir / t["file"]).read_bytes())
-        result = subprocess.run([str(self.binary), str(data), str(out)], capture_output=True, text=True, timeout=120)
-        outputs = {
-            t["name"]: np.fromfile(out / f"{t['ident']}.bin", dtype="<f4").reshape(t["shape"])
-            for t in self.tensors("output")
-            if (out / f"{t['ident']}.bin").exists()
-        }
-        return result, outputs, {"feeds": feeds, "stats": _stats(out / "streams.csv")}
+        run = run_csim(self.dir, self.binary, run_dir, seed, timeout=120)
+        return run.result, run.outputs, {"feeds": run.feeds, "stats": _stats(run.out_dir / "streams.csv")}
 
 
 def _stats(path: Path) -> dict[str, dict[str, str]]:

@@ -9,7 +9,6 @@ and says so; with those weights put into the model, onnxruntime agrees with the 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from stream_blocks.api import OnnxGraph, block_workload
 from stream_fpga_u55c.compile import CompileOptions, compile_workload
+from stream_fpga_u55c.testing import build_csim, run_csim
 
 from stream_core.context import RunContext
 from stream_core.outputs import write_files
@@ -154,37 +154,15 @@ def gpt2(path: Path) -> Path:
 NETWORKS = {"cnn": cnn, "mobilenet": mobilenet, "gpt2": gpt2, "llama": llama}
 
 
-def build(project: Path) -> Path:
-    binary = project / "csim.bin"
-    sources = sorted(str(p) for p in (project / "src").glob("*.cpp"))
-    command = ["g++", *CSIM_FLAGS, f"-I{project / 'csim'}", f"-I{project / 'src'}", *sources]
-    subprocess.run([*command, str(project / "tb" / "csim_main.cpp"), "-o", str(binary)], check=True)
-    return binary
-
-
 def simulate(project: Path, tmp: Path, seed: int = 5) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Seeded inputs through the C simulation: (inputs, outputs) by tensor name."""
-    binary = build(project)
-    manifest = json.loads((project / "project.json").read_text())
-    data, out = tmp / "data", tmp / "out"
-    data.mkdir(parents=True)
-    out.mkdir()
-    rng = np.random.default_rng(seed)
-    feeds = {}
-    for t in manifest["tensors"]:
-        if t["role"] == "input":
-            feeds[t["name"]] = rng.uniform(-1, 1, size=t["shape"]).astype(np.float32)
-            feeds[t["name"]].tofile(data / f"{t['ident']}.bin")
-        elif t["role"] == "weight":
-            (data / f"{t['ident']}.bin").write_bytes((project / t["file"]).read_bytes())
-    result = subprocess.run([str(binary), str(data), str(out)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    outputs = {
-        t["name"]: np.fromfile(out / f"{t['ident']}.bin", dtype="<f4").reshape(t["shape"])
-        for t in manifest["tensors"]
-        if t["role"] == "output"
-    }
-    return feeds, outputs
+    binary = project / "csim.bin"
+    build = build_csim(project, binary, CSIM_FLAGS)
+    _, err = build.communicate()
+    assert build.returncode == 0, f"g++ failed:\n{err}"
+    run = run_csim(project, binary, tmp, seed)
+    assert run.result.returncode == 0, run.result.stderr
+    return run.feeds, run.outputs
 
 
 def onnxruntime(model: Path | onnx.ModelProto, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

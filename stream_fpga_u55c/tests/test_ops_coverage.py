@@ -19,6 +19,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from stream_fpga_u55c.compile import CompileOptions, compile_workload
+from stream_fpga_u55c.testing import build_csim, run_csim
 
 from stream_core.context import RunContext
 from stream_core.errors import InputError
@@ -228,40 +229,18 @@ class Built:
 
 
 def run_and_compare(model: Path, project: Path, binary: Path, tmp: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    import json
-
-    manifest = json.loads((project / "project.json").read_text())
-    data, out = tmp / "data", tmp / "out"
-    data.mkdir(parents=True)
-    out.mkdir()
-    rng = np.random.default_rng(7)
-    feeds = {}
-    for t in manifest["tensors"]:
-        if t["role"] == "input":
-            feeds[t["name"]] = rng.uniform(-1, 1, size=t["shape"]).astype(np.float32)
-            feeds[t["name"]].tofile(data / f"{t['ident']}.bin")
-        elif t["role"] == "weight":
-            (data / f"{t['ident']}.bin").write_bytes((project / t["file"]).read_bytes())
-    result = subprocess.run([str(binary), str(data), str(out)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    run = run_csim(project, binary, tmp, seed=7, timeout=120)
+    assert run.result.returncode == 0, run.result.stderr
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    expected = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds), strict=True))
-    return {
-        t["name"]: (np.fromfile(out / f"{t['ident']}.bin", dtype="<f4").reshape(t["shape"]), expected[t["name"]])
-        for t in manifest["tensors"]
-        if t["role"] == "output"
-    }
+    expected = dict(zip([o.name for o in session.get_outputs()], session.run(None, run.feeds), strict=True))
+    return {name: (value, expected[name]) for name, value in run.outputs.items()}
 
 
 def compile_and_build(model: Path, project: Path, context: RunContext) -> Built:
     compiled = compile_workload(model, context, CompileOptions())
     write_files(project, compiled.files)
     binary = project / "csim.bin"
-    sources = sorted(str(p) for p in (project / "src").glob("*.cpp"))
-    command = ["g++", *CSIM_FLAGS, f"-I{project / 'csim'}", f"-I{project / 'src'}", *sources]
-    command += [str(project / "tb" / "csim_main.cpp"), "-o", str(binary)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return Built(model, project, binary, process)
+    return Built(model, project, binary, build_csim(project, binary, CSIM_FLAGS))
 
 
 @pytest.fixture(scope="module")

@@ -50,10 +50,8 @@ def lp_solver(request):
     return _make_solver(request.param)
 
 
-@pytest.fixture
-def hard_knapsack() -> Model:
-    """A 30-item, 5-constraint 0/1 knapsack: 0.1-1.3 s to prove optimal on 2 cores (optimum 8972)."""
-    n, m = 30, 5
+def knapsack(n: int, m: int) -> Model:
+    """A seeded 0/1 knapsack of ``n`` items under ``m`` capacity rows (each half of its row's weight)."""
     rng = np.random.default_rng(1)
     weights = rng.integers(1, 1000, (m, n))
     profits = weights.sum(axis=0) // m + rng.integers(1, 100, n)
@@ -64,3 +62,15 @@ def hard_knapsack() -> Model:
         model.add(row <= int(weights[k].sum() // 2), name=f"capacity#{k}")
     model.maximize(Model.sum(int(profits[i]) * x[i] for i in range(n)))
     return model
+
+
+@pytest.fixture
+def hard_knapsack() -> Model:
+    """A 30-item, 5-constraint 0/1 knapsack: 0.1-1.3 s to prove optimal on 2 cores (optimum 8972)."""
+    return knapsack(30, 5)
+
+
+@pytest.fixture(scope="module")
+def harder_knapsack() -> Model:
+    """60 items, 10 constraints: none of our backends proves it within 8 s on 2 cores (measured)."""
+    return knapsack(60, 10)
