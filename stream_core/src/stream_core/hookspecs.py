@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 PROJECT_NAME = "stream_core"
 ENTRY_POINT_GROUP = "stream_core.plugins"
-#: Version of the hook API; plugins may depend on ``stream-core>=0.1,<1``.
+#: Version of the hook API; plugins may depend on ``stream-core>=0.2,<1``.
 HOOK_API_VERSION = "0.2"
 
 #: A registration hook is named ``stream_register_<kind>``.
