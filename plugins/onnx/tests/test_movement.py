@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from stream_core.context import RunContext, RunOptions
 from stream_core.errors import InputError
 from stream_core.ir import NodeKind, OperandRole
 
@@ -97,6 +98,48 @@ def test_transpose_default_reverses(model, parse):
     node = helper.make_node("Transpose", ["x"], ["y"], name="t")
     w = parse(model([node], {"x": (F32, [2, 3])}, {"y": (F32, [3, 2])}))
     assert accesses(w.node("t"))["x"] == ["K", "D"]
+
+
+def test_transpose_folds_into_its_reader(model, parse):
+    """onnx.fold_transpose: the MatMul reads k (5, 2, 4) through kt = k.transpose(1, 2, 0): kt[b, c, n]
+    = k[n, b, c], so its (B, C, K) access on kt becomes (K, B, C) on k; same MACs, no Transpose node."""
+    nodes = [
+        helper.make_node("Transpose", ["k"], ["kt"], name="t", perm=[1, 2, 0]),
+        helper.make_node("MatMul", ["q", "kt"], ["y"], name="mm"),
+    ]
+    onnx_model = model(nodes, {"q": (F32, [2, 6, 4]), "k": (F32, [5, 2, 4])}, {"y": (F32, [2, 6, 5])})
+    kept = parse(onnx_model, data_inputs=["q", "k"])
+    assert [n.name for n in kept.nodes] == ["t", "mm"]
+    folded = parse(onnx_model, data_inputs=["q", "k"], fold_transpose="true")
+    assert [n.name for n in folded.nodes] == ["mm"]
+    mm = folded.node("mm")
+    assert mm.macs == kept.node("mm").macs == 2 * 6 * 5 * 4
+    assert accesses(mm) == {"q": ["B", "D", "C"], "k": ["K", "B", "C"], "y": ["B", "D", "K"]}
+    assert {op.tensor: op.role for op in mm.reads} == {"q": OperandRole.INPUT, "k": OperandRole.INPUT}
+    assert "kt" not in folded.tensors
+    values = np.arange(40).reshape(5, 2, 4)
+    transposed = values.transpose(1, 2, 0)
+    for p in points(mm):
+        assert values[tuple(e.evaluate(p) for e in mm.operands[1].access)] == transposed[p["B"], p["C"], p["K"]]
+
+
+def test_folded_transposes_are_noted_and_graph_outputs_kept(model, parse, context):
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], name="inner", perm=[1, 0]),
+        helper.make_node("Relu", ["xt"], ["r"], name="relu"),
+        helper.make_node("Transpose", ["r"], ["y"], name="outer", perm=[1, 0]),
+    ]
+    ctx = RunContext(plugins=context.plugins, options=RunOptions(settings={"onnx.fold_transpose": "on"}))
+    w = parse(model(nodes, {"x": (F32, [2, 3])}, {"y": (F32, [2, 3])}), ctx)
+    assert [n.name for n in w.nodes] == ["relu", "outer"]  # a graph output cannot be folded
+    assert accesses(w.node("relu")) == {"x": ["K", "D"], "r": ["D", "K"]}
+    assert any("inner (Transpose perm=[1, 0])" in warning and "outer" not in warning for warning in ctx.warnings)
+
+
+def test_fold_transpose_setting_must_be_a_flag(model, parse):
+    node = helper.make_node("Transpose", ["x"], ["y"], name="t")
+    with pytest.raises(InputError, match=r"onnx\.fold_transpose.*expected true or false"):
+        parse(model([node], {"x": (F32, [2, 3])}, {"y": (F32, [3, 2])}), fold_transpose="maybe")
 
 
 def test_concat_offsets_and_tile_footprints(model, parse):

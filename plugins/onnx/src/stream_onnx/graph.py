@@ -37,15 +37,18 @@ class GraphView:
     :meth:`error`, :meth:`fold` and :meth:`make_node`.
     """
 
-    def __init__(self, loaded: LoadedModel, data_inputs: Iterable[str]):
+    def __init__(self, loaded: LoadedModel, data_inputs: Iterable[str], fold_transpose: bool = False):
         self._loaded = loaded
+        self.fold_transpose = fold_transpose
         self.file = str(loaded.path)
         self._inputs = frozenset(loaded.inputs)
         self._outputs = frozenset(loaded.outputs)
         self._data_inputs = frozenset(data_inputs)
         self._specs: dict[str, TensorSpec] = {}
         self._values: dict[str, np.ndarray] = {}
-        self._aliases: dict[str, str] = {}
+        self._aliases: dict[str, tuple[str, tuple[int, ...] | None]] = {}
+        #: folded layout nodes' outputs -> the permutation their readers read through
+        self.folded_layouts: dict[str, tuple[int, ...]] = {}
 
     # -- tensors ---------------------------------------------------------------------------
     def spec_problem(self, tensor: str) -> Problem | None:
@@ -86,8 +89,10 @@ class GraphView:
         return None if why is None else Problem(why, file=self.file, field=field)
 
     def spec(self, tensor: str) -> TensorSpec:
-        """Static name, shape and dtype of ``tensor``; an :class:`InputError` when it has none."""
-        tensor = self.resolve(tensor)
+        """Static name, shape and dtype of ``tensor`` (a folded permuted name keeps its own shape); an
+        :class:`InputError` when it has none."""
+        while tensor in self._aliases and self._aliases[tensor][1] is None:
+            tensor = self._aliases[tensor][0]
         found = self._specs.get(tensor)
         if found is None:
             problem = self.spec_problem(tensor)
@@ -180,9 +185,17 @@ class GraphView:
         return OperandRole.WEIGHT if self.is_parameter(tensor) else OperandRole.INPUT
 
     def operand(self, tensor: str, role: OperandRole, access: Sequence[AffineExpr] | None) -> Operand:
-        """An operand of ``tensor`` with its dtype's precision."""
-        tensor = self.resolve(tensor)
-        return Operand(role, tensor, self.precision(tensor), None if access is None else tuple(access))
+        """An operand of ``tensor`` with its dtype's precision. A folded name is read through its source:
+        the access of output axis ``i`` of a folded permutation becomes that of source axis ``perm[i]``."""
+        exprs = None if access is None else tuple(access)
+        while tensor in self._aliases:
+            tensor, perm = self._aliases[tensor]
+            if perm is not None and exprs is not None:
+                composed = list(exprs)
+                for axis, source in enumerate(perm):
+                    composed[source] = exprs[axis]
+                exprs = tuple(composed)
+        return Operand(role, tensor, self.precision(tensor), exprs)
 
     # -- nodes -----------------------------------------------------------------------------
     def attributes(self, node: onnx.NodeProto) -> dict[str, Any]:
@@ -217,16 +230,21 @@ class GraphView:
         field = f"graph.node.{node.name}" + (f".attribute.{attribute}" if attribute else "")
         return InputError(Problem(f"node {node.name!r} ({node.op_type}): {message}", file=self.file, field=field))
 
-    def fold(self, output: str, into: str) -> None:
-        """Make ``output`` another name of ``into`` (an op that only forwards its input, e.g. Identity)."""
+    def fold(self, output: str, into: str, access: Sequence[int] | None = None) -> None:
+        """Make ``output`` another name of ``into``: the same tensor (an op that only forwards its input,
+        e.g. Identity) or, with ``access``, a view whose axis ``i`` is axis ``access[i]`` of ``into`` (a
+        Transpose's ``perm``); readers then read ``into`` through the permuted access (:meth:`operand`)."""
         if output in self._outputs:
             raise ValueError(f"graph output {output!r} cannot be folded away")
-        self._aliases[output] = self.resolve(into)
+        perm = None if access is None else tuple(access)
+        self._aliases[output] = (into, perm)
+        if perm is not None:
+            self.folded_layouts[output] = perm
 
     def resolve(self, tensor: str) -> str:
         """The tensor a (possibly folded) name stands for."""
         while tensor in self._aliases:
-            tensor = self._aliases[tensor]
+            tensor = self._aliases[tensor][0]
         return tensor
 
     def make_node(

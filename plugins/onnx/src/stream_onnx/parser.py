@@ -6,7 +6,8 @@ ones in one error); parse each node with the op parser chosen for its ``(domain,
 (:mod:`stream_onnx.dispatch`), collecting every problem; assemble the workload. Settings:
 ``onnx.dims`` fixes symbolic input dimensions (``{batch: 1}``); ``onnx.data_inputs`` lists the graph
 inputs that carry data rather than parameters (default: the first graph input), which decides
-operand roles where the op does not.
+operand roles where the op does not; ``onnx.fold_transpose`` (default false) folds a Transpose into its
+readers' access.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import onnx
 
-from stream_core.context import RunContext
+from stream_core.context import RunContext, parse_flag
 from stream_core.errors import InputError, Problem
 from stream_core.ir import Node, TensorSpec, Workload
 from stream_onnx.dispatch import OpParserTable
@@ -44,7 +45,8 @@ class ONNXWorkloadParser:
         check_supported(loaded.nodes, table, file)
         for warning in by_op_type(loaded.nodes, table):
             context.warn(warning)
-        graph = GraphView(loaded, data_inputs(loaded, context.setting("onnx.data_inputs")))
+        fold = flag_setting(context, "onnx.fold_transpose", False)
+        graph = GraphView(loaded, data_inputs(loaded, context.setting("onnx.data_inputs")), fold_transpose=fold)
         check_specs(loaded, graph)
         nodes: list[Node] = []
         problems: list[Problem] = []
@@ -55,7 +57,19 @@ class ONNXWorkloadParser:
                 problems.extend(exc.problems)
         if problems:
             raise InputError(problems)
+        if graph.folded_layouts:
+            context.warn(folded_note(loaded, graph))
         return assemble(path, loaded, graph, nodes)
+
+
+def folded_note(loaded: LoadedModel, graph: GraphView) -> str:
+    """The note naming the layout nodes folded into their readers' access (as Stream 2.1.1 folds them)."""
+    folded = [n for n in loaded.nodes if n.output and n.output[0] in graph.folded_layouts]
+    listed = ", ".join(f"{n.name} ({n.op_type} perm={list(graph.folded_layouts[n.output[0]])})" for n in folded)
+    return (
+        f"layout nodes folded into their readers' access (no node or tiles of their own, as Stream 2.1.1 "
+        f"does, with --set onnx.fold_transpose=true): {listed}"
+    )
 
 
 def check_supported(nodes: Iterable[onnx.NodeProto], table: OpParserTable, file: str) -> None:
@@ -102,6 +116,14 @@ def by_op_type(nodes: Iterable[onnx.NodeProto], table: OpParserTable) -> list[st
         f"op type with the parser of {op_type} ({table.description(('', op_type)) or 'a plugin'}), as Stream does"
         for (domain, op_type), count in counts.items()
     ]
+
+
+def flag_setting(context: RunContext, key: str, default: bool) -> bool:
+    """A boolean ``--set`` key; an :class:`InputError` naming it when it is not true or false."""
+    try:
+        return parse_flag(context.setting(key, default))
+    except ValueError as exc:
+        raise InputError(Problem(str(exc), field=key)) from exc
 
 
 def data_inputs(loaded: LoadedModel, setting: Any) -> tuple[str, ...]:

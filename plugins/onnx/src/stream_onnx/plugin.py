@@ -118,3 +118,9 @@ def stream_register_settings() -> Iterator[SettingRecord]:
     yield SettingRecord(
         name="onnx.data_inputs", description="graph inputs carrying data, not parameters (default: the first one)"
     )
+    yield SettingRecord(
+        name="onnx.fold_transpose",
+        description="fold a Transpose into its readers' access, as Stream 2.1.1 does",
+        choices=("true", "false"),
+        default="false",
+    )

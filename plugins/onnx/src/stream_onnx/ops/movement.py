@@ -4,7 +4,9 @@ Loops run over the output axes (names from :func:`~stream_onnx.access.axis_names
 affine reshape, whose loops are the common refinement of both shapes. Shape-like inputs (Reshape's
 ``shape``, Slice's ``starts``...) are parameters folded into the access relation, not operands.
 Identity and inference-mode Dropout are folded away (their output becomes another name of their
-input) unless their output is a graph output, which then gets an identity copy node.
+input) unless their output is a graph output, which then gets an identity copy node; so is a
+Transpose of a non-constant tensor (its readers read the input through the permuted access, as
+Stream 2.1.1 does) when ``onnx.fold_transpose`` is true.
 """
 
 from __future__ import annotations
@@ -64,13 +66,18 @@ def parse_expand(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
 
 
 def parse_transpose(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
-    """Output axis ``i`` is input axis ``perm[i]`` (default: reversed)."""
+    """Output axis ``i`` is input axis ``perm[i]`` (default: reversed). Folded into its readers
+    (:meth:`GraphView.fold` with ``perm``) when ``onnx.fold_transpose`` is true, unless its output is a
+    graph output or its input a constant."""
     x, y = node.input[0], node.output[0]
     out_shape = graph.shape(y)
     rank = len(out_shape)
     perm = [int(p) for p in graph.attributes(node).get("perm", range(rank - 1, -1, -1))]
     if sorted(perm) != list(range(rank)):
         raise graph.error(node, f"perm {perm} is not a permutation of 0..{rank - 1}", attribute="perm")
+    if graph.fold_transpose and not graph.is_graph_output(y) and not graph.is_constant(x):
+        graph.fold(y, into=x, access=perm)
+        return []
     names = axis_names(rank)
     in_access = [AffineExpr.constant(0)] * rank
     for out_axis, in_axis in enumerate(perm):
