@@ -173,3 +173,28 @@ def test_unusual_loop_names_are_renamed_and_mapped_back(zz_plugins):
         0
     ]
     assert result.detail("spatial_mapping") == "D1: K 16; D2: k 16"
+
+
+def test_a_failed_spatial_mapping_pass_is_a_search_fallback(zz_plugins, monkeypatch):
+    """When ZigZag's mixed spatial-mapping pass raises, the single-loop pass's answer is used and the result
+    says so (``search_fallback``), which the run lists like a precision fallback."""
+    from stream_core.pipeline import fallback_lines
+
+    core = make_core(zz_plugins, core_data("array16"))
+    request = CostRequest(gemm(32, 32, 32), core)
+    [plain] = model(zz_plugins).cost([request], context(zz_plugins, lpf_limit=2, jobs=1))
+    run = runner._run
+
+    def mixed_fails(accelerator, spec, settings, mix):
+        if mix:
+            raise KeyError("mixed mapping")
+        return run(accelerator, spec, settings, mix)
+
+    monkeypatch.setattr(runner, "_run", mixed_fails)
+    monkeypatch.setattr(runner, "_array_fill", lambda accelerator, spec, mix: 2.0 if mix else 1.0)
+    [result] = model(zz_plugins).cost([request], context(zz_plugins, lpf_limit=2, jobs=1))
+    assert (result.latency, result.energy_pj) == (plain.latency, plain.energy_pj)
+    assert plain.detail("search_fallback") is None
+    reason = "ZigZag's mixed spatial-mapping pass failed (KeyError: 'mixed mapping'); the other pass's mapping is used"
+    assert result.detail("search_fallback") == reason
+    assert fallback_lines([("mm", "zigzag", result)]) == [f"1 node by a search that fell back ({reason}): mm"]

@@ -57,7 +57,7 @@ BUILTIN_HINTS = {
 INSTALL_HINT = "pip install stream-tetra"
 NAMES_SHOWN = 10
 #: ``CostResult.details`` keys copied to a node's summary row.
-COST_DETAILS = ("fallback_reason", "precision", "precision_fallback")
+COST_DETAILS = ("fallback_reason", "precision", "precision_fallback", "search_fallback")
 
 
 @attrs.define
@@ -310,8 +310,8 @@ def node_costs(entries: Iterable[tuple[str, str, CostResult]]) -> dict[str, dict
 
 
 def fallback_lines(entries: Iterable[tuple[str, str, CostResult]]) -> list[str]:
-    """One line per distinct fallback (model asked, model used, reason) and per distinct precision
-    fallback, naming the nodes it concerns."""
+    """One line per distinct fallback (model asked, model used, reason), per distinct precision
+    fallback and per distinct search fallback, naming the nodes it concerns."""
     groups: dict[str, dict[str, None]] = {}
     for name, asked, result in entries:
         reason = result.detail("fallback_reason")
@@ -321,6 +321,9 @@ def fallback_lines(entries: Iterable[tuple[str, str, CostResult]]) -> list[str]:
         precision = result.detail("precision_fallback")
         if precision:
             groups.setdefault(f"with operand widths that fell back ({precision})", {})[name] = None
+        search = result.detail("search_fallback")
+        if search:
+            groups.setdefault(f"by a search that fell back ({search})", {})[name] = None
     return [f"{_count(len(names))} {what}: {_names(list(names))}" for what, names in groups.items()]
 
 

@@ -228,6 +228,7 @@ class ZigZagCostModel:
         precision = translation.precision
         fallback = {} if precision.fallback is None else {"precision_fallback": precision.fallback}
         bias = {} if translation.bias is None else {"bias_not_priced": translation.bias}
+        search = {"search_fallback": outcome["search_fallback"]} if "search_fallback" in outcome else {}
         return CostResult(
             latency=outcome["latency"],
             energy_pj=outcome["energy_pj"],
@@ -240,6 +241,7 @@ class ZigZagCostModel:
                 **numbers,
                 "precision": precision.description,
                 **fallback,
+                **search,
                 **bias,
                 "zigzag_warnings": tuple(outcome["warnings"]),
             },

@@ -122,7 +122,9 @@ def _layer(spec: LayerSpec) -> LayerNode:
 
 
 def evaluate(fingerprint: str, spec: LayerSpec, settings: tuple[int, str, int]) -> dict[str, Any]:
-    """Cost one layer; returns ``{"status": "ok" | "too_small" | "error", ...}`` (never raises for ZigZag errors)."""
+    """Cost one layer; returns ``{"status": "ok" | "too_small" | "error", ...}`` (never raises for ZigZag errors).
+    When one of the two spatial-mapping passes failed and the other gave a result, the ``ok`` outcome
+    names the failed pass in ``search_fallback``."""
     _capture.messages.clear()
     started = time.perf_counter()
     cmes: list[Any] = []
@@ -134,13 +136,19 @@ def evaluate(fingerprint: str, spec: LayerSpec, settings: tuple[int, str, int]) 
                 break
             cmes.append(_run(accelerator, spec, settings, mix))
         except TOO_SMALL as exc:
-            failure = failure or {"status": "too_small", "message": type(exc).__name__}
+            failure = failure or {"status": "too_small", "message": type(exc).__name__, "mix": mix}
         except Exception as exc:  # ZigZag's own failures (assertions, key errors) are reported, not fatal
-            failure = failure or {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+            failure = failure or {"status": "error", "message": f"{type(exc).__name__}: {exc}", "mix": mix}
     if not cmes:
         return failure
     best = min(cmes, key=lambda cme: cme.latency_total2 - cme.systolic_drain_cycle)
-    return _extract(best, accelerator, time.perf_counter() - started)
+    outcome = _extract(best, accelerator, time.perf_counter() - started)
+    if failure:
+        failed = "mixed" if failure["mix"] else "single-loop"
+        outcome["search_fallback"] = (
+            f"ZigZag's {failed} spatial-mapping pass failed ({failure['message']}); the other pass's mapping is used"
+        )
+    return outcome
 
 
 def _run(accelerator: Accelerator, spec: LayerSpec, settings: tuple[int, str, int], mix: bool) -> Any:
