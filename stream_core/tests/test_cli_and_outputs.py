@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from stream_core import hookimpl
+from stream_core import cli, hookimpl
 from stream_core.cli import build_parser, options_from_args
 from stream_core.errors import InputError, PluginLoadError
 from stream_core.outputs import GENERATED_BY, Generated, check_output_file, prepare_output_dir
@@ -153,3 +153,11 @@ def test_strict_costs_is_a_standard_run_option():
     parser = build_parser(make_plugins(("cmds", _Commands()), entry_points=False))
     assert options_from_args(parser.parse_args(["hello", "--strict-costs"])).strict_costs is True
     assert options_from_args(parser.parse_args(["run"])).strict_costs is False
+
+
+def test_set_values_are_read_by_the_bounded_yaml_reader(capsys):
+    """A ``--set`` value is YAML read like every input: a malformed one is exit 2 naming the key, not an
+    internal error; a value like ``[1, 2]`` still becomes a list."""
+    assert cli.main(["run", "--set", "onnx.dims=[1,", "-q"]) == 2
+    assert "error: --set onnx.dims: invalid YAML: line 1, column 4" in capsys.readouterr().err
+    assert cli._settings(["a.b=[1, 2]", "c.d=on", "e.f=3"]) == {"a.b": [1, 2], "c.d": True, "e.f": 3}

@@ -178,9 +178,9 @@ def _settings(items: Sequence[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(Problem(f"--set expects KEY=VALUE, got {item!r}"))
-        import yaml
+        from stream_core.yamlio import parse_yaml
 
-        settings[key.strip()] = yaml.safe_load(value)
+        settings[key.strip()] = parse_yaml(value, f"--set {key.strip()}")
     return settings
 
 
