@@ -58,3 +58,26 @@ def test_external_data_larger_than_the_dims_hold_is_refused_before_reading(tmp_p
 def test_external_data_the_dims_hold_is_read_and_folded(tmp_path, model, context):
     path = reshape_by_external_shape(tmp_path, model, np.array([4, 6], np.int64).tobytes())
     assert ONNXWorkloadParser().parse(path, context).tensor("y").shape == (4, 6)
+
+
+def test_a_parameter_read_by_an_op_parser_is_bounded_the_same_way(tmp_path, model, context):
+    """Gather's constant indices, too large to fold (5,000 of them), are read when the Gather is parsed:
+    through the same bound, so a 6 GiB external file behind them is refused before it is read."""
+    nodes = [helper.make_node("Gather", ["x", "idx"], ["y"], name="gather", axis=0)]
+    m = model(nodes, {"x": (F32, [10, 4])}, {"y": (F32, [5000, 4])})
+    idx = onnx.TensorProto(name="idx", data_type=TensorProto.INT64, dims=[5000])
+    idx.data_location = TensorProto.EXTERNAL
+    idx.external_data.add(key="location", value="idx.bin")
+    m.graph.initializer.append(idx)
+    path = tmp_path / "gather.onnx"
+    onnx.save(m, str(path))
+    with (tmp_path / "idx.bin").open("wb") as blob:
+        blob.truncate(6 * 2**30)
+    start = time.perf_counter()
+    with pytest.raises(InputError) as info:
+        ONNXWorkloadParser().parse(path, context)
+    assert time.perf_counter() - start < 2
+    assert [p.message for p in info.value.problems] == [
+        "the external data of 'idx' is 6,442,450,944 bytes, more than its dims [5000] of INT64 hold (40,000 bytes); "
+        "refused before reading it: fix the dims, or give the external data the 'offset' and 'length' of this tensor"
+    ]

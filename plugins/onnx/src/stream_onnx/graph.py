@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from stream_core.errors import InputError, Problem
 from stream_core.ir import DTYPE_BITS, AffineExpr, LoopDim, Node, NodeKind, Operand, OperandRole, TensorSpec
-from stream_onnx.fold import default_domain, external_file, has_data
+from stream_onnx.fold import default_domain, external_file, has_data, read_value
 from stream_onnx.loader import LoadedModel, shape_problem
 
 _RENAMED_DTYPES = {"float": "float32", "double": "float64"}
@@ -158,12 +157,7 @@ class GraphView:
                     field=self.tensor_field(tensor),
                 )
             )
-        try:
-            found = numpy_helper.to_array(proto, base_dir=str(self._loaded.path.parent))
-        except (OSError, ValueError, onnx.checker.ValidationError) as exc:
-            raise InputError(
-                Problem(f"cannot read the value of {tensor!r}: {exc}", file=self.file, field=self.tensor_field(tensor))
-            ) from exc
+        found = read_value(proto, self._loaded.path.parent, self.file, self.tensor_field(tensor))
         self._values[tensor] = found
         return found
 
