@@ -47,9 +47,10 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
       its cost (compute latency of the core it runs on);
     * precedence: a tile starts after every producer tile whose output box overlaps its input box;
       fused groups do not overlap and run in mapping order;
-    * no core runs two tiles at once; no link carries two transfers at once; a transfer's links form
-      a route between the cores where its ends reach the links (a core without links of its own
-      uses the owner of the memory it shares), or none between cores sharing a memory; it lasts
+    * no core runs two tiles at once; no link carries two transfers at once; a transfer's links lead
+      (a route, or a multicast tree) from the core where its source reaches the links to the one where
+      its destination does (a core without links of its own uses the owner of the memory it shares),
+      or there are none between cores sharing a memory; it lasts
       ``ceil(bits / narrowest link bandwidth)``, or longer where an end core has a measured
       bandwidth (``ceil(bits / (contiguous x efficiency))``, the whole transfer one contiguous run);
     * memory occupancy never exceeds a memory's capacity, cores sharing one counted together
@@ -125,10 +126,8 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
         if not route and not in_place:
             violations.append(f"transfer of {tr.tensor} {tr.src}->{tr.dst} has no route")
             continue
-        if route:
-            joined = all(set(a.cores) & set(b.cores) for a, b in itertools.pairwise(route))
-            if acc.anchor(tr.src) not in route[0].cores or acc.anchor(tr.dst) not in route[-1].cores or not joined:
-                violations.append(f"transfer of {tr.tensor} {tr.src}->{tr.dst}: links {tr.links} do not form a route")
+        if route and not _connects(route, acc.anchor(tr.src), acc.anchor(tr.dst)):
+            violations.append(f"transfer of {tr.tensor} {tr.src}->{tr.dst}: links {tr.links} do not form a route")
         expected = _transfer_cycles(acc, tr, route)
         if tr.end - tr.start != expected:
             violations.append(
@@ -171,6 +170,19 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
     if not math.isclose(result.totals.energy_pj, parts, rel_tol=1e-9, abs_tol=1e-9):
         violations.append("total energy is not the sum of its parts")
     return violations
+
+
+def _connects(links: list[Any], src: int, dst: int) -> bool:
+    """Whether ``links`` (a route, or a multicast tree of routes) lead from core ``src`` to core ``dst``."""
+    reached, frontier = {src}, [src]
+    while frontier:
+        core = frontier.pop()
+        for link in links:
+            if core in link.cores:
+                new = set(link.cores) - reached
+                reached |= new
+                frontier.extend(new)
+    return dst in reached
 
 
 def _transfer_cycles(acc: Any, tr: Any, route: list[Any]) -> int:

@@ -93,32 +93,81 @@ def build_records(
     plan: int,
     routes: RouteBook,
 ) -> list[RecordSpec]:
-    """Records moving ``pieces`` with the given core of every source and destination part."""
+    """Records moving ``pieces`` with the given core of every source and destination part.
+
+    Each source part's data is read once per memory it lands in: destination parts whose cores share a
+    memory receive their hull once (when that is no more than their pieces). Memories reached over one
+    bus get one bus multicast (when the hull is no more than the pieces); memories reached over
+    point-to-point routes that receive exactly the same data get one multicast over the union of their
+    routes, read once at the source (as stream-dse 2.1.1 sends a constant input down a multicast path)."""
     records: list[RecordSpec] = []
     acc = routes.accelerator
     for sp, s_core in enumerate(src_cores):
-        bus_groups: dict[int, list[tuple[int, int, np.ndarray]]] = {}
-        for dp, d_core in enumerate(dst_cores):
-            if acc.shares_memory(s_core, d_core):  # the same core, or one memory: the data is in place
-                continue
-            bits = pieces.piece(level, sp, dp)
-            if not bits.any():
-                continue
-            route = routes.route(s_core, d_core, plan)
+        bus_groups: dict[int, list[_Delivery]] = {}
+        point_to_point: list[_Delivery] = []
+        for delivery in _deliveries(pieces, level, sp, s_core, dst_cores, acc):
+            route = routes.route(s_core, delivery.core, plan)
             if len(route) == 1 and route[0].kind == "bus":
-                bus_groups.setdefault(route[0].id, []).append((dp, d_core, bits))
+                bus_groups.setdefault(route[0].id, []).append(delivery)
             else:
-                records.append(RecordSpec(s_core, (d_core,), route, bits, acc))
+                point_to_point.append(delivery)
         for _link_id, members in sorted(bus_groups.items()):
-            link = routes.route(s_core, members[0][1], plan)
+            link = routes.route(s_core, members[0].core, plan)
             if len(members) > 1:
-                shared = pieces.multicast(level, sp, tuple(m[0] for m in members))
-                if int(shared.sum()) <= sum(int(m[2].sum()) for m in members):
-                    dsts = tuple(sorted({m[1] for m in members}))  # parts on one core receive it once
-                    records.append(RecordSpec(s_core, dsts, link, shared, acc))
+                shared = pieces.multicast(level, sp, _parts(members))
+                if int(shared.sum()) <= sum(int(m.bits.sum()) for m in members):
+                    records.append(RecordSpec(s_core, _cores(members), link, shared, acc))
                     continue
-            records.extend(RecordSpec(s_core, (d_core,), link, bits, acc) for _dp, d_core, bits in members)
+            records.extend(RecordSpec(s_core, (m.core,), link, m.bits, acc) for m in members)
+        tree: list[_Delivery] = []
+        if len(point_to_point) > 1:
+            shared = pieces.multicast(level, sp, _parts(point_to_point))
+            tree = [m for m in point_to_point if np.array_equal(m.bits, shared)]
+        if len(tree) > 1:
+            links = {link.id: link for m in tree for link in routes.route(s_core, m.core, plan)}
+            records.append(RecordSpec(s_core, _cores(tree), tuple(links.values()), tree[0].bits, acc))
+        for m in point_to_point:
+            if len(tree) < 2 or m not in tree:
+                records.append(RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc))
     return layout(records)
+
+
+@attrs.frozen(eq=False)
+class _Delivery:
+    """What one memory receives from one source part: the destination parts whose cores use it, the core
+    named as the destination (the first of them), and the bits per firing."""
+
+    parts: tuple[int, ...]
+    core: int
+    bits: np.ndarray
+
+
+def _deliveries(
+    pieces: Pieces, level: ReuseLevel | None, sp: int, s_core: int, dst_cores: Sequence[int], acc: Accelerator
+) -> list[_Delivery]:
+    by_memory: dict[int, list[tuple[int, int]]] = {}
+    for dp, d_core in enumerate(dst_cores):
+        if not acc.shares_memory(s_core, d_core):  # else the same core, or one memory: the data is in place
+            by_memory.setdefault(acc.memory_of(d_core), []).append((dp, d_core))
+    out = []
+    for members in by_memory.values():
+        parts = tuple(dp for dp, _ in members)
+        each = [pieces.piece(level, sp, dp) for dp in parts]
+        if len(parts) > 1:
+            shared = pieces.multicast(level, sp, parts)
+            if int(shared.sum()) <= sum(int(b.sum()) for b in each):
+                out.append(_Delivery(parts, members[0][1], shared))
+                continue
+        out.extend(_Delivery((dp,), d_core, b) for (dp, d_core), b in zip(members, each, strict=True))
+    return [d for d in out if d.bits.any()]
+
+
+def _parts(members: Sequence[_Delivery]) -> tuple[int, ...]:
+    return tuple(p for m in members for p in m.parts)
+
+
+def _cores(members: Sequence[_Delivery]) -> tuple[int, ...]:
+    return tuple(sorted({m.core for m in members}))
 
 
 def layout(records: list[RecordSpec]) -> list[RecordSpec]:

@@ -1,0 +1,49 @@
+"""One read at the source per memory that receives a piece, and one multicast for the same data.
+
+Workload: ``mm`` = X[2,4] @ W[4,4] (int8: x 64 bits, w 128, y 64) split over cores 0 and 1 along its
+output columns K, so both cores need all of x and half of w each (64 bits), and each writes back
+half of y (32 bits). tetratoy cores (4 ops/cycle, 0.1 pJ per bit read or written), DRAM as core 2
+(1.0 pJ per bit). Memory energy of a transfer = bits x (source read + each destination's write).
+"""
+
+from __future__ import annotations
+
+import pytest
+from tetra_helpers import core
+from tetra_workloads import matmul
+
+from stream_core import RunOptions, run
+from stream_core.ir import FusedGroup, Mapping, NodeMapping
+from stream_core.testing import check_schedule
+
+SPLIT = Mapping({"mm": NodeMapping("mm", (0, 1), (("K", 2),))}, (FusedGroup("g", ("mm",)),))
+OWN = RunOptions(settings={"tetra.greedy": False})  # TETRA's own schedule
+
+
+def inputs(result) -> list[tuple]:
+    return sorted((t.tensor, t.src, t.dst, t.bits, t.links, t.reason) for t in result.transfers if t.tensor != "y")
+
+
+def test_the_same_piece_for_two_point_to_point_routes_is_read_once(plugins, hardware):
+    """DRAM has its own 8 bit/cycle link to each core. x goes to both at once over both links
+    (one read: 64 x (1.0 + 0.1 + 0.1) = 76.8 pJ, not 2 x 64 x 1.1 = 140.8); the w halves differ and go
+    one per link (2 x 64 x 1.1 = 140.8), y's halves come back (2 x 32 x 1.1 = 70.4): 288.0 pJ."""
+    links = [{"type": "link", "cores": [0, 2], "bandwidth": 8}, {"type": "link", "cores": [1, 2], "bandwidth": 8}]
+    outcome = run(matmul(2, 4, 4), hardware([core("a"), core("b")], links), SPLIT, plugins=plugins, options=OWN)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    (*w_records, x_record) = inputs(outcome.result)
+    assert x_record[:4] == ("x", 2, 0, 64) and set(x_record[4]) == {0, 1}
+    assert x_record[5] == "input (multicast to cores 0, 1)"
+    assert [(r[0], r[2], r[3], len(r[4])) for r in w_records] == [("w", 0, 64, 1), ("w", 1, 64, 1)]
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(288.0)
+
+
+def test_cores_sharing_a_memory_receive_its_pieces_once(plugins, hardware):
+    """Cores 0 and 1 share one memory (owner 0, on an 8 bit/cycle link to DRAM): x arrives once
+    (64 bits), and both w halves once as their hull, the whole w (128 bits): 192 x 1.1 = 211.2 pJ in,
+    y's halves out 64 x 1.1 = 70.4: 281.6 pJ (a copy per core would be 352.0)."""
+    acc = hardware([core("a"), core("b")], [{"cores": [0, 2], "bandwidth": 8}], core_memory_sharing=["0, 1"])
+    outcome = run(matmul(2, 4, 4), acc, SPLIT, plugins=plugins, options=OWN)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    assert [(r[0], r[1], r[2], r[3]) for r in inputs(outcome.result)] == [("w", 2, 0, 128), ("x", 2, 0, 64)]
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(281.6)
