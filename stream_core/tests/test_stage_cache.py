@@ -97,10 +97,14 @@ def test_a_cached_run_equals_an_uncached_one_and_no_cache_bypasses(tmp_path):
     cold = stream_core.run(workload, hardware, options=options, plugins=plugins)
     warm = stream_core.run(workload, hardware, options=options, plugins=plugins)
     assert "stage_cache_hits" not in cold.result.stats
-    assert warm.result.stats["stage_cache_hits"] == ["workload", "allocation"]
+    assert warm.result.stats["stage_cache_hits"] == ["workload", "mapping", "allocation"]
     assert _summary(warm) == _summary(cold) == _summary(uncached)
     for entry in (tmp_path / "stages" / "allocation").rglob("*.pkl"):
         entry.write_bytes(b"corrupt")
     rebuilt = stream_core.run(workload, hardware, options=options, plugins=plugins)
-    assert rebuilt.result.stats["stage_cache_hits"] == ["workload"]
+    assert rebuilt.result.stats["stage_cache_hits"] == ["workload", "mapping"]
     assert _summary(rebuilt) == _summary(uncached)
+    other_mapper = stream_core.run(
+        workload, hardware, options=RunOptions(**{**FAST, "mapper": "fused"}, cache_dir=tmp_path), plugins=plugins
+    )
+    assert other_mapper.result.stats.get("stage_cache_hits", []) == ["workload"]

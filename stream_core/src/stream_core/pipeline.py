@@ -191,7 +191,21 @@ def map_stage(state: PipelineState, context: RunContext) -> None:
         record = _select(state, context, "mappers", context.options.mapper)
         if record is None:
             raise PluginError("no mapper is installed and no mapping file was given")
-        state.mapping = record.load().map(state.workload, state.accelerator, context)
+        options = context.options
+        state.mapping = _through_cache(
+            state,
+            context,
+            "mapping",
+            lambda: (
+                state.workload,
+                state.accelerator,
+                record.name,
+                context.plugins.origin("mappers", record.name),
+                (options.cost_model, options.allocator, options.solver, options.time_limit, options.strict_costs),
+                options.settings,
+            ),
+            lambda: record.load().map(state.workload, state.accelerator, context),
+        )
     state.notes += state.mapping.notes
     state.tilings = build_tilings(state.workload, state.mapping, memory_limit(context))
 

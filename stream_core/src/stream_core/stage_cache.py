@@ -1,4 +1,4 @@
-"""Persistent cache of the pure stages of a run: the parsed workload and the allocation.
+"""Persistent cache of the pure stages of a run: the parsed workload, the mapper's mapping and the allocation.
 
 An entry is keyed by the content of what the stage reads (:func:`content_key`: a canonical hash of
 the values, never of object identities or set order) together with :func:`code_stamp`, the installed
