@@ -155,3 +155,72 @@ def _zigzag_cost(tmp_path, core_name, layer, spatial_mapping, lpf_limit, data, m
         root.setLevel(level)
         root.handlers[:] = handlers
     return latency, energy, cmes[0][1][0][0]
+
+
+ONE_INPUT_LINKS = {"O": "O", "I": "I1"}
+
+
+def api_cost_one_input(tmp_path, core_name, layer, lpf_limit=3, cycles_per_op=1):
+    """(latency, energy, evaluation) of a one-input layer ``O[..] = I[..]`` by ZigZag's own parsers and stages, picked
+    as :func:`api_cost` does. ZigZag's YAML validators refuse such a layer (its equation regex wants two inputs, its
+    mapping schema a ``W`` link), so the layer goes through ZigZag's ``WorkloadFactory`` on the validator's normalized
+    data, links ``O -> O``, ``I -> I1`` and every input constant (``operand_source``). The chosen evaluation is then
+    redone by ZigZag's ``CostModelEvaluation`` with ``cycles_per_op``."""
+    from zigzag.cost_model.cost_model import CostModelEvaluation
+    from zigzag.opt.loma.engine import NoValidLoopOrderingFoundException
+    from zigzag.parser.mapping_validator import MappingValidator
+    from zigzag.parser.workload_factory import WorkloadFactory
+    from zigzag.parser.workload_validator import WorkloadValidator
+
+    accelerator = {k: v for k, v in core_data(core_name).items() if k not in ("type", "operator_types")}
+    path = tmp_path / f"{core_name}.yaml"
+    path.write_text(yaml.safe_dump(accelerator, sort_keys=False))
+    workload = [{"id": 0, "name": "layer", "operand_source": {"I": 0}, **layer}]
+    mapping = [{"name": "default", "memory_operand_links": ONE_INPUT_LINKS}]
+    dnn = WorkloadFactory(WorkloadValidator(workload).normalized_data, MappingValidator(mapping).normalized_data)
+    plain = _staged(str(path), dnn.create(), lpf_limit, mix=False)
+    answer = plain
+    try:
+        mixed = _staged(str(path), dnn.create(), lpf_limit, mix=True)
+    except NoValidLoopOrderingFoundException:
+        mixed = None
+    if mixed is not None and mixed.mac_spatial_utilization > plain.mac_spatial_utilization:
+        answer = min(plain, mixed, key=lambda cme: cme.latency_total2 - cme.systolic_drain_cycle)
+    if cycles_per_op != 1:
+        answer = CostModelEvaluation(
+            accelerator=answer.accelerator,
+            layer=answer.layer,
+            spatial_mapping=answer.spatial_mapping,
+            spatial_mapping_int=answer.spatial_mapping_int,
+            temporal_mapping=answer.temporal_mapping,
+            access_same_data_considered_as_no_access=True,
+            cycles_per_op=cycles_per_op,
+        )
+    return answer.latency_total2, answer.energy_total, answer
+
+
+def _staged(accelerator, workload, lpf_limit, mix):
+    """ZigZag's stage list (as its API runs it, without the workload parser and the file-saving stages)."""
+    from zigzag.mapping.temporal_mapping import TemporalMappingType
+    from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
+    from zigzag.stages.main import MainStage
+    from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
+    from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
+    from zigzag.stages.parser.accelerator_parser import AcceleratorParserStage
+    from zigzag.stages.results.reduce_stages import MinimalLatencyStage, SumStage
+    from zigzag.stages.workload_iterator import WorkloadStage
+
+    stages = [AcceleratorParserStage, SumStage, WorkloadStage, MinimalLatencyStage, SpatialMappingGeneratorStage]
+    stages += [MinimalLatencyStage, TemporalMappingGeneratorStage, CostModelStage]
+    cmes = MainStage(
+        stages,
+        accelerator=accelerator,
+        workload=workload,
+        loma_lpf_limit=lpf_limit,
+        loma_show_progress_bar=False,
+        nb_mappings_generated=1,
+        enable_mix_spatial_mapping_generation=mix,
+        access_same_data_considered_as_no_access=True,
+        temporal_mapping_type=TemporalMappingType.UNEVEN,
+    ).run()
+    return cmes[0][1][0][0]

@@ -90,9 +90,9 @@ class Settings:
 def fit_report(core: ZigZagCore, translation: Translation) -> str | None:
     """Why the tile cannot fit the top memory levels (bits needed versus available), or None if it fits."""
     by_memory: dict[str, list[str]] = {}
-    for operand in ("I1", "I2", "O"):
+    for operand in translation.footprint_bits:
         top = core.top_memory(operand)
-        assert top is not None  # translate() checked the core has all three operands
+        assert top is not None  # translate() checked the core has a memory for each linked operand
         by_memory.setdefault(top["name"], []).append(operand)
     reports = []
     for name, operands in by_memory.items():
@@ -229,6 +229,8 @@ class ZigZagCostModel:
         fallback = {} if precision.fallback is None else {"precision_fallback": precision.fallback}
         bias = {} if translation.bias is None else {"bias_not_priced": translation.bias}
         search = {"search_fallback": outcome["search_fallback"]} if "search_fallback" in outcome else {}
+        cycles = translation.spec.cycles_per_op
+        per_op = {} if cycles == 1 else {"cycles_per_op": cycles}
         return CostResult(
             latency=outcome["latency"],
             energy_pj=outcome["energy_pj"],
@@ -239,6 +241,7 @@ class ZigZagCostModel:
                 "spatial_mapping": _describe(outcome["spatial_mapping"], loops),
                 "temporal_loops": ", ".join(f"{loops.get(d, d)} {f}" for d, f in outcome["temporal_loops"]),
                 **numbers,
+                **per_op,
                 "precision": precision.description,
                 **fallback,
                 **search,

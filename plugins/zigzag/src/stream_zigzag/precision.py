@@ -5,7 +5,8 @@ A core declares its precision in one of two forms (never both):
 * stream-dse 2.1.1's ``{input: <type>, accumulator: <type>}``, types of :data:`stream_core.ir.CORE_ELEMENT_BITS`;
 * this plugin's older ``{I1|I2|O|O_final: bits}``: fixed widths of those memory operands.
 
-Widths of ZigZag's layer operands ``I``, ``W``, ``O`` (partial sums) and ``O_final``, by policy:
+Widths of ZigZag's layer operands ``I``, ``W`` (two-input nodes only), ``O`` (partial sums) and ``O_final``, by
+policy:
 
 * older form: the declared widths, the workload's for the keys left out (whatever the setting);
 * ``workload`` (default, = stream-dse 2.1.1), 2.1.1 form or no declaration: ``I``/``W`` at the
@@ -80,7 +81,8 @@ def validate(raw: Any, problems: ProblemCollector) -> dict[str, Any] | None:
 
 @attrs.frozen
 class Precision:
-    """Widths (bits) of ZigZag's ``I``, ``W``, ``O``, ``O_final``, where they came from, and any fallback."""
+    """Widths (bits) of ZigZag's ``I``, ``W`` (if the node has it), ``O``, ``O_final``, where they came from, and
+    any fallback."""
 
     widths: tuple[tuple[str, int], ...]
     description: str
@@ -92,8 +94,8 @@ class Precision:
 
 
 def choose(core: ZigZagCore, operands: Mapping[str, Operand], mac: bool, policy: str) -> Precision:
-    """The widths to price a tile at on ``core``: ``operands`` maps ``I``, ``W``, ``O`` to the node's
-    operands, ``mac`` says the node multiplies-accumulates, ``policy`` is one of :data:`POLICIES`."""
+    """The widths to price a tile at on ``core``: ``operands`` maps ``I``, ``O`` and, for two inputs, ``W`` to
+    the node's operands, ``mac`` says the node multiplies-accumulates, ``policy`` is one of :data:`POLICIES`."""
     declared = core.data["operand_precision"] or {}
     asked = _asked(declared, operands, mac, policy)
     problems = too_small(core, asked.bits)
@@ -109,24 +111,20 @@ def choose(core: ZigZagCore, operands: Mapping[str, Operand], mac: bool, policy:
 def too_small(core: ZigZagCore, bits: Mapping[str, int]) -> list[str]:
     """Memories below an operand's top level too small for one element of it (``O`` at its narrower
     width: LOMA may keep only final outputs there)."""
-    element = {"I1": bits["I"], "I2": bits["W"], "O": min(bits["O"], bits["O_final"])}
+    element = {"I1": bits["I"], "I2": bits.get("W"), "O": min(bits["O"], bits["O_final"])}
     return [
         f"memory {m['name']!r} ({m['size']} bits) cannot hold one {width}-bit {operand} element"
         for operand, width in element.items()
+        if width is not None
         for m in [m for m in core.memories if operand in m["operands"]][:-1]
         if m["size"] < width
     ]
 
 
 def _asked(declared: Mapping[str, Any], operands: Mapping[str, Operand], mac: bool, policy: str) -> Precision:
-    workload = {
-        "I": operands["I"].precision,
-        "W": operands["W"].precision,
-        "O": operands["O"].precision,
-        "O_final": operands["O"].precision,
-    }
+    workload = {op: operand.precision for op, operand in operands.items()} | {"O_final": operands["O"].precision}
     if any(k in declared for k in BITS_KEYS):
-        widths = {op: declared.get(mem, workload[op]) for op, mem in _LAYER_TO_MEMORY.items()}
+        widths = {op: declared.get(_LAYER_TO_MEMORY[op], bits) for op, bits in workload.items()}
         given = ", ".join(f"{k} {v}" for k, v in declared.items())
         return _precision(widths, f"core operand_precision {{{given}}} (older form)")
     accumulator = declared.get("accumulator")
@@ -134,12 +132,10 @@ def _asked(declared: Mapping[str, Any], operands: Mapping[str, Operand], mac: bo
     if policy == "hardware":
         widths = dict(workload)
         if core_input:
-            widths.update(
-                I=CORE_ELEMENT_BITS[core_input], W=CORE_ELEMENT_BITS[core_input], O_final=CORE_ELEMENT_BITS[core_input]
-            )
+            widths.update({op: CORE_ELEMENT_BITS[core_input] for op in workload if op != "O"})
         widths["O"] = CORE_ELEMENT_BITS[accumulator] if accumulator and mac else widths["O_final"]
         what = ", ".join(f"{k} {declared[k]}" for k in TYPE_KEYS if k in declared) or "none declared"
-        rest = "" if core_input else "; no input width: I, W, O_final from the workload"
+        rest = "" if core_input else f"; no input width: {', '.join(k for k in widths if k != 'O')} from the workload"
         return _precision(widths, f"core hardware widths ({what}){rest}")
     widths = dict(workload)
     text = f"workload dtypes ({_dtypes(operands)})"
@@ -154,11 +150,12 @@ def _asked(declared: Mapping[str, Any], operands: Mapping[str, Operand], mac: bo
 def _fallbacks(declared: Mapping[str, Any], operands: Mapping[str, Operand], mac: bool) -> list[Precision]:
     """The core's declared hardware widths (2.1.1 form with ``input``), then :data:`CLASSIC`."""
     hardware = [_asked(declared, operands, mac, "hardware")] if "input" in declared else []
-    return [*hardware, _precision(CLASSIC, "Stream's classic ONNX defaults")]
+    classic = {op: bits for op, bits in CLASSIC.items() if op in operands or op == "O_final"}
+    return [*hardware, _precision(classic, "Stream's classic ONNX defaults")]
 
 
 def _precision(widths: Mapping[str, int], source: str) -> Precision:
-    order = ("I", "W", "O", "O_final")
+    order = [k for k in ("I", "W", "O", "O_final") if k in widths]
     text = ", ".join(f"{k} {widths[k]}" for k in order)
     return Precision(widths=tuple((k, widths[k]) for k in order), description=f"{source}: {text} bits")
 

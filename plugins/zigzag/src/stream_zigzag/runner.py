@@ -16,6 +16,7 @@ import math
 import time
 from typing import Any, cast
 
+from zigzag.cost_model.cost_model import CostModelEvaluation
 from zigzag.datatypes import LayerDim, LayerOperand, MemoryOperand, OADimension
 from zigzag.hardware.architecture.accelerator import Accelerator
 from zigzag.mapping.spatial_mapping import MappingSingleOADim, SpatialMapping, SpatialMappingHint
@@ -40,7 +41,7 @@ from zigzag.workload.layer_attributes import (
 )
 from zigzag.workload.layer_node import LayerNode, LayerNodeAttributes, MappingAttributes
 
-from stream_zigzag.translate import LAYER_TO_MEMORY, LayerSpec
+from stream_zigzag.translate import LayerSpec
 
 #: ZigZag's stage classes, cast to what its stages take: its ``StageCallable`` protocol does not admit the
 #: classes themselves (their constructors have required keyword-only arguments).
@@ -101,7 +102,7 @@ def _layer(spec: LayerSpec) -> LayerNode:
         operand_precision=LayerOperandPrecision({LayerOperand(op): bits for op, bits in spec.precision}),
         dimension_relations=[LayerDimRelation(dim(p), dim(a), dim(b), ca, cb) for p, a, ca, b, cb in spec.relations],
         padding=LayerPadding({dim(p): (lo, hi) for p, lo, hi in spec.padding}),
-        constant_operands=[LayerOperand("W"), LayerOperand("I")],
+        constant_operands=[LayerOperand(layer) for layer, _ in spec.links if layer != "O"],
         input_operand_source={},
         pr_layer_dim_sizes=None,
     )
@@ -115,7 +116,7 @@ def _layer(spec: LayerSpec) -> LayerNode:
         spatial_mapping_hint=SpatialMappingHint(
             {OADimension(oa): {dim(d) for d in dims} for oa, dims in spec.spatial_hint}
         ),
-        memory_operand_links=MemoryOperandLinks({LayerOperand(lo): MemoryOperand(mo) for lo, mo in LAYER_TO_MEMORY}),
+        memory_operand_links=MemoryOperandLinks({LayerOperand(lo): MemoryOperand(mo) for lo, mo in spec.links}),
         temporal_ordering=LayerTemporalOrdering.empty(),
     )
     return LayerNode(0, spec.op_type, attributes, mapping)
@@ -141,7 +142,7 @@ def evaluate(fingerprint: str, spec: LayerSpec, settings: tuple[int, str, int]) 
             failure = failure or {"status": "error", "message": f"{type(exc).__name__}: {exc}", "mix": mix}
     if not cmes:
         return failure
-    best = min(cmes, key=lambda cme: cme.latency_total2 - cme.systolic_drain_cycle)
+    best = _with_cycles_per_op(min(cmes, key=lambda cme: cme.latency_total2 - cme.systolic_drain_cycle), spec)
     outcome = _extract(best, accelerator, time.perf_counter() - started)
     if failure:
         failed = "mixed" if failure["mix"] else "single-loop"
@@ -166,6 +167,22 @@ def _run(accelerator: Accelerator, spec: LayerSpec, settings: tuple[int, str, in
         enable_mix_spatial_mapping_generation=mix,
     )
     return stage.run()[0][0]
+
+
+def _with_cycles_per_op(cme: CostModelEvaluation, spec: LayerSpec) -> CostModelEvaluation:
+    """ZigZag's evaluation of the chosen mapping with each operation taking ``spec.cycles_per_op`` cycles (the
+    search itself assumes one, as stream-dse 2.1.1's does)."""
+    if spec.cycles_per_op == 1:
+        return cme
+    return CostModelEvaluation(
+        accelerator=cme.accelerator,
+        layer=cme.layer,
+        spatial_mapping=cme.spatial_mapping,
+        spatial_mapping_int=cme.spatial_mapping_int,
+        temporal_mapping=cme.temporal_mapping,
+        access_same_data_considered_as_no_access=cme.access_same_data_considered_as_no_access,
+        cycles_per_op=spec.cycles_per_op,
+    )
 
 
 def _array_fill(accelerator: Accelerator, spec: LayerSpec, mix: bool) -> float:

@@ -1,11 +1,14 @@
 """Translation of a stream-core :class:`Node` tile into a ZigZag layer description (:class:`LayerSpec`).
 
-Rules (the same shape as Stream's translation, ``cost_models.md`` §3.3):
+Rules (the same shape as Stream's translation, ``cost_models.md`` §3.3; stream-dse 2.1.1's estimator):
 
-* equation ``O[..] = W[..] * I[..]``; the node's first input is ZigZag's ``I`` (memory operand ``I1``),
-  its weight (else its second input) is ``W`` (``I2``), the output is ``O`` (``O``). A MAC node's bias
-  (a third read, indexed by no reduction loop) is left out, as stream-dse 2.1.1 does: ZigZag prices the
-  two multiplied operands; the bias adds one element read per output, small next to the MACs;
+* equation ``O[..] = W[..] * I[..]`` for two inputs, ``O[..] = I[..]`` for one; the node's first input is
+  ZigZag's ``I`` (memory operand ``I1``), its weight (else its second input) is ``W`` (``I2``), the output is
+  ``O`` (``O``); every input is a constant operand. A MAC node's bias (a third read, indexed by no reduction
+  loop) is left out, as stream-dse 2.1.1 does: ZigZag prices the two multiplied operands; the bias adds one
+  element read per output, small next to the MACs;
+* an op taking several cycles per point (:func:`stream_core.roofline.cycles_per_point`, non-MAC nodes) is
+  evaluated by ZigZag with that many ``cycles_per_op`` (:attr:`LayerSpec.cycles_per_op`);
 * loop dimensions keep the node's loop names (upper-cased) when they are plain identifiers and stay
   unique, else they are renamed ``L<i>``;
 * per operand axis: a constant index is dropped (broadcast), ``c*X + k`` is the plain dimension ``X``,
@@ -15,9 +18,8 @@ Rules (the same shape as Stream's translation, ``cost_models.md`` §3.3):
   or hardware widths, a fallback when the core cannot hold them).
 
 Nodes ZigZag cannot cost raise :class:`Unsupported` with the reason (the model then uses the roofline):
-data movement, anything but exactly two affine inputs besides a MAC node's bias (unary ops have no
-``I2``), windows of more than two loops, ops that take several cycles per point, cores without
-``I1``/``I2``/``O`` memories.
+data movement, no input or more than two besides a MAC node's bias, non-affine accesses, windows of more
+than two loops, cores without a memory for a linked operand (``I1``, ``O``, and ``I2`` for two inputs).
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ class LayerSpec:
     sizes: tuple[tuple[str, int], ...]
     relations: tuple[tuple[str, str, int, str, int], ...]  # (pr dim, dim a, coef a, dim b, coef b)
     padding: tuple[tuple[str, int, int], ...]
-    precision: tuple[tuple[str, int], ...]  # I, W, O, O_final -> bits
+    precision: tuple[tuple[str, int], ...]  # I, (W,) O, O_final -> bits
+    links: tuple[tuple[str, str], ...]  # layer operand -> memory operand
+    cycles_per_op: int = 1
     spatial_mapping: Unrolling = ()
     spatial_hint: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -60,7 +64,7 @@ class Translation:
 
     spec: LayerSpec
     names: dict[str, str]  # node loop name -> ZigZag dimension name
-    footprint_bits: dict[str, int]  # memory operand (I1, I2, O) -> bits of the whole tile at its top level
+    footprint_bits: dict[str, int]  # memory operand (I1, [I2,] O) -> bits of the whole tile at its top level
     tensors: dict[str, str]  # memory operand -> tensor name
     precision: Precision
     bias: str | None = None  # tensor of a MAC node's bias, left out of ZigZag's layer
@@ -70,17 +74,15 @@ def translate(node: Node, core: ZigZagCore, policy: str = "workload") -> Transla
     """Translate ``node`` (one tile) for ``core`` under precision ``policy``; raises :class:`Unsupported`."""
     if node.kind is NodeKind.DATA_MOVEMENT:
         raise Unsupported("data-movement node")
-    if not node.mac_op and cycles_per_point(node.op_type) != 1:
-        raise Unsupported(f"{node.op_type} takes {cycles_per_point(node.op_type)} cycles per point; ZigZag models one")
     bias = _bias(node)
     reads = [op for op in (*node.inputs, *node.weights) if op is not bias]
-    if len(reads) != 2:
-        what = "unary op: no I2 operand" if len(reads) == 1 else f"{len(reads)} input operands"
-        raise Unsupported(f"{what}; ZigZag costs operators with exactly two inputs")
-    missing = [op for op in ("I1", "I2", "O") if op not in core.memory_operands]
+    if not 1 <= len(reads) <= 2:
+        raise Unsupported(f"{len(reads)} input operands; ZigZag costs operators with one or two inputs")
+    operands = dict(zip(("I", "W")[: len(reads)], reads, strict=True)) | {"O": node.output}
+    links = tuple((layer, memory) for layer, memory in LAYER_TO_MEMORY if layer in operands)
+    missing = [memory for _, memory in links if memory not in core.memory_operands]
     if missing:
         raise Unsupported(f"core {core.name!r} has no memory for operand(s) {', '.join(missing)}")
-    operands = {"I": reads[0], "W": reads[1], "O": node.output}
     for operand in operands.values():
         if operand.access is None:
             raise Unsupported(f"operand {operand.tensor!r} has a non-affine access relation")
@@ -91,20 +93,22 @@ def translate(node: Node, core: ZigZagCore, policy: str = "workload") -> Transla
     elements: dict[str, int] = {}
     for layer_op, operand in operands.items():
         indices[layer_op], elements[layer_op] = _operand_indices(node, operand, names, relations, padding)
-    equation = " = ".join([_term("O", indices["O"]), " * ".join((_term("W", indices["W"]), _term("I", indices["I"])))])
+    inputs = " * ".join(_term(layer, indices[layer]) for layer in ("W", "I") if layer in operands)
     chosen = choose(core, operands, node.mac_op, policy)
     precision = chosen.bits
     spec = LayerSpec(
         op_type=node.op_type,
-        equation=equation,
+        equation=f"{_term('O', indices['O'])} = {inputs}",
         sizes=tuple((names[loop.name], loop.size) for loop in node.loops),
         relations=tuple((pr, a, ca, b, cb) for (a, ca, b, cb), pr in relations.items()),
         padding=tuple((pr, lo, hi) for pr, (lo, hi) in padding.items()),
         precision=tuple(sorted(precision.items())),
+        links=links,
+        cycles_per_op=1 if node.mac_op else cycles_per_point(node.op_type),
     )
-    top_precision = {"I": precision["I"], "W": precision["W"], "O": precision["O_final"]}
-    footprints = {mem: elements[layer] * top_precision[layer] for layer, mem in LAYER_TO_MEMORY}
-    tensors = {mem: operands[layer].tensor for layer, mem in LAYER_TO_MEMORY}
+    top_precision = precision | {"O": precision["O_final"]}
+    footprints = {memory: elements[layer] * top_precision[layer] for layer, memory in links}
+    tensors = {memory: operands[layer].tensor for layer, memory in links}
     return Translation(
         spec=spec,
         names=names,
