@@ -4,7 +4,8 @@ Stage list as Stream uses it (``cost_models.md`` §3.2): MinimalLatency -> Spati
 MinimalLatency -> TemporalMappingGenerator (LOMA) -> CostModel. As stream-dse 2.1.1 does, the flow first
 runs with spatial mappings that unroll one loop per array dimension; when mappings unrolling several loops on
 one array dimension fill more of the array (or the first run failed), it runs once more with those, and the
-answer with fewer cycles without the systolic drain wins (a failed second run keeps the first). No files are
+answer with fewer cycles without the systolic drain wins (a failed second run keeps the first); an op taking several
+cycles per operation has that answer re-evaluated with ZigZag's ``cycles_per_op``. No files are
 written; ZigZag's loggers are kept off the console and their warnings are returned with the result; no progress bar.
 ZigZag accelerators are built once per core fingerprint per process.
 """
