@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import attrs
 import pytest
-from stream_tetra.mapper import FusedMapper, MapperSettings, fusion_groups, inter_core_split
+from stream_tetra.mapper import (
+    FusedMapper,
+    MapperSettings,
+    fusion_groups,
+    inter_core_split,
+    intra_core_tiles,
+    node_mapping,
+)
 from stream_tetra.mapping_yaml import write_mapping
 from tetra_helpers import core
 from tetra_workloads import conv, elementwise, matmul, two_conv
@@ -195,9 +202,11 @@ def test_a_reduction_is_tiled_once_the_output_loops_are_exhausted(plugins, hardw
     1032; so the reduction C is halved until it fits: C 16 gives 128 + 128 + 8 = 264 <= 500 (C 32: 520),
     C 8 gives 64 + 64 + 8 = 136 <= 150 (C 16: 264)."""
     acc = load_accelerator(hardware([core("a", memory_bits=memory_bits)]), plugins)
-    mapping = FusedMapper().map(matmul(1, 64, 2), acc, RunContext(plugins=plugins, options=RunOptions()))
-    assert mapping.groups[0].tiles == (("mm", "C", c_tile), ("mm", "K", 1))
-    outcome = run(matmul(1, 64, 2), hardware([core("a", memory_bits=memory_bits)]), plugins=plugins)
+    workload = matmul(1, 64, 2)
+    nodes = {"mm": node_mapping(workload.node("mm"), acc, "homogeneous")}
+    seed = intra_core_tiles(workload, list(workload.nodes), nodes, acc, MapperSettings())
+    assert seed == (("mm", "C", c_tile), ("mm", "K", 1))
+    outcome = run(workload, hardware([core("a", memory_bits=memory_bits)]), plugins=plugins)
     assert check_schedule(outcome.result, outcome.problem) == []
 
 
@@ -227,5 +236,7 @@ def test_a_small_weight_memory_tiles_the_weights(plugins, hardware, weight_bits,
             for i, c in acc.cores.items()
         },
     )
-    mapping = FusedMapper().map(matmul(1, 64, 2), split, context)
-    assert mapping.groups[0].tiles == (("mm", "C", c_tile), ("mm", "K", 1))
+    workload = matmul(1, 64, 2)
+    nodes = {"mm": node_mapping(workload.node("mm"), split, "homogeneous")}
+    tiles = intra_core_tiles(workload, list(workload.nodes), nodes, split, MapperSettings())
+    assert tiles == (("mm", "C", c_tile), ("mm", "K", 1))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from tetra_helpers import core
-from tetra_workloads import A
+from tetra_workloads import A, matmul
 
 from stream_core import RunOptions, run
-from stream_core.ir import LoopDim, Node, Operand, TensorSpec, Workload
+from stream_core.ir import FusedGroup, LoopDim, Mapping, Node, NodeMapping, Operand, TensorSpec, Workload
 from stream_core.testing import check_schedule
 
 
@@ -58,3 +58,23 @@ def test_unknown_effort_is_an_input_error(plugins, hardware):
 
     with pytest.raises(InputError, match="expected one of fast, normal, high"):
         searched(plugins, hardware, "max")
+
+
+def test_fast_effort_streams_the_contraction_when_that_schedules_better(plugins, hardware):
+    """matmul(1, 64, 2), int8, on one core of 300 bits (150 for tiles): the mapper's own tiling takes
+    the columns to 1 and halves C to 8 (64 + 64 + 8 bits); streaming the contraction alone keeps K
+    whole and halves C to 4 (32 + 64 + 16). Each is scheduled from its own mapping; the fast mapper's
+    run has the shorter of the two latencies and its note names the tiling it chose."""
+
+    def latency(tiles) -> int:
+        mapping = Mapping({"mm": NodeMapping("mm", (0,))}, (FusedGroup("group_0", ("mm",), tiles),))
+        outcome = run(matmul(1, 64, 2), hardware([core("a", memory_bits=300)]), mapping, plugins=plugins)
+        assert check_schedule(outcome.result, outcome.problem) == []
+        return outcome.result.totals.latency
+
+    rows, contraction = latency((("mm", "C", 8), ("mm", "K", 1))), latency((("mm", "C", 4),))
+    assert contraction < rows
+    fast = run(matmul(1, 64, 2), hardware([core("a", memory_bits=300)]), plugins=plugins)
+    assert fast.problem.mapping.groups[0].tiles == (("mm", "C", 4),)
+    assert fast.result.totals.latency == contraction
+    assert any("chose contraction streamed, tiles mm.C=4" in note for note in fast.problem.mapping.notes)

@@ -32,12 +32,17 @@
    Finally the tiling is checked with the allocator's own buffer model (:mod:`stream_tetra.memory`):
    while a memory is over-full, the node deciding its largest buffer is tiled further the same way,
    or the streaming loops get the next larger tile count when that empties the memory more.
+5. **Contraction.** A group none of whose results another member reads may instead stream its
+   reductions (each node's largest, :func:`contraction_loop`), rows whole; both tilings are
+   scheduled (:mod:`stream_tetra.search`) and the shorter kept, with a note. ``fused.effort`` above
+   ``fast`` searches more (:func:`group_candidates`).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import attrs
 
@@ -119,9 +124,8 @@ class FusedMapper:
         for index, members in enumerate(fusion_groups(workload, settings)):
             tiles = intra_core_tiles(workload, [workload.node(n) for n in members], nodes, accelerator, settings)
             groups.append(FusedGroup(f"group_{index}", members, tiles))
-        if settings.effort == "fast":
-            return Mapping(nodes, groups, source="fused mapper")
-        return searched_mapping(workload, accelerator, context, settings, nodes, groups)
+        alternatives = streamed_contraction if settings.effort == "fast" else group_candidates
+        return searched_mapping(workload, accelerator, context, settings, nodes, groups, alternatives)
 
 
 def node_mapping(node: Node, accelerator: Accelerator, split: str, over_rows: bool = False) -> NodeMapping:
@@ -142,17 +146,25 @@ def searched_mapping(
     settings: MapperSettings,
     nodes: dict[str, NodeMapping],
     seeds: list[FusedGroup],
+    alternatives: Alternatives,
 ) -> Mapping:
-    """Each seed group replaced by the best of its candidates (:func:`group_candidates`, scored by
-    :func:`stream_tetra.search.choose`), with a note saying what was tried and what won."""
+    """Each seed group replaced by the best of its candidates (``alternatives``: :func:`group_candidates`
+    or :func:`streamed_contraction`, scored by :func:`stream_tetra.search.choose`), with a note saying
+    what was tried and what won; a seed without alternatives is kept as it is."""
     started = time.perf_counter()
+    candidates = [alternatives(workload, accelerator, settings, nodes, seed) for seed in seeds]
+    if all(len(c) == 1 for c in candidates):
+        return Mapping(nodes, seeds, source="fused mapper")
     scorer = Scorer(workload, accelerator, nodes, context)
     chosen = dict(nodes)
     groups: list[FusedGroup] = []
     choices = []
-    for index, seed in enumerate(seeds):
+    for index, (seed, options) in enumerate(zip(seeds, candidates, strict=True)):
+        if len(options) == 1:
+            groups.append(attrs.evolve(seed, name=f"group_{len(groups)}"))
+            continue
         context.progress.stage(f"map: search {seed.name} ({index + 1}/{len(seeds)})")
-        choice = choose(group_candidates(workload, accelerator, settings, nodes, seed), scorer, settings.objective)
+        choice = choose(options, scorer, settings.objective)
         chosen.update(choice.candidate.nodes)
         names = [f"group_{len(groups) + i}" for i in range(len(choice.candidate.groups))]
         groups += [attrs.evolve(g, name=n) for g, n in zip(choice.candidate.groups, names, strict=True)]
@@ -163,6 +175,34 @@ def searched_mapping(
         f"{len(seeds)} groups in {time.perf_counter() - started:.1f} s"
     )
     return Mapping(chosen, groups, source="fused mapper", notes=[head, *(c.note(n) for n, c in choices if c.tried > 1)])
+
+
+Alternatives = Callable[[Workload, Accelerator, MapperSettings, dict[str, NodeMapping], FusedGroup], list[Candidate]]
+
+
+def streamed_contraction(
+    workload: Workload,
+    accelerator: Accelerator,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seed: FusedGroup,
+) -> list[Candidate]:
+    """``fast`` effort: the seed, and for a group none of whose results another member reads (a
+    group of parallel products sharing an input, or one node) the same group streaming its
+    contraction (:func:`contraction_loop`) when that tiles it otherwise. Which tile shape a core
+    runs best is its cost model's to say (on stream-dse 2.1.1's simba_small, an attention head's
+    Q/K/V projections streaming K: 34,048 cycles; streaming rows: 75,372), so both are scheduled."""
+    members = [workload.node(n) for n in seed.nodes]
+    own = {n.name: nodes[n.name] for n in members}
+    seeded = [Candidate("seed", own, [seed])]
+    produced = {n.output.tensor for n in members}
+    if any(op.tensor in produced for n in members for op in n.reads):
+        return seeded
+    tiles = intra_core_tiles(workload, members, nodes, accelerator, settings, contraction=True)
+    if tiles == seed.tiles:
+        return seeded
+    group = FusedGroup(seed.name, seed.nodes, tiles)
+    return [*seeded, Candidate(_label("contraction streamed", group), own, [group])]
 
 
 #: Tile counts of the streaming loops tried at ``normal`` effort (each: the first count at least this).
@@ -180,8 +220,8 @@ def group_candidates(
 ) -> list[Candidate]:
     """The seed, then distinct alternatives: inter-core splits (none; over the streaming loop first;
     over all candidate cores) each with more tiles along the streaming loops (``normal``: at least
-    8; ``high``: every count up to 64), and at ``high`` also more column tiles and one
-    more cut point anywhere inside the group."""
+    8; ``high``: every count up to 64) and streaming its contraction instead, and at ``high`` also
+    more column tiles and one more cut point anywhere inside the group."""
     members = [workload.node(n) for n in seed.nodes]
     own = {n.name: nodes[n.name] for n in members}
     found: dict[str, Candidate] = {}
@@ -190,8 +230,10 @@ def group_candidates(
         candidate = Candidate(label, mapped, groups)
         found.setdefault(candidate.key, candidate)
 
-    def tiled(mapped: dict[str, NodeMapping], part: list[Node], at_least: tuple[int, int] = (1, 1)) -> FusedGroup:
-        tiles = intra_core_tiles(workload, part, {**nodes, **mapped}, accelerator, settings, at_least)
+    def tiled(
+        mapped: dict[str, NodeMapping], part: list[Node], at_least: tuple[int, int] = (1, 1), contraction: bool = False
+    ) -> FusedGroup:
+        tiles = intra_core_tiles(workload, part, {**nodes, **mapped}, accelerator, settings, at_least, contraction)
         return FusedGroup(seed.name, [n.name for n in part], tiles)
 
     add("seed", own, [seed])
@@ -217,6 +259,8 @@ def group_candidates(
         for q in (c for c in cols if high and c in HIGH_COLUMNS):
             group = tiled(mapped, members, (1, q))
             add(_label(label, group), mapped, [group])
+        group = tiled(mapped, members, contraction=True)
+        add(_label(", ".join(x for x in (label, "contraction streamed") if x), group), mapped, [group])
     for k in range(1, len(members) if high else 0):
         halves = [tiled(own, members[:k]), tiled(own, members[k:])]
         add(f"cut after {members[k - 1].name}", own, halves)
@@ -331,6 +375,13 @@ def streaming_loop(node: Node) -> str | None:
     return _axis_loop(node, -2)
 
 
+def contraction_loop(node: Node) -> str | None:
+    """The reduction loop a group streaming its contraction tiles: the node's largest one not
+    protected (a matrix product's ``K``, a convolution's input channels), ``None`` without one."""
+    loops = [d for d in node.reduction_dims if d not in protected_loops(node) and node.sizes[d] > 1]
+    return max(loops, key=lambda d: (node.sizes[d], -node.loop_names.index(d)), default=None)
+
+
 def column_loop(node: Node) -> str | None:
     """The loop indexing the output's last axis (columns), if it is a plain loop index."""
     return _axis_loop(node, -1)
@@ -372,17 +423,19 @@ def intra_core_tiles(
     accelerator: Accelerator,
     settings: MapperSettings,
     at_least: tuple[int, int] = (1, 1),
+    contraction: bool = False,
 ) -> tuple[tuple[str, str, int], ...]:
     """Tile sizes ``(node, loop, tile)`` of one group, the same along each fused axis (see the module
     docstring); ``at_least`` tile counts of the streaming loops and of the columns (the search's
-    candidates, :func:`tile_counts`)."""
+    candidates, :func:`tile_counts`). With ``contraction`` the group streams its reductions instead
+    of its rows (:func:`contraction_loop`), rows and columns whole unless memory still overflows."""
     compute = _compute_members(members, nodes, accelerator)
     if not compute:
         return ()
     tops = {c.id: _top_memories(c.summary) for c in accelerator.cores.values()}
     limit = {(c, i): settings.memory_fraction * bits for c, held in tops.items() for i, (_, bits) in enumerate(held)}
     memory_of = accelerator.memory_of
-    blank, rows, cols = _stream_axes(workload, members, compute, nodes)
+    blank, rows, cols = _stream_axes(workload, members, compute, nodes, contraction)
     outer = _outer_loops(compute)
 
     def longest(loops: list[tuple[str, str]]) -> int:
@@ -434,14 +487,21 @@ def _compute_members(members: list[Node], nodes: dict[str, NodeMapping], acceler
 
 
 def _stream_axes(
-    workload: Workload, members: list[Node], compute: list[Node], nodes: dict[str, NodeMapping]
+    workload: Workload,
+    members: list[Node],
+    compute: list[Node],
+    nodes: dict[str, NodeMapping],
+    contraction: bool = False,
 ) -> tuple[AxisTiles, list[tuple[str, str]], list[tuple[str, str]]]:
-    """The group's untiled axes, its streaming loops (rows) and the column loops inside them."""
+    """The group's untiled axes, its streaming loops (rows, or with ``contraction`` each node's
+    :func:`contraction_loop`) and the column loops inside them (none when streaming reductions)."""
     blank = AxisTiles(
         fused_axes(workload, [n.name for n in members]),
         {n.name: _part_sizes(n, nodes[n.name]) for n in compute},
         [(n.name, d) for n in compute for d in protected_loops(n)],
     )
+    if contraction:
+        return blank, [(n.name, d) for n in compute if (d := contraction_loop(n)) is not None], []
     rows = [(n.name, d) for n in compute if (d := streaming_loop(n)) is not None]
     cols = [(n.name, d) for n in compute if (d := _inner_column(n, streaming_loop(n))) is not None]
     return blank, rows, [loop for loop in cols if not blank.touches(loop, rows)]
