@@ -9,7 +9,7 @@ import sys
 import pytest
 
 #: Heavy packages no listing or help command needs.
-HEAVY = {"ortools", "highspy", "matplotlib", "onnx", "zigzag", "numpy", "torch", "PIL"}
+HEAVY = {"ortools", "highspy", "matplotlib", "onnx", "zigzag", "numpy", "torch", "PIL", "networkx", "rich"}
 
 PROBE = """
 import contextlib, io, json, sys

@@ -15,10 +15,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
-import networkx as nx
+
+if TYPE_CHECKING:  # networkx takes ~0.1 s to import: loaded when an accelerator is built, not by `stream plugins`
+    import networkx as nx
 
 CORE_KINDS = ("compute", "memory", "shim", "offchip")
 
@@ -181,6 +183,8 @@ class Accelerator:
     )
 
     def __attrs_post_init__(self) -> None:
+        import networkx as nx
+
         graph: nx.MultiDiGraph[int] = nx.MultiDiGraph()
         graph.add_nodes_from(self.cores)
         for link in self.links:
@@ -241,6 +245,8 @@ class Accelerator:
     def _best_route(self, src: int, dst: int) -> tuple[tuple[int, ...], tuple[Link, ...]]:
         if self.shares_memory(src, dst):
             return (src,), ()
+        import networkx as nx
+
         src, dst = self.anchor(src), self.anchor(dst)
         try:
             candidates = list(nx.all_shortest_paths(nx.DiGraph(self.graph), src, dst))
@@ -255,6 +261,8 @@ class Accelerator:
         """Up to ``limit`` simple routes (as link sequences), shortest first; for allocators that choose."""
         if self.shares_memory(src, dst):
             return ((),)
+        import networkx as nx
+
         routes: list[tuple[Link, ...]] = []
         try:
             for nodes in nx.shortest_simple_paths(nx.DiGraph(self.graph), self.anchor(src), self.anchor(dst)):

@@ -13,10 +13,12 @@ import enum
 import hashlib
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import networkx as nx
+
+if TYPE_CHECKING:  # networkx takes ~0.1 s to import: loaded when a workload is built, not by `stream plugins`
+    import networkx as nx
 
 #: Bits per element of the tensor element types the framework understands (ONNX names, lower case).
 DTYPE_BITS: dict[str, int] = {
@@ -422,6 +424,8 @@ class Workload:
         nodes = tuple(self._with_shapes(node) for node in self.nodes)
         object.__setattr__(self, "nodes", nodes)
         by_name = {node.name: node for node in nodes}
+        import networkx as nx
+
         graph: nx.DiGraph[str] = nx.DiGraph()
         for index, node in enumerate(self.nodes):
             graph.add_node(node.name, index=index)
