@@ -1,4 +1,4 @@
-"""One read at the source per memory that receives a piece, and one multicast for the same data.
+"""One read at the source per memory that receives a piece, and one multicast where it costs less.
 
 Workload: ``mm`` = X[2,4] @ W[4,4] (int8: x 64 bits, w 128, y 64) split over cores 0 and 1 along its
 output columns K, so both cores need all of x and half of w each (64 bits), and each writes back
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import pytest
 from tetra_helpers import core
-from tetra_workloads import matmul
+from tetra_workloads import conv, matmul
 
 from stream_core import RunOptions, run
-from stream_core.ir import FusedGroup, Mapping, NodeMapping
+from stream_core.ir import FusedGroup, Mapping, NodeMapping, TensorSpec, Workload
 from stream_core.testing import check_schedule
 
 SPLIT = Mapping({"mm": NodeMapping("mm", (0, 1), (("K", 2),))}, (FusedGroup("g", ("mm",)),))
 OWN = RunOptions(settings={"tetra.greedy": False})  # TETRA's own schedule
+LINKS = [{"type": "link", "cores": [0, 2], "bandwidth": 8}, {"type": "link", "cores": [1, 2], "bandwidth": 8}]
 
 
 def inputs(result) -> list[tuple]:
@@ -28,8 +29,7 @@ def test_the_same_piece_for_two_point_to_point_routes_is_read_once(plugins, hard
     """DRAM has its own 8 bit/cycle link to each core. x goes to both at once over both links
     (one read: 64 x (1.0 + 0.1 + 0.1) = 76.8 pJ, not 2 x 64 x 1.1 = 140.8); the w halves differ and go
     one per link (2 x 64 x 1.1 = 140.8), y's halves come back (2 x 32 x 1.1 = 70.4): 288.0 pJ."""
-    links = [{"type": "link", "cores": [0, 2], "bandwidth": 8}, {"type": "link", "cores": [1, 2], "bandwidth": 8}]
-    outcome = run(matmul(2, 4, 4), hardware([core("a"), core("b")], links), SPLIT, plugins=plugins, options=OWN)
+    outcome = run(matmul(2, 4, 4), hardware([core("a"), core("b")], LINKS), SPLIT, plugins=plugins, options=OWN)
     assert check_schedule(outcome.result, outcome.problem) == []
     (*w_records, x_record) = inputs(outcome.result)
     assert x_record[:4] == ("x", 2, 0, 64) and set(x_record[4]) == {0, 1}
@@ -47,3 +47,22 @@ def test_cores_sharing_a_memory_receive_its_pieces_once(plugins, hardware):
     assert check_schedule(outcome.result, outcome.problem) == []
     assert [(r[0], r[1], r[2], r[3]) for r in inputs(outcome.result)] == [("w", 2, 0, 128), ("x", 2, 0, 64)]
     assert outcome.result.totals.memory_energy_pj == pytest.approx(281.6)
+
+
+def test_overlapping_pieces_go_as_their_hull_when_that_costs_less(plugins, hardware):
+    """A 3x3 convolution (padding 1) of a 1x4x4 int8 x, split over cores 0 and 1 by output rows: each
+    part reads three rows of x (96 bits; rows 0-2 and 1-3), their hull is all four (128). On the two
+    point-to-point links one multicast of the hull costs 128 x (1.0 + 0.1 + 0.1) = 153.6 pJ, a record
+    each 2 x 96 x 1.1 = 211.2: the hull goes. The weights (9 bytes, the same for both) go once:
+    72 x 1.2 = 86.4; the output halves come back: 2 x 64 x 1.1 = 140.8. Memory energy 380.8 pJ."""
+    tensors = {"x": TensorSpec("x", (1, 1, 4, 4), "int8"), "w": TensorSpec("w", (1, 1, 3, 3), "int8")}
+    tensors["y"] = TensorSpec("y", (1, 1, 4, 4), "int8")
+    workload = Workload("conv", [conv("conv", "x", "w", "y", 1, 1, 4)], tensors, inputs=["x", "w"], outputs=["y"])
+    rows = Mapping({"conv": NodeMapping("conv", (0, 1), (("OY", 2),))}, (FusedGroup("g", ("conv",)),))
+    outcome = run(workload, hardware([core("a"), core("b")], LINKS), rows, plugins=plugins, options=OWN)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    assert [(r[0], r[3], r[5]) for r in inputs(outcome.result)] == [
+        ("w", 72, "input (multicast to cores 0, 1)"),
+        ("x", 128, "input (multicast to cores 0, 1)"),
+    ]
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(380.8)

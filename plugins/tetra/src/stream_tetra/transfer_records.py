@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 import numpy as np
@@ -98,8 +98,9 @@ def build_records(
     Each source part's data is read once per memory it lands in: destination parts whose cores share a
     memory receive their hull once (when that is no more than their pieces). Memories reached over one
     bus get one bus multicast (when the hull is no more than the pieces); memories reached over
-    point-to-point routes that receive exactly the same data get one multicast over the union of their
-    routes, read once at the source (as stream-dse 2.1.1 sends a constant input down a multicast path)."""
+    point-to-point routes get one multicast of their pieces' hull over the union of their routes, read
+    once at the source (as stream-dse 2.1.1 sends a constant input down a multicast path), when that
+    costs no more energy than a record each."""
     records: list[RecordSpec] = []
     acc = routes.accelerator
     for sp, s_core in enumerate(src_cores):
@@ -119,17 +120,29 @@ def build_records(
                     records.append(RecordSpec(s_core, _cores(members), link, shared, acc))
                     continue
             records.extend(RecordSpec(s_core, (m.core,), link, m.bits, acc) for m in members)
-        tree: list[_Delivery] = []
         if len(point_to_point) > 1:
             shared = pieces.multicast(level, sp, _parts(point_to_point))
-            tree = [m for m in point_to_point if np.array_equal(m.bits, shared)]
-        if len(tree) > 1:
-            links = {link.id: link for m in tree for link in routes.route(s_core, m.core, plan)}
-            records.append(RecordSpec(s_core, _cores(tree), tuple(links.values()), tree[0].bits, acc))
-        for m in point_to_point:
-            if len(tree) < 2 or m not in tree:
-                records.append(RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc))
+            tree = {link.id: link for m in point_to_point for link in routes.route(s_core, m.core, plan)}
+            cores = _cores(point_to_point)
+            once = float(shared.sum()) * _energy_per_bit(acc, s_core, cores, tree.values())
+            apart = sum(
+                float(m.bits.sum()) * _energy_per_bit(acc, s_core, (m.core,), routes.route(s_core, m.core, plan))
+                for m in point_to_point
+            )
+            if once <= apart:
+                records.append(RecordSpec(s_core, cores, tuple(tree.values()), shared, acc))
+                continue
+        records.extend(
+            RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc) for m in point_to_point
+        )
     return layout(records)
+
+
+def _energy_per_bit(acc: Accelerator, src: int, dsts: Sequence[int], links: Iterable[Link]) -> float:
+    """pJ per bit of a record: read once at the source, written at each destination, over each link."""
+    cores = acc.cores
+    writes = sum(cores[d].summary.write_energy_pj_per_bit for d in dsts)
+    return cores[src].summary.read_energy_pj_per_bit + writes + sum(link.energy_per_bit for link in links)
 
 
 @attrs.frozen(eq=False)
