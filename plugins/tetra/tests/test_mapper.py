@@ -240,3 +240,54 @@ def test_a_small_weight_memory_tiles_the_weights(plugins, hardware, weight_bits,
     nodes = {"mm": node_mapping(workload.node("mm"), split, "homogeneous")}
     tiles = intra_core_tiles(workload, list(workload.nodes), nodes, split, MapperSettings())
     assert tiles == (("mm", "C", c_tile), ("mm", "K", 1))
+
+
+def conv_then_pool() -> Workload:
+    """conv (1 -> 4 channels, 8x8) then a 2x2 max pool of stride 2 (4 channels, 4x4), int8."""
+    pool = Node(
+        "pool",
+        "MaxPool",
+        [LoopDim("B", 1), LoopDim("K", 4), LoopDim("OY", 4), LoopDim("OX", 4), LoopDim("FY", 2), LoopDim("FX", 2)],
+        [
+            Operand(
+                "input",
+                "h",
+                8,
+                (
+                    AffineExpr.of("B"),
+                    AffineExpr.of("K"),
+                    AffineExpr((("OY", 2), ("FY", 1))),
+                    AffineExpr((("OX", 2), ("FX", 1))),
+                ),
+            ),
+            Operand(
+                "output", "y", 8, (AffineExpr.of("B"), AffineExpr.of("K"), AffineExpr.of("OY"), AffineExpr.of("OX"))
+            ),
+        ],
+    )
+    tensors = {
+        "x": TensorSpec("x", (1, 1, 8, 8), "int8"),
+        "w": TensorSpec("w", (4, 1, 3, 3), "int8"),
+        "h": TensorSpec("h", (1, 4, 8, 8), "int8"),
+        "y": TensorSpec("y", (1, 4, 4, 4), "int8"),
+    }
+    return Workload(
+        "conv_pool", [conv("conv", "x", "w", "h", 1, 4, 8), pool], tensors, inputs=["x", "w"], outputs=["y"]
+    )
+
+
+def test_a_consumer_splits_along_the_axis_its_producer_split(plugins, hardware):
+    """On 2 cores the convolution splits OX (8, its largest output loop besides the streamed OY). The
+    pool's output loops K and OX are both 4; alone it would split K (loop order). It splits OX, the
+    position of its window along the columns the convolution split: pool part p reads conv columns
+    [4p, 4p + 4), exactly conv part p's, on the same core, so no data moves between the cores."""
+    acc = hardware([core("a"), core("b")])
+    outcome = run(conv_then_pool(), acc, plugins=plugins)
+    mapping = outcome.problem.mapping
+    assert (mapping["conv"].split, mapping["pool"].split) == ((("OX", 2),), (("OX", 2),))
+    assert inter_core_split(conv_then_pool().node("pool"), (0, 1), load_accelerator(acc, plugins), "homogeneous") == (
+        (0, 1),
+        (("K", 2),),
+    )
+    assert [t for t in outcome.result.transfers if t.tensor == "h"] == []
+    assert check_schedule(outcome.result, outcome.problem) == []

@@ -8,7 +8,8 @@
 2. **Cores.** Candidates follow Stream's rule (``stream_core.builtin.mapper.candidate_cores``).
 3. **Inter-core split.** Over the largest set of identical candidate cores (same fingerprint; with
    ``fused.split=all``, over all candidates as Stream does): the core count is factored with ``gcd``
-   over the output (parallel) loops, largest first (ties: loop order), never splitting a loop the
+   over the output (parallel) loops, those reading the axes their producers in the group are split
+   along first (:func:`aligned_loops`), then largest first (ties: loop order), never splitting a loop the
    factor does not divide, nor a normalisation axis, nor the streaming loop of step 4 (so that
    consecutive nodes stream their rows in the same order). Reduction loops are not split (a split
    reduction would need a cross-core accumulation no allocator models). Candidate cores that are
@@ -119,24 +120,55 @@ class FusedMapper:
         unknown = [c for c in settings.cut_points if c not in workload]
         if unknown:
             raise InputError(Problem(f"no such nodes: {', '.join(unknown)}", field="fused.cut_points"))
-        nodes = {node.name: node_mapping(node, accelerator, settings.split) for node in workload.nodes}
+        members_of = fusion_groups(workload, settings)
+        mapped: dict[str, NodeMapping] = {}
+        for members in members_of:
+            for name in members:
+                node = workload.node(name)
+                prefer = aligned_loops(workload, node, mapped, set(members))
+                mapped[name] = node_mapping(node, accelerator, settings.split, prefer=prefer)
+        nodes = {node.name: mapped[node.name] for node in workload.nodes}
         groups = []
-        for index, members in enumerate(fusion_groups(workload, settings)):
+        for index, members in enumerate(members_of):
             tiles = intra_core_tiles(workload, [workload.node(n) for n in members], nodes, accelerator, settings)
             groups.append(FusedGroup(f"group_{index}", members, tiles))
         alternatives = streamed_contraction if settings.effort == "fast" else group_candidates
         return searched_mapping(workload, accelerator, context, settings, nodes, groups, alternatives)
 
 
-def node_mapping(node: Node, accelerator: Accelerator, split: str, over_rows: bool = False) -> NodeMapping:
-    """A node's cores and split (steps 2 and 3 of the module docstring)."""
+def node_mapping(
+    node: Node, accelerator: Accelerator, split: str, over_rows: bool = False, prefer: tuple[str, ...] = ()
+) -> NodeMapping:
+    """A node's cores and split (steps 2 and 3 of the module docstring); ``prefer``: loops to split
+    first (:func:`aligned_loops`)."""
     if node.kind is NodeKind.DATA_MOVEMENT and accelerator.offchip_core_id is not None:
         return NodeMapping(node.name, (accelerator.offchip_core_id,))
     cores = candidate_cores(node, accelerator)
     if not cores:
         raise InputError(Problem(f"accelerator {accelerator.name!r} has no compute core", file=accelerator.source))
-    cores, parts = inter_core_split(node, cores, accelerator, split, over_rows)
+    cores, parts = inter_core_split(node, cores, accelerator, split, over_rows, prefer)
     return NodeMapping(node.name, cores, parts)
+
+
+def aligned_loops(workload: Workload, node: Node, mapped: dict[str, NodeMapping], group: set[str]) -> tuple[str, ...]:
+    """The output loops of ``node`` indexing (alone, or as a window's position) the tensor axes its
+    producers in ``group`` split their outputs along: splitting those keeps each part's input on or
+    near the cores that made it (a relu after a convolution split over columns splits over columns
+    too, and a pooling after it as well, reading only a halo from its neighbour), where another loop
+    would make every part read from every producer core."""
+    out: list[str] = []
+    for operand in node.reads:
+        producer = workload.producer(operand.tensor)
+        if producer is None or producer.name not in group or producer.name not in mapped or operand.access is None:
+            continue
+        split = {d for d, _ in mapped[producer.name].split}
+        written = producer.output.access or ()
+        for made, read in zip(written, operand.access, strict=False):
+            made_terms = [d for d, c in made.terms if c]
+            read_terms = [d for d, c in read.terms if c and d in node.output.dims]  # a window's output loop
+            if len(made_terms) == 1 and made_terms[0] in split and len(read_terms) == 1:
+                out.append(read_terms[0])
+    return tuple(dict.fromkeys(out))
 
 
 def searched_mapping(
@@ -320,10 +352,15 @@ def protected_loops(node: Node) -> set[str]:
 
 
 def inter_core_split(
-    node: Node, cores: tuple[int, ...], accelerator: Accelerator, mode: str, over_rows: bool = False
+    node: Node,
+    cores: tuple[int, ...],
+    accelerator: Accelerator,
+    mode: str,
+    over_rows: bool = False,
+    prefer: tuple[str, ...] = (),
 ) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
     """The cores a node uses and its split (see the module docstring); ``over_rows`` splits the
-    streaming loop too, before the others (a candidate of the search)."""
+    streaming loop too, before the others (a candidate of the search); ``prefer`` loops go first."""
     if len(cores) <= 1 or mode == "none":
         return cores, ()
     pool = list(cores)
@@ -344,7 +381,7 @@ def inter_core_split(
     stream = streaming_loop(node)
     if not over_rows:
         parallel = [d for d in parallel if d != stream]  # the streaming loop is tiled in time instead
-    parallel.sort(key=lambda d: (d != stream, -node.sizes[d], position[d]))
+    parallel.sort(key=lambda d: (d != stream, d not in prefer, -node.sizes[d], position[d]))
     remaining = len(pool)
     split = []
     for d in parallel:
