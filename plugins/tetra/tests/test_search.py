@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from stream_tetra.mapper import MapperSettings, fast_candidates, node_mapping
 from tetra_helpers import core
 from tetra_workloads import A, matmul
 
 from stream_core import RunOptions, run
+from stream_core.hardware import load_accelerator
 from stream_core.ir import FusedGroup, LoopDim, Mapping, Node, NodeMapping, Operand, TensorSpec, Workload
 from stream_core.testing import check_schedule
 
@@ -78,3 +80,38 @@ def test_fast_effort_streams_the_contraction_when_that_schedules_better(plugins,
     assert fast.problem.mapping.groups[0].tiles == (("mm", "C", 4),)
     assert fast.result.totals.latency == contraction
     assert any("chose contraction streamed, tiles mm.C=4" in note for note in fast.problem.mapping.notes)
+
+
+def matmul_softmax() -> Workload:
+    """y = x @ w (4x4, int8), then z = softmax(y) over its columns: the softmax can split only rows."""
+    tensors = {t: TensorSpec(t, (4, 4), "int8") for t in ("x", "w", "y", "z")}
+    mm = matmul(4, 4, 4).node("mm")
+    softmax = Node(
+        "softmax",
+        "Softmax",
+        [LoopDim("R", 4), LoopDim("C", 4)],
+        [Operand("input", "y", 8, (A("R"), A("C"))), Operand("output", "z", 8, (A("R"), A("C")))],
+    )
+    return Workload("mm_softmax", [mm, softmax], tensors, inputs=["x", "w"], outputs=["z"])
+
+
+def test_fast_effort_splits_rows_when_a_node_could_not_split_otherwise(plugins, hardware):
+    """On two cores the seed splits mm over its columns K and leaves the softmax (its columns are
+    the normalised axis, its rows the streamed loop) whole on one of them; the alternative splits
+    rows throughout. Both scheduled from their own mappings; the fast mapper keeps the shorter."""
+    workload, acc_path = matmul_softmax(), hardware([core("a"), core("b")])
+    acc = load_accelerator(acc_path, plugins)
+    nodes = {n.name: node_mapping(n, acc, "homogeneous") for n in workload.nodes}
+    seed = FusedGroup("group_0", ("mm", "softmax"))
+    candidates = fast_candidates(workload, acc, MapperSettings(), nodes, seed)
+    assert [c.label.split(",")[0] for c in candidates] == ["seed", "split over rows"]
+    assert (nodes["mm"].split, nodes["softmax"].split) == ((("K", 2),), ())
+    assert (candidates[1].nodes["mm"].split, candidates[1].nodes["softmax"].split) == ((("D", 2),), (("R", 2),))
+    latencies = []
+    for candidate in candidates:
+        mapping = Mapping({**nodes, **candidate.nodes}, tuple(candidate.groups))
+        outcome = run(workload, acc_path, mapping, plugins=plugins)
+        assert check_schedule(outcome.result, outcome.problem) == []
+        latencies.append(outcome.result.totals.latency)
+    fast = run(workload, acc_path, plugins=plugins)
+    assert fast.result.totals.latency == min(latencies)

@@ -132,7 +132,7 @@ class FusedMapper:
         for index, members in enumerate(members_of):
             tiles = intra_core_tiles(workload, [workload.node(n) for n in members], nodes, accelerator, settings)
             groups.append(FusedGroup(f"group_{index}", members, tiles))
-        alternatives = streamed_contraction if settings.effort == "fast" else group_candidates
+        alternatives = fast_candidates if settings.effort == "fast" else group_candidates
         return searched_mapping(workload, accelerator, context, settings, nodes, groups, alternatives)
 
 
@@ -181,7 +181,7 @@ def searched_mapping(
     alternatives: Alternatives,
 ) -> Mapping:
     """Each seed group replaced by the best of its candidates (``alternatives``: :func:`group_candidates`
-    or :func:`streamed_contraction`, scored by :func:`stream_tetra.search.choose`), with a note saying
+    or :func:`fast_candidates`, scored by :func:`stream_tetra.search.choose`), with a note saying
     what was tried and what won; a seed without alternatives is kept as it is."""
     started = time.perf_counter()
     candidates = [alternatives(workload, accelerator, settings, nodes, seed) for seed in seeds]
@@ -212,29 +212,41 @@ def searched_mapping(
 Alternatives = Callable[[Workload, Accelerator, MapperSettings, dict[str, NodeMapping], FusedGroup], list[Candidate]]
 
 
-def streamed_contraction(
+def fast_candidates(
     workload: Workload,
     accelerator: Accelerator,
     settings: MapperSettings,
     nodes: dict[str, NodeMapping],
     seed: FusedGroup,
 ) -> list[Candidate]:
-    """``fast`` effort: the seed, and for a group none of whose results another member reads (a
-    group of parallel products sharing an input, or one node) the same group streaming its
-    contraction (:func:`contraction_loop`) when that tiles it otherwise. Which tile shape a core
-    runs best is its cost model's to say (on stream-dse 2.1.1's simba_small, an attention head's
-    Q/K/V projections streaming K: 34,048 cycles; streaming rows: 75,372), so both are scheduled."""
+    """``fast`` effort: the seed and at most two alternatives, each scheduled, for what no rule can
+    settle without the cost model and the allocator:
+
+    * a group none of whose results another member reads (parallel products sharing an input, or
+      one node) streaming its contraction (:func:`contraction_loop`) instead of its rows: which tile
+      shape a core runs best is its cost model's to say (stream-dse 2.1.1's simba_small, attention
+      head's Q/K/V projections: 23,552 cycles streaming K, 64,876 streaming rows);
+    * a group where a node with several candidate cores has no loop to split but its rows (a
+      softmax: its one other axis is the normalised one) split over rows throughout, as Stream
+      does, instead of leaving that node on one core while the others split.
+    """
     members = [workload.node(n) for n in seed.nodes]
     own = {n.name: nodes[n.name] for n in members}
-    seeded = [Candidate("seed", own, [seed])]
+    out = [Candidate("seed", own, [seed])]
     produced = {n.output.tensor for n in members}
-    if any(op.tensor in produced for n in members for op in n.reads):
-        return seeded
-    tiles = intra_core_tiles(workload, members, nodes, accelerator, settings, contraction=True)
-    if tiles == seed.tiles:
-        return seeded
-    group = FusedGroup(seed.name, seed.nodes, tiles)
-    return [*seeded, Candidate(_label("contraction streamed", group), own, [group])]
+    if not any(op.tensor in produced for n in members for op in n.reads):
+        tiles = intra_core_tiles(workload, members, nodes, accelerator, settings, contraction=True)
+        if tiles != seed.tiles:
+            group = FusedGroup(seed.name, seed.nodes, tiles)
+            out.append(Candidate(_label("contraction streamed", group), own, [group]))
+    lone = [n for n in members if own[n.name].parts == 1 and len(own[n.name].cores) > 1]
+    if lone and any(m.parts > 1 for m in own.values()):
+        rows = {n.name: node_mapping(n, accelerator, settings.split, over_rows=True) for n in members}
+        if rows != own:
+            tiles = intra_core_tiles(workload, members, {**nodes, **rows}, accelerator, settings)
+            group = FusedGroup(seed.name, seed.nodes, tiles)
+            out.append(Candidate(_label("split over rows", group), rows, [group]))
+    return out
 
 
 #: Tile counts of the streaming loops tried at ``normal`` effort (each: the first count at least this).
