@@ -1,4 +1,5 @@
-"""One read at the source per memory that receives a piece, and one multicast where it costs less.
+"""One read at the source per memory that receives a piece, one multicast where it costs less, and one
+scatter where small pieces would each take a cycle.
 
 Workload: ``mm`` = X[2,4] @ W[4,4] (int8: x 64 bits, w 128, y 64) split over cores 0 and 1 along its
 output columns K, so both cores need all of x and half of w each (64 bits), and each writes back
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from tetra_helpers import core
-from tetra_workloads import conv, matmul
+from tetra_workloads import conv, matmul, relu_chain
 
 from stream_core import RunOptions, run
 from stream_core.ir import FusedGroup, Mapping, NodeMapping, TensorSpec, Workload
@@ -66,3 +67,19 @@ def test_overlapping_pieces_go_as_their_hull_when_that_costs_less(plugins, hardw
         ("x", 128, "input (multicast to cores 0, 1)"),
     ]
     assert outcome.result.totals.memory_energy_pj == pytest.approx(380.8)
+
+
+def test_small_pieces_leaving_over_one_link_go_as_one_scatter(plugins, hardware):
+    """relu_0 on t0 (8 int8, 64 bits) split over cores 0 and 1, DRAM (core 2) linked to core 0 only and
+    core 0 to core 1, both links 64 bits/cycle. Each half (32 bits) alone takes a cycle, the two one
+    after the other over DRAM's link 2 cycles; as one scatter 64 / 64 = 1 cycle. Their hull (the whole
+    t0) multicast would cost 64 x 1.2 = 76.8 pJ against 2 x 32 x 1.1 = 70.4, so they stay two pieces;
+    each destination writes only its own: t0 in 70.4 pJ, t1 out likewise: 140.8 pJ."""
+    links = [{"type": "link", "cores": [0, 2], "bandwidth": 64}, {"type": "link", "cores": [0, 1], "bandwidth": 64}]
+    halves = Mapping({"relu_0": NodeMapping("relu_0", (0, 1), (("D0", 2),))}, (FusedGroup("g", ("relu_0",)),))
+    outcome = run(relu_chain(8, 1), hardware([core("a"), core("b")], links), halves, plugins=plugins, options=OWN)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    (record,) = [t for t in outcome.result.transfers if t.tensor == "t0"]
+    assert (record.src, record.bits, record.end - record.start) == (2, 64, 1)
+    assert record.reason == "input (scatter to cores 0, 1)"
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(140.8)

@@ -227,7 +227,6 @@ def _emit_compute(
 def _emit_transfer(
     problem: AllocationProblem, a: Activity, mode: Mode, t: Timing, start: int, keep: np.ndarray | None, out: Emission
 ) -> None:
-    cores = problem.accelerator.cores
     firings = mode.firings
     record = np.ones(len(firings), dtype=bool) if keep is None else np.isin(firings, keep)
     if not mode.records:
@@ -235,23 +234,21 @@ def _emit_transfer(
     base = start + t.firing_starts[a.key]
     reason = REASONS[a.kind]
     for spec in mode.records:
-        per_bit = sum(link.energy_per_bit for link in spec.links)
-        memory_per_bit = cores[spec.src].summary.read_energy_pj_per_bit + sum(
-            cores[d].summary.write_energy_pj_per_bit for d in spec.dsts
-        )
+        link_pj, memory_pj = spec.energies()
         bits = spec.bits
-        out.transfer_energy += float(bits.sum()) * per_bit
-        out.memory_energy += float(bits.sum()) * memory_per_bit
+        out.transfer_energy += float(link_pj.sum())
+        out.memory_energy += float(memory_pj.sum())
         out.transfers_total += int(np.count_nonzero(bits))
         cycles, timed = spec.timing(bits)
-        label = reason if len(spec.dsts) == 1 else f"{reason} (multicast to cores {', '.join(map(str, spec.dsts))})"
+        how = "scatter" if spec.scatter_pj is not None else "multicast"
+        label = reason if len(spec.dsts) == 1 else f"{reason} ({how} to cores {', '.join(map(str, spec.dsts))})"
         ids = spec.link_ids
         for f in np.flatnonzero(record & (bits > 0)):
             begin = int(base[f]) + spec.offset
             n = int(bits[f])
             out.transfers.append(
                 TransferRecord(
-                    a.tensor, spec.src, int(timed[f]), ids, begin, begin + int(cycles[f]), n, n * per_bit, label
+                    a.tensor, spec.src, int(timed[f]), ids, begin, begin + int(cycles[f]), n, float(link_pj[f]), label
                 )
             )
             out.end = max(out.end, begin + int(cycles[f]))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import attrs
 import numpy as np
@@ -56,6 +56,19 @@ class RecordSpec:
     bits: np.ndarray  # per firing
     accelerator: Accelerator = attrs.field(repr=False)
     offset: int = 0
+    #: A scatter's energies per firing (each destination its own piece over its own route): on the
+    #: links, and in the memories (read at the source, written at the destination); ``None``: ``bits``
+    #: times the per-bit energies of every link and destination (a unicast or a multicast).
+    scatter_pj: tuple[np.ndarray, np.ndarray] | None = None
+
+    def energies(self) -> tuple[np.ndarray, np.ndarray]:
+        """pJ per firing on the links crossed and in the memories read and written."""
+        if self.scatter_pj is not None:
+            return self.scatter_pj
+        cores = self.accelerator.cores
+        memory = cores[self.src].summary.read_energy_pj_per_bit
+        memory += sum(cores[d].summary.write_energy_pj_per_bit for d in self.dsts)
+        return self.bits * sum(link.energy_per_bit for link in self.links), self.bits * memory
 
     def timing(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per element of ``bits``: the cycles it takes, the slowest destination's
@@ -100,7 +113,8 @@ def build_records(
     bus get one bus multicast (when the hull is no more than the pieces); memories reached over
     point-to-point routes get one multicast of their pieces' hull over the union of their routes, read
     once at the source (as stream-dse 2.1.1 sends a constant input down a multicast path), when that
-    costs no more energy than a record each."""
+    costs no more energy than a record each. What is left as one record per destination and leaves
+    the source over one link goes as one scatter when that is faster (:func:`_scattered`)."""
     records: list[RecordSpec] = []
     acc = routes.accelerator
     for sp, s_core in enumerate(src_cores):
@@ -112,6 +126,7 @@ def build_records(
                 bus_groups.setdefault(route[0].id, []).append(delivery)
             else:
                 point_to_point.append(delivery)
+        singles: list[RecordSpec] = []
         for _link_id, members in sorted(bus_groups.items()):
             link = routes.route(s_core, members[0].core, plan)
             if len(members) > 1:
@@ -119,30 +134,52 @@ def build_records(
                 if int(shared.sum()) <= sum(int(m.bits.sum()) for m in members):
                     records.append(RecordSpec(s_core, _cores(members), link, shared, acc))
                     continue
-            records.extend(RecordSpec(s_core, (m.core,), link, m.bits, acc) for m in members)
+            singles.extend(RecordSpec(s_core, (m.core,), link, m.bits, acc) for m in members)
+        unicasts = [
+            RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc) for m in point_to_point
+        ]
         if len(point_to_point) > 1:
             shared = pieces.multicast(level, sp, _parts(point_to_point))
-            tree = {link.id: link for m in point_to_point for link in routes.route(s_core, m.core, plan)}
-            cores = _cores(point_to_point)
-            once = float(shared.sum()) * _energy_per_bit(acc, s_core, cores, tree.values())
-            apart = sum(
-                float(m.bits.sum()) * _energy_per_bit(acc, s_core, (m.core,), routes.route(s_core, m.core, plan))
-                for m in point_to_point
-            )
-            if once <= apart:
-                records.append(RecordSpec(s_core, cores, tuple(tree.values()), shared, acc))
-                continue
-        records.extend(
-            RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc) for m in point_to_point
-        )
+            tree = {link.id: link for r in unicasts for link in r.links}
+            multicast = RecordSpec(s_core, _cores(point_to_point), tuple(tree.values()), shared, acc)
+            if _pj(multicast) <= sum(_pj(r) for r in unicasts):
+                records.append(multicast)
+                unicasts = []
+        singles.extend(unicasts)
+        records.extend(_scattered(singles))
     return layout(records)
 
 
-def _energy_per_bit(acc: Accelerator, src: int, dsts: Sequence[int], links: Iterable[Link]) -> float:
-    """pJ per bit of a record: read once at the source, written at each destination, over each link."""
-    cores = acc.cores
-    writes = sum(cores[d].summary.write_energy_pj_per_bit for d in dsts)
-    return cores[src].summary.read_energy_pj_per_bit + writes + sum(link.energy_per_bit for link in links)
+def _scattered(singles: list[RecordSpec]) -> list[RecordSpec]:
+    """Unicasts from one source leaving it over the same link, as one scatter when that takes fewer
+    cycles than their sequence (each record lasts at least a cycle: many small pieces over a wide link
+    would otherwise take a cycle each)."""
+    by_first: dict[int, list[RecordSpec]] = {}
+    for record in singles:
+        by_first.setdefault(record.links[0].id, []).append(record)
+    out: list[RecordSpec] = []
+    for group in by_first.values():
+        if len(group) > 1:
+            links = {link.id: link for r in group for link in r.links}
+            parts = [r.energies() for r in group]
+            scatter = RecordSpec(
+                group[0].src,
+                tuple(sorted({d for r in group for d in r.dsts})),
+                tuple(links.values()),
+                np.sum([r.bits for r in group], axis=0),
+                group[0].accelerator,
+                scatter_pj=(np.sum([p[0] for p in parts], axis=0), np.sum([p[1] for p in parts], axis=0)),
+            )
+            if scatter.max_cycles < sum(r.max_cycles for r in group):
+                out.append(scatter)
+                continue
+        out.extend(group)
+    return out
+
+
+def _pj(record: RecordSpec) -> float:
+    """All the energy of a record's firings."""
+    return float(sum(part.sum() for part in record.energies()))
 
 
 @attrs.frozen(eq=False)
