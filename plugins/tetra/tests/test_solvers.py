@@ -128,3 +128,44 @@ def test_a_heuristic_that_does_not_fit_is_a_clear_error(candidates):
     acc = hardware([core("fast", rate=8, memory_bits=100), core("slow", rate=1)])
     with pytest.raises(SolveLimitError, match=r"memory_capacity:memory\[core 0\] is violated by 28"):
         run(relu_chain(8, 1), acc, mapping, plugins=plugins, options=RunOptions(solver="gives-up"))
+
+
+class _Counting:
+    """Another solver (``inner``), counting its solves."""
+
+    name = "counting"
+    calls = 0
+    inner = None
+
+    def solve(self, model, options):
+        type(self).calls += 1
+        return self.inner.solve(model, options)
+
+
+class CountingPlugin:
+    @hookimpl
+    def stream_register_solvers(self):
+        yield SolverRecord(name="counting", description="gscip, counted", factory=_Counting, problem_classes={"milp"})
+
+
+def test_an_identical_model_takes_the_answer_solved_before(candidates, monkeypatch):
+    """The same group allocated twice in one process is solved once: the second run takes the first
+    run's optimum (relu_0 on the fast core, 8 + 1 + 8 = 17 cycles) and says so."""
+    from collections import OrderedDict
+
+    import stream_tetra.milp
+
+    monkeypatch.setattr(stream_tetra.milp, "_ANSWERS", OrderedDict())
+    plugins, hardware, mapping = candidates
+    plugins.register(CountingPlugin(), name="counting")
+    monkeypatch.setattr(_Counting, "calls", 0)
+    monkeypatch.setattr(_Counting, "inner", plugins.load("solvers", "gscip"))
+    acc = hardware([core("fast", rate=8), core("slow", rate=1)])
+    options = RunOptions(solver="counting", use_cache=False)
+    first, second = (run(relu_chain(8, 1), acc, mapping, plugins=plugins, options=options) for _ in range(2))
+    assert _Counting.calls == 1
+    assert first.result.totals.latency == second.result.totals.latency == 17
+    stats = [dict(outcome.result.groups[0].stats) for outcome in (first, second)]
+    assert "solve_reused" not in stats[0] and "solve_reused" in stats[1]
+    assert stats[1]["solve_seconds"] == 0 and stats[1]["status"] == stats[0]["status"] == "optimal"
+    assert stats[1]["choices"] == stats[0]["choices"]

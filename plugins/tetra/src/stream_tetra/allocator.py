@@ -264,6 +264,8 @@ def _group_stats(
     }
     if solved.message:
         stats["solver_message"] = solved.message
+    if solved.reused:
+        stats["solve_reused"] = "the answer of an identical model solved before in this process"
     for name, value in solved.objectives.items():
         stats["milp_latency" if name == "latency" else name] = float(value)
     if emission.iterations_recorded is not None:

@@ -17,14 +17,17 @@ family objectives, and last the links used by the chosen routes (prefers short r
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import pickle
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 import attrs
 import numpy as np
 
-from stream_core.ir.lp import LinExpr, Model, Objective, Solution, SolveOptions, Var
+from stream_core.ir.lp import LinExpr, Model, Objective, Solution, SolveOptions, Status, Var
 from stream_core.ir.problem import AllocationProblem
 from stream_tetra.api import BufferLevel, BufferView, ConstraintFamily, ModelContext, TransferView
 from stream_tetra.settings import TetraSettings
@@ -35,10 +38,29 @@ from stream_tetra.steady import Activity, SteadyState
 RELATIVE_GAP = 1e-9
 #: Largest tolerance of the MILP solvers on a big-M row, relative to M (Gurobi's integrality tolerance).
 TOLERANCE = 1e-5
+#: Optimal answers of the latest models solved in this process, by :func:`_answer_key`. A group whose
+#: model is identical to one solved before takes that answer instead of solving again: the mapping
+#: search schedules the very groups the run then allocates, and repeated layers give identical
+#: groups. Only proven optima are kept, so the answer is one a new solve may give, whatever its
+#: time limit (our solvers are deterministic: gscip gives the same values again, checked).
+_ANSWERS: OrderedDict[str, tuple[np.ndarray, Solution]] = OrderedDict()
+_ANSWERS_KEPT = 32
 
 
 def _one() -> LinExpr:
     return LinExpr(constant=1.0)
+
+
+def _combine(*parts: tuple[float, LinExpr | Var]) -> LinExpr:
+    """``sum(coeff * part)`` in one pass over the parts' terms (``a + b - c`` copies at every step)."""
+    terms: dict[int, float] = {}
+    constant = 0.0
+    for coeff, part in parts:
+        part = LinExpr.of(part)
+        for index, c in part.terms.items():
+            terms[index] = terms.get(index, 0.0) + coeff * c
+        constant += coeff * part.constant
+    return LinExpr(terms, constant)
 
 
 @attrs.frozen
@@ -51,6 +73,7 @@ class Solved:
     seconds: float
     solver: str
     message: str = ""
+    reused: bool = False  # the answer of an identical model solved before (no solve)
 
 
 class TetraModel:
@@ -71,6 +94,7 @@ class TetraModel:
         self.model = Model(f"tetra[{steady.group.name}]")
         self.ind: dict[str, list[LinExpr]] = {}
         self.mode_vars: dict[str, list[Var]] = {}
+        self._spans: dict[tuple[str, tuple], tuple[LinExpr, LinExpr, LinExpr]] = {}
         started = time.perf_counter()
         self.p_max = max(1, steady.period_bound)
         self.big = 2 * self.p_max + 1
@@ -116,6 +140,17 @@ class TetraModel:
     def indicator(self, key: str, modes: Iterable[int]) -> LinExpr:
         return Model.sum(self.ind[key][i] for i in modes)
 
+    def weighted(self, key: str, pairs: Iterable[tuple[int, float]]) -> LinExpr:
+        """``sum(coeff * indicator of mode)`` over ``(mode, coeff)`` pairs of activity ``key``."""
+        variables = self.mode_vars.get(key)
+        if variables is None:  # one mode: its indicator is the constant 1
+            return LinExpr(constant=sum(float(c) for _, c in pairs))
+        terms: dict[int, float] = {}
+        for mode, coeff in pairs:
+            index = variables[mode].index
+            terms[index] = terms.get(index, 0.0) + float(coeff)
+        return LinExpr(terms)
+
     def _timing(self) -> None:
         m, steady = self.model, self.steady
         ub = 2 * self.p_max + 1
@@ -149,12 +184,16 @@ class TetraModel:
     # -- overlap ---------------------------------------------------------------------------------------
     def _span(self, key: str, span: tuple[tuple[int, int, int], ...]) -> tuple[LinExpr, LinExpr, LinExpr]:
         """Start and end of the busy interval as expressions of the mode choice, and ``1 - covered``
-        (0 when every mode of the activity is in ``span``)."""
-        ind = self.ind[key]
-        start = Model.sum(s0 * ind[m] for m, s0, _ in span)
-        end = Model.sum(e0 * ind[m] for m, _, e0 in span)
-        off = LinExpr() if len(span) == len(ind) else 1 - Model.sum(ind[m] for m, _, _ in span)
-        return start, end, off
+        (0 when every mode of the activity is in ``span``). Memoised: many separations share a span
+        (the expressions are never changed in place)."""
+        cached = self._spans.get((key, span))
+        if cached is None:
+            start = self.weighted(key, ((m, s0) for m, s0, _ in span))
+            end = self.weighted(key, ((m, e0) for m, _, e0 in span))
+            covered = len(span) == len(self.ind[key])
+            off = LinExpr() if covered else 1 - self.weighted(key, ((m, 1.0) for m, _, _ in span))
+            cached = self._spans[(key, span)] = (start, end, off)
+        return cached
 
     def _separations(self) -> None:
         m = self.model
@@ -163,26 +202,29 @@ class TetraModel:
             name = f"separation[{sep.label}]#{i}"
             a_start, a_end, a_off = self._span(sep.a_key, sep.a_span)
             if sep.a_key == sep.b_key:  # against its own next firing
-                m.add(sep.d * self.interval - a_end + a_start >= 0, name=name)
+                m.add(_combine((sep.d, self.interval), (-1, a_end), (1, a_start)) >= 0, name=name)
                 continue
             b_start, b_end, b_off = self._span(sep.b_key, sep.b_span)
-            span = self.starts[sep.a_slot] - self.starts[sep.b_slot]
+            a_slot, b_slot = self.starts[sep.a_slot], self.starts[sep.b_slot]
             longest = max([e for _, _, e in sep.a_span] + [e for _, _, e in sep.b_span] + [0])
             big = (sep.d + 1) * self.big + longest
-            off = a_off + b_off
+            # d * II - (start[a slot] - start[b slot]) - a_end + b_start + big * (a_off + b_off)
+            after = ((sep.d, self.interval), (-1, a_slot), (1, b_slot), (-1, a_end), (1, b_start))
+            off = ((big, a_off), (big, b_off))
             if sep.kind == "after":
-                m.add(sep.d * self.interval - span - a_end + b_start + big * off >= 0, name=name)
+                m.add(_combine(*after, *off) >= 0, name=name)
                 continue
             # one side per activity pair (whatever their modes): iteration i+d's b goes after or before a
             key = (sep.resource, sep.a_key, sep.b_key, sep.d)
             if key not in sides:
                 sides[key] = m.add_binary(f"sep_side[{sep.label}]#d{sep.d}")
             side = sides[key]
-            m.add(sep.d * self.interval - span - a_end + b_start + big * side + big * off >= 0, name=name)
+            m.add(_combine(*after, (big, side), *off) >= 0, name=name)
             # the margin absorbs the solvers' feasibility tolerance (relative to the big-M row), so a
             # solution they accept still lets the exact schedule take this side
             margin = int(2 * TOLERANCE * big)
-            m.add(span - sep.d * self.interval + a_start - b_end + big * (1 - side) + big * off >= margin, name=name)
+            before = ((1, a_slot), (-1, b_slot), (-sep.d, self.interval), (1, a_start), (-1, b_end))
+            m.add(_combine(*before, (big, _one()), (-big, side), *off) >= margin, name=name)
         self._side_order(sides)
 
     def _side_order(self, sides: dict[tuple, Var]) -> None:
@@ -218,15 +260,16 @@ class TetraModel:
             return
         window = np.arange(lo, hi, dtype=np.int64)
         n = hi - lo
-        load: dict[tuple[str, int], LinExpr] = {}
+        load: dict[tuple[str, int], list[tuple[float, LinExpr]]] = {}
         for a in self.steady.activities:
             for mode in a.modes:
                 if not np.isin(window, mode.firings).all():
                     continue
                 for resource, (start, end) in mode.busy.items():
-                    load[resource] = load.get(resource, LinExpr()) + (end - start) * self.ind[a.key][mode.index]
+                    load.setdefault(resource, []).append((end - start, self.ind[a.key][mode.index]))
         period = self.starts[self.steady.n_slots]
-        for (kind, rid), busy in sorted(load.items()):
+        for (kind, rid), parts in sorted(load.items()):
+            busy = _combine(*parts)
             self.model.add(((n - 1) / n) * self.interval + (1 / n) * period - busy >= 0, name=f"load[{kind} {rid}]")
 
     def _finishes(self) -> None:
@@ -346,15 +389,17 @@ class TetraModel:
     def _objectives(self) -> None:
         ctx, steady = self.context, self.steady
         latency = LinExpr.of(self.latency) + Model.sum(ctx.latency_terms)
-        traffic = Model.sum(
-            self.traffic(a, mode.index) * self.ind[a.key][mode.index] for a in steady.activities for mode in a.modes
+        traffic = _combine(
+            *((self.traffic(a, mode.index), self.ind[a.key][mode.index]) for a in steady.activities for mode in a.modes)
         )
-        tiles = Model.sum(e.tiles * self.ind[e.activity][e.mode] for b in steady.buffers for e in b.entries)
-        hops = Model.sum(
-            sum(len(r.links) for r in mode.records) * self.ind[a.key][mode.index]
-            for a in steady.activities
-            for mode in a.modes
-            if len(a.modes) > 1
+        tiles = _combine(*((e.tiles, self.ind[e.activity][e.mode]) for b in steady.buffers for e in b.entries))
+        hops = _combine(
+            *(
+                (sum(len(r.links) for r in mode.records), self.ind[a.key][mode.index])
+                for a in steady.activities
+                for mode in a.modes
+                if len(a.modes) > 1
+            )
         )
         levels = [
             Objective(latency, name="latency", abs_tol=0.5),
@@ -372,7 +417,19 @@ class TetraModel:
         options = SolveOptions(
             time_limit=time_limit, relative_gap=RELATIVE_GAP, threads=self.settings.threads, explain_conflicts=False
         )
-        solution = solver.solve(self.model, options)
+        key = _answer_key(self.model, solver, options)
+        reused = key in _ANSWERS
+        if reused:
+            _ANSWERS.move_to_end(key)
+            values, known = _ANSWERS[key]
+            solution = attrs.evolve(known, values=dict(enumerate(values.tolist())), seconds=0.0)
+        else:
+            solution = solver.solve(self.model, options)
+            if solution.status is Status.OPTIMAL:
+                values = np.fromiter((solution.values.get(i, 0.0) for i in range(self.model.num_vars)), np.float64)
+                _ANSWERS[key] = (values, attrs.evolve(solution, values={}))
+                while len(_ANSWERS) > _ANSWERS_KEPT:
+                    _ANSWERS.popitem(last=False)
         if not solution.ok:
             return solution, None
         choices = {}
@@ -392,7 +449,21 @@ class TetraModel:
             seconds=solution.seconds,
             solver=solution.solver,
             message=solution.message,
+            reused=reused,
         )
+
+
+def _answer_key(model: Model, solver: object, options: SolveOptions) -> str:
+    """A digest of everything a solve's answer depends on but its time limit: the model's variables,
+    rows and objectives (in their order), the solver and its gap and threads."""
+    content = (
+        [(v.name, v.lb, v.ub, v.vtype.value) for v in model.vars],
+        [(c.sense.value, c.rhs, c.expr.terms) for c in model.constraints],
+        [(o.minimize, o.abs_tol, o.rel_tol, o.expr.constant, o.expr.terms) for o in model.objectives],
+        (type(solver).__module__, type(solver).__qualname__, getattr(solver, "name", "")),
+        (options.relative_gap, options.threads),
+    )
+    return hashlib.blake2b(pickle.dumps(content, protocol=5), digest_size=20).hexdigest()
 
 
 def heuristic_choices(steady: SteadyState) -> dict[str, int]:
