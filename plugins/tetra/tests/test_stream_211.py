@@ -193,3 +193,22 @@ def test_a_record_lasts_its_longest_firing_not_its_largest(plugins, hardware):
     record = RecordSpec(0, (1,), acc.path(0, 1), np.array([384, 256]), acc)
     assert record.timing(record.bits)[0].tolist() == [61, 64]
     assert record.max_cycles == 64
+
+
+# -- systolic drain ------------------------------------------------------------------------------------
+
+
+def test_a_group_ends_after_its_longest_chain_of_drains(plugins, hardware):
+    """relu_0 -> relu_1 on core 0 (drain 5) of a bus with core 1 (no drain), one group: without the
+    drain the schedule is t0 [0,8), relu_0 [8,10), relu_1 [10,12) reading t1 in place, t2 [12,20).
+    Stream 2.1.1 adds the drains along the group's longest chain once at its end: relu_0 and relu_1
+    each drain 5 on core 0, so the group ends at 20 + 10 = 30."""
+    cores = [{**core("a"), "drain": 5}, core("b")]
+    mapping = one_node_per_core({"relu_0": (0,), "relu_1": (0,)})
+    outcome = run(relu_chain(8, 2), hardware(cores), mapping, plugins=plugins)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    (group,) = outcome.result.groups
+    assert outcome.problem.drain(outcome.problem.mapping.groups[0]) == 10
+    last = max(t.end for t in [*outcome.result.tiles, *outcome.result.transfers])
+    assert (last, group.end, outcome.result.totals.latency) == (20, 30, 30)
+    assert dict(group.stats)["drain_cycles"] == 10

@@ -9,9 +9,10 @@ A core file::
     bandwidth: 8         # bits/cycle of its memory (used by no test: transfers use link bandwidths)
     op_energy: 0.5       # pJ per operation
     bit_energy: 0.1      # pJ per bit read or written
+    drain: 0             # cycles a tile's results take to leave the array (a systolic drain), default 0
 
 Cost of a tile: ``ceil(work / rate)`` cycles and ``work * op_energy`` pJ, where ``work`` is the tile's
-MACs (MAC ops) or iteration points (other ops).
+MACs (MAC ops) or iteration points (other ops); a ``drain`` is reported as the ``drain_cycles`` detail.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ToyCore:
     bandwidth: float
     op_energy: float
     bit_energy: float
+    drain: int = 0  # cycles a tile's results take to leave the array (a systolic core's drain)
 
     @property
     def summary(self) -> CoreSummary:
@@ -51,7 +53,7 @@ class ToyCore:
         )
 
     def fingerprint(self) -> str:
-        return f"{self.rate}:{self.memory_bits}:{self.bandwidth}:{self.op_energy}:{self.bit_energy}"
+        return f"{self.rate}:{self.memory_bits}:{self.bandwidth}:{self.op_energy}:{self.bit_energy}:{self.drain}"
 
 
 class ToyCoreType:
@@ -63,6 +65,7 @@ class ToyCoreType:
             bandwidth=float(data.get("bandwidth", 8)),
             op_energy=float(data.get("op_energy", 0.0)),
             bit_energy=float(data.get("bit_energy", 0.0)),
+            drain=int(data.get("drain", 0)),
         )
 
 
@@ -73,7 +76,8 @@ class ToyCostModel:
             core: ToyCore = request.core.description
             work = request.node.macs or request.node.iteration_points
             cycles = max(1, math.ceil(work / core.rate))
-            out.append(CostResult(latency=cycles, energy_pj=work * core.op_energy, model="tetratoy-cost"))
+            drain = {"drain_cycles": core.drain} if core.drain else {}
+            out.append(CostResult(cycles, work * core.op_energy, "tetratoy-cost", details=drain))
         return out
 
 

@@ -55,7 +55,9 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
       bandwidth (``ceil(bits / (contiguous x efficiency))``, the whole transfer one contiguous run);
     * memory occupancy never exceeds a memory's capacity, cores sharing one counted together
       (off-chip cores excepted);
-    * totals: latency = last end; energy = the sum of tile, transfer and memory parts.
+    * a group ends no earlier than its last tile plus its results' drain (``AllocationProblem.drain``);
+    * totals: latency = the last end of an activity or group; energy = the sum of tile, transfer and
+      memory parts.
     """
     violations: list[str] = []
     acc, workload = problem.accelerator, problem.workload
@@ -157,9 +159,17 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
         if peak > capacity:
             violations.append(f"memory of core {memory_id} holds {peak} bits at its peak; capacity is {capacity}")
     # totals
-    last = max([t.end for t in result.tiles] + [t.end for t in result.transfers] + [0])
+    for g in result.groups:
+        spec = next((group for group in problem.mapping.groups if group.name == g.name), None)
+        ends = [t.end for t in result.tiles if group_of.get(t.node) == g.name]
+        if spec is not None and ends and g.end < max(ends) + problem.drain(spec):
+            violations.append(
+                f"group {g.name} ends at {g.end}, before its results drain: last tile end {max(ends)} + "
+                f"{problem.drain(spec)} drain cycles"
+            )
+    last = max([t.end for t in result.tiles] + [t.end for t in result.transfers] + [g.end for g in result.groups] + [0])
     if result.totals.latency != last:
-        violations.append(f"latency {result.totals.latency} != last activity end {last}")
+        violations.append(f"latency {result.totals.latency} != last activity or group end {last}")
     compute = sum(t.energy_pj for t in result.tiles)
     transfer = sum(t.energy_pj for t in result.transfers)
     if not math.isclose(result.totals.compute_energy_pj, compute, rel_tol=1e-9, abs_tol=1e-9):

@@ -115,6 +115,9 @@ class TetraAllocator:
                 ):
                     emission, group_memory, end = baseline.emission, baseline.memory, start + baseline.latency
                     stats["schedule"] = GREEDY
+            if drain := problem.drain(group):
+                stats["drain_cycles"] = drain
+                end += drain
             stats["realised"] = _realised(stats, end - start)
             records.append(GroupRecord(group.name, start, end, NAME, stats))
             for core, changes in group_memory.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 
@@ -9,7 +10,7 @@ import attrs
 
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.cost import CostResult
-from stream_core.ir.mapping import Mapping
+from stream_core.ir.mapping import FusedGroup, Mapping
 from stream_core.ir.workload import Workload
 from stream_core.tiling import NodeTiling
 
@@ -59,3 +60,24 @@ class AllocationProblem:
         tiling = self.tilings[node]
         shapes = list(tiling.shapes())
         return tuple(c for c in dict.fromkeys(tiling.mapping.cores) if self.costs.feasible(node, c, shapes))
+
+    def drain(self, group: FusedGroup) -> int:
+        """Cycles the group's last results take to leave the systolic arrays computing them, after its
+        last tile. A cost result's ``drain_cycles`` detail is not in its latency (the next tile enters
+        the array behind it), so, as stream-dse 2.1.1 does, a group ends the longest chain of drains
+        through its nodes after its last activity; a node's drain is the largest of its tiles'."""
+        members = set(group.nodes)
+        own: dict[str, int] = {}
+        for (node, _core, _shape), result in self.costs.items():
+            if node in members:
+                own[node] = max(own.get(node, 0), math.ceil(result.detail("drain_cycles", 0) or 0))
+        if not any(own.values()):
+            return 0
+        chain: dict[str, int] = {}
+        for node in self.workload.nodes:
+            if node.name in members:
+                before = (self.workload.producer(op.tensor) for op in node.reads)
+                chain[node.name] = own.get(node.name, 0) + max(
+                    (chain.get(p.name, 0) for p in before if p is not None and p.name in members), default=0
+                )
+        return max(chain.values(), default=0)
