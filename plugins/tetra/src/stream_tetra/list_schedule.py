@@ -15,8 +15,9 @@ and a slot is as long in the iterations where it is empty. Here every firing of 
   earlier (the rule the separations follow).
 
 The MILP chose the modes with the uniform schedule in mind; the allocator keeps whichever of the
-two schedules is shorter. Cost: firings x (busy intervals per firing) x (intervals in the gap
-search), with a resource's intervals forgotten once no later firing may precede them.
+two schedules is shorter. Cost: firings x (busy lanes per firing) x (intervals in the gap
+search), with a lane's intervals forgotten once no later firing may precede them; resources busy
+alike share a lane.
 """
 
 from __future__ import annotations
@@ -36,31 +37,29 @@ class _Lane:
         self.begins: list[int] = []
         self.ends: list[int] = []
         self.closed = 0  # every interval taken from here on starts at or after this
-        self.pending: deque[tuple[int, int]] = deque()  # (iteration, end) not yet folded into closed
 
     def fit(self, t: int, s: int, e: int) -> int:
-        """The least ``t' >= t`` (one step of the search) with ``[t'+s, t'+e)`` free, as far as
-        this lane knows; the caller repeats over all lanes until no lane moves ``t``."""
+        """The least ``t' >= t`` with ``[t'+s, t'+e)`` free, as far as this lane knows."""
         t = max(t, self.closed - s)
         i = bisect.bisect_right(self.ends, t + s)
-        while i < len(self.begins) and self.begins[i] < t + e:
-            t = self.ends[i] - s
+        begins, ends = self.begins, self.ends
+        while i < len(begins) and begins[i] < t + e:
+            t = ends[i] - s
             i += 1
         return t
 
-    def take(self, begin: int, end: int, iteration: int) -> None:
+    def take(self, begin: int, end: int) -> None:
         i = bisect.bisect_left(self.begins, begin)
         self.begins.insert(i, begin)
         self.ends.insert(i, end)
-        self.pending.append((iteration, end))
 
-    def close_before(self, iteration: int) -> None:
-        """Intervals of iterations before ``iteration`` can no longer be preceded."""
-        while self.pending and self.pending[0][0] < iteration:
-            self.closed = max(self.closed, self.pending.popleft()[1])
-        drop = bisect.bisect_right(self.ends, self.closed)
-        if drop:
-            del self.begins[:drop], self.ends[:drop]
+    def close(self, end: int) -> None:
+        """Later firings start at or after ``end``: forget the intervals ending by then."""
+        if end > self.closed:
+            self.closed = end
+            drop = bisect.bisect_right(self.ends, end)
+            if drop:
+                del self.begins[:drop], self.ends[:drop]
 
 
 def list_schedule(steady: SteadyState, choices: dict[str, int], interleave: int) -> dict[str, np.ndarray]:
@@ -73,46 +72,81 @@ def list_schedule(steady: SteadyState, choices: dict[str, int], interleave: int)
     position = np.full((len(acts), n), -1, dtype=np.int64)
     for k, mode in enumerate(modes):
         position[k, mode.firings] = np.arange(len(mode.firings))
-    waits = _waits(steady, choices, acts, index)
+    where = position.tolist()
+    waits = [[(dep, iters.tolist()) for dep, iters in w] for w in _waits(steady, choices, acts, index)]
     rings = _ring_waits(steady, choices, index)
-    lanes: dict[tuple[str, int], _Lane] = {}
-    busy = [[(lanes.setdefault(r, _Lane()), s, e) for r, (s, e) in sorted(m.busy.items()) if e > s] for m in modes]
-    starts = [np.zeros(len(m.firings), dtype=np.int64) for m in modes]
-    ends = [np.full(len(m.firings), -1, dtype=np.int64) for m in modes]  # -1: not scheduled yet
-    order = _firing_order(modes)
+    busy = _lanes(modes)
+    firings = [m.firings.tolist() for m in modes]
+    durations = [m.dur for m in modes]
+    starts: list[list[int]] = [[0] * len(f) for f in firings]
+    ends: list[list[int]] = [[-1] * len(f) for f in firings]  # -1: not scheduled yet
+    taken: deque[tuple[int, _Lane, int]] = deque()  # (iteration, lane, end) in the order taken
     current = -1
-    for k, f in order:
-        mode = modes[k]
-        iteration = int(mode.firings[f])
+    for k, f in _firing_order(modes):
+        iteration = firings[k][f]
         if iteration != current:
             current = iteration
-            for lane in lanes.values():
-                lane.close_before(iteration - interleave)
-        t = int(ends[k][f - 1]) if f else 0
+            while taken and taken[0][0] < iteration - interleave:  # no later firing may precede these
+                _, lane, end = taken.popleft()
+                lane.close(end)
+        t = ends[k][f - 1] if f else 0
         for dep, iters in waits[k]:
-            i = int(iters[f])
+            i = iters[f]
             if i >= 0:
-                p = position[dep, i]
-                end = int(ends[dep][p]) if p >= 0 else -1
+                p = where[dep][i]
+                end = ends[dep][p] if p >= 0 else -1
                 if end < 0:
                     raise AssertionError(f"{acts[k].key} waits for {acts[dep].key} in iteration {i}, not scheduled")
-                t = max(t, end)
+                if end > t:
+                    t = end
         for dep, i, c in rings.get((k, iteration), ()):
-            p = position[dep, i]
-            if p >= 0:
-                t = max(t, int(starts[dep][p]) + c)
-        moved = True
-        while moved:
-            moved = False
-            for lane, s, e in busy[k]:
-                u = lane.fit(t, s, e)
-                if u != t:
-                    t, moved = u, True
+            p = where[dep][i]
+            if p >= 0 and starts[dep][p] + c > t:
+                t = starts[dep][p] + c
+        t = _earliest(busy[k], t)
         for lane, s, e in busy[k]:
-            lane.take(t + s, t + e, iteration)
+            lane.take(t + s, t + e)
+            taken.append((iteration, lane, t + e))
         starts[k][f] = t
-        ends[k][f] = t + mode.dur
-    return {a.key: starts[k] for k, a in enumerate(acts)}
+        ends[k][f] = t + durations[k]
+    return {a.key: np.array(starts[k], dtype=np.int64) for k, a in enumerate(acts)}
+
+
+def _lanes(modes: list[Mode]) -> list[list[tuple[_Lane, int, int]]]:
+    """Per activity, (lane, begin, end) of its busy intervals. Resources that every activity keeps
+    busy alike (or not at all) always hold the same intervals: they share one lane. A resource only
+    one activity keeps busy, inside its duration, needs none: its firings run one after the other."""
+    uses: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+    for k, mode in enumerate(modes):
+        for resource, (s, e) in sorted(mode.busy.items()):
+            if e > s:
+                uses.setdefault(resource, []).append((k, s, e))
+    busy: list[list[tuple[_Lane, int, int]]] = [[] for _ in modes]
+    for use in dict.fromkeys(tuple(u) for u in uses.values()):
+        (k, s, e), *others = use
+        if not others and s >= 0 and e <= modes[k].dur:
+            continue
+        lane = _Lane()
+        for k, s, e in use:
+            busy[k].append((lane, s, e))
+    return busy
+
+
+def _earliest(busy: list[tuple[_Lane, int, int]], t: int) -> int:
+    """The least start at or after ``t`` free on every lane: each lane's least free start, until all
+    agree (a lane's answer is free on that lane, so it need not be asked again until another moves)."""
+    if len(busy) == 1:
+        lane, s, e = busy[0]
+        return lane.fit(t, s, e)
+    agreed = 0  # lanes in a row that left t where it is
+    k = 0
+    while agreed < len(busy):
+        lane, s, e = busy[k]
+        u = lane.fit(t, s, e)
+        agreed = 1 if u != t else agreed + 1
+        t = u
+        k = (k + 1) % len(busy)
+    return t
 
 
 def _firing_order(modes: list[Mode]) -> list[tuple[int, int]]:
