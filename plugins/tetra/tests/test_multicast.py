@@ -10,6 +10,8 @@ half of y (32 bits). tetratoy cores (4 ops/cycle, 0.1 pJ per bit read or written
 from __future__ import annotations
 
 import pytest
+from stream_tetra.settings import TetraSettings
+from stream_tetra.steady import build_steady
 from tetra_helpers import core
 from tetra_workloads import conv, matmul, relu_chain
 
@@ -50,23 +52,44 @@ def test_cores_sharing_a_memory_receive_its_pieces_once(plugins, hardware):
     assert outcome.result.totals.memory_energy_pj == pytest.approx(281.6)
 
 
-def test_overlapping_pieces_go_as_their_hull_when_that_costs_less(plugins, hardware):
+def conv_rows() -> tuple[Workload, Mapping]:
     """A 3x3 convolution (padding 1) of a 1x4x4 int8 x, split over cores 0 and 1 by output rows: each
-    part reads three rows of x (96 bits; rows 0-2 and 1-3), their hull is all four (128). On the two
-    point-to-point links one multicast of the hull costs 128 x (1.0 + 0.1 + 0.1) = 153.6 pJ, a record
-    each 2 x 96 x 1.1 = 211.2: the hull goes. The weights (9 bytes, the same for both) go once:
-    72 x 1.2 = 86.4; the output halves come back: 2 x 64 x 1.1 = 140.8. Memory energy 380.8 pJ."""
+    part reads three rows of x (96 bits; rows 0-2 and 1-3), their hull is all four (128)."""
     tensors = {"x": TensorSpec("x", (1, 1, 4, 4), "int8"), "w": TensorSpec("w", (1, 1, 3, 3), "int8")}
     tensors["y"] = TensorSpec("y", (1, 1, 4, 4), "int8")
     workload = Workload("conv", [conv("conv", "x", "w", "y", 1, 1, 4)], tensors, inputs=["x", "w"], outputs=["y"])
-    rows = Mapping({"conv": NodeMapping("conv", (0, 1), (("OY", 2),))}, (FusedGroup("g", ("conv",)),))
-    outcome = run(workload, hardware([core("a"), core("b")], LINKS), rows, plugins=plugins, options=OWN)
+    return workload, Mapping({"conv": NodeMapping("conv", (0, 1), (("OY", 2),))}, (FusedGroup("g", ("conv",)),))
+
+
+def test_overlapping_pieces_go_as_their_hull_when_that_is_cheaper_and_no_slower(plugins, hardware):
+    """DRAM (core 2) reaches core 1 through core 0 (8 bits/cycle links): x's two pieces would follow each
+    other over DRAM's link (12 + 12 cycles), their hull goes to both at once in 16 and costs
+    128 x (1.0 + 0.1 + 0.1) = 153.6 pJ against 2 x 96 x 1.1 = 211.2. The weights (9 bytes, the same for
+    both) go once: 72 x 1.2 = 86.4; the output halves come back: 2 x 64 x 1.1 = 140.8. 380.8 pJ."""
+    workload, rows = conv_rows()
+    chain = [{"type": "link", "cores": [0, 2], "bandwidth": 8}, {"type": "link", "cores": [0, 1], "bandwidth": 8}]
+    outcome = run(workload, hardware([core("a"), core("b")], chain), rows, plugins=plugins, options=OWN)
     assert check_schedule(outcome.result, outcome.problem) == []
     assert [(r[0], r[3], r[5]) for r in inputs(outcome.result)] == [
         ("w", 72, "input (multicast to cores 0, 1)"),
         ("x", 128, "input (multicast to cores 0, 1)"),
     ]
     assert outcome.result.totals.memory_energy_pj == pytest.approx(380.8)
+
+
+def test_a_cheaper_but_slower_multicast_is_offered_and_the_faster_unicasts_kept(plugins, hardware):
+    """With a link from DRAM to each core the two 96-bit pieces of x go at once in 12 cycles, the hull in
+    16: the allocator gets both (each a transfer mode) and keeps the shorter schedule, at 2 x 96 x 1.1
+    = 211.2 pJ for x: 211.2 + 86.4 + 140.8 = 438.4 pJ."""
+    workload, rows = conv_rows()
+    outcome = run(workload, hardware([core("a"), core("b")], LINKS), rows, plugins=plugins, options=OWN)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    x_records = [(r[2], r[3], r[5]) for r in inputs(outcome.result) if r[0] == "x"]
+    assert x_records == [(0, 96, "input"), (1, 96, "input")]
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(438.4)
+    steady = build_steady(outcome.problem, outcome.problem.mapping.groups[0], TetraSettings())
+    (x_input,) = [a for a in steady.activities if a.kind == "input" and a.tensor == "x"]
+    assert sorted(len(m.records) for m in x_input.modes) == [1, 2]  # the hull multicast, the two unicasts
 
 
 def test_small_pieces_leaving_over_one_link_go_as_one_scatter(plugins, hardware):

@@ -105,6 +105,7 @@ def build_records(
     dst_cores: Sequence[int],
     plan: int,
     routes: RouteBook,
+    multicast: bool = True,
 ) -> list[RecordSpec]:
     """Records moving ``pieces`` with the given core of every source and destination part.
 
@@ -113,8 +114,10 @@ def build_records(
     bus get one bus multicast (when the hull is no more than the pieces); memories reached over
     point-to-point routes get one multicast of their pieces' hull over the union of their routes, read
     once at the source (as stream-dse 2.1.1 sends a constant input down a multicast path), when that
-    costs no more energy than a record each. What is left as one record per destination and leaves
-    the source over one link goes as one scatter when that is faster (:func:`_scattered`)."""
+    costs no more energy than a record each (with ``multicast``: a multicast of a hull moves more bits
+    over each link than its unicasts, so the allocator is offered both). What is left as one record
+    per destination and leaves the source over one link goes as one scatter when that is faster
+    (:func:`_scattered`)."""
     records: list[RecordSpec] = []
     acc = routes.accelerator
     for sp, s_core in enumerate(src_cores):
@@ -138,7 +141,7 @@ def build_records(
         unicasts = [
             RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc) for m in point_to_point
         ]
-        if len(point_to_point) > 1:
+        if multicast and len(point_to_point) > 1:
             shared = pieces.multicast(level, sp, _parts(point_to_point))
             tree = {link.id: link for r in unicasts for link in r.links}
             multicast = RecordSpec(s_core, _cores(point_to_point), tuple(tree.values()), shared, acc)
