@@ -212,3 +212,5 @@ def test_a_group_ends_after_its_longest_chain_of_drains(plugins, hardware):
     last = max(t.end for t in [*outcome.result.tiles, *outcome.result.transfers])
     assert (last, group.end, outcome.result.totals.latency) == (20, 30, 30)
     assert dict(group.stats)["drain_cycles"] == 10
+    realised = dict(group.stats)["realised"]
+    assert realised.endswith(", 20 cycles (others: list 20, greedy 20); then 10 cycles of systolic drain")

@@ -115,10 +115,11 @@ class TetraAllocator:
                 ):
                     emission, group_memory, end = baseline.emission, baseline.memory, start + baseline.latency
                     stats["schedule"] = GREEDY
+            stats["realised"] = _realised(stats, end - start)
             if drain := problem.drain(group):
                 stats["drain_cycles"] = drain
+                stats["realised"] += f"; then {drain:,} cycles of systolic drain"
                 end += drain
-            stats["realised"] = _realised(stats, end - start)
             records.append(GroupRecord(group.name, start, end, NAME, stats))
             for core, changes in group_memory.items():
                 memory[core] += changes
