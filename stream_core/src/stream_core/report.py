@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from stream_core.ir.accelerator import Accelerator
@@ -125,69 +127,46 @@ def _group_cell(name: str, latency: int, bounds: dict[str, int]) -> str:
     return f"{name}: {latency:,}" + (f" (bound {bounds[name]:,})" if name in bounds else "")
 
 
-def chrome_trace(result: Result, accelerator: Accelerator) -> dict[str, Any]:
-    """Perfetto / Chrome trace-event JSON: one track per core and per link; 1 cycle = 1 us of trace time."""
-    events: list[dict[str, Any]] = []
-    tracks: dict[str, int] = {}
+def write_chrome_trace(result: Result, accelerator: Accelerator, path: Path) -> None:
+    """Write the Perfetto / Chrome trace-event JSON: one track per core and per link, one complete
+    event per tile and per link a transfer crosses; 1 cycle = 1 us of trace time. Events are written
+    as text from pieces escaped once per name (a run may have hundreds of thousands)."""
+    dumps = json.dumps
+    head: list[str] = [dumps({"ph": "M", "pid": 1, "name": "process_name", "args": {"name": accelerator.name}})]
+    labels = [f"core {cid} ({accelerator.cores[cid].name})" for cid in sorted(accelerator.cores)]
+    labels += [link.label for link in accelerator.links]
+    tids = {label: tid for tid, label in enumerate(dict.fromkeys(labels), start=1)}
+    for label, tid in tids.items():
+        head.append(dumps({"ph": "M", "pid": 1, "tid": tid, "name": "thread_name", "args": {"name": label}}))
+        head.append(dumps({"ph": "M", "pid": 1, "tid": tid, "name": "thread_sort_index", "args": {"sort_index": tid}}))
+    core_tid = {cid: tids[f"core {cid} ({accelerator.cores[cid].name})"] for cid in accelerator.cores}
+    link_tid = {link.id: tids[link.label] for link in accelerator.links}
+    quoted: dict[str, str] = {}
 
-    def track(label: str) -> int:
-        if label not in tracks:
-            tracks[label] = len(tracks) + 1
-            events.append({"ph": "M", "pid": 1, "tid": tracks[label], "name": "thread_name", "args": {"name": label}})
-            events.append(
-                {
-                    "ph": "M",
-                    "pid": 1,
-                    "tid": tracks[label],
-                    "name": "thread_sort_index",
-                    "args": {"sort_index": tracks[label]},
-                }
-            )
-        return tracks[label]
+    def q(text: str) -> str:
+        if text not in quoted:
+            quoted[text] = dumps(text)
+        return quoted[text]
 
-    events.append({"ph": "M", "pid": 1, "name": "process_name", "args": {"name": accelerator.name}})
-    for cid in sorted(accelerator.cores):
-        track(f"core {cid} ({accelerator.cores[cid].name})")
-    for link in accelerator.links:
-        track(link.label)
+    body: list[str] = []
     for t in result.tiles:
-        events.append(
-            {
-                "ph": "X",
-                "pid": 1,
-                "tid": track(f"core {t.core} ({accelerator.cores[t.core].name})"),
-                "name": f"{t.node}[{t.index}]",
-                "cat": "compute",
-                "ts": t.start,
-                "dur": t.duration,
-                "args": {
-                    "node": t.node,
-                    "tile": t.index,
-                    "group": t.group,
-                    "energy_pj": t.energy_pj,
-                    "cost_model": t.cost_model,
-                },
-            }
+        node = q(t.node)
+        body.append(
+            f'{{"ph":"X","pid":1,"tid":{core_tid[t.core]},"name":{node[:-1]}[{t.index}]","cat":"compute",'
+            f'"ts":{int(t.start)},"dur":{int(t.duration)},"args":{{"node":{node},"tile":{int(t.index)},'
+            f'"group":{q(t.group)},"energy_pj":{dumps(float(t.energy_pj))},"cost_model":{q(t.cost_model)}}}}}'
         )
-    labels = {link.id: link.label for link in accelerator.links}
     for tr in result.transfers:
-        for link_id in tr.links:
-            events.append(
-                {
-                    "ph": "X",
-                    "pid": 1,
-                    "tid": track(labels[link_id]),
-                    "name": f"{tr.tensor} {tr.src}->{tr.dst}",
-                    "cat": tr.reason,
-                    "ts": tr.start,
-                    "dur": tr.duration,
-                    "args": {
-                        "tensor": tr.tensor,
-                        "bits": tr.bits,
-                        "src": tr.src,
-                        "dst": tr.dst,
-                        "energy_pj": tr.energy_pj,
-                    },
-                }
-            )
-    return {"traceEvents": events, "displayTimeUnit": "ms", "otherData": {"time_unit": "1 trace us = 1 cycle"}}
+        tensor = q(tr.tensor)
+        name = f'{tensor[:-1]} {int(tr.src)}->{int(tr.dst)}"'
+        args = (
+            f'"args":{{"tensor":{tensor},"bits":{int(tr.bits)},"src":{int(tr.src)},"dst":{int(tr.dst)},'
+            f'"energy_pj":{dumps(float(tr.energy_pj))}}}}}'
+        )
+        timing = f'"cat":{q(tr.reason)},"ts":{int(tr.start)},"dur":{int(tr.duration)},'
+        body.extend(f'{{"ph":"X","pid":1,"tid":{link_tid[i]},"name":{name},{timing}{args}' for i in tr.links)
+    other = dumps({"time_unit": "1 trace us = 1 cycle"})
+    with path.open("w") as out:
+        out.write('{"traceEvents":[')
+        out.write(",".join(head + body))
+        out.write(f'],"displayTimeUnit":"ms","otherData":{other}}}')

@@ -10,7 +10,7 @@ import yaml
 from stream_core.context import RunContext
 from stream_core.ir.problem import AllocationProblem
 from stream_core.ir.result import Result
-from stream_core.report import chrome_trace, summary_dict
+from stream_core.report import summary_dict, write_chrome_trace
 
 
 class SummaryExporter:
@@ -26,7 +26,7 @@ class SummaryExporter:
 class TraceExporter:
     def export(self, result: Result, problem: AllocationProblem, output_dir: Path, context: RunContext) -> list[Path]:
         path = output_dir / "trace.json"
-        path.write_text(json.dumps(chrome_trace(result, problem.accelerator)))
+        write_chrome_trace(result, problem.accelerator, path)
         return [path]
 
 
