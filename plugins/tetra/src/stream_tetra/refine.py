@@ -5,8 +5,9 @@ the uniform model penalises (a reuse level whose transfers come in bursts, say) 
 shorter schedule and move fewer bits. Hill climbing from the solver's choices: for each transfer
 with several modes (in activity order), try each other mode that keeps the chosen cores; keep it
 when it lowers (realised latency, off-chip traffic, buffered tiles) and every constraint-family row
-over mode variables still holds (memory capacity, plugins' limits). Activities in a family row that
-involves other variables are left as the solver chose. Passes repeat until one changes nothing.
+over mode variables still holds (memory capacity, plugins' limits). A trial is not realised when a
+floor on its latency (the busy cycles of its busiest resource) already rules it out. Activities in
+a family row that involves other variables are left as the solver chose. Passes repeat until one changes nothing.
 
 Work is capped in firings scheduled (``tetra.refine_firings``), not seconds, so results do not
 depend on the machine.
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from stream_core.ir.lp import Constraint
-from stream_tetra.steady import SteadyState
+from stream_tetra.steady import Resource, SteadyState
 
 Score = tuple[int, int, int]
 
@@ -39,10 +40,12 @@ def refine(
     realised: Callable[[dict[str, int]], int],
     traffic: Callable[[str, int], int],
     budget: int,
+    floor: Callable[[dict[str, int]], int] | None = None,
 ) -> Refined:
     """Better choices (or the same) and how many moves were kept; ``realised`` gives the latency
     of a choice set, ``traffic`` the off-chip bits of one activity's mode, ``budget`` the firings
-    that may be scheduled in all."""
+    that may be scheduled in all, ``floor`` (optional) a latency ``realised`` never goes below
+    (:func:`busiest` for realised schedules): a trial it rules out is not realised, but counts."""
     firings = sum(len(a.modes[choices[a.key]].firings) for a in steady.activities) or 1
     evaluations = budget // firings
     checkable, locked = _rows(rows, mode_vars)
@@ -57,15 +60,14 @@ def refine(
         for e in buffer.entries:
             tiles[(e.activity, e.mode)] = tiles.get((e.activity, e.mode), 0) + e.tiles
 
-    def score(c: dict[str, int]) -> Score:
+    def rest(c: dict[str, int]) -> tuple[int, int]:
         return (
-            realised(c),
             sum(traffic(a.key, c[a.key]) for a in steady.activities),
             sum(tiles.get((a.key, c[a.key]), 0) for a in steady.activities),
         )
 
     current = dict(choices)
-    best = score(current)
+    best: Score = (realised(current), *rest(current))
     moves = evaluated = 0
     changed = True
     while changed and evaluated < evaluations:
@@ -81,10 +83,27 @@ def refine(
                 if evaluated >= evaluations:
                     return Refined(current, moves, evaluated)
                 evaluated += 1
-                value = score(trial)
+                others = rest(trial)
+                if floor is not None and (floor(trial), *others) >= best:
+                    continue  # its latency is at least the floor: it cannot score below the best
+                value: Score = (realised(trial), *others)
                 if value < best:
                     current, best, moves, changed = trial, value, moves + 1, True
     return Refined(current, moves, evaluated)
+
+
+def busiest(steady: SteadyState, choices: dict[str, int]) -> int:
+    """The cycles the busiest core or link is kept busy under ``choices``: no valid schedule is
+    shorter (a resource's busy intervals never overlap and lie inside their firings)."""
+    load: dict[Resource, int] = {}
+    for a in steady.activities:
+        mode = a.modes[choices[a.key]]
+        if a.local or not len(mode.firings):
+            continue
+        for resource, (s, e) in mode.busy.items():
+            if 0 <= s < e <= mode.dur:
+                load[resource] = load.get(resource, 0) + (e - s) * len(mode.firings)
+    return max(load.values(), default=0)
 
 
 def _rows(rows: Sequence[Constraint], mode_vars: dict[str, list[int]]) -> tuple[list[Constraint], set[int]]:
