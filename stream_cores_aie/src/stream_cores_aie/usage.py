@@ -46,6 +46,7 @@ def usage(result: Result, accelerator: Accelerator) -> dict[str, Any]:
     count_in: dict[int, int] = defaultdict(int)
     count_out: dict[int, int] = defaultdict(int)
     links_used: set[int] = set()
+    joints: dict[tuple[int, ...], list[set[int]]] = {}  # per route: the cores joining its consecutive links
     for tr in result.transfers:
         group = max(bisect.bisect_right(starts, tr.start) - 1, 0)
         tensors_in[tr.dst, group].add(tr.tensor)
@@ -55,9 +56,11 @@ def usage(result: Result, accelerator: Accelerator) -> dict[str, Any]:
         count_out[tr.src] += 1
         bits_out[tr.src] += tr.bits
         links_used.update(tr.links)
-        route = [accelerator.link(i) for i in tr.links]
-        for a, b in itertools.pairwise(route):
-            for relay in set(a.cores) & set(b.cores) - {tr.src, tr.dst}:
+        if tr.links not in joints:
+            route = [accelerator.link(i) for i in tr.links]
+            joints[tr.links] = [set(a.cores) & set(b.cores) for a, b in itertools.pairwise(route)]
+        for joint in joints[tr.links]:
+            for relay in joint - {tr.src, tr.dst}:
                 relayed[relay] += 1
     channels_in: dict[int, int] = defaultdict(int)
     channels_out: dict[int, int] = defaultdict(int)

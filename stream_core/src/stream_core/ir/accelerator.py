@@ -181,6 +181,7 @@ class Accelerator:
     _routes: dict[tuple[int, int], tuple[tuple[int, ...], tuple[Link, ...]]] = attrs.field(
         init=False, repr=False, factory=dict
     )
+    _link_by_id: dict[int, Link] = attrs.field(init=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         import networkx as nx
@@ -206,7 +207,10 @@ class Accelerator:
         return tuple(c for c in self.cores.values() if c.is_compute)
 
     def link(self, link_id: int) -> Link:
-        return next(link for link in self.links if link.id == link_id)
+        by_id = self._link_by_id
+        if not by_id:
+            by_id.update((link.id, link) for link in self.links)
+        return by_id[link_id]
 
     def shares_memory(self, a: int, b: int) -> bool:
         return self.memory_of(a) == self.memory_of(b)
