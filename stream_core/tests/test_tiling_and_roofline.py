@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
 from stream_core.builtin.roofline import roofline_cost
 from stream_core.ir import Core, CoreSummary, CostRequest, NodeMapping, TensorSpec
 from stream_core.testing import conv_node as conv
@@ -100,3 +106,22 @@ def test_roofline_elementwise_is_memory_bound_and_too_big_is_infeasible():
     small = Core(0, "toy.compute", _Desc(memory_bits=200, read_bandwidth=8, write_bandwidth=8, peak_macs_per_cycle=4))
     bad = roofline_cost(CostRequest(node, small))
     assert not bad.feasible and "tile needs 256 bits of on-core memory" in bad.reason and "holds 200 bits" in bad.reason
+
+
+@given(
+    sizes=st.tuples(*(st.integers(1, 12) for _ in range(3))),
+    tiles=st.tuples(*(st.integers(1, 12) for _ in range(3))),
+    split=st.sampled_from([(), (("K", 2),), (("D", 3),), (("D", 2), ("K", 2))]),
+    interleave=st.sampled_from([(), (("D", 2),)]),
+)
+def test_shapes_count_the_tile_list(sizes, tiles, split, interleave):
+    """shapes() is counted per loop without building the tiles; it equals counting them (on splits
+    that leave every part a loop, and interleaving in blocks that divide the steps, as mappings must)."""
+    m, k, n = sizes
+    node = matmul(m, k, n).node("mm")
+    assume(all(node.sizes[d] >= f for d, f in split))
+    cores = tuple(range(max(1, math.prod(f for _, f in split))))
+    mapping = NodeMapping("mm", cores, split, interleave=interleave)
+    tiling = NodeTiling(node, mapping, dict(zip(("D", "C", "K"), tiles, strict=True)))
+    assume(all(tiling.steps[d] % blocks == 0 for d, blocks in interleave))
+    assert tiling.shapes() == Counter(t.shape for t in tiling.tiles())

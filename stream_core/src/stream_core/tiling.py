@@ -178,7 +178,18 @@ class NodeTiling:
 
     @functools.cached_property
     def _shapes(self) -> Counter[tuple[int, ...]]:
-        return Counter(t.shape for t in self.tiles())
+        """Counted per loop, without building the tile list: a tile's extent along a loop depends only on
+        its step along it (every part has the same extent), so the shapes are the product of the loops'."""
+        self._check_memory()
+        per_loop = []
+        for d in self.node.loop_names:
+            tile, part = self.tile[d], self.part_sizes[d]
+            sizes = Counter(min(tile, part - step * tile) for step in range(self.steps[d]))
+            per_loop.append([(size, count * self.split[d]) for size, count in sizes.items()])
+        out: Counter[tuple[int, ...]] = Counter()
+        for combo in itertools.product(*per_loop):
+            out[tuple(size for size, _ in combo)] += math.prod(count for _, count in combo)
+        return out
 
     def shapes(self) -> Counter[tuple[int, ...]]:
         """Distinct tile shapes (loop sizes in loop order) and how many tiles have each."""
