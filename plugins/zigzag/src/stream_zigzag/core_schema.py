@@ -164,12 +164,6 @@ class CoreSchema:
             notes.append(
                 "operand_precision.input: informational (as in Stream 2.1.1) unless --set zigzag.precision=hardware"
             )
-        if array.get("systolic_dimensions"):
-            notes.append(
-                "operational_array.systolic_dimensions: the drain (spatial unrolling - 1, summed over "
-                f"{', '.join(map(str, array['systolic_dimensions']))}) is charged to every tile here; Stream 2.1.1 "
-                "charges it once per chain of dependent tiles"
-            )
         if "input_precision" in array:
             notes.append("operational_array.input_precision: ignored (only in-memory-compute cores use it)")
         return tuple(notes)
