@@ -173,7 +173,7 @@ def test_unusual_loop_names_are_renamed_and_mapped_back(zz_plugins):
     data = core_data("array16")
     data["dataflows"] = {"D1": ["K, 16"], "D2": ["k, 16"]}
     translation = translate(node, make_core(zz_plugins, data).description)
-    assert translation.spec.equation == "O[l0][l2] = W[l1][l2] * I[l0][l1]"
+    assert translation.spec.equation == "O[d0][d2] = W[d1][d2] * I[d0][d1]"
     result = model(zz_plugins).cost([CostRequest(node, make_core(zz_plugins, data))], context(zz_plugins, lpf_limit=2))[
         0
     ]

@@ -56,7 +56,7 @@ def test_maxpool_on_a_core_without_i2(zz_plugins, tmp_path):
 
     core = make_core(zz_plugins, core_data("vector8x8"))
     translation = translate(maxpool(), core.description)
-    assert translation.spec.equation == "O[b][k][oy][ox] = I[b][k][p0][p1]"
+    assert translation.spec.equation == "O[d0][d1][d2][d3] = I[d0][d1][d6][d7]"
     assert translation.spec.links == (("I", "I1"), ("O", "O"))
     assert translation.footprint_bits == {"I1": 16 * 16 * 16 * 8, "O": 16 * 8 * 8 * 8}
     layer = {

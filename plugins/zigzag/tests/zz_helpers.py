@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,32 @@ def elementwise(op_type: str, n: int = 256, inputs: int = 1, bits: int = 8) -> N
 LINKS = {"O": "O", "W": "I2", "I": "I1"}
 
 
+def stream_named(
+    layer: dict[str, Any], spatial_mapping: dict[str, list[str]] | None = None
+) -> tuple[dict[str, Any], dict[str, list[str]] | None]:
+    """``layer`` (ZigZag's workload schema) and its ``spatial_mapping`` with the dimensions named as stream-dse 2.1.1
+    names them: loop i is ``D<i>``, the partially-relevant dimensions follow (``D<n>``, ...). ZigZag breaks ties
+    between equally ranked spatial mappings by an order that follows the names, so the reference must use them."""
+    loops, prs = layer["loop_dims"], layer.get("pr_loop_dims", [])
+    names = {dim.lower(): f"d{i}" for i, dim in enumerate([*loops, *prs])}
+
+    def rename(text: str) -> str:
+        return re.sub(r"[a-z]\w*", lambda m: names.get(m.group(0), m.group(0)), text)
+
+    renamed = {**layer, "equation": rename(layer["equation"]), "loop_dims": [f"D{i}" for i in range(len(loops))]}
+    if "dimension_relations" in layer:
+        renamed["dimension_relations"] = [rename(relation) for relation in layer["dimension_relations"]]
+    if prs:
+        renamed["pr_loop_dims"] = [f"D{len(loops) + i}" for i in range(len(prs))]
+    if spatial_mapping is None:
+        return renamed, None
+    unrolled = {
+        oa: [rename(dim.strip().lower()).upper() + "," + factor for dim, factor in (e.split(",", 1) for e in entries)]
+        for oa, entries in spatial_mapping.items()
+    }
+    return renamed, unrolled
+
+
 def api_cost(tmp_path, core_name, layer, spatial_mapping=None, lpf_limit=3, data=None):
     """(latency, energy, per-layer evaluation) as stream-dse 2.1.1 picks it, for the core file ``core_name`` or its
     ``data`` (ZigZag's keys only): ``zigzag.api.get_hardware_performance_zigzag`` with one loop per array dimension;
@@ -89,6 +116,7 @@ def api_cost(tmp_path, core_name, layer, spatial_mapping=None, lpf_limit=3, data
     cycles without the systolic drain (a mixed pass finding no loop ordering keeps the first)."""
     from zigzag.opt.loma.engine import NoValidLoopOrderingFoundException
 
+    layer, spatial_mapping = stream_named(layer, spatial_mapping)
     plain = _zigzag_cost(tmp_path, core_name, layer, spatial_mapping, lpf_limit, data, mix=False)
     try:
         mixed = _zigzag_cost(tmp_path, core_name, layer, spatial_mapping, lpf_limit, data, mix=True)
@@ -172,6 +200,7 @@ def api_cost_one_input(tmp_path, core_name, layer, lpf_limit=3, cycles_per_op=1)
     from zigzag.parser.workload_factory import WorkloadFactory
     from zigzag.parser.workload_validator import WorkloadValidator
 
+    layer, _ = stream_named(layer)
     accelerator = {k: v for k, v in core_data(core_name).items() if k not in ("type", "operator_types")}
     path = tmp_path / f"{core_name}.yaml"
     path.write_text(yaml.safe_dump(accelerator, sort_keys=False))

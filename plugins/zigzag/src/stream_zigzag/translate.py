@@ -9,10 +9,12 @@ Rules (the same shape as Stream's translation, ``cost_models.md`` §3.3; stream-
   element read per output, small next to the MACs;
 * an op taking several cycles per point (:func:`stream_core.roofline.cycles_per_point`, non-MAC nodes) is
   evaluated by ZigZag with that many ``cycles_per_op`` (:attr:`LayerSpec.cycles_per_op`);
-* loop dimensions keep the node's loop names (upper-cased) when they are plain identifiers and stay
-  unique, else they are renamed ``L<i>``;
+* loop dimensions are named by position, ``D<i>`` for the node's i-th loop, and partially-relevant ones
+  ``D<n>``, ``D<n+1>``, ... after them, as stream-dse 2.1.1 names them. The names are not cosmetic: ZigZag
+  3.9.1 breaks ties between spatial mappings of equal rank by the order it enumerates them, which follows
+  the names' hashes (a 3x3 conv on a 256x256 array: 177 cycles under these names, 321 under ``K``/``OX``);
 * per operand axis: a constant index is dropped (broadcast), ``c*X + k`` is the plain dimension ``X``,
-  ``s*X + d*Y - p`` becomes a partially-relevant dimension ``P<n> = s*X + d*Y`` with symmetric padding
+  ``s*X + d*Y - p`` becomes a partially-relevant dimension ``s*X + d*Y`` with symmetric padding
   ``(p, p)`` (Stream's convention; ZigZag then counts ``s*(X-1) + d*(Y-1) + 1 - 2p`` rows);
 * precisions: chosen by :func:`stream_zigzag.precision.choose` (workload widths, the core's accumulator
   or hardware widths, a fallback when the core cannot hold them).
@@ -24,8 +26,6 @@ than two loops, cores without a memory for a linked operand (``I1``, ``O``, and 
 
 from __future__ import annotations
 
-import re
-
 import attrs
 
 from stream_core.ir import Node, NodeKind, Operand, OperandRole
@@ -34,7 +34,6 @@ from stream_zigzag.description import ZigZagCore
 from stream_zigzag.precision import Precision, choose
 
 Unrolling = tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
-_SAFE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 LAYER_TO_MEMORY = (("I", "I1"), ("W", "I2"), ("O", "O"))
 
 
@@ -128,15 +127,8 @@ def _bias(node: Node) -> Operand | None:
 
 
 def _dimension_names(node: Node) -> dict[str, str]:
-    """Node loop name -> ZigZag dimension name: the upper-cased loop name when it is safe, else ``L<i>``."""
-    upper = [loop.name.upper() for loop in node.loops]
-    if (
-        all(_SAFE_NAME.match(n) for n in upper)
-        and len(set(upper)) == len(upper)
-        and not any(n.startswith("P") and n[1:].isdigit() for n in upper)
-    ):
-        return {loop.name: name for loop, name in zip(node.loops, upper, strict=True)}
-    return {loop.name: f"L{i}" for i, loop in enumerate(node.loops)}
+    """Node loop name -> ZigZag dimension name: ``D<i>`` by position, as stream-dse 2.1.1 names them."""
+    return {loop.name: f"D{i}" for i, loop in enumerate(node.loops)}
 
 
 def _operand_indices(
@@ -167,7 +159,7 @@ def _operand_indices(
             )
         (a, ca), (b, cb) = terms
         key = (names[a], ca, names[b], cb)
-        pr = relations.setdefault(key, f"P{len(relations)}")
+        pr = relations.setdefault(key, f"D{len(node.loops) + len(relations)}")
         pad = max(0, -expr.offset)
         padding[pr] = (pad, pad)
         out.append(pr)
