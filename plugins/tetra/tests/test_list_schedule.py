@@ -109,3 +109,25 @@ def test_transformer_mlp_beats_the_greedy_list_scheduler_on_the_same_mapping():
     assert tetra.result.totals.latency < greedy.result.totals.latency < stats["uniform_latency"]
     bus_bound = 2 * 192 * 98_304  # both weight streams, back to back on the bus
     assert bus_bound <= tetra.result.totals.latency < 1.1 * bus_bound
+
+
+def test_a_trial_its_floor_rules_out_is_not_realised_but_counts(steady):
+    """The solver's weights mode realises 90 cycles; the other mode's floor is 95 (no schedule of it can
+    be shorter), so it is never realised, yet it counts as evaluated: the same trials as without a floor."""
+    choices, _, mode_vars = start(steady)
+    realised: list[int] = []
+
+    def latency(c: dict[str, int]) -> int:
+        realised.append(c[WEIGHTS])
+        return 90 if c[WEIGHTS] == choices[WEIGHTS] else 100
+
+    def floor(c: dict[str, int]) -> int:
+        return 80 if c[WEIGHTS] == choices[WEIGHTS] else 95
+
+    other = 1 - choices[WEIGHTS]
+    plain = refine(steady, choices, mode_vars, [], latency, lambda k, m: 0, 10**6)
+    assert other in realised
+    realised.clear()
+    floored = refine(steady, choices, mode_vars, [], latency, lambda k, m: 0, 10**6, floor)
+    assert floored.choices == plain.choices and floored.evaluated == plain.evaluated
+    assert other not in realised

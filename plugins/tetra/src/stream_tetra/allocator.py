@@ -29,7 +29,7 @@ from stream_tetra.explain import capacity_report, conflict_report
 from stream_tetra.families import BUILTIN_FAMILIES
 from stream_tetra.greedy_baseline import GREEDY, greedy_baseline
 from stream_tetra.milp import Solved, TetraModel, heuristic_choices
-from stream_tetra.refine import Refined, mode_values, refine
+from stream_tetra.refine import Refined, busiest, mode_values, refine
 from stream_tetra.settings import TetraSettings
 from stream_tetra.steady import SteadyState, build_steady
 from stream_tetra.timed_schedule import Emission, Timing, emit, tight_starts, timing
@@ -194,6 +194,7 @@ def _refine(steady: SteadyState, tm: TetraModel, solved: Solved, settings: Tetra
         lambda choices: realise(choices).latency,
         traffic,
         settings.refine_firings,
+        lambda choices: busiest(steady, choices),
     )
     return refined, realise(refined.choices)
 
