@@ -214,3 +214,6 @@ def test_a_group_ends_after_its_longest_chain_of_drains(plugins, hardware):
     assert dict(group.stats)["drain_cycles"] == 10
     realised = dict(group.stats)["realised"]
     assert realised.endswith(", 20 cycles (others: list 20, greedy 20); then 10 cycles of systolic drain")
+    greedy = run(relu_chain(8, 2), hardware(cores), mapping, plugins=plugins, options=RunOptions(allocator="greedy"))
+    assert check_schedule(greedy.result, greedy.problem) == []
+    assert (greedy.result.groups[0].end, greedy.result.totals.latency) == (30, 30)

@@ -372,7 +372,7 @@ class _Scheduler:
         groups = []
         start = 0
         for group in self.problem.mapping.groups:
-            end = self._schedule_group(group.name, group.nodes, start)
+            end = self._schedule_group(group.name, group.nodes, start) + self.problem.drain(group)
             groups.append(GroupRecord(group.name, start, end, NAME))
             start = end
         return self._result(groups, start)
