@@ -182,6 +182,7 @@ class Accelerator:
         init=False, repr=False, factory=dict
     )
     _link_by_id: dict[int, Link] = attrs.field(init=False, repr=False, factory=dict)
+    _simple: dict[str, Any] = attrs.field(init=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         import networkx as nx
@@ -253,7 +254,7 @@ class Accelerator:
 
         src, dst = self.anchor(src), self.anchor(dst)
         try:
-            candidates = list(nx.all_shortest_paths(nx.DiGraph(self.graph), src, dst))
+            candidates = list(nx.all_shortest_paths(self._simple_graph(), src, dst))
         except nx.NetworkXNoPath:
             raise ValueError(f"accelerator {self.name!r}: no link path from core {src} to core {dst}") from None
         routes = [
@@ -269,13 +270,21 @@ class Accelerator:
 
         routes: list[tuple[Link, ...]] = []
         try:
-            for nodes in nx.shortest_simple_paths(nx.DiGraph(self.graph), self.anchor(src), self.anchor(dst)):
+            for nodes in nx.shortest_simple_paths(self._simple_graph(), self.anchor(src), self.anchor(dst)):
                 routes.append(tuple(self._best_link(u, v) for u, v in itertools.pairwise(nodes)))
                 if len(routes) >= limit:
                     break
         except nx.NetworkXNoPath:
             return ()
         return tuple(routes)
+
+    def _simple_graph(self) -> nx.DiGraph[int]:
+        """The link graph with parallel links merged (what route searches walk), built once."""
+        if "graph" not in self._simple:
+            import networkx as nx
+
+            self._simple["graph"] = nx.DiGraph(self.graph)
+        return self._simple["graph"]
 
     def _best_link(self, u: int, v: int) -> Link:
         return self.parallel(u, v)[0]
