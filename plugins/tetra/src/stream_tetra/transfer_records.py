@@ -144,9 +144,9 @@ def build_records(
         if multicast and len(point_to_point) > 1:
             shared = pieces.multicast(level, sp, _parts(point_to_point))
             tree = {link.id: link for r in unicasts for link in r.links}
-            multicast = RecordSpec(s_core, _cores(point_to_point), tuple(tree.values()), shared, acc)
-            if _pj(multicast) <= sum(_pj(r) for r in unicasts):
-                records.append(multicast)
+            together = RecordSpec(s_core, _cores(point_to_point), tuple(tree.values()), shared, acc)
+            if _pj(together) <= sum(_pj(r) for r in unicasts):
+                records.append(together)
                 unicasts = []
         singles.extend(unicasts)
         records.extend(_scattered(singles))

@@ -68,9 +68,9 @@ class AllocationProblem:
         through its nodes after its last activity; a node's drain is the largest of its tiles'."""
         members = set(group.nodes)
         own: dict[str, int] = {}
-        for (node, _core, _shape), result in self.costs.items():
-            if node in members:
-                own[node] = max(own.get(node, 0), math.ceil(result.detail("drain_cycles", 0) or 0))
+        for (name, _core, _shape), result in self.costs.items():
+            if name in members:
+                own[name] = max(own.get(name, 0), math.ceil(result.detail("drain_cycles", 0) or 0))
         if not any(own.values()):
             return 0
         chain: dict[str, int] = {}
