@@ -56,6 +56,24 @@ def test_affine_reshape_is_exact(model, parse, in_shape, out_shape, loops):
     assert "shape" not in w.tensors and "shape" not in w.constants
 
 
+def test_a_reshape_that_keeps_the_shape_folds_away(model, parse):
+    """Reshape [1, 3, 4, 4] -> [1, 3, 4, 4] between two relus (Stream's resnet_dual_residual block
+    boundary): no node, so no fusion cut; the second relu reads the first one's output. As a graph
+    output it stays a copy node."""
+    shape = np.array([1, 3, 4, 4], np.int64)
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="relu_a"),
+        helper.make_node("Reshape", ["a", "shape"], ["r"], name="boundary"),
+        helper.make_node("Relu", ["r"], ["y"], name="relu_b"),
+    ]
+    w = parse(model(nodes, {"x": (F32, [1, 3, 4, 4])}, {"y": (F32, [1, 3, 4, 4])}, initializers={"shape": shape}))
+    assert [n.name for n in w.nodes] == ["relu_a", "relu_b"]
+    assert [op.tensor for op in w.node("relu_b").reads] == ["a"]
+    last = helper.make_node("Reshape", ["x", "shape"], ["y"], name="out")
+    kept = parse(model([last], {"x": (F32, [1, 3, 4, 4])}, {"y": (F32, [1, 3, 4, 4])}, initializers={"shape": shape}))
+    assert [n.name for n in kept.nodes] == ["out"] and kept.node("out").kind is NodeKind.DATA_MOVEMENT
+
+
 def test_reshape_without_common_refinement_is_opaque(model, parse):
     node = helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")
     shape = np.array([6, 4], np.int64)

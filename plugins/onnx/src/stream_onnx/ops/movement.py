@@ -38,9 +38,14 @@ def _axis(node: onnx.NodeProto, graph: GraphView, rank: int, default: int = 0) -
 
 def parse_reshape(node: onnx.NodeProto, graph: GraphView) -> list[Node]:
     """Reshape, Flatten, Squeeze, Unsqueeze: affine when the two shapes have a common refinement
-    (:func:`~stream_onnx.access.reshape_access`), else the input access is opaque (``None``)."""
+    (:func:`~stream_onnx.access.reshape_access`), else the input access is opaque (``None``). One that
+    keeps the shape is folded away like Identity (its readers read the input; a copy node when the
+    output is a graph output), as Stream 2.1.1 folds layout nodes: no node, no fusion cut."""
     x, y = node.input[0], node.output[0]
     in_shape, out_shape = graph.shape(x), graph.shape(y)
+    if tuple(in_shape) == tuple(out_shape) and not graph.is_graph_output(y):
+        graph.fold(y, into=x)
+        return []
     affine = reshape_access(in_shape, out_shape)
     if affine is None:
         names = axis_names(len(out_shape))
