@@ -408,9 +408,7 @@ class _Builder:
             for level in levels:
                 plans: list[Mode] = []
                 for plan in range(self.settings.paths):
-                    shared = build_records(pieces, level, src, dst, plan, self.routes)
-                    unicast = build_records(pieces, level, src, dst, plan, self.routes, multicast=False)
-                    for records in (shared, unicast) if _signature(unicast) != _signature(shared) else (shared,):
+                    for records in build_records(pieces, level, src, dst, plan, self.routes):
                         occupied = busy(records)
                         plans.append(
                             Mode(
@@ -611,10 +609,6 @@ def _undominated(plans: list[Mode]) -> list[Mode]:
 
 def _same_boxes(a: Boxes, b: Boxes) -> bool:
     return np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-
-
-def _signature(records: list[RecordSpec]) -> list[tuple]:
-    return [(r.src, r.dsts, r.link_ids, r.offset, r.bits.tobytes()) for r in records]
 
 
 def _bits(mode: Mode) -> int:

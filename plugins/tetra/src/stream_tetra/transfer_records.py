@@ -105,20 +105,21 @@ def build_records(
     dst_cores: Sequence[int],
     plan: int,
     routes: RouteBook,
-    multicast: bool = True,
-) -> list[RecordSpec]:
-    """Records moving ``pieces`` with the given core of every source and destination part.
+) -> list[list[RecordSpec]]:
+    """The record sets that may move ``pieces`` with the given core of every source and destination part.
 
     Each source part's data is read once per memory it lands in: destination parts whose cores share a
     memory receive their hull once (when that is no more than their pieces). Memories reached over one
     bus get one bus multicast (when the hull is no more than the pieces); memories reached over
     point-to-point routes get one multicast of their pieces' hull over the union of their routes, read
     once at the source (as stream-dse 2.1.1 sends a constant input down a multicast path), when that
-    costs no more energy than a record each (with ``multicast``: a multicast of a hull moves more bits
-    over each link than its unicasts, so the allocator is offered both). What is left as one record
-    per destination and leaves the source over one link goes as one scatter when that is faster
-    (:func:`_scattered`)."""
-    records: list[RecordSpec] = []
+    costs no more energy than a record each. Such a multicast moves more bits over each link than its
+    unicasts, so when one is taken a second set, with the unicasts instead, is offered too. What is left
+    as one record per destination and leaves the source over one link goes as one scatter when that is
+    faster (:func:`_scattered`)."""
+    shared: list[RecordSpec] = []
+    apart: list[RecordSpec] = []
+    multicast = False
     acc = routes.accelerator
     for sp, s_core in enumerate(src_cores):
         bus_groups: dict[int, list[_Delivery]] = {}
@@ -129,28 +130,30 @@ def build_records(
                 bus_groups.setdefault(route[0].id, []).append(delivery)
             else:
                 point_to_point.append(delivery)
+        common: list[RecordSpec] = []
         singles: list[RecordSpec] = []
         for _link_id, members in sorted(bus_groups.items()):
             link = routes.route(s_core, members[0].core, plan)
             if len(members) > 1:
-                shared = pieces.multicast(level, sp, _parts(members))
-                if int(shared.sum()) <= sum(int(m.bits.sum()) for m in members):
-                    records.append(RecordSpec(s_core, _cores(members), link, shared, acc))
+                hull = pieces.multicast(level, sp, _parts(members))
+                if int(hull.sum()) <= sum(int(m.bits.sum()) for m in members):
+                    common.append(RecordSpec(s_core, _cores(members), link, hull, acc))
                     continue
             singles.extend(RecordSpec(s_core, (m.core,), link, m.bits, acc) for m in members)
         unicasts = [
             RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc) for m in point_to_point
         ]
-        if multicast and len(point_to_point) > 1:
-            shared = pieces.multicast(level, sp, _parts(point_to_point))
+        apart += [*common, *_scattered(singles + unicasts)]
+        if len(point_to_point) > 1:
+            hull = pieces.multicast(level, sp, _parts(point_to_point))
             tree = {link.id: link for r in unicasts for link in r.links}
-            together = RecordSpec(s_core, _cores(point_to_point), tuple(tree.values()), shared, acc)
+            together = RecordSpec(s_core, _cores(point_to_point), tuple(tree.values()), hull, acc)
             if _pj(together) <= sum(_pj(r) for r in unicasts):
-                records.append(together)
-                unicasts = []
-        singles.extend(unicasts)
-        records.extend(_scattered(singles))
-    return layout(records)
+                shared += [*common, together, *_scattered(singles)]
+                multicast = True
+                continue
+        shared += [*common, *_scattered(singles + unicasts)]
+    return [layout(shared), layout(apart)] if multicast else [layout(shared)]
 
 
 def _scattered(singles: list[RecordSpec]) -> list[RecordSpec]:
