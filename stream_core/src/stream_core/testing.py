@@ -159,14 +159,20 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
         if peak > capacity:
             violations.append(f"memory of core {memory_id} holds {peak} bits at its peak; capacity is {capacity}")
     # totals
+    last_tile: dict[str, int] = {}
+    for t in result.tiles:
+        name = group_of.get(t.node)
+        if name is not None:
+            last_tile[name] = max(last_tile.get(name, t.end), t.end)
+    specs = {group.name: group for group in problem.mapping.groups}
     for g in result.groups:
-        spec = next((group for group in problem.mapping.groups if group.name == g.name), None)
-        ends = [t.end for t in result.tiles if group_of.get(t.node) == g.name]
-        if spec is not None and ends and g.end < max(ends) + problem.drain(spec):
-            violations.append(
-                f"group {g.name} ends at {g.end}, before its results drain: last tile end {max(ends)} + "
-                f"{problem.drain(spec)} drain cycles"
-            )
+        if g.name in specs and g.name in last_tile:
+            drain = problem.drain(specs[g.name])
+            if g.end < last_tile[g.name] + drain:
+                violations.append(
+                    f"group {g.name} ends at {g.end}, before its results drain: last tile end "
+                    f"{last_tile[g.name]} + {drain} drain cycles"
+                )
     last = max([t.end for t in result.tiles] + [t.end for t in result.transfers] + [g.end for g in result.groups] + [0])
     if result.totals.latency != last:
         violations.append(f"latency {result.totals.latency} != last activity or group end {last}")
