@@ -12,6 +12,7 @@ and a member without links of its own sends and receives through its owner's lin
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping
@@ -181,8 +182,6 @@ class Accelerator:
     _routes: dict[tuple[int, int], tuple[tuple[int, ...], tuple[Link, ...]]] = attrs.field(
         init=False, repr=False, factory=dict
     )
-    _link_by_id: dict[int, Link] = attrs.field(init=False, repr=False, factory=dict)
-    _simple: dict[str, Any] = attrs.field(init=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         import networkx as nx
@@ -208,10 +207,11 @@ class Accelerator:
         return tuple(c for c in self.cores.values() if c.is_compute)
 
     def link(self, link_id: int) -> Link:
-        by_id = self._link_by_id
-        if not by_id:
-            by_id.update((link.id, link) for link in self.links)
-        return by_id[link_id]
+        return self._link_by_id[link_id]
+
+    @functools.cached_property
+    def _link_by_id(self) -> dict[int, Link]:
+        return {link.id: link for link in self.links}
 
     def shares_memory(self, a: int, b: int) -> bool:
         return self.memory_of(a) == self.memory_of(b)
@@ -254,7 +254,7 @@ class Accelerator:
 
         src, dst = self.anchor(src), self.anchor(dst)
         try:
-            candidates = list(nx.all_shortest_paths(self._simple_graph(), src, dst))
+            candidates = list(nx.all_shortest_paths(self._simple_graph, src, dst))
         except nx.NetworkXNoPath:
             raise ValueError(f"accelerator {self.name!r}: no link path from core {src} to core {dst}") from None
         routes = [
@@ -270,7 +270,7 @@ class Accelerator:
 
         routes: list[tuple[Link, ...]] = []
         try:
-            for nodes in nx.shortest_simple_paths(self._simple_graph(), self.anchor(src), self.anchor(dst)):
+            for nodes in nx.shortest_simple_paths(self._simple_graph, self.anchor(src), self.anchor(dst)):
                 routes.append(tuple(self._best_link(u, v) for u, v in itertools.pairwise(nodes)))
                 if len(routes) >= limit:
                     break
@@ -278,13 +278,12 @@ class Accelerator:
             return ()
         return tuple(routes)
 
+    @functools.cached_property
     def _simple_graph(self) -> nx.DiGraph[int]:
-        """The link graph with parallel links merged (what route searches walk), built once."""
-        if "graph" not in self._simple:
-            import networkx as nx
+        """The link graph with parallel links merged (what route searches walk)."""
+        import networkx as nx
 
-            self._simple["graph"] = nx.DiGraph(self.graph)
-        return self._simple["graph"]
+        return nx.DiGraph(self.graph)
 
     def _best_link(self, u: int, v: int) -> Link:
         return self.parallel(u, v)[0]
