@@ -239,7 +239,7 @@ def _emit_transfer(
         out.transfer_energy += float(link_pj.sum())
         out.memory_energy += float(memory_pj.sum())
         out.transfers_total += int(np.count_nonzero(bits))
-        cycles, timed = spec.timing(bits)
+        cycles, timed = spec.firing_timing()
         how = "scatter" if spec.scatter_pj is not None else "multicast"
         label = reason if len(spec.dsts) == 1 else f"{reason} ({how} to cores {', '.join(map(str, spec.dsts))})"
         ids = spec.link_ids

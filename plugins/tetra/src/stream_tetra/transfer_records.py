@@ -1,11 +1,13 @@
 """Transfer records of one transfer mode and their fixed layout inside the transfer's timeslot.
 
 A *record* is one circuit-switched data movement: one source core, one or more destination cores
-(several only for a bus multicast), the links of its route, and its bits at every firing; it lasts
-``Accelerator.transfer_cycles`` (the narrowest link, or longer where an end core has a measured
-bandwidth). Data between cores sharing a memory stays in place and makes no record. All
-records of a transfer share its timeslot; each gets a fixed offset computed with its longest
-firing, so at every firing the records occupy disjoint link intervals and the slot latency is the
+(several only for a bus multicast), the links of its route, and its bits at every firing; alone it
+lasts ``Accelerator.transfer_cycles`` (the narrowest link, or longer where an end core has a measured
+bandwidth). Data between cores sharing a memory stays in place and makes no record. All records of a
+transfer share its timeslot and get fixed offsets (:func:`layout`): records sharing links either go
+one after another, or, when that is shorter, all at once as a *bundle* sharing each link's bandwidth
+(as Stream shares a link between the transfers on it), so many small pieces over a wide link take
+``ceil(their bits / bandwidth)`` cycles together rather than a cycle each. The slot latency is the
 layout's makespan.
 """
 
@@ -60,6 +62,9 @@ class RecordSpec:
     #: links, and in the memories (read at the source, written at the destination); ``None``: ``bits``
     #: times the per-bit energies of every link and destination (a unicast or a multicast).
     scatter_pj: tuple[np.ndarray, np.ndarray] | None = None
+    #: Per firing, the cycles the record's bundle keeps its links (:func:`layout`); ``None``: the
+    #: record is laid out alone and keeps them for its own time.
+    hold: np.ndarray | None = None
 
     def energies(self) -> tuple[np.ndarray, np.ndarray]:
         """pJ per firing on the links crossed and in the memories read and written."""
@@ -87,11 +92,19 @@ class RecordSpec:
             np.asarray(dsts, dtype=np.int64)[inverse].reshape(shape),
         )
 
+    def firing_timing(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per firing: the cycles the record keeps its links (its own :meth:`timing`, or its bundle's
+        time) and the destination :meth:`timing` names; 0 cycles where it moves nothing."""
+        cycles, dsts = self.timing(self.bits)
+        if self.hold is not None:
+            cycles = np.where(self.bits > 0, np.maximum(cycles, self.hold), 0)
+        return cycles, dsts
+
     @functools.cached_property
     def max_cycles(self) -> int:
         """The longest firing (a measured bandwidth's efficiency grows with the size, so a smaller
         firing may take longer than the largest)."""
-        return int(self.timing(self.bits)[0].max()) if len(self.bits) else 0
+        return int(self.firing_timing()[0].max()) if len(self.bits) else 0
 
     @property
     def link_ids(self) -> tuple[int, ...]:
@@ -158,8 +171,7 @@ def build_records(
 
 def _scattered(singles: list[RecordSpec]) -> list[RecordSpec]:
     """Unicasts from one source leaving it over the same link, as one scatter when that takes fewer
-    cycles than their sequence (each record lasts at least a cycle: many small pieces over a wide link
-    would otherwise take a cycle each)."""
+    cycles than their sequence and no more than their bundle (:func:`shared_cycles`)."""
     by_first: dict[int, list[RecordSpec]] = {}
     for record in singles:
         by_first.setdefault(record.links[0].id, []).append(record)
@@ -176,7 +188,9 @@ def _scattered(singles: list[RecordSpec]) -> list[RecordSpec]:
                 group[0].accelerator,
                 scatter_pj=(np.sum([p[0] for p in parts], axis=0), np.sum([p[1] for p in parts], axis=0)),
             )
-            if scatter.max_cycles < sum(r.max_cycles for r in group):
+            together = shared_cycles(group)
+            faster = scatter.max_cycles < sum(r.max_cycles for r in group)
+            if faster and (together is None or scatter.max_cycles <= together.max()):
                 out.append(scatter)
                 continue
         out.extend(group)
@@ -227,17 +241,59 @@ def _cores(members: Sequence[_Delivery]) -> tuple[int, ...]:
 
 
 def layout(records: list[RecordSpec]) -> list[RecordSpec]:
-    """Fixed offsets: longest records first, each as early as all of its links are free."""
+    """Fixed offsets. Records connected by shared links (a *component*) go one after another, longest
+    first, each as early as all of its links are free; or, when that ends later than their bundle
+    (:func:`shared_cycles`), all from offset 0 for the bundle's time. Records keep their order."""
     ordered = sorted(records, key=lambda r: (-r.max_cycles, r.src, r.dsts, r.link_ids))
-    free: dict[int, int] = {}
-    out = []
-    for record in ordered:
-        offset = max((free.get(i, 0) for i in record.link_ids), default=0)
-        end = offset + record.max_cycles
-        for i in record.link_ids:
-            free[i] = end
-        out.append(attrs.evolve(record, offset=offset))
-    return out
+    placed: dict[int, RecordSpec] = {}
+    for component in _components(ordered):
+        free: dict[int, int] = {}
+        sequence = []
+        for record in component:
+            offset = max((free.get(i, 0) for i in record.link_ids), default=0)
+            for i in record.link_ids:
+                free[i] = offset + record.max_cycles
+            sequence.append(attrs.evolve(record, offset=offset))
+        together = shared_cycles(component) if len(component) > 1 else None
+        if together is not None and together.max() < max(free.values()):
+            sequence = [attrs.evolve(record, offset=0, hold=together) for record in component]
+        placed.update((id(record), out) for record, out in zip(component, sequence, strict=True))
+    return [placed[id(record)] for record in ordered]
+
+
+def _components(records: list[RecordSpec]) -> list[list[RecordSpec]]:
+    """``records`` grouped by shared links (connected through chains of them), in order."""
+    root: dict[int, int] = {}
+
+    def find(i: int) -> int:
+        while root.setdefault(i, i) != i:
+            i = root[i]
+        return i
+
+    for record in records:
+        for i in record.link_ids[1:]:
+            root[find(i)] = find(record.link_ids[0])
+    groups: dict[int, list[RecordSpec]] = {}
+    for record in records:
+        groups.setdefault(find(record.link_ids[0]), []).append(record)
+    return list(groups.values())
+
+
+def shared_cycles(records: Sequence[RecordSpec]) -> np.ndarray | None:
+    """Per firing, the cycles ``records`` take all at once sharing their links: the most loaded link's
+    ``ceil(bits / bandwidth)`` (each record moves its bits at an even rate over all of its links, so no
+    link carries more than its bandwidth in any cycle). ``None`` when an end core has a measured
+    bandwidth: that is measured for one transfer, so such records go one after another."""
+    acc = records[0].accelerator
+    if any(core in acc.core_bandwidth for r in records for core in (r.src, *r.dsts)):
+        return None
+    load: dict[int, np.ndarray] = {}
+    bandwidth: dict[int, float] = {}
+    for record in records:
+        for link in record.links:
+            load[link.id] = load.get(link.id, 0) + record.bits
+            bandwidth[link.id] = link.bandwidth
+    return np.max([np.ceil(load[i] / bandwidth[i]).astype(np.int64) for i in load], axis=0)
 
 
 def busy(records: Sequence[RecordSpec]) -> dict[tuple[str, int], tuple[int, int]]:
