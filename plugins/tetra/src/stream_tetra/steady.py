@@ -82,7 +82,7 @@ class Activity:
     rings: dict[int, Ring] = attrs.field(factory=dict)  # stop level -> its buffer ring
     local: bool = False  # an edge whose data never leaves the producer's cores (no slot of its own)
     waits: np.ndarray | None = None  # edge: per consumer step, the producer iteration it waits for (-1: none)
-    readers: tuple[str, ...] = ()  # input: later nodes reading the same delivery on the same cores
+    readers: tuple[str, ...] = ()  # input: later nodes reading (part of) the same delivery on the same cores
 
     @property
     def is_transfer(self) -> bool:
@@ -330,7 +330,7 @@ class _Builder:
                     levels = levels[: self.settings.max_levels + 1]
                 pieces = InputPieces(state, operand, tensor, levels, self.whole)
                 shared = self._same_delivery(name, pieces)
-                if shared is not None:  # one fetch serves every reader of these blocks on these cores
+                if shared is not None:  # one fetch serves every reader of these blocks (or of parts)
                     shared.readers = (*shared.readers, name)
                     self._add_dep(name, shared.key)
                     continue
@@ -349,8 +349,9 @@ class _Builder:
                 activity.deps = (f"compute:{name}",)
 
     def _same_delivery(self, name: str, pieces: InputPieces) -> Activity | None:
-        """An input activity of an earlier reader that delivers exactly these blocks, in the same
-        iterations, to the same cores (both readers pinned there), or ``None``."""
+        """An input activity of an earlier reader that delivers these blocks or blocks containing them
+        (a 1x1 convolution's rows inside a 3x3 one's, say), in the same iterations, to the same cores
+        (both readers pinned there), or ``None``."""
         cores = self._pinned(name)
         if cores is None:
             return None
@@ -364,7 +365,7 @@ class _Builder:
                 and other.operand.precision == pieces.operand.precision
                 and np.array_equal(other.consumer.iterations, pieces.consumer.iterations)
                 and all(
-                    _same_boxes(other.boxes(level, part), pieces.boxes(level, part))
+                    _inside(pieces.boxes(level, part), other.boxes(level, part))
                     for level in pieces.levels
                     for part in range(pieces.dst_parts)
                 )
@@ -607,8 +608,10 @@ def _undominated(plans: list[Mode]) -> list[Mode]:
     return kept
 
 
-def _same_boxes(a: Boxes, b: Boxes) -> bool:
-    return np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+def _inside(inner: Boxes, outer: Boxes) -> bool:
+    """Whether every box of ``inner`` lies inside the box of ``outer`` at the same position."""
+    (lo, hi), (olo, ohi) = inner, outer
+    return lo.shape == olo.shape and bool((olo <= lo).all() and (hi <= ohi).all())
 
 
 def _bits(mode: Mode) -> int:
