@@ -109,9 +109,8 @@ class TetraAllocator:
             elif settings.greedy:
                 baseline = greedy_baseline(problem, group, context, start)
                 stats["schedules"]["greedy"] = baseline if isinstance(baseline, str) else baseline.latency
-                if not isinstance(baseline, str) and (baseline.latency, baseline.energy) < (
-                    end - start,
-                    _energy(emission),
+                if not isinstance(baseline, str) and _better(
+                    (baseline.latency, baseline.energy), (end - start, _energy(emission)), settings
                 ):
                     emission, group_memory, end = baseline.emission, baseline.memory, start + baseline.latency
                     stats["schedule"] = GREEDY
@@ -195,6 +194,7 @@ def _refine(steady: SteadyState, tm: TetraModel, solved: Solved, settings: Tetra
         traffic,
         settings.refine_firings,
         lambda choices: busiest(steady, choices),
+        settings.latency_cap,
     )
     return refined, realise(refined.choices)
 
@@ -282,6 +282,15 @@ def _group_stats(
             "rule": "above tetra.max_tiles tiles: the first iterations and every mode's last firing",
         }
     return stats
+
+
+def _better(a: tuple[int, float], b: tuple[int, float], settings: TetraSettings) -> bool:
+    """Whether schedule ``a`` (latency, energy) beats ``b``: both within the latency tolerance of the
+    shorter, the lower energy (then the shorter); else the shorter."""
+    cap = settings.latency_cap(min(a[0], b[0]))
+    if max(a[0], b[0]) <= cap:
+        return (a[1], a[0]) < (b[1], b[0])
+    return a[0] < b[0]
 
 
 def _energy(emission: Emission) -> float:

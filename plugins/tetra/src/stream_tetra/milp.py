@@ -13,6 +13,7 @@ Variables (see ``docs`` in the README for the full formulation):
 
 Objectives, lexicographic: latency ``T`` (+ family terms), off-chip traffic, buffered tiles, then
 family objectives, and last the links used by the chosen routes (prefers short routes on ties).
+The later levels keep the latency within ``tetra.latency_tolerance`` of its optimum (0: exactly).
 """
 
 from __future__ import annotations
@@ -402,7 +403,7 @@ class TetraModel:
             )
         )
         levels = [
-            Objective(latency, name="latency", abs_tol=0.5),
+            Objective(latency, name="latency", abs_tol=0.5, rel_tol=self.settings.latency_tolerance),
             Objective(traffic, name="offchip_traffic", abs_tol=0.5),
             Objective(tiles, name="buffering", abs_tol=0.5),
         ]

@@ -4,10 +4,13 @@ The MILP's latency is the uniform schedule's; when the list schedule is the shor
 the uniform model penalises (a reuse level whose transfers come in bursts, say) may realise a
 shorter schedule and move fewer bits. Hill climbing from the solver's choices: for each transfer
 with several modes (in activity order), try each other mode that keeps the chosen cores; keep it
-when it lowers (realised latency, off-chip traffic, buffered tiles) and every constraint-family row
-over mode variables still holds (memory capacity, plugins' limits). A trial is not realised when a
-floor on its latency (the busy cycles of its busiest resource) already rules it out. Activities in
-a family row that involves other variables are left as the solver chose. Passes repeat until one changes nothing.
+when it scores lower and every constraint-family row over mode variables still holds (memory
+capacity, plugins' limits). The score: realised latency, off-chip traffic, buffered tiles, where a
+latency within ``cap(shortest)`` of the shortest realised so far counts as equally fast (then
+traffic, tiles and latency decide; ``cap`` is ``tetra.latency_tolerance``'s). A trial is not realised
+when a floor on its latency (the busy cycles of its busiest resource) already rules it out.
+Activities in a family row that involves other variables are left as the solver chose. Passes
+repeat until one changes nothing.
 
 Work is capped in firings scheduled (``tetra.refine_firings``), not seconds, so results do not
 depend on the machine.
@@ -22,7 +25,7 @@ import attrs
 from stream_core.ir.lp import Constraint
 from stream_tetra.steady import Resource, SteadyState
 
-Score = tuple[int, int, int]
+Score = tuple[int, int, int, int]
 
 
 @attrs.frozen
@@ -41,11 +44,13 @@ def refine(
     traffic: Callable[[str, int], int],
     budget: int,
     floor: Callable[[dict[str, int]], int] | None = None,
+    cap: Callable[[int], int] = lambda shortest: shortest,
 ) -> Refined:
     """Better choices (or the same) and how many moves were kept; ``realised`` gives the latency
     of a choice set, ``traffic`` the off-chip bits of one activity's mode, ``budget`` the firings
     that may be scheduled in all, ``floor`` (optional) a latency ``realised`` never goes below
-    (:func:`busiest` for realised schedules): a trial it rules out is not realised, but counts."""
+    (:func:`busiest` for realised schedules): a trial it rules out is not realised, but counts;
+    ``cap`` the longest latency as good as a given shortest one (default: only itself)."""
     firings = sum(len(a.modes[choices[a.key]].firings) for a in steady.activities) or 1
     evaluations = budget // firings
     checkable, locked = _rows(rows, mode_vars)
@@ -67,7 +72,13 @@ def refine(
         )
 
     current = dict(choices)
-    best: Score = (realised(current), *rest(current))
+    latency = realised(current)
+    shortest = latency
+    best = rest(current)
+
+    def score(cycles: int, others: tuple[int, int]) -> Score:
+        return (cycles if cycles > cap(shortest) else 0, *others, cycles)
+
     moves = evaluated = 0
     changed = True
     while changed and evaluated < evaluations:
@@ -84,11 +95,13 @@ def refine(
                     return Refined(current, moves, evaluated)
                 evaluated += 1
                 others = rest(trial)
-                if floor is not None and (floor(trial), *others) >= best:
+                low = floor(trial) if floor is not None else -1
+                if low >= shortest and score(low, others) >= score(latency, best):
                     continue  # its latency is at least the floor: it cannot score below the best
-                value: Score = (realised(trial), *others)
-                if value < best:
-                    current, best, moves, changed = trial, value, moves + 1, True
+                value = realised(trial)
+                shortest = min(shortest, value)
+                if score(value, others) < score(latency, best):
+                    current, latency, best, moves, changed = trial, value, others, moves + 1, True
     return Refined(current, moves, evaluated)
 
 

@@ -19,14 +19,19 @@
   when that shortens the realised schedule; this caps the firings those trials may schedule in all
   (``0``: keep the solver's modes).
 * ``tetra.greedy`` (``true``): also schedule each group with the core's greedy list scheduler on the
-  same mapping and keep its schedule when shorter (ties: TETRA's; equal latency: the lower energy).
+  same mapping and keep its schedule when better by ``tetra.latency_tolerance`` (ties: TETRA's).
   Not tried for a group above ``tetra.max_tiles`` tiles (greedy records every tile).
+* ``tetra.latency_tolerance`` (``0``): the fraction of latency a group may give up for less energy.
+  Schedules within ``floor((1 + x) * shortest)`` cycles of the shortest count as equally fast and
+  the one moving the fewest off-chip bits (the MILP, the refinement) or using the least energy
+  (TETRA against greedy) wins; ``0`` is latency first, energy on ties only.
 * ``tetra.threads`` (``1``): solver threads (1 keeps results reproducible).
 * ``tetra.explain`` (``true``): on an infeasible model, ask the solver which constraint groups conflict.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -51,6 +56,11 @@ class TetraSettings:
     threads: int = 1
     explain: bool = True
     greedy: bool = True
+    latency_tolerance: float = 0.0
+
+    def latency_cap(self, shortest: int) -> int:
+        """The longest latency that counts as equally fast as ``shortest``."""
+        return int(shortest * (1 + self.latency_tolerance) + 1e-9)
 
     @classmethod
     def from_context(cls, context: RunContext) -> TetraSettings:
@@ -84,6 +94,14 @@ def _convert(name: str, raw: Any) -> Any:
         return parse_flag(raw)
     if name == "max_levels" and str(raw).strip().lower() in ("none", ""):
         return None
+    if name == "latency_tolerance":
+        try:
+            fraction = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a fraction >= 0 (0.05: 5 %), got {raw!r}") from None
+        if not (math.isfinite(fraction) and fraction >= 0):
+            raise ValueError(f"expected a fraction >= 0 (0.05: 5 %), got {raw!r}")
+        return fraction
     try:
         value = int(raw)
     except (TypeError, ValueError):

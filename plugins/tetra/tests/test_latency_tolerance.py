@@ -1,0 +1,78 @@
+"""``tetra.latency_tolerance``: schedules within ``floor((1 + x) * shortest)`` cycles of the shortest
+count as equally fast and the cheaper one wins, in the MILP, the refinement and against greedy.
+
+Workload and hardware of ``test_multicast.conv_rows``: a 3x3 convolution of a 1x4x4 int8 x split by
+output rows over cores 0 and 1, each part reading three rows (96 bits), DRAM (core 2) on its own
+8 bit/cycle link to each core. w (72 bits) goes to both at once in 9 cycles. x as two unicasts takes
+12 cycles (both links at once), as one multicast of the hull (128 bits) 16. The convolution takes 18
+cycles and its output halves (64 bits each) 8 cycles back: 9 + 12 + 18 + 8 = 47 cycles at
+2 x 96 x 1.1 + 72 x 1.2 + 2 x 64 x 1.1 = 438.4 pJ of memory energy, or 9 + 16 + 18 + 8 = 51 cycles
+at 128 x 1.2 + 86.4 + 140.8 = 380.8 pJ with the multicast.
+"""
+
+from __future__ import annotations
+
+import pytest
+from stream_tetra.settings import TetraSettings
+from test_multicast import LINKS, conv_rows
+from tetra_helpers import core
+
+from stream_core import RunOptions, run
+from stream_core.context import RunContext
+from stream_core.errors import InputError
+from stream_core.testing import check_schedule
+
+
+def schedule(plugins, hardware, tolerance: float, greedy: bool = False):
+    workload, rows = conv_rows()
+    options = RunOptions(settings={"tetra.greedy": greedy, "tetra.latency_tolerance": tolerance})
+    outcome = run(workload, hardware([core("a"), core("b")], LINKS), rows, plugins=plugins, options=options)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    return outcome.result
+
+
+def x_bits(result) -> list[int]:
+    return sorted(t.bits for t in result.transfers if t.tensor == "x")
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "latency", "energy", "x"),
+    [
+        (0.0, 47, 438.4, [96, 96]),  # latency first
+        (0.08, 47, 438.4, [96, 96]),  # cap floor(47 x 1.08) = 50 < 51
+        (0.09, 51, 380.8, [128]),  # cap floor(47 x 1.09) = 51: the multicast's 4 cycles are tolerated
+    ],
+)
+def test_the_multicast_is_kept_when_its_latency_is_within_the_tolerance(
+    plugins, hardware, tolerance, latency, energy, x
+):
+    result = schedule(plugins, hardware, tolerance)
+    assert result.totals.latency == latency
+    assert result.totals.memory_energy_pj == pytest.approx(energy)
+    assert x_bits(result) == x
+
+
+def test_greedy_shorter_within_the_tolerance_but_dearer_loses(plugins, hardware):
+    """Greedy's 47 cycles (x unicast) are within 10 % of 51 and cost more: TETRA's multicast stays."""
+    result = schedule(plugins, hardware, 0.1, greedy=True)
+    stats = dict(result.groups[0].stats)
+    assert (stats["schedule"], stats["schedules"]["greedy"], result.totals.latency) == ("uniform", 47, 51)
+    assert result.totals.memory_energy_pj == pytest.approx(380.8)
+
+
+def settings_of(plugins, **values: str) -> TetraSettings:
+    return TetraSettings.from_context(RunContext(plugins=plugins, options=RunOptions(settings=values)))
+
+
+def test_the_tolerance_setting_and_its_cap(plugins):
+    assert TetraSettings().latency_tolerance == 0.0
+    assert TetraSettings().latency_cap(47) == 47
+    tolerant = settings_of(plugins, **{"tetra.latency_tolerance": "0.05"})
+    assert (tolerant.latency_cap(100), tolerant.latency_cap(47)) == (105, 49)
+
+
+@pytest.mark.parametrize("raw", ["-0.1", "inf", "nan", "five"])
+def test_a_bad_tolerance_names_the_setting(plugins, raw):
+    with pytest.raises(InputError) as error:
+        settings_of(plugins, **{"tetra.latency_tolerance": raw})
+    assert "tetra.latency_tolerance" in str(error.value) and "fraction >= 0" in str(error.value)
