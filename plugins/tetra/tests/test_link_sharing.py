@@ -66,7 +66,8 @@ def test_records_from_a_core_of_measured_bandwidth_go_one_after_another(plugins,
 def test_a_gathered_writeback_shares_the_bus_and_passes_check_schedule(plugins, hardware):
     """relu_0 on 1,000 int8 elements split over cores 0-7 (125 each): each writes back 1,000 bits, 8,000
     in all over the bus: one cycle for the eight at once, not 8 one after another. check_schedule
-    accepts it and rejects a ninth transfer of 4,000 bits in that cycle (12,000 bits/cycle)."""
+    accepts it and rejects a ninth transfer of 4,000 bits in that cycle (12,000 bits/cycle), but not
+    the same ninth transfer over two cycles (8,000 + 2,000, then 2,000 bits/cycle)."""
     relu = Mapping({"relu_0": NodeMapping("relu_0", tuple(range(8)), (("D0", 8),))}, (FusedGroup("g", ("relu_0",)),))
     outcome = run(relu_chain(1000, 1), eight_cores(hardware), relu, plugins=plugins, options=OWN)
     result = outcome.result
@@ -80,3 +81,9 @@ def test_a_gathered_writeback_shares_the_bus_and_passes_check_schedule(plugins, 
     assert check_schedule(attrs.evolve(result, transfers=(*result.transfers, extra)), outcome.problem) == [
         f"link {back[0].links[0]} carries 12000 bits/cycle in [{start},{start + 1}); bandwidth 10000"
     ]
+    slower = attrs.evolve(extra, end=start + 2)
+    longer = attrs.evolve(result.totals, latency=start + 2)
+    assert (
+        check_schedule(attrs.evolve(result, transfers=(*result.transfers, slower), totals=longer), outcome.problem)
+        == []
+    )
