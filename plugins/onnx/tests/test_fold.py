@@ -21,7 +21,12 @@ def test_shape_gather_concat_reshape_chain_folds(model, parse):
         helper.make_node("Relu", ["r"], ["y"], name="relu"),
     ]
     inits = {"zero": np.array(0, np.int64), "axes": np.array([0], np.int64), "minus_one": np.array([-1], np.int64)}
-    w = parse(model(nodes, {"x": (F32, [2, 3, 4])}, {"y": (F32, None)}, initializers=inits))
+    m = model(nodes, {"x": (F32, [2, 3, 4])}, {"y": (F32, None)}, initializers=inits)
+    folded = parse(m).node("relu")  # by default the Reshape folds into relu, whose loop K splits into 3 x 4
+    assert folded.sizes == {"D": 2, "K": 3, "K_1": 4}
+    assert [str(e) for e in folded.reads[0].access] == ["D", "K", "K_1"]
+    assert [str(e) for e in folded.output.access] == ["D", "4*K + K_1"]
+    w = parse(m, fold_reshape="false")
     assert [n.name for n in w.nodes] == ["reshape", "relu"]
     assert w.tensor("r").shape == (2, 12) and w.node("relu").sizes == {"D": 2, "K": 12}
     # [2, 3, 4] -> [2, 12]: loops 2, 3, 4; output axis 1 = 4*D + K

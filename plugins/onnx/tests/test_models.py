@@ -58,8 +58,11 @@ def test_attention_block(model, parse):
         "k_t",
         "v_t",
         "ctx_t",
-        "merge",
-    }
+    }  # the ctx_t -> merge Reshape is folded into out_proj: its loop over the merged heads axis split in two
+    out_proj = w.node("out_proj")
+    assert out_proj.sizes == {"B": 1, "D": tokens, "K": width, "C": heads, "C_1": dh}
+    assert [str(e) for e in out_proj.reads[0].access] == ["0", "D", "C", "C_1"]  # ctx_t [1, tokens, heads, dh]
+    assert [str(e) for e in out_proj.reads[1].access] == [f"{dh}*C + C_1", "K"]  # w_o row h*dh + j
     # every reshape here splits or merges the last axis: exact affine accesses
     assert all(op.access is not None for n in w.nodes for op in n.operands)
     assert w.node("softmax").protected_loops == ("OX",)
@@ -96,7 +99,10 @@ def test_grouped_query_attention(model, parse):
     assert w.node("scores").macs == b * hq * s * s * d
     context = w.node("context")
     assert context.sizes == {"B0": b, "B1": hkv, "B2": g, "D": s, "K": d, "C": s}
-    assert [str(e) for e in context.operands[1].access] == ["B0", "B1", "0", "C", "K"]  # V shared by the group
+    # the group Reshape and V's Unsqueeze are folded: probs' head axis is g*B1 + B2, V is shared by the group
+    # (its batch axis, of size b = 1, is indexed at 0)
+    assert [str(e) for e in context.operands[0].access] == ["0", f"{g}*B1 + B2", "D", "C"]
+    assert [str(e) for e in context.operands[1].access] == ["0", "B1", "C", "K"]
     assert context.macs == b * hq * s * d * s
     assert w.macs == 2 * b * hq * s * s * d
 

@@ -152,3 +152,34 @@ def test_dimensions_are_named_as_stream_names_them(zz_plugins, tmp_path):
     assert (result.latency, result.energy_pj) == (latency - cme.systolic_drain_cycle, pytest.approx(energy, rel=1e-12))
     assert result.detail("spatial_mapping") == "D1: OX 16; D2: OY 16"
     assert result.latency == 1443
+
+
+def test_gemm_with_a_folded_flatten(zz_plugins, tmp_path):
+    """A Gemm reading a flattened [1, 4, 4, 4] tensor as the ONNX plugin folds the Flatten: its reduction loop
+    split into C (4) with C_1, C_2 (4 each) appended, the weight row ``16*C + 4*C_1 + C_2`` one index per loop."""
+    from stream_core.ir import AffineExpr, LoopDim, Node, Operand
+
+    loops = [("D", 1), ("C", 4), ("K", 10), ("C_1", 4), ("C_2", 4)]
+    row = AffineExpr((("C", 16), ("C_1", 4), ("C_2", 1)))
+    node = Node(
+        "fc",
+        "Gemm",
+        [LoopDim(n, s) for n, s in loops],
+        [
+            Operand("input", "c", 8, (AffineExpr.constant(0), *(AffineExpr.of(d) for d in ("C", "C_1", "C_2")))),
+            Operand("weight", "w", 8, (row, AffineExpr.of("K"))),
+            Operand("output", "y", 8, (AffineExpr.of("D"), AffineExpr.of("K"))),
+        ],
+        mac_op=True,
+    )
+    layer = {
+        "operator_type": "Gemm",
+        "equation": "O[d][k]+=W[c][c1][c2][k]*I[c][c1][c2]",
+        "loop_dims": ["D", "C", "K", "C1", "C2"],
+        "loop_sizes": [1, 4, 10, 4, 4],
+        "operand_precision": PRECISION,
+    }
+    latency, energy, _ = api_cost(tmp_path, "tpu_like", layer)
+    result = model_cost(zz_plugins, "tpu_like", node)
+    assert result.latency == latency
+    assert result.energy_pj == pytest.approx(energy, rel=1e-12)

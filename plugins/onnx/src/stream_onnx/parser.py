@@ -7,7 +7,8 @@ ones in one error); parse each node with the op parser chosen for its ``(domain,
 ``onnx.dims`` fixes symbolic input dimensions (``{batch: 1}``); ``onnx.data_inputs`` lists the graph
 inputs that carry data rather than parameters (default: the first graph input), which decides
 operand roles where the op does not; ``onnx.fold_transpose`` (default false) folds a Transpose into its
-readers' access.
+readers' access; ``onnx.fold_reshape`` (default true) folds an affine Reshape/Flatten/Squeeze/
+Unsqueeze into its readers (:mod:`stream_onnx.reshape_fold`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from stream_onnx.dispatch import OpParserTable
 from stream_onnx.fold import default_domain
 from stream_onnx.graph import GraphView
 from stream_onnx.loader import LoadedModel, analyse, check_dims_setting, name_nodes, read_model
+from stream_onnx.reshape_fold import fold_reshapes
 
 
 class ONNXWorkloadParser:
@@ -59,6 +61,10 @@ class ONNXWorkloadParser:
             raise InputError(problems)
         if graph.folded_layouts:
             context.warn(folded_note(loaded, graph))
+        if flag_setting(context, "onnx.fold_reshape", True):
+            nodes, reshapes = fold_reshapes(nodes, loaded.outputs)
+            if reshapes:
+                context.warn(reshape_note(reshapes))
         return assemble(path, loaded, graph, nodes)
 
 
@@ -69,6 +75,15 @@ def folded_note(loaded: LoadedModel, graph: GraphView) -> str:
     return (
         f"layout nodes folded into their readers' access (no node or tiles of their own, as Stream 2.1.1 "
         f"does, with --set onnx.fold_transpose=true): {listed}"
+    )
+
+
+def reshape_note(reshapes: Sequence[Node]) -> str:
+    """The note naming the reshapes folded into their readers (:mod:`stream_onnx.reshape_fold`)."""
+    listed = ", ".join(f"{n.name} ({n.op_type})" for n in reshapes)
+    return (
+        "reshapes folded into their readers' access, a reader's loop over a merged axis split into one loop "
+        f"per original axis (as Stream 2.1.1 does; --set onnx.fold_reshape=false keeps them as nodes): {listed}"
     )
 
 

@@ -124,3 +124,9 @@ def stream_register_settings() -> Iterator[SettingRecord]:
         choices=("true", "false"),
         default="false",
     )
+    yield SettingRecord(
+        name="onnx.fold_reshape",
+        description="fold an affine Reshape/Flatten/Squeeze/Unsqueeze into its readers, as Stream 2.1.1 does",
+        choices=("true", "false"),
+        default="true",
+    )

@@ -26,9 +26,11 @@ than two loops, cores without a memory for a linked operand (``I1``, ``O``, and 
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
-from stream_core.ir import Node, NodeKind, Operand, OperandRole
+from stream_core.ir import AffineExpr, Node, NodeKind, Operand, OperandRole
 from stream_core.roofline import cycles_per_point
 from stream_zigzag.description import ZigZagCore
 from stream_zigzag.precision import Precision, choose
@@ -147,11 +149,11 @@ def _operand_indices(
         terms = [(d, c) for d, c in expr.terms if c != 0]
         if not terms:
             continue
-        if len(terms) == 1:
-            name = names[terms[0][0]]
-            if name not in out:
-                out.append(name)
-                count *= sizes[terms[0][0]]
+        if len(terms) == 1 or _row_major(expr, operand, sizes):
+            for loop, _ in terms:
+                if names[loop] not in out:
+                    out.append(names[loop])
+                    count *= sizes[loop]
             continue
         if operand.role is OperandRole.OUTPUT or len(terms) > 2 or any(c < 0 for _, c in terms):
             raise Unsupported(
@@ -167,6 +169,19 @@ def _operand_indices(
     if not out and operand.role is OperandRole.OUTPUT:
         raise Unsupported(f"output {operand.tensor!r} is indexed by no loop")
     return out, count
+
+
+def _row_major(expr: AffineExpr, operand: Operand, sizes: dict[str, int]) -> bool:
+    """Whether ``expr`` is a row-major combination of loops (a folded reshape's merged axis, e.g.
+    ``256*C + 16*C_1 + C_2``): every point a distinct index, so each loop is an index of its own. A
+    two-loop input index is left to the sliding-window relation, as a convolution's is."""
+    terms = [(d, c) for d, c in expr.terms if c]
+    if len(terms) == 2 and operand.role is OperandRole.INPUT:
+        return False
+    if any(c < 0 for _, c in terms) or len({d for d, _ in terms}) != len(terms):
+        return False
+    ranges = {d: (0, sizes[d]) for d, _ in terms}
+    return expr.distinct_count(ranges) == math.prod(sizes[d] for d, _ in terms)
 
 
 def _term(name: str, indices: list[str]) -> str:
