@@ -20,7 +20,8 @@
    :mod:`stream_tetra.axis_tiles`), so the mapping reads back from Stream's format unchanged. An
    axis holding a protected loop (a normalisation's axis) is never tiled. Per group: the fewest
    tiles along the axes of the streaming loops (the loop indexing each output's rows: ``OY`` of a
-   convolution, ``D``/``M`` of a matrix product), then along the axes of the output's columns
+   convolution, ``D``/``M`` of a matrix product; a node whose rows may not be tiled streams its
+   contraction instead, see :func:`_stream_of`), then along the axes of the output's columns
    (``OX``, ``N``) where that loop is inside the row loop, the same count for every such axis, such
    that the tiles of all the group's nodes on the cores using a top memory (one core, or all that
    share it) fit in ``fused.memory_fraction`` (default 1/2: the other half is for double buffering)
@@ -35,12 +36,14 @@
    or the streaming loops get the next larger tile count when that empties the memory more.
 5. **Contraction.** A group none of whose results another member reads may instead stream its
    reductions (each node's largest, :func:`contraction_loop`), rows whole; both tilings are
-   scheduled (:mod:`stream_tetra.search`) and the shorter kept, with a note. ``fused.effort`` above
-   ``fast`` searches more (:func:`group_candidates`).
+   scheduled (:mod:`stream_tetra.search`) and the shorter kept, with a note. So is the group cut
+   before a member that reads another's output along an axis the other does not stream
+   (:func:`break_cuts`). ``fused.effort`` above ``fast`` searches more (:func:`group_candidates`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -228,8 +231,52 @@ def fast_candidates(
       head's Q/K/V projections: 23,552 cycles streaming K, 64,876 streaming rows);
     * a group where a node with several candidate cores has no loop to split but its rows (a
       softmax: its one other axis is the normalised one) split over rows throughout, as Stream
-      does, instead of leaving that node on one core while the others split.
+      does, instead of leaving that node on one core while the others split;
+    * a group where a member reads another's output along an axis the other does not stream
+      (:func:`stream_break`: attention's ``Q @ K^T`` with the Transpose folded) cut before that
+      reader, each part with its own alternatives: the reader waits for the whole tensor anyway, so
+      fusing only keeps it on chip, while the cut lets each part stream its own way (stream-dse
+      2.1.1's simba, attention head: 35,576 cycles fused, 14,073 cut).
     """
+    return _own_candidates(workload, accelerator, settings, nodes, seed) + break_cuts(
+        workload, accelerator, settings, nodes, seed
+    )
+
+
+def break_cuts(
+    workload: Workload,
+    accelerator: Accelerator,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seed: FusedGroup,
+) -> list[Candidate]:
+    """The group cut before its :func:`stream_break` (none without one), each part tiled in each of its
+    own ways (:func:`_own_candidates`)."""
+    members = [workload.node(n) for n in seed.nodes]
+    cut = stream_break(workload, members, nodes, accelerator)
+    if cut is None:
+        return []
+    halves = []
+    for part in (members[:cut], members[cut:]):
+        tiles = intra_core_tiles(workload, part, nodes, accelerator, settings)
+        group = FusedGroup(seed.name, [n.name for n in part], tiles)
+        halves.append(_own_candidates(workload, accelerator, settings, nodes, group))
+    return [
+        Candidate(
+            f"cut before {members[cut].name} ({a.label}; {b.label})", {**a.nodes, **b.nodes}, [*a.groups, *b.groups]
+        )
+        for a, b in itertools.product(*halves)
+    ]
+
+
+def _own_candidates(
+    workload: Workload,
+    accelerator: Accelerator,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seed: FusedGroup,
+) -> list[Candidate]:
+    """The seed and its first two alternatives of :func:`fast_candidates` (the group kept whole)."""
     members = [workload.node(n) for n in seed.nodes]
     own = {n.name: nodes[n.name] for n in members}
     out = [Candidate("seed", own, [seed])]
@@ -264,8 +311,9 @@ def group_candidates(
 ) -> list[Candidate]:
     """The seed, then distinct alternatives: inter-core splits (none; over the streaming loop first;
     over all candidate cores) each with more tiles along the streaming loops (``normal``: at least
-    8; ``high``: every count up to 64) and streaming its contraction instead, and at ``high`` also
-    more column tiles and one more cut point anywhere inside the group."""
+    8; ``high``: every count up to 64) and streaming its contraction instead, the cuts of
+    :func:`break_cuts`, and at ``high`` also more column tiles and one more cut point anywhere inside
+    the group."""
     members = [workload.node(n) for n in seed.nodes]
     own = {n.name: nodes[n.name] for n in members}
     found: dict[str, Candidate] = {}
@@ -305,6 +353,8 @@ def group_candidates(
             add(_label(label, group), mapped, [group])
         group = tiled(mapped, members, contraction=True)
         add(_label(", ".join(x for x in (label, "contraction streamed") if x), group), mapped, [group])
+    for candidate in break_cuts(workload, accelerator, settings, nodes, seed):
+        found.setdefault(candidate.key, candidate)
     for k in range(1, len(members) if high else 0):
         halves = [tiled(own, members[:k]), tiled(own, members[k:])]
         add(f"cut after {members[k - 1].name}", own, halves)
@@ -551,9 +601,42 @@ def _stream_axes(
     )
     if contraction:
         return blank, [(n.name, d) for n in compute if (d := contraction_loop(n)) is not None], []
-    rows = [(n.name, d) for n in compute if (d := streaming_loop(n)) is not None]
+    rows = [(n.name, d) for n in compute if (d := _stream_of(n, blank)) is not None]
     cols = [(n.name, d) for n in compute if (d := _inner_column(n, streaming_loop(n))) is not None]
     return blank, rows, [loop for loop in cols if not blank.touches(loop, rows)]
+
+
+def _stream_of(node: Node, blank: AxisTiles) -> str | None:
+    """The loop ``node`` streams in a group: its rows (:func:`streaming_loop`) or, when their axis may not
+    be tiled, its contraction (:func:`contraction_loop`). A reader of ``node``'s rows through a transposed
+    access (a folded Transpose: attention's ``Q @ K^T``) links them to its columns, and so to a softmax's
+    normalised axis; the rows of ``K`` then stay whole, and tiling nothing else would leave its input
+    whole on chip."""
+    for loop in (streaming_loop(node), contraction_loop(node)):
+        if loop is not None and blank.tileable((node.name, loop)):
+            return loop
+    return None
+
+
+def stream_break(
+    workload: Workload, members: list[Node], nodes: dict[str, NodeMapping], accelerator: Accelerator
+) -> int | None:
+    """The position in ``members`` of the first one reading another member's output along an axis
+    other than the other's streamed one (:func:`_stream_of`): it needs the whole output before its first
+    tile. ``None`` when every read inside the group streams."""
+    compute = _compute_members(members, nodes, accelerator)
+    blank, rows, _ = _stream_axes(workload, members, compute, nodes)
+    streamed = dict(rows)
+    seen: set[str] = set()
+    for k, node in enumerate(members):
+        for operand in node.reads if node.name in streamed else ():
+            producer = workload.producer(operand.tensor)
+            if producer is None or producer.name not in seen or producer.name not in streamed:
+                continue
+            if not blank.touches((node.name, streamed[node.name]), [(producer.name, streamed[producer.name])]):
+                return k
+        seen.add(node.name)
+    return None
 
 
 def tile_counts(
