@@ -67,6 +67,8 @@ def settings_of(plugins, **values: str) -> TetraSettings:
 def test_the_tolerance_setting_and_its_cap(plugins):
     assert TetraSettings().latency_tolerance == 0.0
     assert TetraSettings().latency_cap(47) == 47
+    two = settings_of(plugins, **{"tetra.latency_tolerance": "0.02"})
+    assert (two.latency_cap(47), two.latency_cap(9_560)) == (47, 9_751)  # floor(47.94), floor(9,751.2)
     tolerant = settings_of(plugins, **{"tetra.latency_tolerance": "0.05"})
     assert (tolerant.latency_cap(100), tolerant.latency_cap(47)) == (105, 49)
 

@@ -24,7 +24,9 @@
 * ``tetra.latency_tolerance`` (``0``): the fraction of latency a group may give up for less energy.
   Schedules within ``floor((1 + x) * shortest)`` cycles of the shortest count as equally fast and
   the one moving the fewest off-chip bits (the MILP, the refinement) or using the least energy
-  (TETRA against greedy) wins; ``0`` is latency first, energy on ties only.
+  (TETRA against greedy) wins; ``0`` is latency first, energy on ties only (and every solver backend
+  finds the same latency). ``0.02`` lets 2conv on tpu_like_quad_core keep TETRA's 9,608 cycles at
+  18.3 uJ over greedy's 9,560 at 22.9 (greedy fetches the weights once per core).
 * ``tetra.threads`` (``1``): solver threads (1 keeps results reproducible).
 * ``tetra.explain`` (``true``): on an infeasible model, ask the solver which constraint groups conflict.
 """
