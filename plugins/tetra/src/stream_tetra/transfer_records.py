@@ -1,9 +1,9 @@
 """Transfer records of one transfer mode and their fixed layout inside the transfer's timeslot.
 
 A *record* is one circuit-switched data movement: one source core, one or more destination cores
-(several only for a bus multicast), the links of its route, and its bits at every firing; alone it
-lasts ``Accelerator.transfer_cycles`` (the narrowest link, or longer where an end core has a measured
-bandwidth). Data between cores sharing a memory stays in place and makes no record. All records of a
+(several for a multicast: over one bus, or over the union of point-to-point routes), the links it
+crosses, and its bits at every firing; alone it lasts ``Accelerator.transfer_cycles`` (the narrowest
+link, or longer where an end core has a measured bandwidth). Data between cores sharing a memory stays in place and makes no record. All records of a
 transfer share its timeslot and get fixed offsets (:func:`layout`): records sharing links either go
 one after another, or, when that is shorter, all at once as a *bundle* sharing each link's bandwidth
 (as Stream shares a link between the transfers on it), so many small pieces over a wide link take
@@ -124,12 +124,13 @@ def build_records(
     Each source part's data is read once per memory it lands in: destination parts whose cores share a
     memory receive their hull once (when that is no more than their pieces). Memories reached over one
     bus get one bus multicast (when the hull is no more than the pieces); memories reached over
-    point-to-point routes get one multicast of their pieces' hull over the union of their routes, read
-    once at the source (as stream-dse 2.1.1 sends a constant input down a multicast path), when that
-    costs no more energy than a record each. Such a multicast moves more bits over each link than its
-    unicasts, so when one is taken a second set, with the unicasts instead, is offered too. What is left
-    as one record per destination and leaves the source over one link goes as one scatter when that is
-    faster (:func:`_scattered`)."""
+    point-to-point routes and needing the same data at every firing get it as one multicast over the
+    union of their routes, read once and crossing each link once (as an AIE object FIFO broadcasts a
+    tile; never more energy or link load than a unicast each). When several such records remain, one
+    multicast of all their hull over the union of their routes (as stream-dse 2.1.1 sends a constant
+    input down a multicast path) is taken when that costs no more energy; it moves more bits over each
+    link, so a second set, with the per-data records instead, is offered too. What is left leaving the
+    source over one link goes as one scatter when that is faster (:func:`_scattered`)."""
     shared: list[RecordSpec] = []
     apart: list[RecordSpec] = []
     multicast = False
@@ -153,20 +154,50 @@ def build_records(
                     common.append(RecordSpec(s_core, _cores(members), link, hull, acc))
                     continue
             singles.extend(RecordSpec(s_core, (m.core,), link, m.bits, acc) for m in members)
-        unicasts = [
-            RecordSpec(s_core, (m.core,), routes.route(s_core, m.core, plan), m.bits, acc) for m in point_to_point
+        copies = [
+            _tree(s_core, same, [routes.route(s_core, m.core, plan) for m in same], acc)
+            for same in _alike(pieces, level, sp, point_to_point)
         ]
-        apart += [*common, *_scattered(singles + unicasts)]
-        if len(point_to_point) > 1:
+        apart += [*common, *_scattered(singles + copies)]
+        if len(copies) > 1:
             hull = pieces.multicast(level, sp, _parts(point_to_point))
-            tree = {link.id: link for r in unicasts for link in r.links}
-            together = RecordSpec(s_core, _cores(point_to_point), tuple(tree.values()), hull, acc)
-            if _pj(together) <= sum(_pj(r) for r in unicasts):
+            together = _tree(s_core, point_to_point, [r.links for r in copies], acc, hull)
+            if _pj(together) <= sum(_pj(r) for r in copies):
                 shared += [*common, together, *_scattered(singles)]
                 multicast = True
                 continue
-        shared += [*common, *_scattered(singles + unicasts)]
+        shared += [*common, *_scattered(singles + copies)]
     return [layout(shared), layout(apart)] if multicast else [layout(shared)]
+
+
+def _alike(pieces: Pieces, level: ReuseLevel | None, sp: int, deliveries: list[_Delivery]) -> list[list[_Delivery]]:
+    """``deliveries`` in classes receiving the same data at every firing (their hull is each one's box),
+    in order of first member."""
+    classes: list[list[_Delivery]] = []
+    for delivery in deliveries:
+        for same in classes:
+            first = same[0]
+            if np.array_equal(first.bits, delivery.bits) and np.array_equal(
+                pieces.multicast(level, sp, first.parts + delivery.parts), first.bits
+            ):
+                same.append(delivery)
+                break
+        else:
+            classes.append([delivery])
+    return classes
+
+
+def _tree(
+    src: int,
+    members: Sequence[_Delivery],
+    paths: Sequence[tuple[Link, ...]],
+    acc: Accelerator,
+    bits: np.ndarray | None = None,
+) -> RecordSpec:
+    """One record from ``src`` to every member over the union of ``paths`` (one member: its unicast),
+    carrying ``bits`` (default: the first member's)."""
+    tree = {link.id: link for path in paths for link in path}
+    return RecordSpec(src, _cores(members), tuple(tree.values()), members[0].bits if bits is None else bits, acc)
 
 
 def _scattered(singles: list[RecordSpec]) -> list[RecordSpec]:
