@@ -58,6 +58,10 @@ def test_greedy_shorter_within_the_tolerance_but_dearer_loses(plugins, hardware)
     stats = dict(result.groups[0].stats)
     assert (stats["schedule"], stats["schedules"]["greedy"], result.totals.latency) == ("uniform", 47, 51)
     assert result.totals.memory_energy_pj == pytest.approx(380.8)
+    assert stats["realised"].endswith(
+        "kept over the shorter greedy for less energy, within tetra.latency_tolerance 10%"
+    )
+    assert "latency within 10% of its optimum (tetra.latency_tolerance)" in stats["proven"]
 
 
 def settings_of(plugins, **values: str) -> TetraSettings:
@@ -65,8 +69,8 @@ def settings_of(plugins, **values: str) -> TetraSettings:
 
 
 def test_the_tolerance_setting_and_its_cap(plugins):
-    assert TetraSettings().latency_tolerance == 0.0
-    assert TetraSettings().latency_cap(47) == 47
+    assert TetraSettings().latency_tolerance == 0.02  # the default
+    assert settings_of(plugins, **{"tetra.latency_tolerance": "0"}).latency_cap(47) == 47
     two = settings_of(plugins, **{"tetra.latency_tolerance": "0.02"})
     assert (two.latency_cap(47), two.latency_cap(9_560)) == (47, 9_751)  # floor(47.94), floor(9,751.2)
     tolerant = settings_of(plugins, **{"tetra.latency_tolerance": "0.05"})

@@ -114,7 +114,7 @@ class TetraAllocator:
                 ):
                     emission, group_memory, end = baseline.emission, baseline.memory, start + baseline.latency
                     stats["schedule"] = GREEDY
-            stats["realised"] = _realised(stats, end - start)
+            stats["realised"] = _realised(stats, end - start, settings)
             if drain := problem.drain(group):
                 stats["drain_cycles"] = drain
                 stats["realised"] += f"; then {drain:,} cycles of systolic drain"
@@ -257,7 +257,7 @@ def _group_stats(
         "schedule": "list" if t.listed else "uniform",
         "uniform_latency": t.uniform_latency,
         "schedules": {"uniform": t.uniform_latency, "list": t.list_latency},
-        "proven": _proven(solved),
+        "proven": _proven(solved, settings),
         "overlap": t.period - t.interval if steady.iterations > 1 else 0,
         "latency": t.latency,
         "slot_latencies": list(t.slot_latencies),
@@ -297,8 +297,13 @@ def _energy(emission: Emission) -> float:
     return emission.compute_energy + emission.transfer_energy + emission.memory_energy
 
 
-def _proven(solved: Solved) -> str:
-    """What the solve proved, naming the model it holds for."""
+def _proven(solved: Solved, settings: TetraSettings) -> str:
+    """What the solve proved, naming the model it holds for (and the latency tolerance it used)."""
+    if solved.status == "optimal" and settings.latency_tolerance:
+        return (
+            f"optimal for the steady-state model (uniform interval): latency within "
+            f"{settings.latency_tolerance:.0%} of its optimum (tetra.latency_tolerance), then least off-chip traffic"
+        )
     if solved.status == "optimal":
         return "optimal for the steady-state model (uniform interval)"
     if solved.status == "heuristic":
@@ -307,16 +312,23 @@ def _proven(solved: Solved) -> str:
     return f"not proven optimal for the steady-state model (status {solved.status}, gap {gap})"
 
 
-def _realised(stats: dict[str, Any], latency: int) -> str:
-    """Which schedule the group keeps and against which alternatives."""
+def _realised(stats: dict[str, Any], latency: int, settings: TetraSettings) -> str:
+    """Which schedule the group keeps, against which alternatives, and whether a shorter one was left
+    for less energy within the latency tolerance."""
     kind = stats["schedule"]
-    others = ", ".join(
-        f"{name} {value:,}" if isinstance(value, int) else f"{name}: {value}"
-        for name, value in stats["schedules"].items()
-        if name != kind
+    others = {name: value for name, value in stats["schedules"].items() if name != kind}
+    listed = ", ".join(
+        f"{name} {value:,}" if isinstance(value, int) else f"{name}: {value}" for name, value in others.items()
     )
     label = "greedy's list schedule" if kind == GREEDY else f"TETRA's {kind} schedule"
-    return f"{label}, {latency:,} cycles (others: {others})"
+    text = f"{label}, {latency:,} cycles (others: {listed})"
+    shorter = [name for name, value in others.items() if isinstance(value, int) and value < latency]
+    if shorter:
+        text += (
+            f"; kept over the shorter {' and '.join(shorter)} for less energy, within tetra.latency_tolerance "
+            f"{settings.latency_tolerance:.0%}"
+        )
+    return text
 
 
 def _claims(records: list[GroupRecord]) -> tuple[str, ...]:

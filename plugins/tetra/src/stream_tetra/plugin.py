@@ -105,6 +105,11 @@ def stream_register_settings() -> Iterator[SettingRecord]:
     yield SettingRecord(
         name="tetra.refine_firings", description="firings the transfer-mode refinement may schedule", default="2000000"
     )
+    yield SettingRecord(
+        name="tetra.latency_tolerance",
+        description="fraction of latency a group may give up for less off-chip traffic or energy (0: latency first)",
+        default="0.02",
+    )
     yield SettingRecord(name="tetra.threads", description="solver threads (1 keeps results reproducible)", default="1")
     yield SettingRecord(
         name="tetra.explain",

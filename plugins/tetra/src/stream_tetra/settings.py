@@ -21,12 +21,13 @@
 * ``tetra.greedy`` (``true``): also schedule each group with the core's greedy list scheduler on the
   same mapping and keep its schedule when better by ``tetra.latency_tolerance`` (ties: TETRA's).
   Not tried for a group above ``tetra.max_tiles`` tiles (greedy records every tile).
-* ``tetra.latency_tolerance`` (``0``): the fraction of latency a group may give up for less energy.
+* ``tetra.latency_tolerance`` (``0.02``): the fraction of latency a group may give up for less energy.
   Schedules within ``floor((1 + x) * shortest)`` cycles of the shortest count as equally fast and
   the one moving the fewest off-chip bits (the MILP, the refinement) or using the least energy
-  (TETRA against greedy) wins; ``0`` is latency first, energy on ties only (and every solver backend
-  finds the same latency). ``0.02`` lets 2conv on tpu_like_quad_core keep TETRA's 9,608 cycles at
-  18.3 uJ over greedy's 9,560 at 22.9 (greedy fetches the weights once per core).
+  (TETRA against greedy) wins; the summary's ``proven`` and ``realised`` say so. ``0`` is latency
+  first, energy on ties only (then every solver backend finds the same latency). At ``0.02``, 2conv
+  on tpu_like_quad_core keeps TETRA's 9,608 cycles at 18.3 uJ over greedy's 9,560 at 22.9 (greedy
+  fetches the weights once per core).
 * ``tetra.threads`` (``1``): solver threads (1 keeps results reproducible).
 * ``tetra.explain`` (``true``): on an infeasible model, ask the solver which constraint groups conflict.
 """
@@ -58,7 +59,7 @@ class TetraSettings:
     threads: int = 1
     explain: bool = True
     greedy: bool = True
-    latency_tolerance: float = 0.0
+    latency_tolerance: float = 0.02
 
     def latency_cap(self, shortest: int) -> int:
         """The longest latency that counts as equally fast as ``shortest``."""
