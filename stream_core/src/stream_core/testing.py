@@ -124,7 +124,7 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
     by_core: dict[int, list[tuple[int, int, str]]] = {}
     for t in result.tiles:
         by_core.setdefault(t.core, []).append((t.start, t.end, f"{t.node}[{t.index}]"))
-    by_link: dict[int, list[tuple[int, int, str]]] = {}
+    by_link: dict[int, list[tuple[int, int, int]]] = {}
     owner = {core: group[0] for group in acc.memory_sharing for core in group}
     for tr in result.transfers:
         route = [acc.link(i) for i in tr.links]
