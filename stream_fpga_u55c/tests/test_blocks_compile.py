@@ -8,6 +8,7 @@ import math
 import pytest
 from stream_blocks.api import block_workload
 from stream_fpga_u55c.compile import CompileOptions, compile_workload
+from stream_itensor.api import streaming_context
 
 from stream_core.context import RunContext
 from stream_core.ir import OperandRole
@@ -18,7 +19,7 @@ BLOCKS = ["gpt2?d=768&t=64", "llama?d=768&h=12&kvh=4&ffn=2048&t=64"]
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", BLOCKS)
 def test_block_compiles_and_streams(spec: str, context: RunContext) -> None:
-    compiled = compile_workload(block_workload(spec, context), context, CompileOptions())
+    compiled = compile_workload(block_workload(spec, streaming_context(context)), context, CompileOptions())
     plan, workload = compiled.plan, compiled.design.workload
     # full-tensor buffering, counted from the workload: every tensor a node produces, once per reading operand
     produced = {n.output.tensor for n in workload.nodes}

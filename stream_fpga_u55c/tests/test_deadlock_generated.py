@@ -77,8 +77,9 @@ def test_lp_depth_passes(variants: dict[str | int, Any], tmp_path: Path) -> None
     assert f'hls::stream<tile<16>, 32> {STREAM}("{STREAM}");' in source  # 16 tokens (capped) x 2 items
     result, row = simulate(variants["lp_binary"], variants["base"], tmp_path)
     assert result.returncode == 0, result.stderr
-    # rows 1..14 always wait together; row 15 joins them unless the join was faster than relu's last write
-    assert row["max_occupancy"] in ("28", "30")
+    # rows 1..14 always wait together; rows 15 and 16 join them unless the join thread was faster than
+    # relu's last writes (on a loaded machine it can lag until the FIFO is full, 32 items, and still pass)
+    assert row["max_occupancy"] in ("28", "30", "32")
 
 
 def test_depth_13_tokens_deadlocks_naming_the_stream(variants: dict[str | int, Any], tmp_path: Path) -> None:

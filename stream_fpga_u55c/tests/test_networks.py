@@ -20,6 +20,7 @@ from onnx import TensorProto, helper, numpy_helper
 from stream_blocks.api import OnnxGraph, block_workload
 from stream_fpga_u55c.compile import CompileOptions, compile_workload
 from stream_fpga_u55c.testing import build_csim, run_csim
+from stream_itensor.api import streaming_context
 
 from stream_core.context import RunContext
 from stream_core.outputs import write_files
@@ -264,7 +265,7 @@ def test_searched_block_with_reordered_loops_matches_onnxruntime(
         return built[-1]
 
     monkeypatch.setattr(OnnxGraph, "model", keep)
-    compiled = compile_workload(block_workload(spec, context), context, CompileOptions())
+    compiled = compile_workload(block_workload(spec, streaming_context(context)), context, CompileOptions())
     reordered = []
     for k in compiled.plan.graph.kernels:
         iterated = [loop.name for loop in k.loops if loop.tripcount > 1]

@@ -38,7 +38,8 @@ def test_attention_block(model, parse):
         "scale": np.float32(dh**0.5),
         "out_shape": np.array([1, tokens, width], np.int64),
     }
-    w = parse(model(nodes, {"x": (F32, [1, tokens, width])}, {"y": (F32, [1, tokens, width])}, initializers=inits))
+    m = model(nodes, {"x": (F32, [1, tokens, width])}, {"y": (F32, [1, tokens, width])}, initializers=inits)
+    w = parse(m, fold_transpose="false")  # the layout nodes as nodes; folded by default, below
     assert w.macs == tokens * width * 3 * width + 2 * heads * tokens * tokens * dh + tokens * width * width
     scores = w.node("scores")
     assert scores.sizes == {"B": 1, "H": heads, "D": tokens, "K": tokens, "C": dh}
@@ -67,6 +68,16 @@ def test_attention_block(model, parse):
     assert all(op.access is not None for n in w.nodes for op in n.operands)
     assert w.node("softmax").protected_loops == ("OX",)
     assert w.constants == frozenset({"w_qkv", "w_o", "scale"})
+    # by default every Transpose and head Reshape folds into the matrix products, as Stream 2.1.1 folds them
+    folded = parse(m)
+    assert [n.name for n in folded.nodes] == [
+        *("qkv", "split_0", "split_1", "split_2"),
+        *("scores", "scale_div", "softmax", "context", "out_proj"),
+    ]
+    assert folded.macs == w.macs
+    scores = folded.node("scores")  # q [1, tokens, width] at row D, column h*dh + c
+    assert [str(e) for e in scores.reads[0].access] == ["0", "D", f"{dh}*H + C"]
+    assert [str(e) for e in scores.reads[1].access] == ["0", "K", f"{dh}*H + C"]  # k at row K: K^T
 
 
 def test_grouped_query_attention(model, parse):

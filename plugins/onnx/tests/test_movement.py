@@ -119,16 +119,17 @@ def test_transpose_default_reverses(model, parse):
 
 
 def test_transpose_folds_into_its_reader(model, parse):
-    """onnx.fold_transpose: the MatMul reads k (5, 2, 4) through kt = k.transpose(1, 2, 0): kt[b, c, n]
-    = k[n, b, c], so its (B, C, K) access on kt becomes (K, B, C) on k; same MACs, no Transpose node."""
+    """onnx.fold_transpose (the default): the MatMul reads k (5, 2, 4) through kt = k.transpose(1, 2, 0):
+    kt[b, c, n] = k[n, b, c], so its (B, C, K) access on kt becomes (K, B, C) on k; same MACs, no Transpose
+    node."""
     nodes = [
         helper.make_node("Transpose", ["k"], ["kt"], name="t", perm=[1, 2, 0]),
         helper.make_node("MatMul", ["q", "kt"], ["y"], name="mm"),
     ]
     onnx_model = model(nodes, {"q": (F32, [2, 6, 4]), "k": (F32, [5, 2, 4])}, {"y": (F32, [2, 6, 5])})
-    kept = parse(onnx_model, data_inputs=["q", "k"])
+    kept = parse(onnx_model, data_inputs=["q", "k"], fold_transpose="false")
     assert [n.name for n in kept.nodes] == ["t", "mm"]
-    folded = parse(onnx_model, data_inputs=["q", "k"], fold_transpose="true")
+    folded = parse(onnx_model, data_inputs=["q", "k"])
     assert [n.name for n in folded.nodes] == ["mm"]
     mm = folded.node("mm")
     assert mm.macs == kept.node("mm").macs == 2 * 6 * 5 * 4

@@ -61,7 +61,7 @@ def test_macs_match_the_hand_formula_and_the_built_in_block(spec, macs, context)
     assert workload.macs == macs == block_workload(built_in, context).macs
     # the layer's matrix products: GPT-2 4 linears + 2 attention; Llama/Qwen 7 linears + 2 attention
     assert len(macs_nodes(workload)) == (6 if spec.startswith("hf-gpt2") else 9)
-    assert 30 <= len(workload) <= 70  # one layer with its norms, layout nodes and elementwise ops (reshapes fold)
+    assert 20 <= len(workload) <= 70  # one layer with its norms and elementwise ops (Transposes, Reshapes fold)
 
 
 @needs_transformers

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import attrs
-from stream_itensor.api import StreamPlan, plan_streams
+from stream_itensor.api import StreamPlan, plan_streams, streaming_context
 
 from stream_core import parse_workload, resolve_target
 from stream_core.context import RunContext
@@ -93,7 +93,7 @@ def compile_workload(workload: Workload | Path, context: RunContext, options: Co
     timings: dict[str, float] = {}
     began = time.perf_counter()
     if not isinstance(workload, Workload):
-        workload, _ = parse_workload(Path(workload), context)
+        workload, _ = parse_workload(Path(workload), streaming_context(context))
     platform = resolve_platform(options.target, context)
     if options.unroll < 1:
         raise InputError(Problem(f"expected a positive unroll, got {options.unroll}", field="--unroll"))

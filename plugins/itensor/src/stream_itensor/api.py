@@ -24,7 +24,8 @@ Pieces:
   :func:`token_curves` -> :class:`TokenCurves`;
 * sizing: :func:`size_fifos` -> :class:`GroupSizing` (:class:`FifoDepth`, :class:`ConverterBuffers`);
 * checking: :func:`simulate` -> :class:`SimResult`; :func:`search_min_depths`;
-* everything at once: :func:`plan_streams` -> :class:`StreamPlan`.
+* everything at once: :func:`plan_streams` -> :class:`StreamPlan`;
+* parsing for a streaming flow: :func:`streaming_context` (layout ops stay nodes).
 """
 
 from stream_itensor.affine import AffineMap, AffineResult
@@ -37,6 +38,7 @@ from stream_itensor.graph import StreamEdge, StreamGraph, StreamKernel, build_st
 from stream_itensor.hookspecs import ITensorTargetRecord, TargetView
 from stream_itensor.itype import MLIR_NAMES, ITensorType, dtype_from_name, parse_itensor
 from stream_itensor.lp import PING_PONG, ConverterBuffers, FifoDepth, GroupSizing, size_fifos
+from stream_itensor.parsing import KEEP_LAYOUT_NODES, streaming_context
 from stream_itensor.plan import StreamPlan, plan_streams
 from stream_itensor.profiles import KernelProfile, profiles_from_cost_model
 from stream_itensor.search import SearchResult, search_min_depths
@@ -46,6 +48,7 @@ from stream_itensor.tiling import IterLoop, KernelTiling, tilings_from_mapping
 
 __all__ = [
     "DEFAULT_TARGET",
+    "KEEP_LAYOUT_NODES",
     "MLIR_NAMES",
     "PING_PONG",
     "Actor",
@@ -95,6 +98,7 @@ __all__ = [
     "search_min_depths",
     "simulate",
     "size_fifos",
+    "streaming_context",
     "tilings_from_mapping",
     "token_curves",
 ]

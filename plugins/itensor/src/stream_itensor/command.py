@@ -12,6 +12,7 @@ from stream_core.cli import add_run_options
 from stream_core.context import RunContext
 from stream_core.errors import InputError, Problem
 from stream_core.outputs import GENERATED_BY, check_output_file, write_output_file
+from stream_itensor.parsing import streaming_context
 from stream_itensor.plan import StreamPlan, plan_streams
 from stream_itensor.simulate import simulate
 from stream_itensor.target import load_target
@@ -87,7 +88,7 @@ class FifoSizeCommand:
             )
         output = Path(args.output) if args.output else Path(f"{Path(args.workload).stem}.fifo.json")
         check_output_file(output, force=args.force)  # before the work, not after it
-        workload, _ = parse_workload(Path(args.workload), context)
+        workload, _ = parse_workload(Path(args.workload), streaming_context(context))
         target = load_target(args.target, context)
         tiles = parse_tiles(args.tile)
         plan = plan_streams(workload, context, target=target, default_tiling=tiles, search=tiles is None)

@@ -6,7 +6,7 @@ ones in one error); parse each node with the op parser chosen for its ``(domain,
 (:mod:`stream_onnx.dispatch`), collecting every problem; assemble the workload. Settings:
 ``onnx.dims`` fixes symbolic input dimensions (``{batch: 1}``); ``onnx.data_inputs`` lists the graph
 inputs that carry data rather than parameters (default: the first graph input), which decides
-operand roles where the op does not; ``onnx.fold_transpose`` (default false) folds a Transpose into its
+operand roles where the op does not; ``onnx.fold_transpose`` (default true) folds a Transpose into its
 readers' access; ``onnx.fold_reshape`` (default true) folds an affine Reshape/Flatten/Squeeze/
 Unsqueeze into its readers (:mod:`stream_onnx.reshape_fold`).
 """
@@ -47,7 +47,7 @@ class ONNXWorkloadParser:
         check_supported(loaded.nodes, table, file)
         for warning in by_op_type(loaded.nodes, table):
             context.warn(warning)
-        fold = flag_setting(context, "onnx.fold_transpose", False)
+        fold = flag_setting(context, "onnx.fold_transpose", True)
         graph = GraphView(loaded, data_inputs(loaded, context.setting("onnx.data_inputs")), fold_transpose=fold)
         check_specs(loaded, graph)
         nodes: list[Node] = []
@@ -74,7 +74,7 @@ def folded_note(loaded: LoadedModel, graph: GraphView) -> str:
     listed = ", ".join(f"{n.name} ({n.op_type} perm={list(graph.folded_layouts[n.output[0]])})" for n in folded)
     return (
         f"layout nodes folded into their readers' access (no node or tiles of their own, as Stream 2.1.1 "
-        f"does, with --set onnx.fold_transpose=true): {listed}"
+        f"does; --set onnx.fold_transpose=false keeps them as nodes): {listed}"
     )
 
 

@@ -122,7 +122,7 @@ def stream_register_settings() -> Iterator[SettingRecord]:
         name="onnx.fold_transpose",
         description="fold a Transpose into its readers' access, as Stream 2.1.1 does",
         choices=("true", "false"),
-        default="false",
+        default="true",
     )
     yield SettingRecord(
         name="onnx.fold_reshape",
