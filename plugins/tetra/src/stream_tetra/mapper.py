@@ -60,6 +60,7 @@ from stream_core.tiling import NodeTiling, fused_axes
 from stream_tetra.axis_tiles import AxisTiles
 from stream_tetra.memory import buffer_needs, memory_demand
 from stream_tetra.search import EFFORTS, OBJECTIVES, Candidate, Scorer, choose
+from stream_tetra.settings import TetraSettings
 
 NORMALISATIONS = ("Softmax", "LayerNormalization", "LpNormalization")
 SPLITS = ("homogeneous", "all", "none")
@@ -184,13 +185,15 @@ def searched_mapping(
     alternatives: Alternatives,
 ) -> Mapping:
     """Each seed group replaced by the best of its candidates (``alternatives``: :func:`group_candidates`
-    or :func:`fast_candidates`, scored by :func:`stream_tetra.search.choose`), with a note saying
+    or :func:`fast_candidates`, scored by :func:`stream_tetra.search.choose` with TETRA's latency cap:
+    within ``tetra.latency_tolerance`` of the shortest, the least energy wins), with a note saying
     what was tried and what won; a seed without alternatives is kept as it is."""
     started = time.perf_counter()
     candidates = [alternatives(workload, accelerator, settings, nodes, seed) for seed in seeds]
     if all(len(c) == 1 for c in candidates):
         return Mapping(nodes, seeds, source="fused mapper")
     scorer = Scorer(workload, accelerator, nodes, context)
+    cap = TetraSettings.from_context(context).latency_cap
     chosen = dict(nodes)
     groups: list[FusedGroup] = []
     choices = []
@@ -199,7 +202,7 @@ def searched_mapping(
             groups.append(attrs.evolve(seed, name=f"group_{len(groups)}"))
             continue
         context.progress.stage(f"map: search {seed.name} ({index + 1}/{len(seeds)})")
-        choice = choose(options, scorer, settings.objective)
+        choice = choose(options, scorer, settings.objective, cap)
         chosen.update(choice.candidate.nodes)
         names = [f"group_{len(groups) + i}" for i in range(len(choice.candidate.groups))]
         groups += [attrs.evolve(g, name=n) for g, n in zip(choice.candidate.groups, names, strict=True)]

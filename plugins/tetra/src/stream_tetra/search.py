@@ -12,10 +12,13 @@ with their node mappings (cores, split) and tiles. :func:`choose` scores the can
    limited to ``min(--time-limit, SEARCH_TIME_LIMIT)`` seconds. A score is a realised schedule, not an
    estimate. The greedy list scheduler is no screen: on the parity pairs it ranks candidates unlike
    TETRA (a split over rows: greedy 12,596 cycles, TETRA 4,685).
-3. **Pruning.** With the latency objective, a candidate whose lower bound
-   (:func:`stream_core.bounds.group_bound`) is above the best latency so far is not scheduled.
+3. **Choice.** With the latency objective, schedules within ``tetra.latency_tolerance`` of the
+   shortest (:meth:`stream_tetra.settings.TetraSettings.latency_cap`, the cap TETRA itself uses)
+   count as equally fast and the one using the least energy wins, then the shorter; a candidate
+   whose lower bound (:func:`stream_core.bounds.group_bound`) is above the cap of the best latency
+   so far is not scheduled. With ``energy`` or ``edp``, the lowest of that figure wins, then the shorter.
 
-The best score wins, the earlier candidate (the seed first) on ties. Scores are memoised by content
+The earlier candidate (the seed first) wins ties. Scores are memoised by content
 (node mappings, groups, tiles), so a candidate reached twice is scheduled once; everything runs in
 candidate order, so the same inputs give the same choice.
 """
@@ -23,7 +26,7 @@ candidate order, so the same inputs give the same choice.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -170,21 +173,26 @@ class Scorer:
         return Score(result.totals.latency, result.totals.energy_pj)
 
 
-def choose(candidates: Sequence[Candidate], scorer: Scorer, objective: str) -> Choice:
-    """The best of ``candidates`` (the first is the seed; see the module docstring)."""
+def choose(candidates: Sequence[Candidate], scorer: Scorer, objective: str, cap: Callable[[int], int] = int) -> Choice:
+    """The best of ``candidates`` (the first is the seed; see the module docstring); ``cap``: the longest
+    latency counting as equally fast as a given one (the default: none but itself)."""
     scorer.cost(candidates)
     scored: list[tuple[tuple[float, float], int, Candidate, Score]] = []
     pruned = 0
     for index, candidate in enumerate(candidates):
         best = min((s.latency for *_, s in scored), default=None)
-        if objective == "latency" and best is not None and scorer.bound(candidate) > best:
+        if objective == "latency" and best is not None and scorer.bound(candidate) > cap(best):
             pruned += 1
         elif (score := scorer.score(candidate)) is not None:
             scored.append((score.rank(objective), index, candidate, score))
     seed = scorer.score(candidates[0])
     if not scored:
         return Choice(candidates[0], None, seed, len(candidates), 0, pruned)
-    *_, winner, score = min(scored, key=lambda s: s[:2])
+    ranked = scored
+    if objective == "latency":
+        limit = cap(min(s.latency for *_, s in scored))
+        ranked = [(s.rank("energy"), index, c, s) for _, index, c, s in scored if s.latency <= limit]
+    *_, winner, score = min(ranked, key=lambda s: s[:2])
     return Choice(winner, score, seed, len(candidates), len(scored), pruned)
 
 
