@@ -13,13 +13,15 @@ from stream_core.testing import check_schedule
 
 
 def test_greedy_beats_tetra_on_the_chain_and_its_schedule_is_kept(chain):  # noqa: F811
-    """The three-relu chain of test_pipelining: TETRA's best own schedule is the list schedule, 28
-    cycles (uniform 30); greedy's list scheduler on the same mapping takes 21, so the run keeps
-    greedy's records and says so; the MILP's claim names its model."""
+    """The three-relu chain of test_pipelining: TETRA's best own schedule is the list schedule, 26
+    cycles (uniform 30; derived by hand in test_pipelining's
+    test_list_schedule_fills_the_gaps_the_uniform_interval_leaves: t1 and t2 cross link0 in opposite
+    directions, which a full-duplex link carries at once); greedy's list scheduler on the same mapping
+    takes 21, so the run keeps greedy's records and says so; the MILP's claim names its model."""
     own, own_stats = chain(**{"tetra.greedy": True})
     assert (own_stats["schedule"], own.totals.latency) == ("greedy", 21)
-    assert own_stats["schedules"] == {"uniform": 30, "list": 28, "greedy": 21}
-    assert own_stats["realised"] == "greedy's list schedule, 21 cycles (others: uniform 30, list 28)"
+    assert own_stats["schedules"] == {"uniform": 30, "list": 26, "greedy": 21}
+    assert own_stats["realised"] == "greedy's list schedule, 21 cycles (others: uniform 30, list 26)"
     proven = (
         "optimal for the steady-state model (uniform interval): latency within 2% of its optimum "
         "(tetra.latency_tolerance), then least off-chip traffic"
@@ -36,7 +38,7 @@ def test_greedy_beats_tetra_on_the_chain_and_its_schedule_is_kept(chain):  # noq
     [bound] = own.lower_bound.groups
     assert (bound.compute, bound.offchip) == (6, 16)
     without, stats = chain()
-    assert (stats["schedule"], without.totals.latency, "greedy" in stats["schedules"]) == ("list", 28, False)
+    assert (stats["schedule"], without.totals.latency, "greedy" in stats["schedules"]) == ("list", 26, False)
 
 
 @pytest.mark.parametrize("wl", ["two_conv", "resnet_block"])

@@ -56,7 +56,8 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
       transfer one contiguous run); one without links or bits takes no time;
     * links: a transfer moves its bits at an even rate, ``bits / duration`` per cycle, over each of
       its links; transfers may share a link, but at no time do their rates add up to more than its
-      bandwidth;
+      bandwidth, counted per direction on a point-to-point link (full duplex; a transfer crosses a
+      link in the direction met walking its links outward from its source) and as one on a bus;
     * memory occupancy never exceeds a memory's capacity, cores sharing one counted together
       (off-chip cores excepted);
     * a group ends no earlier than its last tile plus its results' drain (``AllocationProblem.drain``);
@@ -124,7 +125,7 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
     by_core: dict[int, list[tuple[int, int, str]]] = {}
     for t in result.tiles:
         by_core.setdefault(t.core, []).append((t.start, t.end, f"{t.node}[{t.index}]"))
-    by_link: dict[int, list[tuple[int, int, int]]] = {}
+    by_link: dict[tuple[int, bool], list[tuple[int, int, int]]] = {}  # (link id, from its second core)
     owner = {core: group[0] for group in acc.memory_sharing for core in group}
     for tr in result.transfers:
         route = [acc.link(i) for i in tr.links]
@@ -140,15 +141,15 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
                 f"transfer of {tr.tensor} {tr.src}->{tr.dst} lasts {tr.end - tr.start} cycles, expected {least}"
             )
         if tr.bits and tr.end > tr.start:
-            for link_id in tr.links:
-                by_link.setdefault(link_id, []).append((tr.start, tr.end, tr.bits))
+            for key in _directions(route, acc.anchor(tr.src)):
+                by_link.setdefault(key, []).append((tr.start, tr.end, tr.bits))
     for c, items in by_core.items():
         items = sorted(x for x in items if x[1] > x[0])
         for (s1, e1, n1), (s2, e2, n2) in itertools.pairwise(items):
             if s2 < e1:
                 violations.append(f"core {c} double-booked: {n1} [{s1},{e1}) and {n2} [{s2},{e2})")
-    for link_id, transfers in sorted(by_link.items()):
-        violations += _link_overloads(acc.link(link_id), transfers)
+    for (link_id, back), transfers in sorted(by_link.items()):
+        violations += _link_overloads(acc.link(link_id), back, transfers)
     # memory: the occupancy of the cores sharing a memory adds up
     changes: dict[int, dict[int, int]] = {}
     for core_id, steps in result.memory.items():
@@ -205,10 +206,33 @@ def _connects(links: list[Any], src: int, dst: int) -> bool:
     return dst in reached
 
 
-def _link_overloads(link: Any, transfers: list[tuple[int, int, int]]) -> list[str]:
-    """Where transfers sharing ``link`` (``(start, end, bits)``, each at ``bits / (end - start)`` bits
-    per cycle, exact fractions) move more bits per cycle than its bandwidth: one line per such interval.
-    A lone transfer too fast for it is a duration violation, reported as such."""
+def _directions(links: list[Any], src: int) -> list[tuple[int, bool]]:
+    """``(link id, back)`` per link reached from core ``src`` (nearest first): ``back`` when data
+    leaves a point-to-point link's second core; a bus's traffic all counts as one (``back`` false)."""
+    out: dict[int, bool] = {}
+    frontier = [src]
+    for core in frontier:
+        for link in links:
+            if link.id not in out and core in link.cores:
+                out[link.id] = _duplex(link) and core == link.cores[1]
+                frontier.extend(c for c in link.cores if c != core)
+    return list(out.items())
+
+
+def _duplex(link: Any) -> bool:
+    return link.kind != "bus" and len(link.cores) == 2
+
+
+def _link_overloads(link: Any, back: bool, transfers: list[tuple[int, int, int]]) -> list[str]:
+    """Where transfers sharing ``link`` in one direction (``back``: from its second core to its first;
+    ``(start, end, bits)``, each at ``bits / (end - start)`` bits per cycle, exact fractions) move more
+    bits per cycle than its bandwidth: one line per such interval. A lone transfer too fast for it is
+    a duration violation, reported as such."""
+    name = f"link {link.id}"
+    if _duplex(link):
+        a, b = reversed(link.cores) if back else link.cores
+        name += f" {a}->{b}"
+
     rates: dict[int, Fraction] = {}
     counts: dict[int, int] = {}
     for start, end, bits in transfers:
@@ -223,9 +247,7 @@ def _link_overloads(link: Any, transfers: list[tuple[int, int, int]]) -> list[st
             since = when if since is None else since
             peak = max(peak, rate)
         elif since is not None:
-            out.append(
-                f"link {link.id} carries {float(peak):g} bits/cycle in [{since},{when}); bandwidth {link.bandwidth:g}"
-            )
+            out.append(f"{name} carries {float(peak):g} bits/cycle in [{since},{when}); bandwidth {link.bandwidth:g}")
             since, peak = None, Fraction(0)
     return out
 

@@ -3,16 +3,16 @@
 Activities are taken in a topological order that prefers compute, then transfers between
 computes, then inputs, then outputs (ties: the node's topological position, then the key). Each goes
 in the earliest slot after all its predecessors' slots where it can share the slot with the
-activities already there: transfers need links no other transfer of the slot may use (the union of
-the links of all their modes), computes need cores such that every compute of the slot can get its
-own cores (pinned cores disjoint, candidates matched to distinct free cores). The MILP never moves
-an activity to another slot.
+activities already there: transfers need link directions no other transfer of the slot may use (the
+union of those of all their modes; a point-to-point link's two directions are separate), computes
+need cores such that every compute of the slot can get its own cores (pinned cores disjoint,
+candidates matched to distinct free cores). The MILP never moves an activity to another slot.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import attrs
 
@@ -25,7 +25,7 @@ class SlotRequest:
     kind: str
     order: int
     deps: tuple[str, ...]
-    pinned: frozenset[int] = frozenset()  # cores (compute) or links (transfers) always used
+    pinned: frozenset[Hashable] = frozenset()  # core ids (compute) or link directions (transfers) always used
     candidates: tuple[int, ...] = ()  # compute: pick one of these cores (unsplit node with choice)
 
 
@@ -65,7 +65,7 @@ def _fits(request: SlotRequest, others: list[SlotRequest]) -> bool:
     if request.kind != "compute":
         return all(not (request.pinned & o.pinned) for o in same)
     everyone = [*same, request]
-    fixed: set[int] = set()
+    fixed: set[Hashable] = set()
     for r in everyone:
         if r.pinned & fixed:
             return False

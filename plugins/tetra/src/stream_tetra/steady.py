@@ -16,7 +16,7 @@ Builds, from the allocation problem:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 
 import attrs
 import numpy as np
@@ -32,7 +32,7 @@ from stream_tetra.settings import TetraSettings
 from stream_tetra.slots import SlotRequest, assign_slots
 from stream_tetra.transfer_records import RecordSpec, RouteBook, build_records, busy
 
-Resource = tuple[str, int]  # ("core", id) or ("link", id)
+Resource = tuple[str, int]  # ("core", id), or a link direction ("link" / "link<", id): transfer_records.oriented
 
 
 @attrs.define(eq=False)
@@ -442,13 +442,14 @@ class _Builder:
             if a.local:
                 continue
             candidates: tuple[int, ...] = ()
+            pinned: frozenset[Hashable]
             if a.kind == "compute":
                 if len(a.modes) == 1:
                     pinned, candidates = frozenset(a.modes[0].cores), ()
                 else:
                     pinned, candidates = frozenset(), tuple(m.cores[0] for m in a.modes)
             else:
-                pinned = frozenset(r[1] for m in a.modes for r in m.busy)
+                pinned = frozenset(r for m in a.modes for r in m.busy)  # link directions
             requests.append(SlotRequest(a.key, a.kind, a.order, a.deps, pinned, candidates))
         slots = assign_slots(requests)
         for a in self.activities:

@@ -3,18 +3,21 @@
 A *record* is one circuit-switched data movement: one source core, one or more destination cores
 (several for a multicast: over one bus, or over the union of point-to-point routes), the links it
 crosses, and its bits at every firing; alone it lasts ``Accelerator.transfer_cycles`` (the narrowest
-link, or longer where an end core has a measured bandwidth). Data between cores sharing a memory stays in place and makes no record. All records of a
-transfer share its timeslot and get fixed offsets (:func:`layout`): records sharing links either go
-one after another, or, when that is shorter, all at once as a *bundle* sharing each link's bandwidth
-(as Stream shares a link between the transfers on it), so many small pieces over a wide link take
-``ceil(their bits / bandwidth)`` cycles together rather than a cycle each. The slot latency is the
-layout's makespan.
+link, or longer where an end core has a measured bandwidth). Data between cores sharing a memory
+stays in place and makes no record. All records of a transfer share its timeslot and get fixed
+offsets (:func:`layout`): records sharing links either go one after another, or, when that is
+shorter, all at once as a *bundle* sharing each link's bandwidth (as Stream shares a link between
+the transfers on it), so many small pieces over a wide link take ``ceil(their bits / bandwidth)``
+cycles together rather than a cycle each. The slot latency is the layout's makespan. A
+point-to-point link is full duplex: its two directions are separate resources (:func:`oriented`);
+a bus is one resource for all its cores.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections import deque
 from collections.abc import Sequence
 
 import attrs
@@ -23,6 +26,28 @@ import numpy as np
 from stream_core.ir.accelerator import Accelerator, Link
 from stream_tetra.iteration_space import ReuseLevel
 from stream_tetra.pieces import Pieces
+
+LinkKey = tuple[str, int]  # ("link", id) from a link's first core to its second, or a bus; ("link<", id) back
+
+
+def oriented(links: Sequence[Link], src: int) -> tuple[LinkKey, ...]:
+    """The key of each of ``links`` (a route or a multicast tree) in the direction data crosses it,
+    walking outward from core ``src``, nearest links first: ``("link", id)`` leaving a point-to-point
+    link's first core or crossing a bus, ``("link<", id)`` leaving its second core."""
+    keys: dict[int, LinkKey] = {}
+    frontier = deque([src])
+    while frontier:
+        core = frontier.popleft()
+        for link in links:
+            if link.id in keys or core not in link.cores:
+                continue
+            back = link.kind != "bus" and len(link.cores) == 2 and core == link.cores[1]
+            keys[link.id] = ("link<" if back else "link", link.id)
+            frontier.extend(c for c in link.cores if c != core)
+    missing = [link.id for link in links if link.id not in keys]
+    if missing:
+        raise ValueError(f"links {missing} are not reached from core {src}")
+    return tuple(keys[link.id] for link in links)
 
 
 class RouteBook:
@@ -109,6 +134,11 @@ class RecordSpec:
     @property
     def link_ids(self) -> tuple[int, ...]:
         return tuple(link.id for link in self.links)
+
+    @functools.cached_property
+    def link_keys(self) -> tuple[LinkKey, ...]:
+        """The resource each link is in the direction this record crosses it (:func:`oriented`)."""
+        return oriented(self.links, self.accelerator.anchor(self.src))
 
 
 def build_records(
@@ -278,12 +308,12 @@ def layout(records: list[RecordSpec]) -> list[RecordSpec]:
     ordered = sorted(records, key=lambda r: (-r.max_cycles, r.src, r.dsts, r.link_ids))
     placed: dict[int, RecordSpec] = {}
     for component in _components(ordered):
-        free: dict[int, int] = {}
+        free: dict[LinkKey, int] = {}
         sequence = []
         for record in component:
-            offset = max((free.get(i, 0) for i in record.link_ids), default=0)
-            for i in record.link_ids:
-                free[i] = offset + record.max_cycles
+            offset = max((free.get(k, 0) for k in record.link_keys), default=0)
+            for k in record.link_keys:
+                free[k] = offset + record.max_cycles
             sequence.append(attrs.evolve(record, offset=offset))
         together = shared_cycles(component) if len(component) > 1 else None
         if together is not None and together.max() < max(free.values()):
@@ -293,48 +323,49 @@ def layout(records: list[RecordSpec]) -> list[RecordSpec]:
 
 
 def _components(records: list[RecordSpec]) -> list[list[RecordSpec]]:
-    """``records`` grouped by shared links (connected through chains of them), in order."""
-    root: dict[int, int] = {}
+    """``records`` grouped by shared links in the same direction (connected through chains of them),
+    in order."""
+    root: dict[LinkKey, LinkKey] = {}
 
-    def find(i: int) -> int:
-        while root.setdefault(i, i) != i:
-            i = root[i]
-        return i
+    def find(k: LinkKey) -> LinkKey:
+        while root.setdefault(k, k) != k:
+            k = root[k]
+        return k
 
     for record in records:
-        for i in record.link_ids[1:]:
-            root[find(i)] = find(record.link_ids[0])
-    groups: dict[int, list[RecordSpec]] = {}
+        for k in record.link_keys[1:]:
+            root[find(k)] = find(record.link_keys[0])
+    groups: dict[LinkKey, list[RecordSpec]] = {}
     for record in records:
-        groups.setdefault(find(record.link_ids[0]), []).append(record)
+        groups.setdefault(find(record.link_keys[0]), []).append(record)
     return list(groups.values())
 
 
 def shared_cycles(records: Sequence[RecordSpec]) -> np.ndarray | None:
-    """Per firing, the cycles ``records`` take all at once sharing their links: the most loaded link's
-    ``ceil(bits / bandwidth)`` (each record moves its bits at an even rate over all of its links, so no
+    """Per firing, the cycles ``records`` take all at once sharing their links: the most loaded link
+    direction's ``ceil(bits / bandwidth)`` (each record moves its bits at an even rate over all of its links, so no
     link carries more than its bandwidth in any cycle). ``None`` when an end core has a measured
     bandwidth: that is measured for one transfer, so such records go one after another."""
     acc = records[0].accelerator
     if any(core in acc.core_bandwidth for r in records for core in (r.src, *r.dsts)):
         return None
-    load: dict[int, np.ndarray] = {}
-    bandwidth: dict[int, float] = {}
+    load: dict[LinkKey, np.ndarray] = {}
+    bandwidth: dict[LinkKey, float] = {}
     for record in records:
-        for link in record.links:
-            load[link.id] = load.get(link.id, 0) + record.bits
-            bandwidth[link.id] = link.bandwidth
+        for link, key in zip(record.links, record.link_keys, strict=True):
+            load[key] = load.get(key, 0) + record.bits
+            bandwidth[key] = link.bandwidth
     return np.max([np.ceil(load[i] / bandwidth[i]).astype(np.int64) for i in load], axis=0)
 
 
-def busy(records: Sequence[RecordSpec]) -> dict[tuple[str, int], tuple[int, int]]:
-    """Per link: first start and last end offset of the records inside the slot."""
-    out: dict[tuple[str, int], tuple[int, int]] = {}
+def busy(records: Sequence[RecordSpec]) -> dict[LinkKey, tuple[int, int]]:
+    """Per link direction (:func:`oriented`): first start and last end offset of the records inside the slot."""
+    out: dict[LinkKey, tuple[int, int]] = {}
     for record in records:
         end = record.offset + record.max_cycles
         if record.max_cycles == 0:
             continue
-        for i in record.link_ids:
-            lo, hi = out.get(("link", i), (math.inf, 0))
-            out[("link", i)] = (int(min(lo, record.offset)), int(max(hi, end)))
+        for k in record.link_keys:
+            lo, hi = out.get(k, (math.inf, 0))
+            out[k] = (int(min(lo, record.offset)), int(max(hi, end)))
     return out
