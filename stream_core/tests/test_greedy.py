@@ -225,3 +225,37 @@ def test_layout_node_energy_is_shown_apart_from_what_stream_counts(toy_plugins, 
     summary = summary_dict(outcome.result, outcome.problem.accelerator)
     assert summary["energy_not_in_stream_pj"] == {"layout_nodes": pytest.approx(layout)}
     assert summary["energy_stream_comparable_pj"] == pytest.approx(totals.energy_pj - layout)
+
+
+@pytest.mark.parametrize(("kind", "latency"), [("link", 28), ("bus", 36)])
+def test_opposite_directions_share_a_link_but_not_a_bus(toy_plugins, toy_hardware, kind, latency):
+    """A: x -> y on core 0, B: x2 -> y2 on core 1, C: y -> z on core 1, D: y2 -> z2 on core 0; each
+    core has its own 8-bit/cycle link to DRAM (core 2), and cores 0 and 1 are joined by a link or a
+    two-core bus. x and x2 arrive [0,8), A and B run [8,10). y goes 0->1 [10,18); y2 goes 1->0 at the
+    same time over the link (full duplex), C and D run [18,20) and z, z2 are written back [20,28).
+    Over the bus y2 waits for y: [18,26), D runs [26,28), z2 is written back [28,36)."""
+    t = {n: TensorSpec(n, (8,), "int8") for n in ("x", "y", "z", "x2", "y2", "z2")}
+
+    def relu(name, src, dst):
+        return Node(
+            name,
+            "Relu",
+            [LoopDim("D0", 8)],
+            [Operand("input", src, 8, (A("D0"),)), Operand("output", dst, 8, (A("D0"),))],
+        )
+
+    nodes = [relu("A", "x", "y"), relu("B", "x2", "y2"), relu("C", "y", "z"), relu("D", "y2", "z2")]
+    workload = Workload("cross", nodes, t, inputs=["x", "x2"], outputs=["z", "z2"])
+    cores = {"A": 0, "B": 1, "C": 1, "D": 0}
+    mapping = Mapping({n: NodeMapping(n, (c,)) for n, c in cores.items()}, (FusedGroup("g", tuple(cores)),))
+    links = [
+        {"type": "link", "cores": [0, 2], "bandwidth": 8},
+        {"type": "link", "cores": [1, 2], "bandwidth": 8},
+        {"type": kind, "cores": [0, 1], "bandwidth": 8},
+    ]
+    outcome = run(workload, toy_hardware(n=2, links=links), mapping, plugins=toy_plugins)
+    between = [(t.tensor, t.src, t.dst, t.start, t.end) for t in outcome.result.transfers if t.links == (2,)]
+    y2 = (10, 18) if kind == "link" else (18, 26)
+    assert between == [("y", 0, 1, 10, 18), ("y2", 1, 0, *y2)]
+    assert outcome.result.totals.latency == latency
+    assert check_schedule(outcome.result, outcome.problem) == []

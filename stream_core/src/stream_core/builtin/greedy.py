@@ -11,8 +11,9 @@ Per fused group (groups run one after the other):
 * Data moves over the accelerator's links as circuit-switched transfers: a transfer holds every link
   of its route for ``Accelerator.transfer_cycles`` (``ceil(bits / narrowest bandwidth)``, or longer
   where an end core has a measured bandwidth), and a link carries one transfer at a time (link
-  contention); a transfer takes the earliest gap in which its whole route is free. Between cores
-  sharing a memory, data stays in place.
+  contention); a transfer takes the earliest gap in which its whole route is free. A point-to-point
+  link is full duplex (each direction its own resource, :func:`_direction`); a bus is one resource.
+  Between cores sharing a memory, data stays in place.
   Graph inputs, weights and tensors of earlier groups come from the off-chip core; graph outputs
   and tensors read by later groups are written back to it.
 * Memory capacity is respected: each top memory (one per group of cores sharing it) holds the
@@ -48,6 +49,8 @@ from stream_core.ir.workload import Node, Operand, TensorSpec
 from stream_core.tiling import Box, BoxIndex, TileSpec, box_elements, operand_box
 
 NAME = "greedy"
+
+LinkKey = tuple[int, bool]  # (link id, back): a link's resource in one direction (:func:`_direction`)
 
 
 @attrs.define(eq=False)
@@ -329,7 +332,7 @@ class _Plan:
     core: int
     start: int
     end: int
-    bookings: dict[int, _Bookings]  # per link id: tentative
+    bookings: dict[LinkKey, _Bookings]  # per link direction: tentative
     fetched: list[tuple[_Need, TransferRecord]]
     spills: list[tuple[tuple[str, int], TransferRecord | None]]
     reuse: list[_Buffer]
@@ -346,7 +349,7 @@ class _Scheduler:
         self.acc = problem.accelerator
         self.context = context
         self.core_free: dict[int, int] = defaultdict(int)
-        self.links: dict[int, _Timeline] = defaultdict(_Timeline)
+        self.links: dict[LinkKey, _Timeline] = defaultdict(_Timeline)
         # per memory (its owner's core id): every buffer, for the memory trace; what capacity checks count
         self.buffers: dict[int, list[_Buffer]] = defaultdict(list)
         self.memories: dict[int, _Memory] = defaultdict(_Memory)
@@ -362,7 +365,8 @@ class _Scheduler:
         self.reads = {n.name: tuple(_Access(n, op, workload.tensor(op.tensor)) for op in n.reads) for n in nodes}
         self.writes = {n.name: _Access(n, n.output, workload.tensor(n.output.tensor)) for n in nodes}
         self.candidates: dict[str, tuple[int, ...]] = {}
-        self.hops: dict[tuple[int, int], tuple[tuple[Link, ...], ...]] = {}  # parallel links per hop
+        # per (src, dst): each hop's parallel links, with the direction the route crosses them
+        self.hops: dict[tuple[int, int], tuple[tuple[tuple[Link, LinkKey], ...], ...]] = {}
         if self.acc.offchip_core_id is None:
             raise InfeasibleError(f"accelerator {self.acc.name!r} has no off-chip core to hold inputs and outputs")
         self.offchip: int = self.acc.offchip_core_id
@@ -485,7 +489,7 @@ class _Scheduler:
 
     def _plan(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
         """Where and when the tile would run on ``core``, without changing any state."""
-        bookings: dict[int, _Bookings] = defaultdict(_Bookings)
+        bookings: dict[LinkKey, _Bookings] = defaultdict(_Bookings)
         reuse: list[_Buffer] = []
         reused: set[int] = set()  # positions in ``needs`` served by ``reuse``
         fetch_bits = self._output_bits(name, tile)
@@ -552,40 +556,44 @@ class _Scheduler:
         dst: int,
         bits: int,
         not_before: int,
-        bookings: dict[int, _Bookings],
+        bookings: dict[LinkKey, _Bookings],
         reason: str = "operand",
     ) -> TransferRecord:
         """Book the earliest slot at or after ``not_before`` when the whole route is free; on a hop with
         parallel links, the one free soonest carries it."""
         hops = self.hops.get((src, dst))
         if hops is None:
-            hops = self.hops[(src, dst)] = tuple(self.acc.parallel(u, v) for u, v in self.acc.hops(src, dst))
+            hops = self.hops[(src, dst)] = tuple(
+                tuple((link, _direction(link, u)) for link in self.acc.parallel(u, v))
+                for u, v in self.acc.hops(src, dst)
+            )
         if all(len(links) == 1 for links in hops):
-            path = tuple(links[0] for links in hops)
+            route = tuple(links[0] for links in hops)
         else:
             guess = self.acc.transfer_cycles(bits, self.acc.path(src, dst), src, dst)
-            path = tuple(
+            route = tuple(
                 min(
                     links,
-                    key=lambda link: (
-                        self.links[link.id].earliest(not_before, guess, bookings[link.id]),
-                        -link.bandwidth,
+                    key=lambda pair: (
+                        self.links[pair[1]].earliest(not_before, guess, bookings[pair[1]]),
+                        -pair[0].bandwidth,
                     ),
                 )
                 for links in hops
             )
+        path = tuple(link for link, _ in route)
         duration = self.acc.transfer_cycles(bits, path, src, dst)
         start, agreed = not_before, 0  # agreed: links in a row on which ``start`` is free
-        for link in itertools.cycle(path) if path else ():
-            found = self.links[link.id].earliest(start, duration, bookings[link.id])
+        for _, key in itertools.cycle(route) if route else ():
+            found = self.links[key].earliest(start, duration, bookings[key])
             agreed = agreed + 1 if found == start else 1
             start = found
-            if agreed == len(path):
+            if agreed == len(route):
                 break
         end = start + duration
         if duration:
-            for link in path:
-                bookings[link.id].book(start, end)
+            for _, key in route:
+                bookings[key].book(start, end)
         energy = self.acc.transfer_energy(bits, path)
         return TransferRecord(tensor, src, dst, tuple(link.id for link in path), start, end, bits, energy, reason)
 
@@ -681,16 +689,16 @@ class _Scheduler:
         if info.core == self.offchip or info.buffer.bits == 0:
             info.written_back = info.ready
             return
-        bookings: dict[int, _Bookings] = defaultdict(_Bookings)
+        bookings: dict[LinkKey, _Bookings] = defaultdict(_Bookings)
         record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, reason)
         self._book(bookings)
         self.transfers.append(record)
         info.written_back = record.end
 
-    def _book(self, bookings: dict[int, _Bookings]) -> None:
-        for link_id, booked in bookings.items():
+    def _book(self, bookings: dict[LinkKey, _Bookings]) -> None:
+        for key, booked in bookings.items():
             for start, end in booked.booked:
-                self.links[link_id].book(start, end)
+                self.links[key].book(start, end)
 
     def _maybe_release(self, info: _Produced) -> None:
         if info.buffer is not None and info.pending == 0:
@@ -731,6 +739,12 @@ class _Scheduler:
             lower_bound=lower_bound(self.problem),
             optimality=("greedy list schedule: no optimality claim",),
         )
+
+
+def _direction(link: Link, leaving: int) -> LinkKey:
+    """The resource ``link`` is for data leaving core ``leaving`` over it: ``(id, back)``, ``back`` when a
+    point-to-point link (full duplex) is crossed from its second core; a bus is one resource."""
+    return link.id, link.kind != "bus" and len(link.cores) == 2 and leaving == link.cores[1]
 
 
 def _intersection(a: tuple | None, b: tuple | None) -> tuple | None:
