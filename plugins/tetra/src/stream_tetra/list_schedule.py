@@ -170,12 +170,10 @@ def _waits(
         if a.kind not in ("input", "edge"):
             continue
         if a.kind == "input":
-            level = a.modes[choices[a.key]].level
-            assert level is not None
-            steps = steady.nodes[a.node].iterations
-            blocks = steps[(np.arange(len(steps)) // level.block) * level.block]
-            for node in a.consumers:  # readers sharing the delivery fire in the same iterations
-                out[index[f"compute:{node}"]].append((index[a.key], blocks))
+            mode = a.modes[choices[a.key]]
+            assert mode.level is not None
+            for read in a.reads:  # each reader's steps wait for the blocks they read
+                out[index[f"compute:{read.node}"]].append((index[a.key], mode.firings[read.blocks[mode.level.level]]))
         else:
             waited = index[f"compute:{a.producer}"] if a.local else index[a.key]
             assert a.waits is not None

@@ -71,11 +71,7 @@ def buffer_needs(
             levels = reuse_levels(state.loops, rel)
             inputs = InputPieces(state, operand, tensor, levels)
             for part in range(state.grid.n_parts):
-                cheapest = min(
-                    ring_depth(inputs.firings(level), inputs.last_uses(level), double_buffer).depth
-                    * int(inputs.received(level, part).max())
-                    for level in levels
-                )
+                cheapest = inputs.least_buffer(part, double_buffer)
                 needs.append(Need(name, part, name, cheapest, f"{operand.tensor} into {name}"))
     return needs
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from stream_core.ir.workload import Operand, TensorSpec
 from stream_tetra.geometry import Boxes, StepGrid, block_hull, box_bits, hull, intersect
-from stream_tetra.iteration_space import NodeState, ReuseLevel
+from stream_tetra.iteration_space import NodeState, ReuseLevel, ring_depth
 
 
 def _stop(level: ReuseLevel | None) -> ReuseLevel:
@@ -56,7 +56,8 @@ class InputPieces:
     def dst_parts(self) -> int:
         return self.consumer.grid.n_parts
 
-    def _step_boxes(self, part: int) -> Boxes:
+    def step_boxes(self, part: int) -> Boxes:
+        """The operand box of every step of part ``part``."""
         if part not in self._steps:
             grid = self.consumer.grid
             lo, hi = grid.ranges(part, grid.all_steps())
@@ -66,7 +67,7 @@ class InputPieces:
     def boxes(self, level: ReuseLevel, part: int) -> Boxes:
         key = (level.level, part)
         if key not in self._cache:
-            self._cache[key] = block_hull(self._step_boxes(part), level.block)
+            self._cache[key] = block_hull(self.step_boxes(part), level.block)
         return self._cache[key]
 
     def firings(self, level: ReuseLevel | None = None) -> np.ndarray:
@@ -89,6 +90,14 @@ class InputPieces:
 
     def received(self, level: ReuseLevel | None, dst: int) -> np.ndarray:
         return self.piece(level, 0, dst)
+
+    def least_buffer(self, part: int, double_buffer: bool) -> int:
+        """Bits of the smallest ring of blocks part ``part`` may keep (over the stop levels)."""
+        return min(
+            ring_depth(self.firings(level), self.last_uses(level), double_buffer).depth
+            * int(self.received(level, part).max())
+            for level in self.levels
+        )
 
 
 @attrs.define

@@ -82,7 +82,7 @@ class Activity:
     rings: dict[int, Ring] = attrs.field(factory=dict)  # stop level -> its buffer ring
     local: bool = False  # an edge whose data never leaves the producer's cores (no slot of its own)
     waits: np.ndarray | None = None  # edge: per consumer step, the producer iteration it waits for (-1: none)
-    readers: tuple[str, ...] = ()  # input: later nodes reading (part of) the same delivery on the same cores
+    reads: list[Read] = attrs.field(factory=list)  # input: every node reading the delivery (``node`` first)
 
     @property
     def is_transfer(self) -> bool:
@@ -91,7 +91,17 @@ class Activity:
     @property
     def consumers(self) -> tuple[str, ...]:
         """The nodes reading what an input or edge delivers (its ``node`` first)."""
-        return (self.node, *self.readers)
+        return tuple(r.node for r in self.reads) if self.reads else (self.node,)
+
+
+@attrs.frozen(eq=False)
+class Read:
+    """A node reading an input delivery: its own view of the operand, and per stop level of the
+    delivery the block each of its steps reads."""
+
+    node: str
+    pieces: InputPieces
+    blocks: dict[int, np.ndarray]
 
 
 @attrs.frozen
@@ -329,18 +339,15 @@ class _Builder:
                 if self.settings.max_levels is not None:
                     levels = levels[: self.settings.max_levels + 1]
                 pieces = InputPieces(state, operand, tensor, levels, self.whole)
-                shared = self._same_delivery(name, pieces)
-                if shared is not None:  # one fetch serves every reader of these blocks (or of parts)
-                    shared.readers = (*shared.readers, name)
-                    self._add_dep(name, shared.key)
+                if self._join(name, pieces):  # an earlier fetch serves these reads
                     continue
                 key = f"input:{name}:{operand.tensor}#{i}"
                 activity = self._transfer(key, "input", name, operand.tensor, "", pieces, list(levels))
-                for level in levels:
-                    activity.rings[level.level] = ring_depth(
-                        pieces.firings(level), pieces.last_uses(level), self.settings.double_buffering
-                    )
+                own = {level.level: np.arange(state.n_steps) // level.block for level in levels}
+                activity.reads = [Read(name, pieces, own)]
+                activity.rings = self._input_rings(pieces, activity.reads)
                 self._add_dep(name, activity.key)
+                self._absorb(activity)
             if self._written_back(name):
                 tensor = workload.tensor(node.output.tensor)
                 pieces = OutputPieces(state, tensor)
@@ -348,30 +355,81 @@ class _Builder:
                 activity = self._transfer(key, "output", name, node.output.tensor, name, pieces, [None])
                 activity.deps = (f"compute:{name}",)
 
-    def _same_delivery(self, name: str, pieces: InputPieces) -> Activity | None:
-        """An input activity of an earlier reader that delivers these blocks or blocks containing them
-        (a 1x1 convolution's rows inside a 3x3 one's, say), in the same iterations, to the same cores
-        (both readers pinned there), or ``None``."""
+    def _join(self, name: str, pieces: InputPieces) -> bool:
+        """Let ``name`` read an earlier input activity of the same tensor on the same cores whose every
+        stop level delivers, no later than each of its steps, a block holding that step's box (a 1x1
+        convolution's rows inside a 3x3 one's, or a row tile inside a whole column block fetched
+        earlier); the delivery's buffer then lives until its last reader. Taken only when that
+        buffer grows by no more than ``name``'s own smallest buffer would take."""
+        for a in self._sharers(name, pieces):
+            read = _read(name, a.pieces, pieces)
+            if read is not None and self._fits(a, [read], [pieces]):
+                a.reads.append(read)
+                a.rings = self._input_rings(a.pieces, a.reads)
+                self._add_dep(name, a.key)
+                return True
+        return False
+
+    def _absorb(self, activity: Activity) -> None:
+        """Fold into ``activity`` each earlier input activity whose readers all find their blocks in
+        its delivery in time (Q's row tiles of I inside K's column blocks, K fetched no later), on the
+        terms of :meth:`_join`."""
+        pieces = activity.pieces
+        assert isinstance(pieces, InputPieces)
+        for a in self._sharers(activity.node, pieces):
+            if a is activity:
+                continue
+            reads = [_read(r.node, pieces, r.pieces) for r in a.reads]
+            if any(r is None for r in reads) or not self._fits(activity, reads, [a.pieces]):
+                continue
+            activity.reads += [r for r in reads if r is not None]
+            activity.rings = self._input_rings(pieces, activity.reads)
+            self.activities.remove(a)
+            for node in a.consumers:
+                compute = self.computes[node]
+                compute.deps = tuple(dict.fromkeys(activity.key if d == a.key else d for d in compute.deps))
+
+    def _sharers(self, name: str, pieces: InputPieces) -> list[Activity]:
+        """Input activities of the same tensor at the same precision whose readers are pinned to the
+        cores ``name`` is pinned to (none when ``name`` is not pinned)."""
         cores = self._pinned(name)
         if cores is None:
-            return None
-        for a in self.activities:
-            other = a.pieces
-            if a.kind != "input" or a.tensor != pieces.tensor.name or self._pinned(a.node) != cores:
-                continue
-            assert isinstance(other, InputPieces)
-            if (
-                other.levels == pieces.levels
-                and other.operand.precision == pieces.operand.precision
-                and np.array_equal(other.consumer.iterations, pieces.consumer.iterations)
-                and all(
-                    _inside(pieces.boxes(level, part), other.boxes(level, part))
-                    for level in pieces.levels
-                    for part in range(pieces.dst_parts)
-                )
-            ):
-                return a
-        return None
+            return []
+        return [
+            a
+            for a in self.activities
+            if a.kind == "input"
+            and a.tensor == pieces.tensor.name
+            and isinstance(a.pieces, InputPieces)
+            and a.pieces.operand.precision == pieces.operand.precision
+            and all(self._pinned(node) == cores for node in a.consumers)
+        ]
+
+    def _fits(self, a: Activity, reads: list[Read], others: list[InputPieces]) -> bool:
+        """Whether ``a``'s buffer, read by ``reads`` too, grows on no part by more than the smallest
+        buffers the inputs ``others`` would take on their own."""
+        pieces = a.pieces
+        assert isinstance(pieces, InputPieces)
+        rings = self._input_rings(pieces, [*a.reads, *reads])
+        double = self.settings.double_buffering
+        for part in range(pieces.dst_parts):
+            room = sum(o.least_buffer(part, double) for o in others)
+            for level in pieces.levels:
+                grown = rings[level.level].depth - a.rings[level.level].depth
+                if grown > 0 and grown * int(pieces.received(level, part).max()) > room:
+                    return False
+        return True
+
+    def _input_rings(self, pieces: InputPieces, reads: list[Read]) -> dict[int, Ring]:
+        """Per stop level, the ring holding each delivered block until its last reader's last step."""
+        rings = {}
+        for level in pieces.levels:
+            firings = pieces.firings(level)
+            last = np.full(len(firings), -1, dtype=np.int64)
+            for r in reads:
+                np.maximum.at(last, r.blocks[level.level], self.nodes[r.node].iterations)
+            rings[level.level] = ring_depth(firings, last, self.settings.double_buffering)
+        return rings
 
     def _pinned(self, name: str) -> tuple[int, ...] | None:
         """The cores of a node with one compute mode (``None``: the solver chooses)."""
@@ -542,11 +600,11 @@ class _Builder:
                     writers = tuple((m.index, 0, 0) for m in a.modes if _level(m) == level)
                     if ring.distance is None or not writers:
                         continue
-                    for node in a.consumers:  # the last reader frees the slot
+                    for node, own in self._reader_rings(a, level, ring):  # the last reader frees the slot
                         consumer = self.computes[node]
                         yield Separation(
                             "after",
-                            ring.distance,
+                            own.distance,
                             consumer.key,
                             consumer.slot,
                             tuple((m.index, 0, m.dur) for m in consumer.modes),
@@ -554,7 +612,7 @@ class _Builder:
                             a.slot,
                             writers,
                             f"buffer of {a.key}",
-                            ring=ring,
+                            ring=own,
                         )
             if a.kind == "compute":
                 ring = self.nodes[a.node].output_ring(self.settings.double_buffering)
@@ -576,6 +634,22 @@ class _Builder:
                             f"output buffer of {a.node}",
                             ring=ring,
                         )
+
+    def _reader_rings(self, a: Activity, level: int, ring: Ring) -> Iterable[tuple[str, Ring]]:
+        """Per reader of ``a``, ``ring`` with the reads of that reader only (a block it does not read
+        puts no bound on the write taking its slot); an edge's one reader keeps ``ring``."""
+        if a.kind != "input":
+            yield a.node, ring
+            return
+        n = len(ring.writes)
+        for r in a.reads:
+            last = np.full(n + ring.depth, -1, dtype=np.int64)
+            np.maximum.at(last, r.blocks[level], self.nodes[r.node].iterations)
+            reads = last[:n]
+            keep = reads >= 0
+            if keep.any():
+                writes = ring.writes[keep]
+                yield r.node, Ring(ring.depth, int(np.min(writes - reads[keep])), writes, reads[keep])
 
     def _finishes(self) -> list[Finish]:
         out = []
@@ -609,10 +683,37 @@ def _undominated(plans: list[Mode]) -> list[Mode]:
     return kept
 
 
-def _inside(inner: Boxes, outer: Boxes) -> bool:
-    """Whether every box of ``inner`` lies inside the box of ``outer`` at the same position."""
-    (lo, hi), (olo, ohi) = inner, outer
-    return lo.shape == olo.shape and bool((olo <= lo).all() and (hi <= ohi).all())
+def _read(name: str, delivery: InputPieces, reader: InputPieces) -> Read | None:
+    """``name``'s reads of ``delivery``: per stop level of the delivery, the latest block delivered
+    no later than each of the reader's steps whose box holds that step's box on every part, or
+    ``None`` when some step finds none (or the parts differ)."""
+    if reader.dst_parts != delivery.dst_parts:
+        return None
+    steps = [reader.step_boxes(p) for p in range(reader.dst_parts)]
+    iterations = reader.consumer.iterations
+    everyone = np.arange(len(iterations))
+    blocks = {}
+    for level in delivery.levels:
+        boxes = [delivery.boxes(level, p) for p in range(delivery.dst_parts)]
+        chosen = np.searchsorted(delivery.firings(level), iterations, side="right") - 1
+        if (chosen < 0).any():
+            return None
+        for s in np.flatnonzero(~_holds(steps, everyone, boxes, chosen)).tolist():  # an earlier block?
+            earlier = np.arange(chosen[s] - 1, -1, -1)
+            hit = np.flatnonzero(_holds(steps, np.full(len(earlier), s), boxes, earlier))
+            if not len(hit):
+                return None
+            chosen[s] = earlier[hit[0]]
+        blocks[level.level] = chosen
+    return Read(name, reader, blocks)
+
+
+def _holds(steps: list[Boxes], step: np.ndarray, boxes: list[Boxes], block: np.ndarray) -> np.ndarray:
+    """Per pair ``(step[j], block[j])``, whether the block's box holds the step's box on every part."""
+    ok = np.ones(len(step), dtype=bool)
+    for (lo, hi), (blo, bhi) in zip(steps, boxes, strict=True):
+        ok &= (blo[:, block] <= lo[:, step]).all(axis=0) & (hi[:, step] <= bhi[:, block]).all(axis=0)
+    return ok
 
 
 def _bits(mode: Mode) -> int:
