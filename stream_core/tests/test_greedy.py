@@ -103,15 +103,18 @@ def test_split_matmul_runs_parts_on_pinned_cores(tmp_path, toy_plugins, toy_hard
     )
     outcome = run(matmul(4, 4, 8), hw, mapping, plugins=toy_plugins)
     tiles, transfers = spans(outcome.result)
-    # each part: 4x4x4 = 64 MACs -> 16 cycles; its inputs: a (128 bits, 2 cycles) + half of w (128 bits, 2 cycles)
-    assert tiles == [("mm", 0, 4, 20), ("mm", 1, 8, 24)]
-    assert [(tr[0], tr[2], tr[3], tr[4]) for tr in transfers if tr[5] == "operand"] == [
-        ("a", 0, 0, 2),
-        ("w", 0, 2, 4),
-        ("a", 1, 4, 6),
-        ("w", 1, 6, 8),
+    # each part: 4x4x4 = 64 MACs -> 16 cycles; its inputs: a (128 bits, 2 cycles) + half of w (128 bits, 2 cycles).
+    # Both parts read all of a: part 1 receives part 0's fetch over the bus too (arriving at 2, before a
+    # fetch of its own could, [4,6)), so a is read off-chip once and written to both cores
+    assert tiles == [("mm", 0, 4, 20), ("mm", 1, 6, 22)]
+    assert [(tr[0], tr[2], tr[3], tr[4], tr[5]) for tr in transfers if tr[5] != "writeback"] == [
+        ("a", 0, 0, 2, "operand (multicast to cores 0, 1)"),
+        ("w", 0, 2, 4, "operand"),
+        ("w", 1, 4, 6, "operand"),
     ]
-    assert outcome.result.totals.latency == 26  # y halves (128 bits each) written back [20,22) and [24,26)
+    assert outcome.result.totals.latency == 24  # y halves (128 bits each) written back [20,22) and [22,24)
+    # memory: a 128 bits read once (1.0 pJ/bit) and written twice (0.1), w 256 and y 256 bits read and written once
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(128 * 1.2 + 512 * 1.1)
     assert check_schedule(outcome.result, outcome.problem) == []
 
 

@@ -15,7 +15,10 @@ Per fused group (groups run one after the other):
   link is full duplex (each direction its own resource, :func:`_direction`); a bus is one resource.
   Between cores sharing a memory, data stays in place.
   Graph inputs, weights and tensors of earlier groups come from the off-chip core; graph outputs
-  and tensors read by later groups are written back to it.
+  and tensors read by later groups are written back to it. A tile needing the same box of such a
+  tensor as an earlier fetch of its group to another core receives that fetch too when its links
+  reach this core and it arrives no later than a fetch of its own would (one read off-chip, a
+  multicast over a bus or a tree of links, as Stream and TETRA send a tile several cores need).
 * Memory capacity is respected: each top memory (one per group of cores sharing it) holds the
   inputs of its cores' running tiles and the outputs not yet consumed. Inputs are fetched at the
   earliest when the previous tile on the same core starts (double buffering: one tile runs while
@@ -23,7 +26,7 @@ Per fused group (groups run one after the other):
   written back to off-chip memory (consumers then read them from there) and the tile waits for
   that; if it still does not fit it waits until enough memory frees up.
 * Energy = tile costs + link energy of transfers + memory energy of transfers (bits read at the
-  source and written at the destination at those memories' per-bit costs).
+  source and written at each destination at those memories' per-bit costs).
 * The result carries the mapping's lower bound (:mod:`stream_core.bounds`) and claims no optimality.
 """
 
@@ -333,7 +336,7 @@ class _Plan:
     start: int
     end: int
     bookings: dict[LinkKey, _Bookings]  # per link direction: tentative
-    fetched: list[tuple[_Need, TransferRecord]]
+    fetched: list[tuple[_Need, TransferRecord, int | None]]  # and the index of a fetch shared, if any
     spills: list[tuple[tuple[str, int], TransferRecord | None]]
     reuse: list[_Buffer]
 
@@ -358,6 +361,8 @@ class _Scheduler:
         self.group_start = 0
         self.sharers = {owner: group for group in self.acc.memory_sharing for owner in group[:1]}
         self.resident: dict[tuple[int, str, object], _Buffer] = {}
+        self.sent: dict[tuple[str, object], int] = {}  # (tensor, box) -> its latest off-chip fetch's index
+        self.receivers: dict[int, tuple[int, ...]] = {}  # a shared fetch's index -> every core it writes
         self.tiles: list[TileRecord] = []
         self.transfers: list[TransferRecord] = []
         workload = problem.workload
@@ -540,10 +545,19 @@ class _Scheduler:
                 incoming.append((info.ready, info.core, need))
             else:  # spilled earlier: read it back from off-chip memory
                 incoming.append((info.written_back or info.ready, self.offchip, need))
-        fetched = []
+        fetched: list[tuple[_Need, TransferRecord, int | None]] = []
         for ready_at, source, need in sorted(incoming, key=lambda x: (x[0], x[1], x[2].tensor)):
-            record = self._route(need.tensor, source, core, need.bits, max(ready_at, memory_floor), bookings)
-            fetched.append((need, record))
+            not_before = max(ready_at, memory_floor)
+            shared = self._shareable(need, core, not_before) if need.producer is None else None
+            if shared is not None:
+                own = self._route(need.tensor, source, core, need.bits, not_before, bookings, book=False)
+                if self.transfers[shared].end > own.end:
+                    shared = None
+            if shared is None:
+                record = self._route(need.tensor, source, core, need.bits, not_before, bookings)
+            else:
+                record = self.transfers[shared]
+            fetched.append((need, record, shared))
             arrivals.append(record.end)
         start = max(arrivals)
         latency = self.problem.costs.get(name, core, tile.shape).latency
@@ -558,15 +572,11 @@ class _Scheduler:
         not_before: int,
         bookings: dict[LinkKey, _Bookings],
         reason: str = "operand",
+        book: bool = True,
     ) -> TransferRecord:
-        """Book the earliest slot at or after ``not_before`` when the whole route is free; on a hop with
-        parallel links, the one free soonest carries it."""
-        hops = self.hops.get((src, dst))
-        if hops is None:
-            hops = self.hops[(src, dst)] = tuple(
-                tuple((link, _direction(link, u)) for link in self.acc.parallel(u, v))
-                for u, v in self.acc.hops(src, dst)
-            )
+        """Book (unless not ``book``) the earliest slot at or after ``not_before`` when the whole route is
+        free; on a hop with parallel links, the one free soonest carries it."""
+        hops = self._hops(src, dst)
         if all(len(links) == 1 for links in hops):
             route = tuple(links[0] for links in hops)
         else:
@@ -591,11 +601,42 @@ class _Scheduler:
             if agreed == len(route):
                 break
         end = start + duration
-        if duration:
+        if duration and book:
             for _, key in route:
                 bookings[key].book(start, end)
         energy = self.acc.transfer_energy(bits, path)
         return TransferRecord(tensor, src, dst, tuple(link.id for link in path), start, end, bits, energy, reason)
+
+    def _hops(self, src: int, dst: int) -> tuple[tuple[tuple[Link, LinkKey], ...], ...]:
+        """Each hop of the route from ``src`` to ``dst``: its parallel links, in the direction crossed."""
+        hops = self.hops.get((src, dst))
+        if hops is None:
+            hops = self.hops[(src, dst)] = tuple(
+                tuple((link, _direction(link, u)) for link in self.acc.parallel(u, v))
+                for u, v in self.acc.hops(src, dst)
+            )
+        return hops
+
+    def _shareable(self, need: _Need, core: int, not_before: int) -> int | None:
+        """The index of the latest off-chip fetch of ``need``'s box that ``core`` may receive too: it
+        starts at or after ``not_before`` (the memory then has room), its links include a link of
+        every hop from off-chip to ``core`` and it lasts long enough for ``core``'s end."""
+        index = self.sent.get((need.tensor, need.box))
+        if index is None:
+            return None
+        record = self.transfers[index]
+        memory = self.memory_of[core]
+        if record.start < not_before or any(self.memory_of[c] == memory for c in self.receivers[index]):
+            return None
+        branch = []
+        for hop in self._hops(self.offchip, core):
+            used = [link for link, _ in hop if link.id in record.links]
+            if not used:
+                return None
+            branch.append(used[0])
+        if self.acc.transfer_cycles(need.bits, tuple(branch), self.offchip, core) > record.end - record.start:
+            return None
+        return index
 
     def _make_room(
         self, core: int, bits: int, floor: int, produced: dict, kept: dict[tuple[str, int], int]
@@ -654,8 +695,14 @@ class _Scheduler:
             owner.unconsumed.pop(victim, None)
             info.buffer = None
         self._book(plan.bookings)
-        for need, record in plan.fetched:
-            self.transfers.append(record)
+        for need, record, shared in plan.fetched:
+            if shared is not None:
+                self._share(shared, plan.core)
+            elif need.producer is None:
+                self.sent[(need.tensor, need.box)] = len(self.transfers)
+                self.receivers[len(self.transfers)] = (plan.core,)
+            if shared is None:
+                self.transfers.append(record)
             buffer = _Buffer(memory, record.start, plan.end, record.bits)
             self._hold(buffer)
             if need.producer is None:
@@ -678,6 +725,13 @@ class _Scheduler:
         self._hold(output)
         self.memories[memory].unconsumed[(name, tile.index)] = None
         return _Produced((name, tile.index), plan.core, plan.end, n_consumers, output)
+
+    def _share(self, index: int, core: int) -> None:
+        """Fetch ``index`` writes ``core``'s memory too: a multicast, labelled as TETRA labels one."""
+        cores = self.receivers[index] = (*self.receivers[index], core)
+        record = self.transfers[index]
+        reason = f"operand (multicast to cores {', '.join(map(str, cores))})"
+        self.transfers[index] = attrs.evolve(record, reason=reason)
 
     def _hold(self, buffer: _Buffer) -> None:
         self.buffers[buffer.core].append(buffer)
@@ -712,6 +766,10 @@ class _Scheduler:
         memory_energy = sum(
             t.bits * (cores[t.src].summary.read_energy_pj_per_bit + cores[t.dst].summary.write_energy_pj_per_bit)
             for t in self.transfers
+        )
+        memory_energy += sum(  # what shared fetches write beyond their first destination
+            self.transfers[index].bits * sum(cores[c].summary.write_energy_pj_per_bit for c in receivers[1:])
+            for index, receivers in self.receivers.items()
         )
         busy: dict[int, int] = defaultdict(int)
         for t in self.tiles:
