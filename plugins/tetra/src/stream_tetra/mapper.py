@@ -38,7 +38,10 @@
    reductions (each node's largest, :func:`contraction_loop`), rows whole; both tilings are
    scheduled (:mod:`stream_tetra.search`) and the shorter kept, with a note. So is the group cut
    before a member that reads another's output along an axis the other does not stream
-   (:func:`break_cuts`). ``fused.effort`` above ``fast`` searches more (:func:`group_candidates`).
+   (:func:`break_cuts`), the group with the readers of one fetched tensor pinned to one core
+   (:func:`pinned_candidates`), and a group of one row with the columns its members pass each other
+   tiled (:func:`column_candidates`). ``fused.effort`` above ``fast`` searches more
+   (:func:`group_candidates`).
 """
 
 from __future__ import annotations
@@ -225,7 +228,7 @@ def fast_candidates(
     nodes: dict[str, NodeMapping],
     seed: FusedGroup,
 ) -> list[Candidate]:
-    """``fast`` effort: the seed and at most two alternatives, each scheduled, for what no rule can
+    """``fast`` effort: the seed and a few alternatives, each scheduled, for what no rule can
     settle without the cost model and the allocator:
 
     * a group none of whose results another member reads (parallel products sharing an input, or
@@ -239,11 +242,73 @@ def fast_candidates(
       (:func:`stream_break`: attention's ``Q @ K^T`` with the Transpose folded) cut before that
       reader, each part with its own alternatives: the reader waits for the whole tensor anyway, so
       fusing only keeps it on chip, while the cut lets each part stream its own way (stream-dse
-      2.1.1's simba, attention head: 35,576 cycles fused, 14,073 cut).
+      2.1.1's simba, attention head: 35,576 cycles fused, 14,073 cut);
+    * a group where readers of one fetched tensor may be on several cores, pinned to one core
+      (:func:`pinned_candidates`);
+    * a group with nothing to stream, its shared columns tiled (:func:`column_candidates`).
     """
-    return _own_candidates(workload, accelerator, settings, nodes, seed) + break_cuts(
-        workload, accelerator, settings, nodes, seed
+    return (
+        _own_candidates(workload, accelerator, settings, nodes, seed)
+        + pinned_candidates(workload, accelerator, settings, nodes, seed)
+        + column_candidates(workload, accelerator, settings, nodes, seed)
+        + break_cuts(workload, accelerator, settings, nodes, seed)
     )
+
+
+def column_candidates(
+    workload: Workload,
+    accelerator: Accelerator,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seed: FusedGroup,
+) -> list[Candidate]:
+    """A group with nothing to stream (its streaming loops one tile each: a vector-matrix product of
+    one row) with the columns its members pass each other in two tiles (or the fewest above one),
+    each member's own output columns whole; none for another group. A reader then starts on the first
+    tile while its producer makes the next, and a reduction over those columns runs in steps: on a
+    systolic array a shorter drain (stream-dse 2.1.1's tpu_v7_ironwood, SwiGLU of one row: Gemm_Down
+    reducing 32 columns drains 31 cycles, 15 over 16; 68 cycles, 55 in two tiles, Stream 59)."""
+    members = [workload.node(n) for n in seed.nodes]
+    if tile_counts(workload, members, nodes, accelerator)[0] != [1]:
+        return []
+    tiles = intra_core_tiles(workload, members, nodes, accelerator, settings, (1, 2), linked_columns=True)
+    group = FusedGroup(seed.name, seed.nodes, tiles)
+    if group == seed:
+        return []
+    return [Candidate(_label("shared columns tiled", group), {n.name: nodes[n.name] for n in members}, [group])]
+
+
+def pinned_candidates(
+    workload: Workload,
+    accelerator: Accelerator,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seed: FusedGroup,
+) -> list[Candidate]:
+    """The group with its nodes the allocator places (one part, several candidate cores) all pinned to
+    one core, for each core every one of them may use; none unless a tensor from outside the group
+    has several readers in it, one of them such a node. TETRA fetches a tensor once only for readers
+    pinned to the same cores (:mod:`stream_tetra.steady`): left open, each reader fetches its own
+    (stream-dse 1.13.14's fusemax, ResNet basic block: Conv1 and Add1 both read the input; 210 cycles
+    open, 188 on core 0, Stream 200)."""
+    members = [workload.node(n) for n in seed.nodes]
+    own = {n.name: nodes[n.name] for n in members}
+    lone = [n.name for n in members if own[n.name].parts == 1 and len(own[n.name].cores) > 1]
+    produced = {n.output.tensor for n in members}
+    readers: dict[str, set[str]] = {}
+    for node in members:
+        for operand in node.reads:
+            if operand.tensor not in produced:
+                readers.setdefault(operand.tensor, set()).add(node.name)
+    if not any(len(names) > 1 and names & set(lone) for names in readers.values()):
+        return []
+    out = []
+    for core in (c for c in own[lone[0]].cores if all(c in own[n].cores for n in lone)):
+        pinned = {**own, **{n: attrs.evolve(own[n], cores=(core,)) for n in lone}}
+        tiles = intra_core_tiles(workload, members, {**nodes, **pinned}, accelerator, settings)
+        group = FusedGroup(seed.name, seed.nodes, tiles)
+        out.append(Candidate(_label(f"on core {core}", group), pinned, [group]))
+    return out
 
 
 def break_cuts(
@@ -314,9 +379,9 @@ def group_candidates(
 ) -> list[Candidate]:
     """The seed, then distinct alternatives: inter-core splits (none; over the streaming loop first;
     over all candidate cores) each with more tiles along the streaming loops (``normal``: at least
-    8; ``high``: every count up to 64) and streaming its contraction instead, the cuts of
-    :func:`break_cuts`, and at ``high`` also more column tiles and one more cut point anywhere inside
-    the group."""
+    8; ``high``: every count up to 64) and streaming its contraction instead, the alternatives of
+    :func:`pinned_candidates`, :func:`column_candidates` and :func:`break_cuts`, and at ``high`` also
+    more column tiles and one more cut point anywhere inside the group."""
     members = [workload.node(n) for n in seed.nodes]
     own = {n.name: nodes[n.name] for n in members}
     found: dict[str, Candidate] = {}
@@ -356,8 +421,9 @@ def group_candidates(
             add(_label(label, group), mapped, [group])
         group = tiled(mapped, members, contraction=True)
         add(_label(", ".join(x for x in (label, "contraction streamed") if x), group), mapped, [group])
-    for candidate in break_cuts(workload, accelerator, settings, nodes, seed):
-        found.setdefault(candidate.key, candidate)
+    for more in (pinned_candidates, column_candidates, break_cuts):
+        for candidate in more(workload, accelerator, settings, nodes, seed):
+            found.setdefault(candidate.key, candidate)
     for k in range(1, len(members) if high else 0):
         halves = [tiled(own, members[:k]), tiled(own, members[k:])]
         add(f"cut after {members[k - 1].name}", own, halves)
@@ -526,11 +592,13 @@ def intra_core_tiles(
     settings: MapperSettings,
     at_least: tuple[int, int] = (1, 1),
     contraction: bool = False,
+    linked_columns: bool = False,
 ) -> tuple[tuple[str, str, int], ...]:
     """Tile sizes ``(node, loop, tile)`` of one group, the same along each fused axis (see the module
     docstring); ``at_least`` tile counts of the streaming loops and of the columns (the search's
     candidates, :func:`tile_counts`). With ``contraction`` the group streams its reductions instead
-    of its rows (:func:`contraction_loop`), rows and columns whole unless memory still overflows."""
+    of its rows (:func:`contraction_loop`), rows and columns whole unless memory still overflows. With
+    ``linked_columns`` only column loops on an axis shared with another member count as columns."""
     compute = _compute_members(members, nodes, accelerator)
     if not compute:
         return ()
@@ -538,6 +606,8 @@ def intra_core_tiles(
     limit = {(c, i): settings.memory_fraction * bits for c, held in tops.items() for i, (_, bits) in enumerate(held)}
     memory_of = accelerator.memory_of
     blank, rows, cols = _stream_axes(workload, members, compute, nodes, contraction)
+    if linked_columns:
+        cols = [loop for loop in cols if any(m[0] != loop[0] for m, _ in blank.members(loop))]
     outer = _outer_loops(compute)
 
     def longest(loops: list[tuple[str, str]]) -> int:
