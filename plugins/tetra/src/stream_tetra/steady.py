@@ -362,6 +362,8 @@ class _Builder:
         earlier); the delivery's buffer then lives until its last reader. Taken only when that
         buffer grows by no more than ``name``'s own smallest buffer would take."""
         for a in self._sharers(name, pieces):
+            if not isinstance(a.pieces, InputPieces):
+                continue
             read = _read(name, a.pieces, pieces)
             if read is not None and self._fits(a, [read], [pieces]):
                 a.reads.append(read)
@@ -377,12 +379,13 @@ class _Builder:
         pieces = activity.pieces
         assert isinstance(pieces, InputPieces)
         for a in self._sharers(activity.node, pieces):
-            if a is activity:
+            if a is activity or not isinstance(a.pieces, InputPieces):
                 continue
-            reads = [_read(r.node, pieces, r.pieces) for r in a.reads]
-            if any(r is None for r in reads) or not self._fits(activity, reads, [a.pieces]):
+            found = [_read(r.node, pieces, r.pieces) for r in a.reads]
+            reads = [r for r in found if r is not None]
+            if len(reads) < len(found) or not self._fits(activity, reads, [a.pieces]):
                 continue
-            activity.reads += [r for r in reads if r is not None]
+            activity.reads += reads
             activity.rings = self._input_rings(pieces, activity.reads)
             self.activities.remove(a)
             for node in a.consumers:
@@ -601,6 +604,8 @@ class _Builder:
                     if ring.distance is None or not writers:
                         continue
                     for node, own in self._reader_rings(a, level, ring):  # the last reader frees the slot
+                        if own.distance is None:
+                            continue
                         consumer = self.computes[node]
                         yield Separation(
                             "after",
