@@ -26,7 +26,7 @@ from stream_core.ir import (
     Workload,
 )
 from stream_core.report import summary_dict
-from stream_core.testing import check_schedule, relu_chain
+from stream_core.testing import check_schedule, conv_node, relu_chain
 from stream_core.testing import matmul_workload as matmul
 
 A = AffineExpr.of
@@ -261,4 +261,35 @@ def test_opposite_directions_share_a_link_but_not_a_bus(toy_plugins, toy_hardwar
     y2 = (10, 18) if kind == "link" else (18, 26)
     assert between == [("y", 0, 1, 10, 18), ("y2", 1, 0, *y2)]
     assert outcome.result.totals.latency == latency
+    assert check_schedule(outcome.result, outcome.problem) == []
+
+
+def test_halo_rows_of_a_split_conv_are_read_off_chip_once(toy_plugins, toy_hardware):
+    """A 3x3 conv (pad 1, one channel) over an 8x4 int8 input, split by output rows over cores 0 and 1.
+
+    Each half reads 5 input rows (its 4 and one halo row; the padding row is not read): rows 0-4 and
+    3-7, 5 x 4 x 8 = 160 bits each, 320 apart. Their hull, rows 0-7, is 256 bits: core 0's fetch of x
+    covers both and is multicast to core 1. On the 8 bits/cycle bus w (72 bits, the same box for both)
+    goes [0,9), x [9,41); each part (4 x 4 x 9 = 144 MACs) runs 36 cycles [41,77); the y halves
+    (128 bits each) go back [77,93) and [93,109).
+    """
+    tensors = {n: TensorSpec(n, shape, "int8") for n, shape in (("x", (1, 1, 8, 4)), ("w", (1, 1, 3, 3)))}
+    tensors["y"] = TensorSpec("y", (1, 1, 8, 4), "int8")
+    workload = Workload("halo", [conv_node(c=1, k=1, oy=8, ox=4)], tensors, inputs=["x", "w"], outputs=["y"])
+    mapping = Mapping({"conv": NodeMapping("conv", (0, 1), (("OY", 2),))}, (FusedGroup("g", ("conv",)),))
+    outcome = run(workload, toy_hardware(n=2), mapping, plugins=toy_plugins)
+    tiles, transfers = spans(outcome.result)
+    assert tiles == [("conv", 0, 41, 77), ("conv", 1, 41, 77)]
+    assert transfers == [
+        ("w", 2, 0, 0, 9, "operand (multicast to cores 0, 1)"),
+        ("x", 2, 0, 9, 41, "operand (multicast to cores 0, 1)"),
+        ("y", 0, 2, 77, 93, "writeback"),
+        ("y", 1, 2, 93, 109, "writeback"),
+    ]
+    assert [t.bits for t in outcome.result.transfers if t.tensor == "x"] == [256]
+    # x: 256 bits read from DRAM (1.0 pJ/bit), each core written with the 160 it keeps (0.1);
+    # w: 72 read, written twice; y: 2 x 128 bits read on-core and written to DRAM
+    memory = 256 * 1.0 + 2 * 160 * 0.1 + 72 * 1.0 + 2 * 72 * 0.1 + 256 * 1.1
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(memory)
+    assert max(bits for _, bits in outcome.result.memory[1]) == 160 + 72 + 128  # x's half, w, y's half
     assert check_schedule(outcome.result, outcome.problem) == []

@@ -19,6 +19,10 @@ Per fused group (groups run one after the other):
   tensor as an earlier fetch of its group to another core receives that fetch too when its links
   reach this core and it arrives no later than a fetch of its own would (one read off-chip, a
   multicast over a bus or a tree of links, as Stream and TETRA send a tile several cores need).
+  A fetch also covers the boxes of the tensor that tiles of the same step pinned to other cores,
+  not yet scheduled, need where they overlap its own (halo rows of a split convolution): it reads
+  their hull once when that is fewer bits than the boxes apart, and each receiver's memory holds
+  (and is written with) only its own box.
 * Memory capacity is respected: each top memory (one per group of cores sharing it) holds the
   inputs of its cores' running tiles and the outputs not yet consumed. Inputs are fetched at the
   earliest when the previous tile on the same core starts (double buffering: one tile runs while
@@ -336,7 +340,8 @@ class _Plan:
     start: int
     end: int
     bookings: dict[LinkKey, _Bookings]  # per link direction: tentative
-    fetched: list[tuple[_Need, TransferRecord, int | None]]  # and the index of a fetch shared, if any
+    fetched: list[tuple[_Need, TransferRecord, int | None, tuple[Box, ...]]]  # the index of a fetch
+    # shared, if any, and the boxes of other tiles a new fetch covers
     spills: list[tuple[tuple[str, int], TransferRecord | None]]
     reuse: list[_Buffer]
 
@@ -362,7 +367,11 @@ class _Scheduler:
         self.sharers = {owner: group for group in self.acc.memory_sharing for owner in group[:1]}
         self.resident: dict[tuple[int, str, object], _Buffer] = {}
         self.sent: dict[tuple[str, object], int] = {}  # (tensor, box) -> its latest off-chip fetch's index
-        self.receivers: dict[int, tuple[int, ...]] = {}  # a shared fetch's index -> every core it writes
+        # a shared fetch's index -> every core it writes, with the bits that core keeps
+        self.receivers: dict[int, tuple[tuple[int, int], ...]] = {}
+        # per (tensor, step) of the group: each pinned tile's off-chip box of it (tile, core, box, bits)
+        self.siblings: dict[tuple[str, int], list[tuple[tuple[str, int], int, Box, int]]] = {}
+        self.scheduled: set[tuple[str, int]] = set()
         self.tiles: list[TileRecord] = []
         self.transfers: list[TransferRecord] = []
         workload = problem.workload
@@ -405,6 +414,7 @@ class _Scheduler:
                 for need in needs[key]:
                     if need.producer is not None:
                         consumers[need.producer].append(key)
+        self.siblings = self._siblings(tiles, needs)
         writeback = {name for name in members if self._needs_writeback(name, set(members))}
         produced: dict[tuple[str, int], _Produced] = {}
         waiting = {key: sum(1 for n in ns if n.producer is not None) for key, ns in needs.items()}
@@ -417,6 +427,7 @@ class _Scheduler:
             key = (name, index)
             tile = tiles[name][index]
             plan = self._best_plan(name, tile, needs[key], produced, start)
+            self.scheduled.add(key)
             info = self._commit(plan, name, tile, group, needs[key], produced, len(consumers[key]))
             produced[key] = info
             if name in writeback and index in outputs[name].final:  # partial sums are not results yet
@@ -433,6 +444,22 @@ class _Scheduler:
         if done != len(needs):
             raise RuntimeError(f"greedy scheduler: {len(needs) - done} tiles of group {group!r} never became ready")
         return max([group_end] + [t.end for t in self.transfers])
+
+    def _siblings(
+        self, tiles: dict[str, list[TileSpec]], needs: dict[tuple[str, int], list[_Need]]
+    ) -> dict[tuple[str, int], list[tuple[tuple[str, int], int, Box, int]]]:
+        """Per (tensor, step): the off-chip boxes of it that tiles pinned to a core need."""
+        out: dict[tuple[str, int], list[tuple[tuple[str, int], int, Box, int]]] = defaultdict(list)
+        for name, specs in tiles.items():
+            tiling = self.problem.tilings[name]
+            for tile in specs:
+                core = tiling.core_of_part(tile.part)
+                if core is None:
+                    continue
+                for need in needs[(name, tile.index)]:
+                    if need.producer is None and need.box is not None and need.bits:
+                        out[(need.tensor, tile.step)].append(((name, tile.index), core, need.box, need.bits))
+        return out
 
     # -- dependencies -----------------------------------------------------------------------------
     def _needs(self, name: str, tile: TileSpec, outputs: dict[str, _NodeOutputs]) -> list[_Need]:
@@ -545,7 +572,7 @@ class _Scheduler:
                 incoming.append((info.ready, info.core, need))
             else:  # spilled earlier: read it back from off-chip memory
                 incoming.append((info.written_back or info.ready, self.offchip, need))
-        fetched: list[tuple[_Need, TransferRecord, int | None]] = []
+        fetched: list[tuple[_Need, TransferRecord, int | None, tuple[Box, ...]]] = []
         for ready_at, source, need in sorted(incoming, key=lambda x: (x[0], x[1], x[2].tensor)):
             not_before = max(ready_at, memory_floor)
             shared = self._shareable(need, core, not_before) if need.producer is None else None
@@ -553,11 +580,15 @@ class _Scheduler:
                 own = self._route(need.tensor, source, core, need.bits, not_before, bookings, book=False)
                 if self.transfers[shared].end > own.end:
                     shared = None
+            covered: tuple[Box, ...] = ()
+            bits = need.bits
+            if shared is None and need.producer is None and source == self.offchip:
+                covered, bits = self._cover(need, (name, tile.index), tile.step, core)
             if shared is None:
-                record = self._route(need.tensor, source, core, need.bits, not_before, bookings)
+                record = self._route(need.tensor, source, core, bits, not_before, bookings)
             else:
                 record = self.transfers[shared]
-            fetched.append((need, record, shared))
+            fetched.append((need, record, shared, covered))
             arrivals.append(record.end)
         start = max(arrivals)
         latency = self.problem.costs.get(name, core, tile.shape).latency
@@ -626,7 +657,7 @@ class _Scheduler:
             return None
         record = self.transfers[index]
         memory = self.memory_of[core]
-        if record.start < not_before or any(self.memory_of[c] == memory for c in self.receivers[index]):
+        if record.start < not_before or any(self.memory_of[c] == memory for c, _ in self.receivers[index]):
             return None
         branch = []
         for hop in self._hops(self.offchip, core):
@@ -634,9 +665,34 @@ class _Scheduler:
             if not used:
                 return None
             branch.append(used[0])
-        if self.acc.transfer_cycles(need.bits, tuple(branch), self.offchip, core) > record.end - record.start:
+        if self.acc.transfer_cycles(record.bits, tuple(branch), self.offchip, core) > record.end - record.start:
             return None
         return index
+
+    def _cover(self, need: _Need, key: tuple[str, int], step: int, core: int) -> tuple[tuple[Box, ...], int]:
+        """The boxes of ``need``'s tensor that tiles of ``step`` pinned to other memories, not yet
+        scheduled, need where they overlap ``need``'s box, and the bits of the hull a fetch covering
+        them all reads: each is taken (in core order) only if the hull grows by fewer bits than its own
+        and every hop from off-chip to its core may take a link of this fetch's route (else it could
+        not receive the fetch: :meth:`_shareable`)."""
+        if need.box is None or not need.bits:
+            return (), need.bits
+        per_element = need.bits // box_elements(need.box)
+        memory = self.memory_of[core]
+        route = {link.id for hop in self._hops(self.offchip, core) for link, _ in hop}
+        hull, bits, covered = need.box, need.bits, []
+        others = self.siblings.get((need.tensor, step), ())
+        for other, at, box, box_bits in sorted(others, key=lambda x: (x[1], x[0])):
+            if other == key or other in self.scheduled or self.memory_of[at] == memory or box == need.box:
+                continue
+            if not all(any(link.id in route for link, _ in hop) for hop in self._hops(self.offchip, at)):
+                continue
+            grown = _hull(hull, box)
+            grown_bits = box_elements(grown) * per_element
+            if grown_bits < bits + box_bits:
+                hull, bits = grown, grown_bits
+                covered.append(box)
+        return tuple(covered), bits
 
     def _make_room(
         self, core: int, bits: int, floor: int, produced: dict, kept: dict[tuple[str, int], int]
@@ -695,15 +751,16 @@ class _Scheduler:
             owner.unconsumed.pop(victim, None)
             info.buffer = None
         self._book(plan.bookings)
-        for need, record, shared in plan.fetched:
+        for need, record, shared, covered in plan.fetched:
             if shared is not None:
-                self._share(shared, plan.core)
+                self._share(shared, plan.core, need.bits)
             elif need.producer is None:
-                self.sent[(need.tensor, need.box)] = len(self.transfers)
-                self.receivers[len(self.transfers)] = (plan.core,)
+                for box in (need.box, *covered):
+                    self.sent[(need.tensor, box)] = len(self.transfers)
+                self.receivers[len(self.transfers)] = ((plan.core, need.bits),)
             if shared is None:
                 self.transfers.append(record)
-            buffer = _Buffer(memory, record.start, plan.end, record.bits)
+            buffer = _Buffer(memory, record.start, plan.end, need.bits)
             self._hold(buffer)
             if need.producer is None:
                 self.resident[(plan.core, need.tensor, need.box)] = buffer
@@ -726,11 +783,12 @@ class _Scheduler:
         self.memories[memory].unconsumed[(name, tile.index)] = None
         return _Produced((name, tile.index), plan.core, plan.end, n_consumers, output)
 
-    def _share(self, index: int, core: int) -> None:
-        """Fetch ``index`` writes ``core``'s memory too: a multicast, labelled as TETRA labels one."""
-        cores = self.receivers[index] = (*self.receivers[index], core)
+    def _share(self, index: int, core: int, bits: int) -> None:
+        """Fetch ``index`` writes ``bits`` (what it keeps) to ``core``'s memory too: a multicast,
+        labelled as TETRA labels one."""
+        receivers = self.receivers[index] = (*self.receivers[index], (core, bits))
         record = self.transfers[index]
-        reason = f"operand (multicast to cores {', '.join(map(str, cores))})"
+        reason = f"operand (multicast to cores {', '.join(str(c) for c, _ in receivers)})"
         self.transfers[index] = attrs.evolve(record, reason=reason)
 
     def _hold(self, buffer: _Buffer) -> None:
@@ -764,12 +822,12 @@ class _Scheduler:
     def _result(self, groups: list[GroupRecord], latency: int) -> Result:
         cores = self.acc.cores
         memory_energy = sum(
-            t.bits * (cores[t.src].summary.read_energy_pj_per_bit + cores[t.dst].summary.write_energy_pj_per_bit)
-            for t in self.transfers
-        )
-        memory_energy += sum(  # what shared fetches write beyond their first destination
-            self.transfers[index].bits * sum(cores[c].summary.write_energy_pj_per_bit for c in receivers[1:])
-            for index, receivers in self.receivers.items()
+            t.bits * cores[t.src].summary.read_energy_pj_per_bit
+            + sum(
+                bits * cores[c].summary.write_energy_pj_per_bit
+                for c, bits in self.receivers.get(index, ((t.dst, t.bits),))
+            )
+            for index, t in enumerate(self.transfers)
         )
         busy: dict[int, int] = defaultdict(int)
         for t in self.tiles:
@@ -811,6 +869,11 @@ def _intersection(a: tuple | None, b: tuple | None) -> tuple | None:
     if b is None:
         return a
     return tuple((max(lo1, lo2), min(hi1, hi2)) for (lo1, hi1), (lo2, hi2) in zip(a, b, strict=True))
+
+
+def _hull(a: Box, b: Box) -> Box:
+    """The smallest box holding both."""
+    return tuple((min(lo1, lo2), max(hi1, hi2)) for (lo1, hi1), (lo2, hi2) in zip(a, b, strict=True))
 
 
 def _box_bits(box: tuple | None, shape: tuple[int, ...], precision: int) -> int:
