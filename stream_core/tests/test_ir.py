@@ -7,7 +7,7 @@ import itertools
 import attrs
 import pytest
 
-from stream_core.ir import AffineExpr, LoopDim, Node, Operand, TensorSpec, Workload
+from stream_core.ir import AffineExpr, Link, LoopDim, Node, Operand, TensorSpec, Workload, link_directions
 from stream_core.testing import conv_node as conv
 from stream_core.testing import matmul_workload as matmul
 from stream_core.testing import relu_chain
@@ -124,3 +124,13 @@ def test_workload_gives_operands_their_tensor_shape_and_dtype():
     a, weights, y = w.node("mm").operands
     assert (a.shape, a.dtype, weights.shape, y.shape) == ((4, 5), "bfloat16", (5, 6), (4, 6))
     assert w.node("mm").signature() != matmul(4, 5, 6, dtype="float16").node("mm").signature()
+
+
+def test_link_directions_walk_outward_from_the_source():
+    """0 -link0- 1 -link1- 2, and a bus joining 0 and 1: from core 2 both links are crossed from their
+    second core (backward); from core 0 forward; a bus is never backward."""
+    link0, link1, bus = Link(0, "link", (0, 1), 8), Link(1, "link", (1, 2), 8), Link(2, "bus", (0, 1), 8)
+    assert link_directions([link0, link1], 2) == {1: True, 0: True}
+    assert link_directions([link0, link1], 0) == {0: False, 1: False}
+    assert link_directions([bus], 1) == {2: False} and not bus.duplex and link0.duplex
+    assert link_directions([link1], 0) == {}  # not reached from core 0

@@ -100,7 +100,7 @@ def _offchip_cycles(problem: AllocationProblem, cores: set[int], bits_in: int, b
     anchor = acc.anchor(offchip)
     links = [link for link in acc.links if anchor in link.cores]
     one_way = sum(link.bandwidth for link in links)
-    both_ways = sum(link.bandwidth * (2 if link.kind != "bus" and len(link.cores) == 2 else 1) for link in links)
+    both_ways = sum(link.bandwidth * (2 if link.duplex else 1) for link in links)
     if not one_way:
         return 0
     return math.ceil(max(bits_in / one_way, bits_out / one_way, (bits_in + bits_out) / both_ways))

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from stream_core.ir import DTYPE_BITS, AffineExpr, LoopDim, Node, Operand, TensorSpec, Workload
+from stream_core.ir import DTYPE_BITS, AffineExpr, LoopDim, Node, Operand, TensorSpec, Workload, link_directions
 from stream_core.plugins import Plugins
 
 
@@ -141,7 +141,7 @@ def check_schedule(result: Any, problem: Any) -> list[str]:
                 f"transfer of {tr.tensor} {tr.src}->{tr.dst} lasts {tr.end - tr.start} cycles, expected {least}"
             )
         if tr.bits and tr.end > tr.start:
-            for key in _directions(route, acc.anchor(tr.src)):
+            for key in link_directions(route, acc.anchor(tr.src)).items():
                 by_link.setdefault(key, []).append((tr.start, tr.end, tr.bits))
     for c, items in by_core.items():
         items = sorted(x for x in items if x[1] > x[0])
@@ -206,30 +206,13 @@ def _connects(links: list[Any], src: int, dst: int) -> bool:
     return dst in reached
 
 
-def _directions(links: list[Any], src: int) -> list[tuple[int, bool]]:
-    """``(link id, back)`` per link reached from core ``src`` (nearest first): ``back`` when data
-    leaves a point-to-point link's second core; a bus's traffic all counts as one (``back`` false)."""
-    out: dict[int, bool] = {}
-    frontier = [src]
-    for core in frontier:
-        for link in links:
-            if link.id not in out and core in link.cores:
-                out[link.id] = _duplex(link) and core == link.cores[1]
-                frontier.extend(c for c in link.cores if c != core)
-    return list(out.items())
-
-
-def _duplex(link: Any) -> bool:
-    return link.kind != "bus" and len(link.cores) == 2
-
-
 def _link_overloads(link: Any, back: bool, transfers: list[tuple[int, int, int]]) -> list[str]:
     """Where transfers sharing ``link`` in one direction (``back``: from its second core to its first;
     ``(start, end, bits)``, each at ``bits / (end - start)`` bits per cycle, exact fractions) move more
     bits per cycle than its bandwidth: one line per such interval. A lone transfer too fast for it is
     a duration violation, reported as such."""
     name = f"link {link.id}"
-    if _duplex(link):
+    if link.duplex:
         a, b = reversed(link.cores) if back else link.cores
         name += f" {a}->{b}"
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import deque
 from collections.abc import Sequence
 
 import attrs
 import numpy as np
 
-from stream_core.ir.accelerator import Accelerator, Link
+from stream_core.ir.accelerator import Accelerator, Link, link_directions
 from stream_tetra.iteration_space import ReuseLevel
 from stream_tetra.pieces import Pieces
 
@@ -32,22 +31,13 @@ LinkKey = tuple[str, int]  # ("link", id) from a link's first core to its second
 
 def oriented(links: Sequence[Link], src: int) -> tuple[LinkKey, ...]:
     """The key of each of ``links`` (a route or a multicast tree) in the direction data crosses it,
-    walking outward from core ``src``, nearest links first: ``("link", id)`` leaving a point-to-point
-    link's first core or crossing a bus, ``("link<", id)`` leaving its second core."""
-    keys: dict[int, LinkKey] = {}
-    frontier = deque([src])
-    while frontier:
-        core = frontier.popleft()
-        for link in links:
-            if link.id in keys or core not in link.cores:
-                continue
-            back = link.kind != "bus" and len(link.cores) == 2 and core == link.cores[1]
-            keys[link.id] = ("link<" if back else "link", link.id)
-            frontier.extend(c for c in link.cores if c != core)
-    missing = [link.id for link in links if link.id not in keys]
+    walking outward from core ``src`` (:func:`stream_core.ir.link_directions`): ``("link", id)``
+    leaving a point-to-point link's first core or crossing a bus, ``("link<", id)`` leaving its second."""
+    backward = link_directions(links, src)
+    missing = [link.id for link in links if link.id not in backward]
     if missing:
         raise ValueError(f"links {missing} are not reached from core {src}")
-    return tuple(keys[link.id] for link in links)
+    return tuple(("link<" if backward[link.id] else "link", link.id) for link in links)
 
 
 class RouteBook:

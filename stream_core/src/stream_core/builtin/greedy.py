@@ -12,7 +12,7 @@ Per fused group (groups run one after the other):
   of its route for ``Accelerator.transfer_cycles`` (``ceil(bits / narrowest bandwidth)``, or longer
   where an end core has a measured bandwidth), and a link carries one transfer at a time (link
   contention); a transfer takes the earliest gap in which its whole route is free. A point-to-point
-  link is full duplex (each direction its own resource, :func:`_direction`); a bus is one resource.
+  link is full duplex (each direction its own resource, :meth:`Link.backward`); a bus is one resource.
   Between cores sharing a memory, data stays in place.
   Graph inputs, weights and tensors of earlier groups come from the off-chip core; graph outputs
   and tensors read by later groups are written back to it. A tile needing the same box of such a
@@ -57,7 +57,7 @@ from stream_core.tiling import Box, BoxIndex, TileSpec, box_elements, operand_bo
 
 NAME = "greedy"
 
-LinkKey = tuple[int, bool]  # (link id, back): a link's resource in one direction (:func:`_direction`)
+LinkKey = tuple[int, bool]  # (link id, back): a link's resource in one direction (:meth:`Link.backward`)
 
 
 @attrs.define(eq=False)
@@ -643,7 +643,7 @@ class _Scheduler:
         hops = self.hops.get((src, dst))
         if hops is None:
             hops = self.hops[(src, dst)] = tuple(
-                tuple((link, _direction(link, u)) for link in self.acc.parallel(u, v))
+                tuple((link, (link.id, link.backward(u))) for link in self.acc.parallel(u, v))
                 for u, v in self.acc.hops(src, dst)
             )
         return hops
@@ -855,12 +855,6 @@ class _Scheduler:
             lower_bound=lower_bound(self.problem),
             optimality=("greedy list schedule: no optimality claim",),
         )
-
-
-def _direction(link: Link, leaving: int) -> LinkKey:
-    """The resource ``link`` is for data leaving core ``leaving`` over it: ``(id, back)``, ``back`` when a
-    point-to-point link (full duplex) is crossed from its second core; a bus is one resource."""
-    return link.id, link.kind != "bus" and len(link.cores) == 2 and leaving == link.cores[1]
 
 
 def _intersection(a: tuple | None, b: tuple | None) -> tuple | None:

@@ -1,6 +1,14 @@
 """The typed intermediate representation shared by the core and every plugin."""
 
-from stream_core.ir.accelerator import CORE_KINDS, Accelerator, Core, CoreDescription, CoreSummary, Link
+from stream_core.ir.accelerator import (
+    CORE_KINDS,
+    Accelerator,
+    Core,
+    CoreDescription,
+    CoreSummary,
+    Link,
+    link_directions,
+)
 from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.mapping import FusedGroup, Kernel, Mapping, NodeMapping
 
@@ -52,4 +60,5 @@ __all__ = [
     "Totals",
     "TransferRecord",
     "Workload",
+    "link_directions",
 ]

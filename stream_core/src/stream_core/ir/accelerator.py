@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -117,6 +117,30 @@ class Link:
     def label(self) -> str:
         joined = "-".join(str(c) for c in self.cores)
         return f"{self.kind}{self.id}({joined})"
+
+    @property
+    def duplex(self) -> bool:
+        """Whether its two directions are separate resources: a point-to-point link, not a bus."""
+        return self.kind != "bus" and len(self.cores) == 2
+
+    def backward(self, leaving: int) -> bool:
+        """Whether data leaving core ``leaving`` over it uses its second direction (from its second core
+        to its first); always false on a bus, which is one resource."""
+        return self.duplex and leaving == self.cores[1]
+
+
+def link_directions(links: Sequence[Link], src: int) -> dict[int, bool]:
+    """For each of ``links`` (a route or a multicast tree) reached walking outward from core ``src``,
+    nearest first: whether data crosses it backward (:meth:`Link.backward`). Links not reached from
+    ``src`` are absent."""
+    out: dict[int, bool] = {}
+    frontier = [src]
+    for core in frontier:
+        for link in links:
+            if link.id not in out and core in link.cores:
+                out[link.id] = link.backward(core)
+                frontier.extend(c for c in link.cores if c != core)
+    return out
 
 
 @attrs.frozen
