@@ -16,6 +16,7 @@ or several loops; an input axis split into pieces that the reader indexes other 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -108,7 +109,7 @@ def _split_loop(node: Node, walked: AffineExpr, pieces: list[tuple[str, int, int
         return None
     loop = terms[0][0]
     size = node.sizes[loop]
-    if loop in node.protected_loops or size != _product(s for _, _, s in pieces):
+    if loop in node.protected_loops or size != math.prod(s for _, _, s in pieces):
         return None
     order = sorted(range(len(pieces)), key=lambda i: -pieces[i][1])  # outermost piece first
     taken = set(node.loop_names)
@@ -175,10 +176,3 @@ def _translatable(axis: AffineExpr, composed: AffineExpr, pieces: dict[str, Affi
 
 def _plain(expr: AffineExpr) -> bool:
     return len(expr.terms) == 1 and expr.terms[0][1] == 1 and expr.offset == 0
-
-
-def _product(values: Iterable[int]) -> int:
-    total = 1
-    for v in values:
-        total *= v
-    return total
