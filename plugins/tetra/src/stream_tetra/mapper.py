@@ -247,12 +247,10 @@ def fast_candidates(
       (:func:`pinned_candidates`);
     * a group with nothing to stream, its shared columns tiled (:func:`column_candidates`).
     """
-    return (
-        _own_candidates(workload, accelerator, settings, nodes, seed)
-        + pinned_candidates(workload, accelerator, settings, nodes, seed)
-        + column_candidates(workload, accelerator, settings, nodes, seed)
-        + break_cuts(workload, accelerator, settings, nodes, seed)
-    )
+    found = _own_candidates(workload, accelerator, settings, nodes, seed)
+    for more in _ALTERNATIVES:
+        found += more(workload, accelerator, settings, nodes, seed)
+    return found
 
 
 def column_candidates(
@@ -335,6 +333,11 @@ def break_cuts(
         )
         for a, b in itertools.product(*halves)
     ]
+
+
+#: Alternatives every effort level adds to its own: the readers of one fetched tensor pinned together,
+#: a one-row group's shared columns tiled, the group cut before a reader that waits for a whole tensor.
+_ALTERNATIVES: tuple[Alternatives, ...] = (pinned_candidates, column_candidates, break_cuts)
 
 
 def _own_candidates(
@@ -421,7 +424,7 @@ def group_candidates(
             add(_label(label, group), mapped, [group])
         group = tiled(mapped, members, contraction=True)
         add(_label(", ".join(x for x in (label, "contraction streamed") if x), group), mapped, [group])
-    for more in (pinned_candidates, column_candidates, break_cuts):
+    for more in _ALTERNATIVES:
         for candidate in more(workload, accelerator, settings, nodes, seed):
             found.setdefault(candidate.key, candidate)
     for k in range(1, len(members) if high else 0):
