@@ -261,3 +261,16 @@ def test_operand_memories_list_each_top_memory_once(zz_plugins, tmp_path):
     assert validator.validate(), validator.validator.errors
     shared = parse(zz_plugins, core_data("tpu_like")).summary
     assert shared.operand_memories == ((("input", "weight", "output"), 16777216),)  # sram_2MB
+
+
+def test_each_operand_priced_at_its_top_memory(zz_plugins, tmp_path):
+    """SPLIT_TOP's weights top out in sram_w: 5 / 64 pJ per bit read, 6 / 64 written; inputs and outputs in
+    sram_io: 20 / 128 and 22 / 128, which is also the default (I1's) price, so only the weight is listed."""
+    path = tmp_path / "split_top.yaml"
+    path.write_text(SPLIT_TOP)
+    summary = parse(zz_plugins, yaml.safe_load(path.read_text()), file=str(path)).summary
+    assert summary.operand_energies == (("weight", 5 / 64, 6 / 64),)
+    assert (summary.read_energy("weight"), summary.write_energy("weight")) == (5 / 64, 6 / 64)
+    assert (summary.read_energy("output"), summary.write_energy("input")) == (20 / 128, 22 / 128)
+    assert summary.write_energy() == 22 / 128
+    assert parse(zz_plugins, core_data("tpu_like")).summary.operand_energies == ()

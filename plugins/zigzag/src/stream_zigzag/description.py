@@ -97,9 +97,8 @@ def _summary(data: dict[str, Any], kind: str) -> CoreSummary:
     memories = data["memories"]
     holders = [m for m in memories if "I1" in m["operands"]] or memories
     top = holders[-1]
-    read, write = _port(top, ("read", "read_write")), _port(top, ("write", "read_write"))
-    read_bw = float(read["bandwidth_max"]) if read else 0.0
-    write_bw = float(write["bandwidth_max"]) if write else 0.0
+    read_bw, write_bw = _bandwidths(top)
+    read_pj, write_pj = _bit_energies(top)
     array = data["operational_array"]
     peak = float(math.prod(array["sizes"])) if kind == "compute" else 0.0
     return CoreSummary(
@@ -108,11 +107,36 @@ def _summary(data: dict[str, Any], kind: str) -> CoreSummary:
         write_bandwidth=write_bw,
         peak_macs_per_cycle=peak,
         mac_energy_pj=float(array["unit_energy"]) if kind == "compute" else 0.0,
-        read_energy_pj_per_bit=top["r_cost"] / read_bw if read_bw else 0.0,
-        write_energy_pj_per_bit=top["w_cost"] / write_bw if write_bw else 0.0,
+        read_energy_pj_per_bit=read_pj,
+        write_energy_pj_per_bit=write_pj,
         operator_types=data["operator_types"],
         operand_memories=_operand_memories(memories),
+        operand_energies=_operand_energies(memories, (read_pj, write_pj)),
     )
+
+
+def _bandwidths(mem: dict[str, Any]) -> tuple[float, float]:
+    """Read and write bits per cycle of ``mem``'s ports (0: no such port)."""
+    read, write = _port(mem, ("read", "read_write")), _port(mem, ("write", "read_write"))
+    return (float(read["bandwidth_max"]) if read else 0.0, float(write["bandwidth_max"]) if write else 0.0)
+
+
+def _bit_energies(mem: dict[str, Any]) -> tuple[float, float]:
+    """pJ per bit read and written at ``mem``: ``r_cost`` / ``w_cost`` per access of its port's full width."""
+    read_bw, write_bw = _bandwidths(mem)
+    return (mem["r_cost"] / read_bw if read_bw else 0.0, mem["w_cost"] / write_bw if write_bw else 0.0)
+
+
+def _operand_energies(
+    memories: list[dict[str, Any]], default: tuple[float, float]
+) -> tuple[tuple[str, float, float], ...]:
+    """(role, read pJ/bit, write pJ/bit) of each operand whose top memory is priced unlike ``default``."""
+    energies = []
+    for operand, role in MEMORY_ROLES:
+        holders = [m for m in memories if operand in m["operands"]]
+        if holders and (priced := _bit_energies(holders[-1])) != default:
+            energies.append((role, *priced))
+    return tuple(energies)
 
 
 def _operand_memories(memories: list[dict[str, Any]]) -> tuple[tuple[tuple[str, ...], int], ...]:

@@ -35,6 +35,9 @@ class CoreSummary:
     holds (``input``, ``weight``, ``output``, as :class:`~stream_core.ir.OperandRole`) and its size in
     bits, a memory shared by several roles listed once; empty: only ``memory_bits`` is known (it holds
     every operand).
+    ``operand_energies`` gives (role, read pJ/bit, write pJ/bit) of each role's top memory where that
+    differs from ``read_energy_pj_per_bit`` / ``write_energy_pj_per_bit`` (which price every other
+    role): a transfer reads and writes the memory of the operand it is, as Stream prices a port.
     ``operator_types`` restricts the ONNX ops the core may run (``None``: no restriction).
     """
 
@@ -52,6 +55,17 @@ class CoreSummary:
     operand_memories: tuple[tuple[tuple[str, ...], int], ...] = attrs.field(
         default=(), converter=lambda v: tuple((tuple(roles), int(bits)) for roles, bits in v)
     )
+    operand_energies: tuple[tuple[str, float, float], ...] = attrs.field(
+        default=(), converter=lambda v: tuple((str(role), float(r), float(w)) for role, r, w in v)
+    )
+
+    def read_energy(self, role: str | None = None) -> float:
+        """pJ per bit read from the top memory of operand ``role`` (``None``: the default memory)."""
+        return next((r for name, r, _ in self.operand_energies if name == role), self.read_energy_pj_per_bit)
+
+    def write_energy(self, role: str | None = None) -> float:
+        """pJ per bit written into the top memory of operand ``role`` (``None``: the default memory)."""
+        return next((w for name, _, w in self.operand_energies if name == role), self.write_energy_pj_per_bit)
 
     def can_run(self, op_type: str) -> bool:
         return self.operator_types is None or op_type in self.operator_types
