@@ -94,6 +94,27 @@ def test_roofline_mac_op_is_compute_bound():
     assert result.model == "roofline"
 
 
+def test_roofline_prices_each_operand_at_its_memory():
+    """Weights kept in a memory read at 0.05 pJ/bit: 512 weight bits x 0.05 + 512 input bits x 0.1 +
+    512 output bits x 0.2 (the default price) + 512 MACs x 0.5."""
+    core = Core(
+        0,
+        "toy.compute",
+        _Desc(
+            memory_bits=10**6,
+            read_bandwidth=64,
+            write_bandwidth=64,
+            peak_macs_per_cycle=16,
+            mac_energy_pj=0.5,
+            read_energy_pj_per_bit=0.1,
+            write_energy_pj_per_bit=0.2,
+            operand_energies=(("weight", 0.05, 0.07),),
+        ),
+    )
+    result = roofline_cost(CostRequest(matmul(8, 8, 8).node("mm"), core))
+    assert result.energy_pj == 512 * 0.5 + 512 * 0.1 + 512 * 0.05 + 512 * 0.2
+
+
 def test_roofline_elementwise_is_memory_bound_and_too_big_is_infeasible():
     core = Core(
         0,

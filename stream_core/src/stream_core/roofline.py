@@ -8,7 +8,8 @@ For a tile on a core (numbers from the core's :class:`~stream_core.ir.CoreSummar
 * memory cycles = ``ceil(bits read / read bandwidth)`` and ``ceil(bits written / write bandwidth)``,
   where the bits are the distinct operand elements the tile touches times their precision;
 * latency = the largest of the three (compute and memory traffic overlap);
-* energy = MACs (or ops) x MAC energy + bits read x read energy/bit + bits written x write energy/bit;
+* energy = MACs (or ops) x MAC energy + bits read x read energy/bit + bits written x write energy/bit,
+  each operand priced at its own top memory (``CoreSummary.read_energy`` / ``write_energy``);
 * operand widths are the workload's, as the ``precision`` detail says.
 
 A tile whose operands do not fit the core's top memory is infeasible, with the numbers.
@@ -89,8 +90,8 @@ def roofline_cost(request: CostRequest, model: str = NAME) -> CostResult:
     write_cycles = _ceil_div(write_bits, summary.write_bandwidth) if write_bits and summary.write_bandwidth > 0 else 0
     energy = (
         ops * summary.mac_energy_pj
-        + read_bits * summary.read_energy_pj_per_bit
-        + write_bits * summary.write_energy_pj_per_bit
+        + sum(node.footprint_bits(op) * summary.read_energy(op.role) for op in node.reads)
+        + write_bits * summary.write_energy(node.output.role)
     )
     return CostResult(
         latency=max(compute, read_cycles, write_cycles, 1),
