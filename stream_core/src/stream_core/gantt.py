@@ -31,29 +31,35 @@ EDGE_MIN = 4  # pixels
 LEGEND_ENTRIES = 20
 TICKS = 8
 
+RGB = tuple[int, int, int]
+#: A bar: start and end cycle, colour.
+Span = tuple[int, int, RGB]
+
 
 def draw_gantt(result: Result, accelerator: Accelerator, path: Path) -> Path:
     """Write the chart of ``result`` to ``path`` (PNG) and return ``path``."""
-    labels = {link.id: link.label for link in accelerator.links}
-    rows: list[tuple[str, list[tuple[int, int, tuple[int, int, int]]], int]] = []
     nodes = sorted({t.node for t in result.tiles})
     colour = {node: PALETTE[i % len(PALETTE)] for i, node in enumerate(nodes)}
-    by_core: dict[int, list[tuple[int, int, tuple[int, int, int]]]] = {}
+    by_core: dict[int, list[Span]] = {}
     for t in result.tiles:
         by_core.setdefault(t.core, []).append((t.start, t.end, colour[t.node]))
-    for core in sorted(by_core):
-        rows.append((f"core {core} ({accelerator.cores[core].name})", by_core[core], BAR))
-    by_link: dict[str, list[tuple[int, int, tuple[int, int, int]]]] = {}
+    rows = [(f"core {core} ({accelerator.cores[core].name})", by_core[core], BAR) for core in sorted(by_core)]
+    by_label: dict[str, list[Span]] = {link.label: [] for link in accelerator.links}
+    by_link = {link.id: by_label[link.label] for link in accelerator.links}
+    end = max((t.end for t in result.tiles), default=0)
     for tr in result.transfers:
-        for link in tr.links:
-            by_link.setdefault(labels[link], []).append((tr.start, tr.end, TRANSFER))
-    rows += [(label, spans, LINK_BAR) for label, spans in sorted(by_link.items())]
+        if tr.links:
+            span = (tr.start, tr.end, TRANSFER)  # one tuple, shared by every link the transfer crosses
+            end = max(end, tr.end)
+            for link in tr.links:
+                by_link[link].append(span)
+    rows += [(label, spans, LINK_BAR) for label, spans in sorted(by_label.items()) if spans]
 
     font = ImageFont.load_default(size=11)
     left = 12 + max((int(font.getlength(label)) for label, _, _ in rows), default=0)
     width, height = left + PLOT_WIDTH + LEGEND, TOP + ROW * len(rows) + BOTTOM
     image = Image.new("RGB", (width, height), BACKGROUND)
-    end = max([result.totals.latency, *(max(e for _, e, _ in spans) for _, spans, _ in rows)])
+    end = max(end, result.totals.latency)
     scale = PLOT_WIDTH / max(end, 1)
     draw = ImageDraw.Draw(image)
     for i, (label, spans, bar) in enumerate(rows):
@@ -72,26 +78,36 @@ def draw_gantt(result: Result, accelerator: Accelerator, path: Path) -> Path:
     return path
 
 
-def _raster(spans: list[tuple[int, int, tuple[int, int, int]]], scale: float, band: tuple[int, int, int]) -> bytearray:
-    """One pixel row of the plot area: each span painted in start order over ``band`` (sorts ``spans``)."""
-    line = bytearray(bytes(band) * PLOT_WIDTH)
-    inks: dict[tuple[int, int, int], tuple[bytes, bytes]] = {}
+def _raster(spans: list[Span], scale: float, band: RGB) -> bytearray:
+    """One pixel row of the plot area: each pixel shows the span covering it that starts last (ties:
+    the one ending last, then the greater colour), as if the spans were painted in sorted order.
+
+    A span of a pixel or less covers one pixel; only the greatest such span per pixel is kept, so the
+    work is one comparison per span plus a sort of the wider spans, which are few."""
     last = PLOT_WIDTH - 1
-    spans.sort()
-    for start, end, rgb in spans:
-        ink = inks.get(rgb)
-        if ink is None:
-            ink = inks[rgb] = (bytes(rgb), bytes(c * 3 // 5 for c in rgb))
-        x0 = int(start * scale)
-        x1 = int(end * scale + 0.5)
-        if x1 - x0 <= 1 or x0 >= last:  # a pixel or less: the latest start wins it
-            x0 = min(x0, last)
-            line[3 * x0 : 3 * x0 + 3] = ink[0]
-            continue
-        x1 = min(x1, PLOT_WIDTH)
-        line[3 * x0 : 3 * x1] = ink[0] * (x1 - x0)
+    narrow: list[Span | tuple[()]] = [()] * PLOT_WIDTH  # () sorts before any span
+    wide: list[tuple[Span, int, int]] = []
+    for span in spans:
+        x0 = int(span[0] * scale)
+        x1 = int(span[1] * scale + 0.5)
+        if x1 - x0 <= 1 or x0 >= last:
+            if x0 > last:
+                x0 = last
+            if span > narrow[x0]:
+                narrow[x0] = span
+        else:
+            wide.append((span, x0, min(x1, PLOT_WIDTH)))
+    line = bytearray(bytes(band) * PLOT_WIDTH)
+    owner: list[Span | tuple[()]] = [()] * PLOT_WIDTH
+    wide.sort()
+    for span, x0, x1 in wide:
+        line[3 * x0 : 3 * x1] = bytes(span[2]) * (x1 - x0)
+        owner[x0:x1] = [span] * (x1 - x0)
         if x1 - x0 >= EDGE_MIN:
-            line[3 * x0 : 3 * x0 + 3] = ink[1]
+            line[3 * x0 : 3 * x0 + 3] = bytes(c * 3 // 5 for c in span[2])
+    for x, best in enumerate(narrow):
+        if best and best > owner[x]:
+            line[3 * x : 3 * x + 3] = bytes(best[2])
     return line
 
 

@@ -15,6 +15,10 @@ left as it was. The folder's manifest :data:`OUTPUT_MARKER` lists the files stre
 
 A JSON file is ours when its top-level ``generated_by`` names a stream tool; :func:`check_output_file`
 refuses to replace any other without ``force``.
+
+Several writers (a run's exporters) fill one folder through :func:`write_each`: each writes into an
+empty folder of its own, at the same time as the others in forked child processes where the platform
+can fork, and the files of each that did not raise are then moved into the folder in order.
 """
 
 from __future__ import annotations
@@ -22,11 +26,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import shutil
+import signal
+import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
+from typing import IO, Any
 
 import attrs
 
@@ -173,6 +183,108 @@ def write_files(path: Path, files: Mapping[str, bytes], *, force: bool = False) 
     with StagedOutput(Path(path), force=force) as staged:
         staged.write(files)
         return staged.commit()
+
+
+@attrs.frozen
+class Written:
+    """What one writer given to :func:`write_each` did: its return value, or the error it raised."""
+
+    value: Any = None
+    error: str = ""  # "TypeError: message"; empty when the writer returned
+    details: str = ""  # the traceback behind ``error``
+
+
+def write_each(writers: Sequence[Callable[[Path], Any]], folder: Path, *, concurrent: bool = True) -> list[Written]:
+    """Call each writer with an empty folder of its own inside ``folder``; then, in order, move the
+    files of each that returned into ``folder`` (a later writer's file replaces an earlier one's of
+    the same name) and remove those of each that raised. With ``concurrent``, where this process can
+    fork and runs no other thread, every writer but the last runs in a forked child process while
+    this one runs the last; else one after another. Children are always waited for, and killed first
+    when this process is interrupted. A writer's return value must pickle."""
+    places = [Path(tempfile.mkdtemp(prefix=f".writer-{i}-", dir=folder)) for i in range(len(writers))]
+    jobs = list(zip(writers, places, strict=True))
+    forks = concurrent and hasattr(os, "fork") and threading.active_count() == 1
+    children: list[_Child] = []
+    try:
+        for writer, place in jobs[:-1] if forks else ():
+            try:
+                children.append(_Child.start(writer, place))
+            except OSError:  # no more processes or pipes: the other writers run here
+                break
+        here = [_call(writer, place) for writer, place in jobs[len(children) :]]
+        done = [child.result() for child in children] + here
+    finally:
+        for child in children:
+            child.stop()
+    for outcome, place in zip(done, places, strict=True):
+        if not outcome.error:
+            for name in sorted(_files_under(place)):
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(place / name, folder / name)
+        shutil.rmtree(place)
+    return done
+
+
+def _call(writer: Callable[[Path], Any], place: Path) -> Written:
+    try:
+        return Written(writer(place))
+    except Exception as exc:  # a writer's bug: reported, the other writers go on
+        return Written(error=f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
+
+
+class _Child:
+    """A writer running in a forked child process, which sends its :class:`Written` back pickled."""
+
+    def __init__(self, pid: int, pipe: IO[bytes]):
+        self.pid, self.pipe = pid, pipe
+
+    @classmethod
+    def start(cls, writer: Callable[[Path], Any], place: Path) -> _Child:
+        read, write = os.pipe()
+        for stream in (sys.stdout, sys.stderr):  # or the child could write their buffers a second time
+            stream.flush()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            raise
+        if pid:
+            os.close(write)
+            return cls(pid, os.fdopen(read, "rb"))
+        code = 1  # the child: never returns nor raises, whatever the writer does (Ctrl-C included)
+        try:
+            os.close(read)
+            outcome = _call(writer, place)
+            try:
+                payload = pickle.dumps(outcome)
+            except Exception as exc:  # a return value that does not pickle
+                payload = pickle.dumps(Written(error=f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+
+    def result(self) -> Written:
+        """Wait for the child; what its writer did, or why it ended without saying."""
+        with self.pipe:
+            payload = self.pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        code = os.waitstatus_to_exitcode(status)
+        if code == 0 and payload:
+            return pickle.loads(payload)  # written by our own child
+        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        return Written(error=f"its process ended without a result ({how})")
+
+    def stop(self) -> None:
+        """Kill and reap the child unless :meth:`result` already waited for it."""
+        if self.pid:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+        self.pipe.close()
 
 
 def _files_under(folder: Path) -> Iterator[str]:
