@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 from PIL import Image
 
 from stream_core.cli import main
 from stream_core.examples import example_paths
-from stream_core.gantt import PALETTE, PLOT_WIDTH, ROW, TOP, TRANSFER, _nice_step, _raster, draw_gantt
+from stream_core.gantt import EDGE_MIN, PALETTE, PLOT_WIDTH, ROW, TOP, TRANSFER, _nice_step, _place, _Row, draw_gantt
 from stream_core.ir import Accelerator, Core, Link, Result, TileRecord, Totals, TransferRecord
 
 
@@ -41,10 +43,43 @@ def test_a_tile_covers_its_pixels_in_its_node_colour(tmp_path):
     assert image.getpixel((left + 900, y + ROW)) != TRANSFER
 
 
+def _raster(spans, scale, band):
+    row = _Row()
+    _place(((span, (row,)) for span in spans), scale)
+    return row.pixels(band)
+
+
 def test_tiles_narrower_than_a_pixel_leave_the_last_starting_one():
     red, blue = (255, 0, 0), (0, 0, 255)
     line = _raster([(3, 4, blue), (0, 1, red)], 0.1, (255, 255, 255))  # both fall in pixel 0
     assert bytes(line[:3]) == bytes(blue) and bytes(line[3:6]) == b"\xff\xff\xff"
+
+
+def _painted(spans, scale, band):
+    """The reference: every span painted over the row in sorted order, the last paint winning."""
+    line = [band] * PLOT_WIDTH
+    for start, end, rgb in sorted(spans):
+        x0, x1 = int(start * scale), int(end * scale + 0.5)
+        if x1 - x0 <= 1 or x0 >= PLOT_WIDTH - 1:
+            line[min(x0, PLOT_WIDTH - 1)] = rgb
+            continue
+        x1 = min(x1, PLOT_WIDTH)
+        line[x0:x1] = [rgb] * (x1 - x0)
+        if x1 - x0 >= EDGE_MIN:
+            line[x0] = tuple(c * 3 // 5 for c in rgb)
+    return bytearray(b"".join(bytes(rgb) for rgb in line))
+
+
+def test_each_pixel_shows_what_painting_every_span_in_order_leaves():
+    rng = random.Random(16)
+    for _ in range(300):
+        latency = rng.choice([10, 1_200, 7_919, 10**6])
+        spans = []
+        for _ in range(rng.randint(0, 40)):
+            start = rng.randint(0, latency)
+            spans.append((start, start + rng.choice([0, 1, 3, 40, latency]), rng.choice(PALETTE[:4])))
+        scale = PLOT_WIDTH / latency * rng.choice([0.5, 1, 1, 3])
+        assert _raster(spans, scale, (244, 244, 244)) == _painted(spans, scale, (244, 244, 244))
 
 
 def test_axis_steps_are_round():

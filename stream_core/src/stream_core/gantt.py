@@ -2,13 +2,15 @@
 
 One row per used core, then one per used link; bars coloured by node (a 20-colour palette, the first
 20 nodes in the legend), transfers grey. The time axis has a fixed width, so a pixel column often
-covers several tiles: it shows the tile that starts last in it (tiles are painted in start order), and
-a bar at least :data:`EDGE_MIN` pixels wide starts with a darker column so neighbours stay apart.
-Every tile remains in the Perfetto trace; the picture aggregates only what a pixel cannot show.
+covers several tiles: it shows the tile that starts last in it (as if tiles were painted in start
+order; only that one is kept per pixel, so a tile costs one comparison), and a bar at least
+:data:`EDGE_MIN` pixels wide starts with a darker column so neighbours stay apart. Every tile remains
+in the Perfetto trace; the picture aggregates only what a pixel cannot show.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -40,33 +42,31 @@ def draw_gantt(result: Result, accelerator: Accelerator, path: Path) -> Path:
     """Write the chart of ``result`` to ``path`` (PNG) and return ``path``."""
     nodes = sorted({t.node for t in result.tiles})
     colour = {node: PALETTE[i % len(PALETTE)] for i, node in enumerate(nodes)}
-    by_core: dict[int, list[Span]] = {}
-    for t in result.tiles:
-        by_core.setdefault(t.core, []).append((t.start, t.end, colour[t.node]))
-    rows = [(f"core {core} ({accelerator.cores[core].name})", by_core[core], BAR) for core in sorted(by_core)]
-    by_label: dict[str, list[Span]] = {link.label: [] for link in accelerator.links}
-    by_link = {link.id: by_label[link.label] for link in accelerator.links}
-    end = max((t.end for t in result.tiles), default=0)
-    for tr in result.transfers:
-        if tr.links:
-            span = (tr.start, tr.end, TRANSFER)  # one tuple, shared by every link the transfer crosses
-            end = max(end, tr.end)
-            for link in tr.links:
-                by_link[link].append(span)
-    rows += [(label, spans, LINK_BAR) for label, spans in sorted(by_label.items()) if spans]
+    linked = [tr for tr in result.transfers if tr.links]
+    end = max([result.totals.latency, *(t.end for t in result.tiles), *(tr.end for tr in linked)])
+    scale = PLOT_WIDTH / max(end, 1)
+    cores = {core: (_Row(),) for core in accelerator.cores}
+    _place((((t.start, t.end, colour[t.node]), cores[t.core]) for t in result.tiles), scale)
+    labels = {link.label: _Row() for link in accelerator.links}
+    of_link = {link.id: labels[link.label] for link in accelerator.links}
+    routes: dict[tuple[int, ...], tuple[_Row, ...]] = {}
+    for tr in linked:
+        if tr.links not in routes:
+            routes[tr.links] = tuple(of_link[link] for link in tr.links)
+    _place((((tr.start, tr.end, TRANSFER), routes[tr.links]) for tr in linked), scale)
+    rows = [(f"core {c} ({accelerator.cores[c].name})", row, BAR) for c, (row,) in sorted(cores.items()) if row.used]
+    rows += [(label, row, LINK_BAR) for label, row in sorted(labels.items()) if row.used]
 
     font = ImageFont.load_default(size=11)
     left = 12 + max((int(font.getlength(label)) for label, _, _ in rows), default=0)
     width, height = left + PLOT_WIDTH + LEGEND, TOP + ROW * len(rows) + BOTTOM
     image = Image.new("RGB", (width, height), BACKGROUND)
-    end = max(end, result.totals.latency)
-    scale = PLOT_WIDTH / max(end, 1)
     draw = ImageDraw.Draw(image)
-    for i, (label, spans, bar) in enumerate(rows):
+    for i, (label, row, bar) in enumerate(rows):
         y = TOP + i * ROW
         band = STRIPE if i % 2 else BACKGROUND
         draw.rectangle((left, y, left + PLOT_WIDTH - 1, y + ROW - 1), fill=band)
-        line = _raster(spans, scale, band)
+        line = row.pixels(band)
         strip = Image.frombytes("RGB", (PLOT_WIDTH, 1), bytes(line)).resize((PLOT_WIDTH, bar), Image.Resampling.NEAREST)
         image.paste(strip, (left, y + (ROW - bar) // 2))
         draw.text((left - 6, y + ROW // 2), label, fill=INK, font=font, anchor="rm")
@@ -78,37 +78,53 @@ def draw_gantt(result: Result, accelerator: Accelerator, path: Path) -> Path:
     return path
 
 
-def _raster(spans: list[Span], scale: float, band: RGB) -> bytearray:
-    """One pixel row of the plot area: each pixel shows the span covering it that starts last (ties:
-    the one ending last, then the greater colour), as if the spans were painted in sorted order.
+class _Row:
+    """The spans of one row, kept as a pixel needs them: per pixel the greatest span of a pixel or
+    less (the one starting last; ties: ending last, then the greater colour), and the wider spans."""
 
-    A span of a pixel or less covers one pixel; only the greatest such span per pixel is kept, so the
-    work is one comparison per span plus a sort of the wider spans, which are few."""
+    __slots__ = ("narrow", "wide")
+
+    def __init__(self) -> None:
+        self.narrow: list[Span | tuple[()]] = [()] * PLOT_WIDTH  # () sorts before any span
+        self.wide: list[tuple[Span, int, int]] = []  # with their first and past-the-last pixel
+
+    @property
+    def used(self) -> bool:
+        return bool(self.wide) or any(self.narrow)
+
+    def pixels(self, band: RGB) -> bytearray:
+        """The row's pixels: each shows the greatest span covering it, as if all were painted in
+        sorted order; a span at least :data:`EDGE_MIN` pixels wide starts with a darker one."""
+        line = bytearray(bytes(band) * PLOT_WIDTH)
+        owner: list[Span | tuple[()]] = [()] * PLOT_WIDTH
+        for span, x0, x1 in sorted(self.wide):
+            line[3 * x0 : 3 * x1] = bytes(span[2]) * (x1 - x0)
+            owner[x0:x1] = [span] * (x1 - x0)
+            if x1 - x0 >= EDGE_MIN:
+                line[3 * x0 : 3 * x0 + 3] = bytes(c * 3 // 5 for c in span[2])
+        for x, best in enumerate(self.narrow):
+            if best and best > owner[x]:
+                line[3 * x : 3 * x + 3] = bytes(best[2])
+        return line
+
+
+def _place(spans: Iterable[tuple[Span, tuple[_Row, ...]]], scale: float) -> None:
+    """Put each span into its rows (the links a transfer crosses share its one placement): a span of
+    a pixel or less is one comparison per row, whatever the number of spans."""
     last = PLOT_WIDTH - 1
-    narrow: list[Span | tuple[()]] = [()] * PLOT_WIDTH  # () sorts before any span
-    wide: list[tuple[Span, int, int]] = []
-    for span in spans:
+    for span, rows in spans:
         x0 = int(span[0] * scale)
         x1 = int(span[1] * scale + 0.5)
         if x1 - x0 <= 1 or x0 >= last:
             if x0 > last:
                 x0 = last
-            if span > narrow[x0]:
-                narrow[x0] = span
+            for row in rows:
+                if span > row.narrow[x0]:
+                    row.narrow[x0] = span
         else:
-            wide.append((span, x0, min(x1, PLOT_WIDTH)))
-    line = bytearray(bytes(band) * PLOT_WIDTH)
-    owner: list[Span | tuple[()]] = [()] * PLOT_WIDTH
-    wide.sort()
-    for span, x0, x1 in wide:
-        line[3 * x0 : 3 * x1] = bytes(span[2]) * (x1 - x0)
-        owner[x0:x1] = [span] * (x1 - x0)
-        if x1 - x0 >= EDGE_MIN:
-            line[3 * x0 : 3 * x0 + 3] = bytes(c * 3 // 5 for c in span[2])
-    for x, best in enumerate(narrow):
-        if best and best > owner[x]:
-            line[3 * x : 3 * x + 3] = bytes(best[2])
-    return line
+            wide = (span, x0, min(x1, PLOT_WIDTH))
+            for row in rows:
+                row.wide.append(wide)
 
 
 def _axis(
