@@ -104,7 +104,12 @@ def test_fast_effort_splits_rows_when_a_node_could_not_split_otherwise(plugins, 
     nodes = {n.name: node_mapping(n, acc, "homogeneous") for n in workload.nodes}
     seed = FusedGroup("group_0", ("mm", "softmax"))
     candidates = fast_candidates(workload, acc, MapperSettings(), nodes, seed)
-    assert [c.label.split(",")[0] for c in candidates] == ["seed", "split over rows"]
+    labels = [c.label.split(",")[0] for c in candidates]
+    assert labels[:2] == ["seed", "split over rows"]
+    # mm reads only the group's inputs: it keeps its split (K) while the softmax splits rows, and it
+    # streams its contraction in two tiles
+    assert labels[2:] == ["split over rows past the group's inputs", "first layer's contraction halved"]
+    assert (candidates[2].nodes["mm"].split, candidates[2].nodes["softmax"].split) == ((("K", 2),), (("R", 2),))
     assert (nodes["mm"].split, nodes["softmax"].split) == ((("K", 2),), ())
     assert (candidates[1].nodes["mm"].split, candidates[1].nodes["softmax"].split) == ((("D", 2),), (("R", 2),))
     latencies = []

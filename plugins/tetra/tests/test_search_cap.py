@@ -10,6 +10,8 @@ from stream_tetra.settings import TetraSettings
 class _Scores:
     """A scorer whose candidates' schedules and lower bounds are given by hand (by label)."""
 
+    time_limit = 5.0
+
     def __init__(self, scores: dict[str, Score], bounds: dict[str, int]):
         self.scores, self.bounds, self.scheduled = scores, bounds, []
 

@@ -20,7 +20,9 @@ with their node mappings (cores, split) and tiles. :func:`choose` scores the can
 
 The earlier candidate (the seed first) wins ties. Scores are memoised by content
 (node mappings, groups, tiles), so a candidate reached twice is scheduled once; everything runs in
-candidate order, so the same inputs give the same choice.
+candidate order, so the same inputs give the same choice -- unless a solve stopped at its time limit
+(TETRA's status ``feasible`` or ``heuristic``): its schedule, and so the choice, then depends on how far
+the solver got, i.e. on the machine's load, and the choice's note says so.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.mapping import FusedGroup, NodeMapping
 from stream_core.ir.mapping import Mapping as RunMapping
 from stream_core.ir.problem import AllocationProblem, CostTable
+from stream_core.ir.result import GroupRecord
 from stream_core.ir.workload import Workload
 from stream_core.tiling import NodeTiling
 
@@ -46,6 +49,9 @@ EFFORTS = ("fast", "normal", "high")
 OBJECTIVES = ("latency", "energy", "edp")
 #: Seconds per solve while scoring a candidate (at most the run's ``--time-limit``).
 SEARCH_TIME_LIMIT = 5.0
+#: A group's ``status`` (TETRA's group stats) when its solve stopped at the time limit: with a solution
+#: not proven optimal, or with none (the heuristic allocation).
+STOPPED = ("feasible", "heuristic")
 
 
 def _node_dict(nodes: Mapping[str, NodeMapping]) -> dict[str, NodeMapping]:
@@ -74,6 +80,8 @@ class Candidate:
 class Score:
     latency: int
     energy: float
+    #: a solve stopped at its time limit (:data:`STOPPED`): another run may score it otherwise
+    stopped: bool = False
 
     def rank(self, objective: str) -> tuple[float, float]:
         if objective == "energy":
@@ -93,19 +101,28 @@ class Choice:
     tried: int
     scheduled: int
     pruned: int
+    #: scheduled candidates whose solve stopped at ``time_limit`` seconds (:attr:`Score.stopped`)
+    stopped: int = 0
+    time_limit: float = SEARCH_TIME_LIMIT
 
     def note(self, name: str) -> str:
         """One sentence for the mapping notes."""
         did = f"{self.tried} candidates, {self.scheduled} scheduled, {self.pruned} pruned by the lower bound"
         if self.score is None or self.seed is None:
-            return f"{name}: {did}; kept the mapper's own mapping"
-        if self.candidate.label == "seed":
-            return f"{name}: {did}; kept the mapper's own mapping ({self.seed.latency:,} cycles)"
-        return (
-            f"{name}: {did}; chose {self.candidate.label}: {self.score.latency:,} cycles and "
-            f"{self.score.energy:,.0f} pJ, against {self.seed.latency:,} and {self.seed.energy:,.0f} "
-            "for the mapper's own"
-        )
+            chose = "kept the mapper's own mapping"
+        elif self.candidate.label == "seed":
+            chose = f"kept the mapper's own mapping ({self.seed.latency:,} cycles)"
+        else:
+            chose = (
+                f"chose {self.candidate.label}: {self.score.latency:,} cycles and {self.score.energy:,.0f} pJ, "
+                f"against {self.seed.latency:,} and {self.seed.energy:,.0f} for the mapper's own"
+            )
+        if self.stopped:
+            chose += (
+                f" ({self.stopped} of the scheduled candidates' solves stopped at the {self.time_limit:g} s time "
+                "limit: this choice can depend on the machine's load)"
+            )
+        return f"{name}: {did}; {chose}"
 
 
 class Scorer:
@@ -115,8 +132,8 @@ class Scorer:
         self, workload: Workload, accelerator: Accelerator, base: Mapping[str, NodeMapping], context: RunContext
     ):
         self.workload, self.accelerator, self.base = workload, accelerator, dict(base)
-        limit = min(context.options.solve_seconds, SEARCH_TIME_LIMIT)
-        options = attrs.evolve(context.options, time_limit=limit)
+        self.time_limit = min(context.options.solve_seconds, SEARCH_TIME_LIMIT)
+        options = attrs.evolve(context.options, time_limit=self.time_limit)
         self.context = _Quiet(context.plugins, options, Progress(), [], context.accelerator)
         registry = context.plugins.registry("allocators")
         record = registry.get(context.options.allocator) if context.options.allocator else registry.default()
@@ -170,7 +187,7 @@ class Scorer:
             result = self.context.plugins.load("allocators", self.allocator).allocate(problem, self.context)
         except StreamError:
             return None
-        return Score(result.totals.latency, result.totals.energy_pj)
+        return Score(result.totals.latency, result.totals.energy_pj, stopped(result.groups))
 
 
 def choose(candidates: Sequence[Candidate], scorer: Scorer, objective: str, cap: Callable[[int], int] = int) -> Choice:
@@ -186,14 +203,21 @@ def choose(candidates: Sequence[Candidate], scorer: Scorer, objective: str, cap:
         elif (score := scorer.score(candidate)) is not None:
             scored.append((score.rank(objective), index, candidate, score))
     seed = scorer.score(candidates[0])
+    stopped = sum(s.stopped for *_, s in scored)
+    counts = (len(candidates), len(scored), pruned, stopped, scorer.time_limit)
     if not scored:
-        return Choice(candidates[0], None, seed, len(candidates), 0, pruned)
+        return Choice(candidates[0], None, seed, *counts)
     ranked = scored
     if objective == "latency":
         limit = cap(min(s.latency for *_, s in scored))
         ranked = [(s.rank("energy"), index, c, s) for _, index, c, s in scored if s.latency <= limit]
     *_, winner, score = min(ranked, key=lambda s: s[:2])
-    return Choice(winner, score, seed, len(candidates), len(scored), pruned)
+    return Choice(winner, score, seed, *counts)
+
+
+def stopped(groups: Iterable[GroupRecord]) -> bool:
+    """Whether a group's solve stopped at its time limit (its ``status`` one of :data:`STOPPED`)."""
+    return any(dict(g.stats).get("status") in STOPPED for g in groups)
 
 
 class _Quiet(RunContext):
