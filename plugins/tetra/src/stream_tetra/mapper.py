@@ -361,10 +361,10 @@ def halved_contractions(
     tiles = _stream_axes(workload, members, compute, nodes)[0]
     for name, loop, tile in seed.tiles:
         tiles.set((name, loop), tile)
-    loops = [(n.name, d) for n in first if (d := contraction_loop(n)) is not None]
-    counts = [2 * -(-tiles.parts[n][d] // tiles.node_tile(n)[d]) for n, d in loops]  # before any is split
-    for loop, count in zip(loops, counts, strict=True):
-        tiles.split_into(loop, count)
+    halves = [(n.name, d) for n in first if (d := contraction_loop(n)) is not None]
+    counts = [2 * -(-tiles.parts[n][d] // tiles.node_tile(n)[d]) for n, d in halves]  # before any is split
+    for half, count in zip(halves, counts, strict=True):
+        tiles.split_into(half, count)
     group = FusedGroup(seed.name, seed.nodes, tiles.entries(compute))
     if group == seed:
         return []
