@@ -1,7 +1,8 @@
-"""One fetch of a tensor serves every reader of a fused group pinned to the same cores.
+"""One fetch of a tensor serves every reader of a fused group, on the same cores or on others.
 
 Workload: ``x`` (8 int8 = 64 bits) read by ``relu_a -> ya`` and ``relu_b -> yb``, one group, no
-tiling. Hardware: tetratoy cores (4 ops/cycle), DRAM as the last core, one 8 bit/cycle bus.
+tiling. Hardware: tetratoy cores (4 ops/cycle, 0.1 pJ per bit read or written), DRAM as the last
+core (1.0 pJ per bit), one 8 bit/cycle bus.
 """
 
 from __future__ import annotations
@@ -48,10 +49,20 @@ def test_readers_on_one_core_share_one_fetch(plugins, hardware, write_mapping):
     assert dict(result.groups[0].stats)["slots"]["0"] == ["input:relu_a:x#0"]
 
 
-def test_readers_on_two_cores_fetch_their_own(plugins, hardware, write_mapping):
-    """On cores 0 and 1 each reader gets its own 64 bits of x."""
+def test_readers_on_two_cores_share_one_multicast_fetch(plugins, hardware, write_mapping):
+    """On cores 0 and 1 the readers no longer fetch x each (what this test asserted before the shared
+    delivery mode): x is read once from DRAM and multicast over the bus to both cores, [0, 8), each
+    keeping its copy; relu_a [8, 10), relu_b [10, 12) (its slot follows relu_a's); ya back
+    [10, 18), yb [18, 26): 26 cycles, where two fetches keep the one bus busy 4 x 8 = 32 cycles.
+    Memory energy: x 64 x (1.0 + 0.1 + 0.1) + ya, yb 2 x 64 x (0.1 + 1.0) = 76.8 + 140.8 = 217.6 pJ
+    (two fetches: 281.6); off-chip bits 3 x 64 = 192 (two fetches: 256)."""
     result = solve(plugins, hardware, write_mapping, (0, 1))
-    assert sorted((t.tensor, t.dst, t.bits) for t in result.transfers if t.tensor == "x") == [
-        ("x", 0, 64),
-        ("x", 1, 64),
-    ]
+    inputs = [(t.tensor, t.src, t.start, t.end, t.bits, t.reason) for t in result.transfers if t.tensor == "x"]
+    assert inputs == [("x", 2, 0, 8, 64, "input (multicast to cores 0, 1)")]
+    tiles = sorted((t.node, t.core, t.start, t.end) for t in result.tiles)
+    assert tiles == [("relu_a", 0, 8, 10), ("relu_b", 1, 10, 12)]
+    assert result.totals.latency == 26
+    assert result.totals.memory_energy_pj == pytest.approx(217.6)
+    assert sum(t.bits for t in result.transfers) == 192
+    choices = dict(result.groups[0].stats)["choices"]
+    assert choices["input:relu_b:x#0"] == "[]->[1], plan 0, served by input:relu_a:x#0"

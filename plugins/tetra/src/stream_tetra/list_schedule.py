@@ -171,8 +171,11 @@ def _waits(
             continue
         if a.kind == "input":
             mode = a.modes[choices[a.key]]
+            if mode.served_by:  # its readers wait for the shared delivery
+                continue
             assert mode.level is not None
-            for read in a.reads:  # each reader's steps wait for the blocks they read
+            reads = [*a.reads, *(a.shares[mode.serves].reads if mode.serves else ())]
+            for read in reads:  # each reader's steps wait for the blocks they read
                 out[index[f"compute:{read.node}"]].append((index[a.key], mode.firings[read.blocks[mode.level.level]]))
         else:
             waited = index[f"compute:{a.producer}"] if a.local else index[a.key]

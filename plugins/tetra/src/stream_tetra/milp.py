@@ -137,6 +137,11 @@ class TetraModel:
                     core = cm.cores[0]
                     chosen = Model.sum(self.ind[a.key][mode.index] for mode in a.modes if (node, core) in mode.needs)
                     m.add(chosen == self.ind[compute.key][cm.index], name=f"placement[{a.key}/{node}]#core {core}")
+        for a in self.steady.activities:
+            for key in a.shares:  # a shared delivery is chosen together with the served activity's empty mode
+                shared = self.indicator(a.key, (mode.index for mode in a.modes if mode.serves == key))
+                served = self.indicator(key, (mode.index for mode in self.steady.activity(key).modes if mode.served_by))
+                m.add(shared - served == 0, name=f"shared_fetch[{a.key}/{key}]")
 
     def indicator(self, key: str, modes: Iterable[int]) -> LinExpr:
         return Model.sum(self.ind[key][i] for i in modes)
@@ -469,7 +474,8 @@ def _answer_key(model: Model, solver: object, options: SolveOptions) -> str:
 
 def heuristic_choices(steady: SteadyState) -> dict[str, int]:
     """A quick allocation without the solver: fastest core per node, then per transfer the mode
-    that needs the least buffer memory (then the shortest) among those matching the cores."""
+    that needs the least buffer memory (then the shortest) among those matching the cores (separate
+    fetches: no shared delivery)."""
     choices: dict[str, int] = {}
     core_of: dict[str, int] = {}
     for a in steady.activities:
@@ -484,7 +490,7 @@ def heuristic_choices(steady: SteadyState) -> dict[str, int]:
     for a in steady.activities:
         if a.kind == "compute":
             continue
-        fitting = [m for m in a.modes if all(core_of[n] == c for n, c in m.needs)]
+        fitting = [m for m in a.modes if all(core_of[n] == c for n, c in m.needs) and not (m.serves or m.served_by)]
         best = min(fitting, key=lambda m: (memory.get((a.key, m.index), 0), m.dur, m.index))
         choices[a.key] = best.index
     return choices

@@ -101,6 +101,47 @@ class InputPieces:
 
 
 @attrs.define
+class SharedPieces:
+    """An input delivery read once at the source for its own readers' parts and, as well, for the
+    parts of readers on other cores: destination parts ``0..n-1`` are the delivery's, then one per
+    part of the other readers, receiving per block only the box their steps read of it (inside the
+    hull of the delivery's parts, so one read of that hull serves everyone)."""
+
+    delivery: InputPieces
+    kept: dict[int, list[Boxes]]  # per stop level, per part of the other readers: the box kept of each block
+
+    @property
+    def src_parts(self) -> int:
+        return 1
+
+    @property
+    def dst_parts(self) -> int:
+        return self.delivery.dst_parts + len(next(iter(self.kept.values())))
+
+    def firings(self, level: ReuseLevel | None = None) -> np.ndarray:
+        return self.delivery.firings(level)
+
+    def _box(self, level: ReuseLevel, dst: int) -> Boxes:
+        own = self.delivery.dst_parts
+        return self.delivery.boxes(level, dst) if dst < own else self.kept[level.level][dst - own]
+
+    def piece(self, level: ReuseLevel | None, src: int, dst: int) -> np.ndarray:
+        if dst < self.delivery.dst_parts:
+            return self.delivery.piece(level, src, dst)
+        return box_bits(self._box(_stop(level), dst), self.delivery.operand.precision)
+
+    def multicast(self, level: ReuseLevel | None, src: int, dsts: tuple[int, ...]) -> np.ndarray:
+        own = self.delivery.dst_parts
+        if self.delivery.whole and any(d < own for d in dsts):
+            dsts = tuple(sorted({*range(own), *dsts}))
+        stop = _stop(level)
+        return box_bits(hull([self._box(stop, d) for d in dsts]), self.delivery.operand.precision)
+
+    def received(self, level: ReuseLevel | None, dst: int) -> np.ndarray:
+        return self.piece(level, 0, dst)
+
+
+@attrs.define
 class EdgePieces:
     """A producer's output boxes sent to a consumer's parts (only the overlap each part reads)."""
 
@@ -191,4 +232,4 @@ class OutputPieces:
         return np.sum([self.piece(level, s, dst) for s in range(self.src_parts)], axis=0)
 
 
-Pieces = InputPieces | EdgePieces | OutputPieces
+Pieces = InputPieces | SharedPieces | EdgePieces | OutputPieces

@@ -3,7 +3,8 @@
 The MILP's latency is the uniform schedule's; when the list schedule is the shorter one, a mode that
 the uniform model penalises (a reuse level whose transfers come in bursts, say) may realise a
 shorter schedule and move fewer bits. Hill climbing from the solver's choices: for each transfer
-with several modes (in activity order), try each other mode that keeps the chosen cores; keep it
+with several modes (in activity order), try each other mode that keeps the chosen cores (a shared
+delivery's served activity follows it: :meth:`SteadyState.coupled`); keep it
 when it scores lower and every constraint-family row over mode variables still holds (memory
 capacity, plugins' limits). The score: realised latency, off-chip traffic, buffered tiles, where a
 latency within ``cap(shortest)`` of the shortest realised so far counts as equally fast (then
@@ -84,11 +85,13 @@ def refine(
     while changed and evaluated < evaluations:
         changed = False
         for a in candidates:
+            if a.modes[current[a.key]].served_by:  # moves with the activity serving it
+                continue
             fixed = {(n, core) for n, core in a.modes[current[a.key]].needs}
             for mode in a.modes:
-                if mode.index == current[a.key] or set(mode.needs) != fixed:
+                if mode.index == current[a.key] or set(mode.needs) != fixed or mode.served_by:
                     continue
-                trial = {**current, a.key: mode.index}
+                trial = steady.coupled({**current, a.key: mode.index}, a.key)
                 if not _fits(trial, mode_vars, checkable):
                     continue
                 if evaluated >= evaluations:

@@ -24,10 +24,10 @@ import numpy as np
 from stream_core.errors import InfeasibleError
 from stream_core.ir.mapping import FusedGroup
 from stream_core.ir.problem import AllocationProblem
-from stream_tetra.geometry import Boxes, box_bits
+from stream_tetra.geometry import Boxes, box_bits, hull
 from stream_tetra.iteration_space import NodeState, ReuseLevel, Ring, last_use, range_max, reuse_levels, ring_depth
 from stream_tetra.iterations import Edge, group_states
-from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces
+from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces, SharedPieces
 from stream_tetra.settings import TetraSettings
 from stream_tetra.slots import SlotRequest, assign_slots
 from stream_tetra.transfer_records import RecordSpec, RouteBook, build_records, busy
@@ -50,6 +50,8 @@ class Mode:
     plan: int = 0
     records: list[RecordSpec] = attrs.field(factory=list)
     needs: tuple[tuple[str, int], ...] = ()  # (candidate node, core) this mode requires
+    serves: str = ""  # input: the later input activity this shared delivery serves too (:class:`Share`)
+    served_by: str = ""  # input: the earlier input activity whose shared delivery serves this one
 
     @property
     def last_firing(self) -> int:
@@ -64,6 +66,10 @@ class Mode:
             parts.append(f"plan {self.plan}")
         if self.level is not None:
             parts.append(f"level {self.level.level}")
+        if self.serves:
+            parts.append(f"shared with {self.serves}")
+        if self.served_by:
+            parts.append(f"served by {self.served_by}")
         return ", ".join(parts)
 
 
@@ -83,6 +89,7 @@ class Activity:
     local: bool = False  # an edge whose data never leaves the producer's cores (no slot of its own)
     waits: np.ndarray | None = None  # edge: per consumer step, the producer iteration it waits for (-1: none)
     reads: list[Read] = attrs.field(factory=list)  # input: every node reading the delivery (``node`` first)
+    shares: dict[str, Share] = attrs.field(factory=dict)  # input: later input activities it may serve, by key
 
     @property
     def is_transfer(self) -> bool:
@@ -102,6 +109,20 @@ class Read:
     node: str
     pieces: InputPieces
     blocks: dict[int, np.ndarray]
+
+
+@attrs.frozen(eq=False)
+class Share:
+    """A later input activity of the same tensor, read on other cores, that the modes of an input
+    activity with ``serves == key`` deliver too: its readers' reads of this delivery and, per stop
+    level, the ring each of its cores keeps of what they read until their last use."""
+
+    key: str
+    node: str
+    cores: tuple[int, ...]  # per part of the served readers
+    reads: list[Read]
+    rings: dict[int, Ring]
+    pieces: SharedPieces
 
 
 @attrs.frozen
@@ -203,6 +224,20 @@ class SteadyState:
     def period_bound(self) -> int:
         return int(sum(self.slot_bounds))
 
+    def coupled(self, choices: dict[str, int], key: str) -> dict[str, int]:
+        """``choices`` with the activities ``key`` may serve following its mode: the served mode while
+        its mode shares with one, else (when it was served) its separate mode of least duration."""
+        a = self.activity(key)
+        mode = a.modes[choices[key]]
+        out = dict(choices)
+        for other in a.shares:
+            modes = self.activity(other).modes
+            if mode.serves == other:
+                out[other] = next(m.index for m in modes if m.served_by)
+            elif modes[out[other]].served_by:
+                out[other] = min((m for m in modes if not m.served_by), key=lambda m: (m.dur, m.index)).index
+        return out
+
 
 def build_steady(problem: AllocationProblem, group: FusedGroup, settings: TetraSettings) -> SteadyState:
     return _Builder(problem, group, settings).build()
@@ -234,6 +269,7 @@ class _Builder:
         self._iterations()
         self._computes()
         self._transfers()
+        self._share_across()
         self._slots()
         buffers = self._buffers()
         self.by_key = {a.key: a for a in self.activities}
@@ -423,10 +459,13 @@ class _Builder:
                     return False
         return True
 
-    def _input_rings(self, pieces: InputPieces, reads: list[Read]) -> dict[int, Ring]:
-        """Per stop level, the ring holding each delivered block until its last reader's last step."""
+    def _input_rings(
+        self, pieces: InputPieces, reads: list[Read], levels: Iterable[ReuseLevel] | None = None
+    ) -> dict[int, Ring]:
+        """Per stop level (default: every level of ``pieces``), the ring holding each delivered block
+        until its last reader's last step."""
         rings = {}
-        for level in pieces.levels:
+        for level in pieces.levels if levels is None else levels:
             firings = pieces.firings(level)
             last = np.full(len(firings), -1, dtype=np.int64)
             for r in reads:
@@ -468,30 +507,106 @@ class _Builder:
                 sorted({(n, cores[0]) for n, cores in ((src_node, src), (dst_node, dst)) if n and self._has_choice(n)})
             )
             for level in levels:
-                plans: list[Mode] = []
-                for plan in range(self.settings.paths):
-                    for records in build_records(pieces, level, src, dst, plan, self.routes):
-                        occupied = busy(records)
-                        plans.append(
-                            Mode(
-                                0,
-                                dur=max((end for _, end in occupied.values()), default=0),
-                                busy=occupied,
-                                firings=pieces.firings(level),
-                                level=level,
-                                src_cores=src,
-                                dst_cores=dst,
-                                plan=plan,
-                                records=records,
-                                needs=needs,
-                            )
-                        )
-                for mode in _undominated(plans):
+                for mode in self._plans(pieces, level, src, dst, needs):
                     mode.index = len(modes)
                     modes.append(mode)
         activity = Activity(key, kind, node, self.position[node], (), modes, tensor, producer, pieces)
         self.activities.append(activity)
         return activity
+
+    def _plans(
+        self,
+        pieces: Pieces,
+        level: ReuseLevel | None,
+        src: tuple[int, ...],
+        dst: tuple[int, ...],
+        needs: tuple[tuple[str, int], ...] = (),
+        serves: str = "",
+    ) -> list[Mode]:
+        """The undominated modes moving ``pieces`` at ``level`` from cores ``src`` to ``dst`` (one per
+        route plan and record set; indices still to be set)."""
+        plans: list[Mode] = []
+        for plan in range(self.settings.paths):
+            for records in build_records(pieces, level, src, dst, plan, self.routes):
+                occupied = busy(records)
+                plans.append(
+                    Mode(
+                        0,
+                        dur=max((end for _, end in occupied.values()), default=0),
+                        busy=occupied,
+                        firings=pieces.firings(level),
+                        level=level,
+                        src_cores=src,
+                        dst_cores=dst,
+                        plan=plan,
+                        records=records,
+                        needs=needs,
+                        serves=serves,
+                    )
+                )
+        return _undominated(plans)
+
+    def _share_across(self) -> None:
+        """Offer one fetch for readers of a tensor pinned to different cores. For each input activity
+        whose readers find, on every part, their step boxes inside the blocks an earlier input activity
+        of the same tensor (readers pinned to other cores) delivers in time, at some stop level, that
+        earlier activity gets *shared* modes: the hull of its block read once at the source and multicast
+        to both readers' cores (:class:`~stream_tetra.pieces.SharedPieces`), each core keeping in a ring
+        of its own what its readers read until their last use; the later activity gets a *served* mode
+        (no records). A row of the MILP ties the two, which chooses between them and separate fetches
+        (a shared delivery holds the later readers' blocks from the earlier fetch on, so a tight memory
+        keeps them apart). Each later activity takes the first earlier one that can serve it."""
+        inputs = [a for a in self.activities if a.kind == "input"]
+        for k, later in enumerate(inputs):
+            for earlier in inputs[:k]:
+                if self._share(earlier, later):
+                    break
+
+    def _share(self, x: Activity, y: Activity) -> bool:
+        xp, yp = x.pieces, y.pieces
+        if not isinstance(xp, InputPieces) or not isinstance(yp, InputPieces):
+            return False
+        if xp.tensor.name != yp.tensor.name or xp.operand.precision != yp.operand.precision:
+            return False
+        x_cores, y_cores = self._readers_cores(x), self._readers_cores(y)
+        if x_cores is None or y_cores is None or x_cores == y_cores:
+            return False
+        blocks: dict[int, list[np.ndarray]] = {}
+        for level in xp.levels:
+            found = [_blocks(xp, r.pieces, level, across=True) for r in y.reads]
+            if all(b is not None for b in found):
+                blocks[level.level] = [b for b in found if b is not None]
+        if not blocks:
+            return False
+        reads = [Read(r.node, r.pieces, {lv: b[i] for lv, b in blocks.items()}) for i, r in enumerate(y.reads)]
+        levels = [level for level in xp.levels if level.level in blocks]
+        kept = {
+            level.level: [
+                _kept(hull([xp.boxes(level, p) for p in range(xp.dst_parts)]), reads, level.level, q)
+                for q in range(yp.dst_parts)
+            ]
+            for level in levels
+        }
+        pieces = SharedPieces(xp, kept)
+        dst = (*x_cores, *y_cores)
+        for level in levels:
+            for mode in self._plans(pieces, level, (self.offchip,), dst, serves=y.key):
+                mode.index = len(x.modes)
+                x.modes.append(mode)
+        served = Mode(len(y.modes), 0, {}, np.zeros(0, dtype=np.int64), dst_cores=y_cores, served_by=x.key)
+        y.modes.append(served)
+        rings = self._input_rings(xp, reads, levels)
+        x.shares[y.key] = Share(y.key, y.node, y_cores, reads, rings, pieces)
+        for r in reads:
+            self._add_dep(r.node, x.key)
+        return True
+
+    def _readers_cores(self, a: Activity) -> tuple[int, ...] | None:
+        """The cores every reader of input activity ``a`` is pinned to (``None``: not one set)."""
+        cores = {self._pinned(node) for node in a.consumers}
+        if len(cores) != 1:
+            return None
+        return next(iter(cores))
 
     def _has_choice(self, node: str) -> bool:
         return len(self.computes[node].modes) > 1
@@ -533,6 +648,8 @@ class _Builder:
         for dp in range(pieces.dst_parts):
             entries = []
             for m in a.modes:
+                if m.served_by:  # the serving activity's buffers hold its data
+                    continue
                 level = m.level
                 depth = a.rings[level.level if level else -1].depth
                 received = pieces.received(level, dp)
@@ -551,6 +668,21 @@ class _Builder:
                     )
                 )
             yield Buffer(f"{a.key}@part{dp}", a.tensor, a.node, role, tuple(entries))
+        for key, share in a.shares.items():
+            for q, core in enumerate(share.cores):
+                entries = []
+                for m in a.modes:
+                    if m.serves != key or m.level is None:
+                        continue
+                    depth = share.rings[m.level.level].depth
+                    bits = int(share.pieces.received(m.level, pieces.dst_parts + q).max())
+                    level = m.level
+                    entries.append(
+                        BufferEntry(
+                            a.key, m.index, core, level.level, depth * bits, depth * level.tiles, level.reuse, level.bds
+                        )
+                    )
+                yield Buffer(f"{a.key}@{share.node}:part{q}", a.tensor, share.node, role, tuple(entries))
 
     def _output_buffers(self, a: Activity) -> Iterable[Buffer]:
         state = self.nodes[a.node]
@@ -599,26 +731,15 @@ class _Builder:
     def _ring_separations(self) -> Iterable[Separation]:
         for a in self.activities:
             if a.kind in ("input", "edge"):
+                readers = a.reads if a.kind == "input" else None
                 for level, ring in sorted(a.rings.items()):
-                    writers = tuple((m.index, 0, 0) for m in a.modes if _level(m) == level)
-                    if ring.distance is None or not writers:
-                        continue
-                    for node, own in self._reader_rings(a, level, ring):  # the last reader frees the slot
-                        if own.distance is None:
-                            continue
-                        consumer = self.computes[node]
-                        yield Separation(
-                            "after",
-                            own.distance,
-                            consumer.key,
-                            consumer.slot,
-                            tuple((m.index, 0, m.dur) for m in consumer.modes),
-                            a.key,
-                            a.slot,
-                            writers,
-                            f"buffer of {a.key}",
-                            ring=own,
-                        )
+                    writers = [m for m in a.modes if _level(m) == level]
+                    yield from self._ring_rules(a, readers, level, ring, writers, f"buffer of {a.key}")
+                for key, share in a.shares.items():
+                    for level, ring in sorted(share.rings.items()):
+                        writers = [m for m in a.modes if m.serves == key and _level(m) == level]
+                        label = f"buffer of {a.key} for {key}"
+                        yield from self._ring_rules(a, share.reads, level, ring, writers, label)
             if a.kind == "compute":
                 ring = self.nodes[a.node].output_ring(self.settings.double_buffering)
                 if ring.distance is None:
@@ -640,14 +761,40 @@ class _Builder:
                             ring=ring,
                         )
 
-    def _reader_rings(self, a: Activity, level: int, ring: Ring) -> Iterable[tuple[str, Ring]]:
-        """Per reader of ``a``, ``ring`` with the reads of that reader only (a block it does not read
-        puts no bound on the write taking its slot); an edge's one reader keeps ``ring``."""
-        if a.kind != "input":
-            yield a.node, ring
+    def _ring_rules(
+        self, a: Activity, readers: list[Read] | None, level: int, ring: Ring, writers: list[Mode], label: str
+    ) -> Iterable[Separation]:
+        """A write by ``writers`` (modes of ``a``) after the last read of the block whose slot it takes."""
+        if ring.distance is None or not writers:
+            return
+        for node, own in self._reader_rings(a.node, readers, level, ring):  # the last reader frees the slot
+            if own.distance is None:
+                continue
+            consumer = self.computes[node]
+            yield Separation(
+                "after",
+                own.distance,
+                consumer.key,
+                consumer.slot,
+                tuple((m.index, 0, m.dur) for m in consumer.modes),
+                a.key,
+                a.slot,
+                tuple((m.index, 0, 0) for m in writers),
+                label,
+                ring=own,
+            )
+
+    def _reader_rings(
+        self, node: str, readers: list[Read] | None, level: int, ring: Ring
+    ) -> Iterable[tuple[str, Ring]]:
+        """Per reader of an input delivery (``readers``), ``ring`` with the reads of that reader only (a
+        block it does not read puts no bound on the write taking its slot); an edge's one reader
+        (``node``; ``readers`` is ``None``) keeps ``ring``."""
+        if readers is None:
+            yield node, ring
             return
         n = len(ring.writes)
-        for r in a.reads:
+        for r in readers:
             last = np.full(n + ring.depth, -1, dtype=np.int64)
             np.maximum.at(last, r.blocks[level], self.nodes[r.node].iterations)
             reads = last[:n]
@@ -689,28 +836,57 @@ def _undominated(plans: list[Mode]) -> list[Mode]:
 
 
 def _read(name: str, delivery: InputPieces, reader: InputPieces) -> Read | None:
-    """``name``'s reads of ``delivery``: per stop level of the delivery, the latest block delivered
-    no later than each of the reader's steps whose box holds that step's box on every part, or
-    ``None`` when some step finds none (or the parts differ)."""
+    """``name``'s reads of ``delivery`` on the same cores: per stop level of the delivery, the latest
+    block delivered no later than each of the reader's steps whose box holds that step's box on every
+    part, or ``None`` when some step finds none (or the parts differ)."""
     if reader.dst_parts != delivery.dst_parts:
         return None
-    steps = [reader.step_boxes(p) for p in range(reader.dst_parts)]
-    iterations = reader.consumer.iterations
-    everyone = np.arange(len(iterations))
     blocks = {}
     for level in delivery.levels:
-        boxes = [delivery.boxes(level, p) for p in range(delivery.dst_parts)]
-        chosen = np.searchsorted(delivery.firings(level), iterations, side="right") - 1
-        if (chosen < 0).any():
+        chosen = _blocks(delivery, reader, level)
+        if chosen is None:
             return None
-        for s in np.flatnonzero(~_holds(steps, everyone, boxes, chosen)).tolist():  # an earlier block?
-            earlier = np.arange(chosen[s] - 1, -1, -1)
-            hit = np.flatnonzero(_holds(steps, np.full(len(earlier), s), boxes, earlier))
-            if not len(hit):
-                return None
-            chosen[s] = earlier[hit[0]]
         blocks[level.level] = chosen
     return Read(name, reader, blocks)
+
+
+def _blocks(delivery: InputPieces, reader: InputPieces, level: ReuseLevel, across: bool = False) -> np.ndarray | None:
+    """Per step of ``reader``, the latest block of ``delivery`` at ``level`` delivered no later whose box
+    holds the step's box on every part (``None`` when some step finds none). ``across`` (a reader on
+    other cores, served by a shared delivery): the box is the hull of the delivery's parts."""
+    steps = [reader.step_boxes(p) for p in range(reader.dst_parts)]
+    boxes = [delivery.boxes(level, p) for p in range(delivery.dst_parts)]
+    if across:
+        boxes = [hull(boxes)] * reader.dst_parts
+    iterations = reader.consumer.iterations
+    chosen = np.searchsorted(delivery.firings(level), iterations, side="right") - 1
+    if (chosen < 0).any():
+        return None
+    everyone = np.arange(len(iterations))
+    for s in np.flatnonzero(~_holds(steps, everyone, boxes, chosen)).tolist():  # an earlier block?
+        earlier = np.arange(chosen[s] - 1, -1, -1)
+        hit = np.flatnonzero(_holds(steps, np.full(len(earlier), s), boxes, earlier))
+        if not len(hit):
+            return None
+        chosen[s] = earlier[hit[0]]
+    return chosen
+
+
+def _kept(delivered: Boxes, reads: list[Read], level: int, part: int) -> Boxes:
+    """Per block of a shared delivery (``delivered``: the hull it reads), the hull of what the served
+    readers' steps on part ``part`` read of it (an empty box at its corner when they read none)."""
+    lo = np.full_like(delivered[0], np.iinfo(np.int64).max)
+    hi = np.full_like(delivered[1], np.iinfo(np.int64).min)
+    for r in reads:
+        step_lo, step_hi = r.pieces.step_boxes(part)
+        block = r.blocks[level]
+        for axis in range(lo.shape[0]):
+            np.minimum.at(lo[axis], block, step_lo[axis])
+            np.maximum.at(hi[axis], block, step_hi[axis])
+    unread = (lo > hi).any(axis=0)
+    lo[:, unread] = delivered[0][:, unread]
+    hi[:, unread] = delivered[0][:, unread]
+    return lo, hi
 
 
 def _holds(steps: list[Boxes], step: np.ndarray, boxes: list[Boxes], block: np.ndarray) -> np.ndarray:
