@@ -23,6 +23,11 @@ Per fused group (groups run one after the other):
   not yet scheduled, need where they overlap its own (halo rows of a split convolution): it reads
   their hull once when that is fewer bits than the boxes apart, and each receiver's memory holds
   (and is written with) only its own box.
+* A memory keeps a box of an off-chip tensor it received (fetched, or delivered) while later tiles
+  whose core is known (pinned, or one candidate) read a box inside it there: they read it in place.
+  A fetch is also delivered over its links to other memories where such later tiles read boxes
+  inside it, if they have room from its start; each keeps the hull of its readers' boxes. A kept box
+  is the first thing dropped when a memory runs short (its readers then fetch their own again).
 * Memory capacity is respected: each top memory (one per group of cores sharing it) holds the
   inputs of its cores' running tiles and the outputs not yet consumed. Inputs are fetched at the
   earliest when the previous tile on the same core starts (double buffering: one tile runs while
@@ -37,12 +42,13 @@ Per fused group (groups run one after the other):
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import math
 import operator
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 
 import attrs
 
@@ -77,7 +83,7 @@ class _Memory:
 
     def __init__(self) -> None:
         self.open_bits = 0
-        self.unconsumed: dict[tuple[str, int], None] = {}
+        self.unconsumed: dict[Hashable, None] = {}
         self.closed: list[tuple[int, int, _Buffer]] = []  # (end, serial, buffer), sorted
         self.closed_bits = 0
         self.serials: dict[_Buffer, int] = {}  # the closed buffers still counted
@@ -114,19 +120,25 @@ class _Memory:
             del self.serials[buffer]
         del self.closed[:cut]
 
-    def earliest_fit(self, floor: int, bits: int, open_bits: int, capacity: int) -> int | None:
-        """The earliest time ``>= floor`` from which ``bits`` more fit beside ``open_bits`` and the closed
-        buffers still held then; ``None`` if never."""
+    def earliest_fit(
+        self, floor: int, bits: int, open_bits: int, capacity: int, extended: Collection[_Buffer] = ()
+    ) -> int | None:
+        """The earliest time ``>= floor`` from which ``bits`` more fit beside ``open_bits``, the closed
+        buffers still held then and the closed buffers in ``extended``, held from ``floor`` on; ``None``
+        if never."""
         closed = self.closed
         i = bisect.bisect_right(closed, (floor, math.inf))
         held = open_bits + self.closed_bits - sum(buffer.bits for _, _, buffer in closed[:i])
+        held -= sum(buffer.bits for buffer in extended if buffer in self.serials and (buffer.end or 0) > floor)
+        bits += sum(buffer.bits for buffer in extended)
         t = floor
         while held + bits > capacity:
             if i == len(closed):
                 return None
             t = closed[i][0]
             while i < len(closed) and closed[i][0] <= t:
-                held -= closed[i][2].bits
+                if closed[i][2] not in extended:
+                    held -= closed[i][2].bits
                 i += 1
         return t
 
@@ -137,17 +149,20 @@ class _Memory:
         self.closed_bits += buffer.bits
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Produced:
-    """Where a scheduled tile's output currently lives and how many consumer tiles still need it."""
+    """Where a scheduled tile's output currently lives and how many consumer tiles still need it; or a
+    box of an off-chip tensor a memory received (``copy``), kept while later tiles there read it."""
 
-    key: tuple[str, int]
+    key: Hashable
+    tensor: str
     core: int
     ready: int
     pending: int
     buffer: _Buffer | None
     last_read: int = 0
     written_back: int | None = None
+    copy: bool = False
 
 
 @attrs.frozen
@@ -342,8 +357,8 @@ class _Plan:
     bookings: dict[LinkKey, _Bookings]  # per link direction: tentative
     fetched: list[tuple[_Need, TransferRecord, int | None, tuple[Box, ...]]]  # the index of a fetch
     # shared, if any, and the boxes of other tiles a new fetch covers
-    spills: list[tuple[tuple[str, int], TransferRecord | None]]
-    reuse: list[_Buffer]
+    spills: list[tuple[Hashable, TransferRecord | None, int]]  # victim, its write-back if any, when it leaves
+    held: list[_Produced]  # copies of off-chip boxes already in the memory that the tile reads
 
 
 class GreedyAllocator:
@@ -365,7 +380,13 @@ class _Scheduler:
         self.last_start: dict[int, int] = defaultdict(int)
         self.group_start = 0
         self.sharers = {owner: group for group in self.acc.memory_sharing for owner in group[:1]}
-        self.resident: dict[tuple[int, str, object], _Buffer] = {}
+        # per (memory, tensor): the boxes of it that memory received, with their copies (open or closed)
+        self.resident: dict[tuple[int, str], list[tuple[Box | None, _Produced]]] = {}
+        # per tensor of the group: the off-chip boxes of it tiles with a known core read (tile, core, box,
+        # bits), and an index over those boxes
+        self.readers: dict[str, tuple[list[tuple[tuple[str, int], int, Box | None, int]], BoxIndex]] = {}
+        self.awaited: dict[tuple[str, int], list[_Produced]] = defaultdict(list)  # tile -> copies kept for it
+        self.copies = itertools.count()  # keys of copies
         self.sent: dict[tuple[str, object], int] = {}  # (tensor, box) -> its latest off-chip fetch's index
         # a shared fetch's index -> every core it writes, with the bits that core keeps
         self.receivers: dict[int, tuple[tuple[int, int], ...]] = {}
@@ -415,8 +436,9 @@ class _Scheduler:
                     if need.producer is not None:
                         consumers[need.producer].append(key)
         self.siblings = self._siblings(tiles, needs)
+        self.readers = self._read_boxes(tiles, needs)
         writeback = {name for name in members if self._needs_writeback(name, set(members))}
-        produced: dict[tuple[str, int], _Produced] = {}
+        produced: dict[Hashable, _Produced] = {}  # tile outputs and copies of off-chip boxes
         waiting = {key: sum(1 for n in ns if n.producer is not None) for key, ns in needs.items()}
         ready = [(start, order[k[0]], k[1], k[0]) for k, count in waiting.items() if count == 0]
         heapq.heapify(ready)
@@ -460,6 +482,22 @@ class _Scheduler:
                     if need.producer is None and need.box is not None and need.bits:
                         out[(need.tensor, tile.step)].append(((name, tile.index), core, need.box, need.bits))
         return out
+
+    def _read_boxes(
+        self, tiles: dict[str, list[TileSpec]], needs: dict[tuple[str, int], list[_Need]]
+    ) -> dict[str, tuple[list[tuple[tuple[str, int], int, Box | None, int]], BoxIndex]]:
+        """Per tensor: the off-chip boxes of it that tiles with a known core (pinned, or one candidate)
+        read, and an index over them."""
+        out: dict[str, list[tuple[tuple[str, int], int, Box | None, int]]] = defaultdict(list)
+        for name, specs in tiles.items():
+            for tile in specs:
+                candidates = self._candidates(name, tile)
+                if len(candidates) != 1:
+                    continue
+                for need in needs[(name, tile.index)]:
+                    if need.producer is None and need.bits:
+                        out[need.tensor].append(((name, tile.index), candidates[0], need.box, need.bits))
+        return {tensor: (entries, BoxIndex([box for _, _, box, _ in entries])) for tensor, entries in out.items()}
 
     # -- dependencies -----------------------------------------------------------------------------
     def _needs(self, name: str, tile: TileSpec, outputs: dict[str, _NodeOutputs]) -> list[_Need]:
@@ -505,63 +543,75 @@ class _Scheduler:
         return access.box_bits(tile, access.key(tile))[1]
 
     # -- planning ---------------------------------------------------------------------------------
-    def _best_plan(self, name: str, tile: TileSpec, needs: list[_Need], produced: dict, floor: int) -> _Plan:
-        tiling = self.problem.tilings[name]
-        pinned = tiling.core_of_part(tile.part)
+    def _candidates(self, name: str, tile: TileSpec) -> tuple[int, ...]:
+        """The cores ``tile`` may run on: its part's pinned core, or the node's feasible cores."""
+        pinned = self.problem.tilings[name].core_of_part(tile.part)
         if pinned is not None:
-            candidates: tuple[int, ...] = (pinned,)
-        elif name in self.candidates:
-            candidates = self.candidates[name]
-        else:
-            candidates = self.candidates[name] = self.problem.candidate_cores(name)
+            return (pinned,)
+        if name not in self.candidates:
+            self.candidates[name] = self.problem.candidate_cores(name)
+        return self.candidates[name]
+
+    def _best_plan(self, name: str, tile: TileSpec, needs: list[_Need], produced: dict, floor: int) -> _Plan:
+        candidates = self._candidates(name, tile)
         if not candidates:
-            raise InfeasibleError(f"node {name!r} has no feasible core among {tiling.mapping.cores}")
+            raise InfeasibleError(
+                f"node {name!r} has no feasible core among {self.problem.tilings[name].mapping.cores}"
+            )
         plans = [self._plan(name, tile, core, needs, produced, floor) for core in candidates]
         return min(plans, key=lambda p: (p.end, p.core))
 
     def _plan(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
         """Where and when the tile would run on ``core``, without changing any state."""
         bookings: dict[LinkKey, _Bookings] = defaultdict(_Bookings)
-        reuse: list[_Buffer] = []
-        reused: set[int] = set()  # positions in ``needs`` served by ``reuse``
+        held: dict[int, _Produced] = {}  # position in ``needs`` -> the copy in memory serving it
+        extended: list[_Buffer] = []  # closed copies this tile holds on
         fetch_bits = self._output_bits(name, tile)
-        kept: dict[tuple[str, int], int] = defaultdict(int)  # same-core producer -> bits this tile reads of it
+        kept: dict[Hashable, int] = defaultdict(int)  # same-memory producer or copy -> bits this tile reads of it
         memory = self.memory_of[core]
+        prefetch_from = max(floor, self.last_start[core])
         for position, need in enumerate(needs):
             if need.producer is None:
-                buffer = self.resident.get((core, need.tensor, need.box))
-                if buffer is not None and buffer.end == self.core_free[core]:
-                    reuse.append(buffer)  # the previous tile on this core read the same box
-                    reused.add(position)
-                else:
+                copy = self._held(core, need, prefetch_from)
+                if copy is None:
                     fetch_bits += need.bits
+                    continue
+                held[position] = copy
+                buffer = copy.buffer
+                if buffer is None or buffer.end is None:
+                    kept[copy.key] += need.bits
+                elif buffer not in extended:
+                    extended.append(buffer)
                 continue
             info = produced[need.producer]
             if info.buffer is not None and self.memory_of[info.core] == memory:
                 kept[need.producer] += need.bits
             else:
                 fetch_bits += need.bits
-        prefetch_from = max(floor, self.last_start[core])
-        victims, memory_floor = self._make_room(core, fetch_bits, prefetch_from, produced, kept)
-        spilled_at: dict[tuple[str, int], int] = {}
-        spills: list[tuple[tuple[str, int], TransferRecord | None]] = []
+        victims, memory_floor = self._make_room(core, fetch_bits, prefetch_from, produced, kept, extended)
+        spilled_at: dict[Hashable, int] = {}
+        spills: list[tuple[Hashable, TransferRecord | None, int]] = []
         for victim in victims:
             info = produced[victim]
-            if info.written_back is not None:  # already stored off-chip: just drop the copy
-                spills.append((victim, None))
-                spilled_at[victim] = info.written_back
+            if info.written_back is not None:  # already stored off-chip: just drop the copy once read
+                spilled_at[victim] = max(info.written_back, info.last_read)
+                spills.append((victim, None, spilled_at[victim]))
             else:
-                tensor = self.problem.workload.node(victim[0]).output.tensor
-                record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, "spill")
-                spills.append((victim, record))
+                record = self._route(
+                    info.tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, "spill"
+                )
+                spills.append((victim, record, record.end))
                 spilled_at[victim] = record.end
             memory_floor = max(memory_floor, spilled_at[victim])
         arrivals = [floor, self.core_free[core], memory_floor]
         incoming: list[tuple[int, int, _Need]] = []  # (ready time, source core, need)
         for position, need in enumerate(needs):
             if need.producer is None:
-                if position not in reused:
+                copy = held.get(position)
+                if copy is None or copy.key in spilled_at:
                     incoming.append((floor, self.offchip, need))
+                else:
+                    arrivals.append(copy.ready)
                 continue
             info = produced[need.producer]
             if need.producer in spilled_at:
@@ -592,7 +642,8 @@ class _Scheduler:
             arrivals.append(record.end)
         start = max(arrivals)
         latency = self.problem.costs.get(name, core, tile.shape).latency
-        return _Plan(core, start, start + latency, bookings, fetched, spills, reuse)
+        used = [copy for copy in dict.fromkeys(held.values()) if copy.key not in spilled_at]
+        return _Plan(core, start, start + latency, bookings, fetched, spills, used)
 
     def _route(
         self,
@@ -659,15 +710,18 @@ class _Scheduler:
         memory = self.memory_of[core]
         if record.start < not_before or any(self.memory_of[c] == memory for c, _ in self.receivers[index]):
             return None
+        return index if self._reaches(record, core) else None
+
+    def _reaches(self, record: TransferRecord, core: int) -> bool:
+        """Whether off-chip fetch ``record`` can write ``core`` too: its links include a link of every hop
+        from off-chip to ``core``, and they carry its bits there within its duration."""
         branch = []
         for hop in self._hops(self.offchip, core):
             used = [link for link, _ in hop if link.id in record.links]
             if not used:
-                return None
+                return False
             branch.append(used[0])
-        if self.acc.transfer_cycles(record.bits, tuple(branch), self.offchip, core) > record.end - record.start:
-            return None
-        return index
+        return self.acc.transfer_cycles(record.bits, tuple(branch), self.offchip, core) <= record.end - record.start
 
     def _cover(self, need: _Need, key: tuple[str, int], step: int, core: int) -> tuple[tuple[Box, ...], int]:
         """The boxes of ``need``'s tensor that tiles of ``step`` pinned to other memories, not yet
@@ -695,13 +749,21 @@ class _Scheduler:
         return tuple(covered), bits
 
     def _make_room(
-        self, core: int, bits: int, floor: int, produced: dict, kept: dict[tuple[str, int], int]
-    ) -> tuple[list[tuple[str, int]], int]:
-        """Unconsumed outputs to spill and the earliest time ``>= floor`` from which ``bits`` more fit
-        in ``core``'s memory (counting every buffer still held there after that time, by any core sharing it).
+        self,
+        core: int,
+        bits: int,
+        floor: int,
+        produced: dict,
+        kept: dict[Hashable, int],
+        extended: Collection[_Buffer] = (),
+    ) -> tuple[list[Hashable], int]:
+        """Copies to drop and unconsumed outputs to spill, and the earliest time ``>= floor`` from which
+        ``bits`` more (and the ``extended`` closed buffers) fit in ``core``'s memory (counting every buffer
+        still held there after that time, by any core sharing it).
 
-        Outputs this tile does not read are spilled first, oldest first; only if that is not enough,
-        outputs it reads (``kept``: producer -> bits it reads), which it then fetches back.
+        Copies of off-chip boxes this tile does not read go first (dropping one costs no transfer), then
+        outputs it does not read, oldest first; only if that is not enough, outputs and copies it reads
+        (``kept``: producer or copy -> bits it reads), which it then fetches back.
         """
         if self.acc.cores[core].kind == "offchip":
             return [], floor
@@ -718,17 +780,21 @@ class _Scheduler:
         sharers = self.sharers.get(memory_id, (core,))
         memory.prune(min(floor, *(max(self.group_start, self.last_start[m]) for m in sharers)))
         open_bits = memory.open_bits
-        victims: list[tuple[str, int]] = []
+        victims: list[Hashable] = []
         if open_bits + bits > capacity:
             unconsumed = memory.unconsumed
-            order = itertools.chain((k for k in unconsumed if k not in kept), (k for k in unconsumed if k in kept))
+            order = itertools.chain(
+                (k for k in unconsumed if k not in kept and produced[k].copy),
+                (k for k in unconsumed if k not in kept and not produced[k].copy),
+                (k for k in unconsumed if k in kept),
+            )
             for key in order:
                 if open_bits + bits <= capacity:
                     break
                 victims.append(key)
                 open_bits -= produced[key].buffer.bits
                 bits += kept.get(key, 0)  # read back from off-chip instead
-        fits = memory.earliest_fit(floor, bits, open_bits, capacity)
+        fits = memory.earliest_fit(floor, bits, open_bits, capacity, extended)
         if fits is None:
             raise InfeasibleError(
                 f"core {core} ({self.acc.cores[core].name}) cannot hold {bits} more bits even after spilling "
@@ -741,13 +807,13 @@ class _Scheduler:
         self, plan: _Plan, name: str, tile: TileSpec, group: str, needs: list[_Need], produced: dict, n_consumers: int
     ) -> _Produced:
         memory = self.memory_of[plan.core]
-        for victim, record in plan.spills:
+        for victim, record, at in plan.spills:
             info = produced[victim]
             if record is not None:
                 self.transfers.append(record)
                 info.written_back = record.end
             owner = self.memories[self.memory_of[info.core]]
-            owner.close(info.buffer, info.written_back)
+            owner.close(info.buffer, at)
             owner.unconsumed.pop(victim, None)
             info.buffer = None
         self._book(plan.bookings)
@@ -760,12 +826,20 @@ class _Scheduler:
                 self.receivers[len(self.transfers)] = ((plan.core, need.bits),)
             if shared is None:
                 self.transfers.append(record)
-            buffer = _Buffer(memory, record.start, plan.end, need.bits)
-            self._hold(buffer)
-            if need.producer is None:
-                self.resident[(plan.core, need.tensor, need.box)] = buffer
-        for buffer in plan.reuse:
-            self.memories[buffer.core].extend(buffer, plan.end)
+            if need.producer is not None:
+                self._hold(_Buffer(memory, record.start, plan.end, need.bits))
+                continue
+            buffer = _Buffer(memory, record.start, None, need.bits)
+            self._keep(plan.core, need.tensor, need.box, buffer, record.end, plan.end, produced)
+            if shared is None:
+                self._deliver(len(self.transfers) - 1, need, covered, produced)
+        for copy in plan.held:
+            copy.last_read = max(copy.last_read, plan.end)
+            if copy.buffer is not None and copy.buffer.end is not None:  # closed: the tile holds it on
+                self.memories[copy.buffer.core].extend(copy.buffer, plan.end)
+        for copy in self.awaited.pop((name, tile.index), ()):
+            copy.pending -= 1
+            self._maybe_release(copy)
         cost = self.problem.costs.get(name, plan.core, tile.shape)
         self.tiles.append(
             TileRecord(name, tile.index, plan.core, plan.start, plan.end, cost.energy_pj, cost.model, group)
@@ -781,7 +855,95 @@ class _Scheduler:
         output = _Buffer(memory, plan.start, None, self._output_bits(name, tile))
         self._hold(output)
         self.memories[memory].unconsumed[(name, tile.index)] = None
-        return _Produced((name, tile.index), plan.core, plan.end, n_consumers, output)
+        tensor = self.problem.workload.node(name).output.tensor
+        return _Produced((name, tile.index), tensor, plan.core, plan.end, n_consumers, output)
+
+    def _keep(
+        self, core: int, tensor: str, box: Box | None, buffer: _Buffer, ready: int, read: int, produced: dict
+    ) -> None:
+        """``core``'s memory holds ``buffer``, the copy of ``box`` of off-chip ``tensor`` arriving at
+        ``ready`` and read until ``read``: on until the later tiles there (core known, not yet scheduled)
+        reading boxes inside it have run, unless dropped for room (:meth:`_make_room`)."""
+        memory = self.memory_of[core]
+        readers = [key for key, at, _, _ in self._readers(tensor, box) if self.memory_of[at] == memory]
+        copy = _Produced(("copy", next(self.copies)), tensor, core, ready, len(readers), buffer, read, ready, copy=True)
+        self._hold(buffer)
+        self.memories[memory].unconsumed[copy.key] = None
+        produced[copy.key] = copy
+        self.resident.setdefault((memory, tensor), []).append((box, copy))
+        for reader in readers:
+            self.awaited[reader].append(copy)
+        self._maybe_release(copy)
+
+    def _held(self, core: int, need: _Need, prefetch_from: int) -> _Produced | None:
+        """A copy in ``core``'s memory of a box holding ``need``'s: one kept open, or one closed when the
+        previous tile on ``core`` ended (and not before ``prefetch_from``), which the tile can hold on."""
+        memory = self.memory_of[core]
+        copies = self.resident.get((memory, need.tensor))
+        if not copies:
+            return None
+        # a closed copy ending before every sharing core's last start can never be held on again
+        horizon = min(self.last_start[c] for c in self.sharers.get(memory, (core,)))
+        copies[:] = [
+            (box, copy)
+            for box, copy in copies
+            if copy.buffer is not None and (copy.buffer.end is None or copy.buffer.end >= horizon)
+        ]
+        for box, copy in copies:
+            end = copy.buffer.end if copy.buffer is not None else None
+            if _contains(box, need.box) and (end is None or (end == self.core_free[core] and end >= prefetch_from)):
+                return copy
+        return None
+
+    def _deliver(self, index: int, need: _Need, covered: tuple[Box, ...], produced: dict) -> None:
+        """Fetch ``index`` (of ``need``'s box and the ``covered`` ones) writes other memories too, where
+        later tiles (core known, not yet scheduled) read boxes inside what it carries, its links reach
+        them and they have room from its start: each keeps the hull of its readers' boxes for them."""
+        record = self.transfers[index]
+        carried = None if need.box is None else functools.reduce(_hull, covered, need.box)
+        receiving = {self.memory_of[c] for c, _ in self.receivers[index]}
+        found: dict[int, list[tuple[int, Box | None, int]]] = defaultdict(list)
+        for _, core, box, bits in self._readers(need.tensor, carried):
+            if self.memory_of[core] not in receiving:
+                found[self.memory_of[core]].append((core, box, bits))
+        shape = self.problem.workload.tensor(need.tensor).shape
+        for memory, readers in found.items():
+            core = readers[0][0]
+            boxes = [box for _, box, _ in readers if box is not None]
+            hull = functools.reduce(_hull, boxes) if len(boxes) == len(readers) else None
+            precision = max(bits // box_elements(box or tuple((0, n) for n in shape)) for _, box, bits in readers)
+            bits = _box_bits(hull, shape, precision)
+            if not self._reaches(record, core) or not self._room(memory, record.start, bits):
+                continue
+            self._share(index, core, bits)
+            self._keep(
+                core, need.tensor, hull, _Buffer(memory, record.start, None, bits), record.end, record.end, produced
+            )
+
+    def _room(self, memory: int, at: int, bits: int) -> bool:
+        """Whether ``bits`` more fit in ``memory`` from ``at`` on, as far as its counted buffers tell
+        (those ending before its cores' latest starts are no longer counted)."""
+        sharers = self.sharers.get(memory, (memory,))
+        if self.acc.cores[memory].kind == "offchip" or at < min(
+            max(self.group_start, self.last_start[c]) for c in sharers
+        ):
+            return False
+        held = self.memories[memory]
+        capacity = self.acc.cores[memory].summary.memory_bits
+        return held.earliest_fit(at, bits, held.open_bits, capacity) == at
+
+    def _readers(self, tensor: str, box: Box | None) -> list[tuple[tuple[str, int], int, Box | None, int]]:
+        """The tiles of the group not yet scheduled, with a known core, that read an off-chip box of
+        ``tensor`` inside ``box``: (tile, core, box, bits)."""
+        found = self.readers.get(tensor)
+        if found is None:
+            return []
+        entries, index = found
+        return [
+            entry
+            for entry in map(entries.__getitem__, index.query(box))
+            if entry[0] not in self.scheduled and _contains(box, entry[2])
+        ]
 
     def _share(self, index: int, core: int, bits: int) -> None:
         """Fetch ``index`` writes ``bits`` (what it keeps) to ``core``'s memory too: a multicast,
@@ -863,6 +1025,15 @@ def _intersection(a: tuple | None, b: tuple | None) -> tuple | None:
     if b is None:
         return a
     return tuple((max(lo1, lo2), min(hi1, hi2)) for (lo1, hi1), (lo2, hi2) in zip(a, b, strict=True))
+
+
+def _contains(outer: Box | None, inner: Box | None) -> bool:
+    """Whether box ``outer`` holds box ``inner`` (``None``: the whole tensor)."""
+    if outer is None:
+        return True
+    if inner is None:
+        return False
+    return all(lo1 <= lo2 and hi2 <= hi1 for (lo1, hi1), (lo2, hi2) in zip(outer, inner, strict=True))
 
 
 def _hull(a: Box, b: Box) -> Box:
