@@ -1,6 +1,9 @@
-"""Writers and exporters run at the same time in forked children: the same files as one after
-another, all or nothing per writer, a failing one named, no child left behind; sequential without
-fork. The summary's YAML is PyYAML's ``safe_dump`` text whichever emitter writes it."""
+"""Writers and exporters run at the same time, one process per CPU taking them in turn: the same
+files as one after another, all or nothing per writer, a failing one named, no child left behind;
+sequential without fork. The summary's YAML is PyYAML's ``safe_dump`` text whichever emitter writes it.
+
+Two writers that "meet" each wait until the other has started: they can only both finish when they
+run at the same time, in two processes, so each pair puts exactly one writer in a child."""
 
 from __future__ import annotations
 
@@ -32,6 +35,26 @@ def _writes(name: str, text: str):
     return writer
 
 
+def _meet(marks: Path, me: str, other: str) -> None:
+    """Say that ``me`` started, then wait (up to 30 s) until ``other`` has."""
+    marks.mkdir(exist_ok=True)
+    (marks / me).write_text(str(os.getpid()))
+    deadline = time.monotonic() + 30
+    while not (marks / other).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{other} did not start while {me} ran")
+        time.sleep(0.005)
+
+
+def _meets(marks: Path, me: str, other: str, name: str):
+    def writer(folder: Path) -> int:
+        _meet(marks, me, other)
+        (folder / name).write_text(me)
+        return os.getpid()
+
+    return writer
+
+
 def _raises(folder: Path) -> None:
     (folder / "half.csv").write_text("node,lat")
     raise ValueError("no column 'lat'")
@@ -46,20 +69,27 @@ def _gone(pid: int) -> bool:
     return False
 
 
+@pytest.fixture
+def two_cpus(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+
 @forking
-def test_writers_run_in_children_and_their_files_merge_in_order(tmp_path):
-    writers = [_writes("a/x.txt", "first"), _raises, _writes("a/x.txt", "second"), _writes("b.txt", "b")]
-    done = write_each(writers, tmp_path)
-    assert [d.error for d in done] == ["", "ValueError: no column 'lat'", "", ""]
-    assert "_raises" in done[1].details  # the child's traceback comes back
-    children = {done[0].value, done[2].value}
-    assert os.getpid() not in children and done[3].value == os.getpid()  # the last runs here
-    assert all(_gone(pid) for pid in children)
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["a", "a/x.txt", "b.txt"]
-    assert (tmp_path / "a" / "x.txt").read_text() == "second"  # the later writer's file, as in sequence
+def test_writers_run_at_the_same_time_and_their_files_merge_in_order(tmp_path, two_cpus):
+    out, marks = tmp_path / "out", tmp_path / "marks"
+    out.mkdir()
+    writers = [_meets(marks, "a", "b", "x.txt"), _meets(marks, "b", "a", "b.txt"), _raises, _writes("x.txt", "last")]
+    done = write_each(writers, out)
+    assert [d.error for d in done] == ["", "", "ValueError: no column 'lat'", ""]
+    assert "_raises" in done[2].details  # a traceback comes back from a child too
+    pids = {done[0].value, done[1].value}
+    assert len(pids) == 2 and os.getpid() in pids  # this process and a child ran at the same time
+    assert all(_gone(pid) for pid in pids - {os.getpid()})
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt", "x.txt"]  # no half.csv, no writer folder
+    assert (out / "x.txt").read_text() == "last"  # the later writer's file, as in sequence
 
 
-def test_without_fork_writers_run_one_after_another_with_the_same_files(tmp_path, monkeypatch):
+def test_without_fork_writers_run_one_after_another_with_the_same_files(tmp_path, monkeypatch, two_cpus):
     monkeypatch.delattr(os, "fork", raising=False)
     done = write_each([_writes("a/x.txt", "first"), _raises, _writes("a/x.txt", "second")], tmp_path)
     assert [d.value for d in done] == [os.getpid(), None, os.getpid()]
@@ -69,7 +99,7 @@ def test_without_fork_writers_run_one_after_another_with_the_same_files(tmp_path
 
 
 @forking
-def test_a_fork_that_fails_leaves_the_writers_to_this_process(tmp_path, monkeypatch):
+def test_a_fork_that_fails_leaves_the_writers_to_this_process(tmp_path, monkeypatch, two_cpus):
     def no_fork() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
@@ -80,48 +110,70 @@ def test_a_fork_that_fails_leaves_the_writers_to_this_process(tmp_path, monkeypa
 
 
 @forking
-def test_a_child_that_dies_is_reported_and_the_others_write(tmp_path):
-    def dies(folder: Path) -> None:
-        (folder / "partial.bin").write_bytes(b"\0")
-        os.kill(os.getpid(), signal.SIGKILL)
+def test_a_child_that_dies_is_reported_and_the_others_write(tmp_path, two_cpus):
+    out, marks, parent = tmp_path / "out", tmp_path / "marks", os.getpid()
+    out.mkdir()
 
-    done = write_each([dies, _writes("b.txt", "b")], tmp_path)
-    assert done[0].error == f"its process ended without a result (killed by signal {int(signal.SIGKILL)})"
-    assert [p.name for p in tmp_path.iterdir()] == ["b.txt"]
+    def dies_in_a_child(me: str, other: str):
+        def writer(folder: Path) -> None:
+            _meet(marks, me, other)
+            (folder / f"{me}.txt").write_text(me)
+            if os.getpid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        return writer
+
+    done = write_each([dies_in_a_child("a", "b"), dies_in_a_child("b", "a"), _writes("c.txt", "c")], out)
+    died = f"its process ended without a result (killed by signal {int(signal.SIGKILL)})"
+    assert sorted(d.error for d in done[:2]) == ["", died] and done[2].error == ""
+    lived = "a" if done[0].error == "" else "b"
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"{lived}.txt", "c.txt"])
 
 
 @forking
-def test_an_interrupt_kills_and_reaps_the_children(tmp_path):
-    pid_file = tmp_path.parent / f"{tmp_path.name}.pid"
+def test_an_interrupt_kills_and_reaps_the_children(tmp_path, two_cpus):
+    marks, parent = tmp_path / "marks", os.getpid()
 
-    def slow(folder: Path) -> None:
-        pid_file.write_text(str(os.getpid()))
-        time.sleep(60)
+    def sleeps_or_interrupts(me: str, other: str):
+        def writer(folder: Path) -> None:
+            if os.getpid() != parent:
+                (marks / me).write_text(str(os.getpid()))
+                time.sleep(60)
+            _meet(marks, me, other)  # once the child sleeps
+            raise KeyboardInterrupt
 
-    def interrupted(folder: Path) -> None:
-        deadline = time.monotonic() + 30
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        raise KeyboardInterrupt
+        return writer
 
+    marks.mkdir()
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        write_each([slow, interrupted], tmp_path)
+        write_each([sleeps_or_interrupts("a", "b"), sleeps_or_interrupts("b", "a")], tmp_path)
     assert time.monotonic() - started < 20
-    child = int(pid_file.read_text())
+    [child] = {int(mark.read_text()) for mark in marks.iterdir()} - {parent}
     assert _gone(child)
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
 
 
 class _Exporters:
-    """``good`` writes good.txt; ``bad`` writes half a file, then raises; ``warns`` warns and writes."""
+    """``good`` writes good.txt; ``bad`` writes half a file, then raises; ``warns`` warns and writes;
+    ``left`` and ``right`` meet, warn naming their process and write, ``left-bad`` and ``right-bad``
+    meet and raise."""
+
+    def __init__(self, marks: Path):
+        self.marks = marks
 
     @hookimpl
     def stream_register_exporters(self):
         yield ExporterRecord(name="good", factory=lambda: _Good())
         yield ExporterRecord(name="bad", factory=lambda: _Bad())
         yield ExporterRecord(name="warns", factory=lambda: _Warns())
+        for me, other in (("left", "right"), ("right", "left")):
+            yield self._meets(me, other, raises=False)
+            yield self._meets(f"{me}-bad", f"{other}-bad", raises=True)
+
+    def _meets(self, me: str, other: str, raises: bool) -> ExporterRecord:
+        return ExporterRecord(name=me, factory=lambda: _Meets(self.marks, me, other, raises))
 
 
 class _Good:
@@ -137,22 +189,31 @@ class _Bad:
         raise TypeError("unsupported format string passed to NoneType.__format__")
 
 
-def _warning(pid: int) -> str:
-    return f"warns: written by process {pid}"
-
-
 class _Warns:
     def export(self, result, problem, output_dir, context):
-        context.warn(_warning(os.getpid()))
+        context.warn("warns: careful")
         path = output_dir / "warned.txt"
         path.write_text("ok")
         return [path]
 
 
+class _Meets:
+    def __init__(self, marks: Path, me: str, other: str, raises: bool):
+        self.marks, self.me, self.other, self.raises = marks, me, other, raises
+
+    def export(self, result, problem, output_dir, context):
+        _meet(self.marks, self.me, self.other)
+        (output_dir / f"{self.me}.txt").write_text(self.me)
+        if self.raises:
+            raise RuntimeError(f"{self.me} failed")
+        context.warn(f"{self.me} ran in process {os.getpid()}")
+        return [output_dir / f"{self.me}.txt"]
+
+
 @pytest.fixture
-def computed(toy_plugins, toy_hardware):
+def computed(toy_plugins, toy_hardware, tmp_path):
     """A toy run's state and context, its result computed and nothing exported yet."""
-    toy_plugins.register(_Exporters(), name="acme-export", distribution="acme-export", version="1.2")
+    toy_plugins.register(_Exporters(tmp_path / "marks"), name="acme-export", distribution="acme-export", version="1.2")
     outcome = run(relu_chain(3), toy_hardware(2), plugins=toy_plugins)
     problem = outcome.problem
     state = PipelineState(None, problem.accelerator)
@@ -169,32 +230,41 @@ def _export(state: PipelineState, context: RunContext, folder: Path, names: list
 
 
 @forking
-def test_concurrent_export_writes_the_same_bytes_as_sequential(computed, tmp_path, monkeypatch):
+def test_concurrent_export_writes_the_same_bytes_as_sequential(computed, tmp_path, monkeypatch, two_cpus):
     state, context = computed
-    names = ["gantt", "warns", "good", "perfetto", "summary"]  # all but summary in children
+    names = ["gantt", "warns", "good", "perfetto", "summary"]
     monkeypatch.setattr(pipeline, "CONCURRENT_EXPORT", 10**9)
     alone = _export(state, context, tmp_path / "sequential", names)
-    assert context.warnings == [_warning(os.getpid())]
+    assert context.warnings == ["warns: careful"]
     monkeypatch.setattr(pipeline, "CONCURRENT_EXPORT", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     context.warnings.clear()
     together = _export(state, context, tmp_path / "concurrent", names)
     assert sorted(together) == ["gantt.png", "good.txt", "summary.json", "summary.yaml", "trace.json", "warned.txt"]
     assert together == alone and state.export_failures == []
-    [warning] = context.warnings  # given in a child, kept in this process's context
-    assert warning.startswith("warns: written by process ") and warning != _warning(os.getpid())
+    assert context.warnings == ["warns: careful"]
 
 
 @forking
-def test_a_failing_exporter_in_a_child_is_named_and_the_others_still_write(computed, tmp_path, monkeypatch):
+def test_warnings_of_an_exporter_in_a_child_reach_the_context(computed, tmp_path, monkeypatch, two_cpus):
     state, context = computed
     monkeypatch.setattr(pipeline, "CONCURRENT_EXPORT", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    files = _export(state, context, tmp_path / "o", ["bad", "good", "summary"])
-    assert state.export_failures == [
-        "exporter bad (acme-export 1.2) failed: TypeError: unsupported format string passed to NoneType.__format__"
+    files = _export(state, context, tmp_path / "o", ["left", "right"])
+    assert sorted(files) == ["left.txt", "right.txt"] and state.export_failures == []
+    pids = {int(w.rpartition(" ")[2]) for w in context.warnings}
+    assert sorted(w.partition(" ")[0] for w in context.warnings) == ["left", "right"]
+    assert len(pids) == 2 and os.getpid() in pids
+
+
+@forking
+def test_a_failing_exporter_in_a_child_is_named_and_the_others_still_write(computed, tmp_path, monkeypatch, two_cpus):
+    state, context = computed
+    monkeypatch.setattr(pipeline, "CONCURRENT_EXPORT", 0)
+    files = _export(state, context, tmp_path / "o", ["left-bad", "right-bad", "good", "summary"])
+    assert state.export_failures == [  # one of the two raised in a child (see the module docstring)
+        "exporter left-bad (acme-export 1.2) failed: RuntimeError: left-bad failed",
+        "exporter right-bad (acme-export 1.2) failed: RuntimeError: right-bad failed",
     ]
-    assert sorted(files) == ["good.txt", "summary.json", "summary.yaml"]  # no half bad.csv, no writer folder
+    assert sorted(files) == ["good.txt", "summary.json", "summary.yaml"]  # nothing of theirs, no writer folder
     assert files["good.txt"] == f"latency {state.result.totals.latency}".encode()
 
 

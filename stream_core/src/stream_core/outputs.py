@@ -17,8 +17,9 @@ A JSON file is ours when its top-level ``generated_by`` names a stream tool; :fu
 refuses to replace any other without ``force``.
 
 Several writers (a run's exporters) fill one folder through :func:`write_each`: each writes into an
-empty folder of its own, at the same time as the others in forked child processes where the platform
-can fork, and the files of each that did not raise are then moved into the folder in order.
+empty folder of its own, where the platform can fork in one of a few processes (one per CPU) that
+take the writers in turn, and the files of each that did not raise are then moved into the folder
+in order.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import json
 import logging
 import os
 import pickle
+import select
 import shutil
 import signal
+import struct
 import sys
 import tempfile
 import threading
@@ -198,31 +201,63 @@ def write_each(writers: Sequence[Callable[[Path], Any]], folder: Path, *, concur
     """Call each writer with an empty folder of its own inside ``folder``; then, in order, move the
     files of each that returned into ``folder`` (a later writer's file replaces an earlier one's of
     the same name) and remove those of each that raised. With ``concurrent``, where this process can
-    fork and runs no other thread, every writer but the last runs in a forked child process while
-    this one runs the last; else one after another. Children are always waited for, and killed first
-    when this process is interrupted. A writer's return value must pickle."""
+    fork and runs no other thread, one process per CPU (this one and forked children) takes the
+    writers in order, each the next one as soon as it is free; else they run one after another here.
+    Children are always waited for, and killed first when this process is interrupted. A writer's
+    return value must pickle."""
     places = [Path(tempfile.mkdtemp(prefix=f".writer-{i}-", dir=folder)) for i in range(len(writers))]
-    jobs = list(zip(writers, places, strict=True))
-    forks = concurrent and hasattr(os, "fork") and threading.active_count() == 1
-    children: list[_Child] = []
-    try:
-        for writer, place in jobs[:-1] if forks else ():
-            try:
-                children.append(_Child.start(writer, place))
-            except OSError:  # no more processes or pipes: the other writers run here
-                break
-        here = [_call(writer, place) for writer, place in jobs[len(children) :]]
-        done = [child.result() for child in children] + here
-    finally:
-        for child in children:
-            child.stop()
-    for outcome, place in zip(done, places, strict=True):
+    forks = concurrent and hasattr(os, "fork") and threading.active_count() == 1 and len(writers) <= QUEUE_MAX
+    lanes = min(len(writers), os.cpu_count() or 1) if forks else 1
+    if lanes > 1:
+        outcomes = _in_lanes(writers, places, lanes)
+    else:
+        outcomes = [_call(writer, place) for writer, place in zip(writers, places, strict=True)]
+    for outcome, place in zip(outcomes, places, strict=True):
         if not outcome.error:
             for name in sorted(_files_under(place)):
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(place / name, folder / name)
         shutil.rmtree(place)
-    return done
+    return outcomes
+
+
+_NUMBER = struct.Struct("<I")
+#: The most writers :func:`write_each` runs at the same time: their numbers fill its queue (a pipe)
+#: in one write that cannot block.
+QUEUE_MAX = select.PIPE_BUF // _NUMBER.size
+
+
+def _in_lanes(writers: Sequence[Callable[[Path], Any]], places: list[Path], lanes: int) -> list[Written]:
+    """What each writer did, run by this process and ``lanes - 1`` forked children, which take the
+    next writer from a queue as soon as they are free."""
+    queue, fill = os.pipe()  # each writer's number once; taking one is an atomic read
+    os.write(fill, b"".join(_NUMBER.pack(i) for i in range(len(writers))))
+    os.close(fill)
+    done: dict[int, Written] = {}
+    children: list[_Child] = []
+    try:
+        for _ in range(lanes - 1):
+            try:
+                children.append(_Child.start(lambda send: _work(queue, writers, places, send)))
+            except OSError:  # no more processes or pipes: this process does the rest
+                break
+        _work(queue, writers, places, done.__setitem__)
+        ended = [reason for child in children if (reason := child.results(done))]
+    finally:
+        os.close(queue)
+        for child in children:
+            child.stop()
+    lost = Written(error=f"its process ended without a result ({'; '.join(ended)})")
+    return [done.get(i, lost) for i in range(len(writers))]
+
+
+def _work(
+    queue: int, writers: Sequence[Callable[[Path], Any]], places: list[Path], report: Callable[[int, Written], Any]
+) -> None:
+    """Take writers from ``queue`` until none is left, run each and report what it did."""
+    while taken := os.read(queue, _NUMBER.size):
+        (i,) = _NUMBER.unpack(taken)
+        report(i, _call(writers[i], places[i]))
 
 
 def _call(writer: Callable[[Path], Any], place: Path) -> Written:
@@ -233,13 +268,13 @@ def _call(writer: Callable[[Path], Any], place: Path) -> Written:
 
 
 class _Child:
-    """A writer running in a forked child process, which sends its :class:`Written` back pickled."""
+    """A forked child process running ``body``, which sends ``(number, Written)`` records back."""
 
     def __init__(self, pid: int, pipe: IO[bytes]):
         self.pid, self.pipe = pid, pipe
 
     @classmethod
-    def start(cls, writer: Callable[[Path], Any], place: Path) -> _Child:
+    def start(cls, body: Callable[[Callable[[int, Written], None]], None]) -> _Child:
         read, write = os.pipe()
         for stream in (sys.stdout, sys.stderr):  # or the child could write their buffers a second time
             stream.flush()
@@ -252,39 +287,47 @@ class _Child:
         if pid:
             os.close(write)
             return cls(pid, os.fdopen(read, "rb"))
-        code = 1  # the child: never returns nor raises, whatever the writer does (Ctrl-C included)
+        code = 1  # the child: never returns nor raises, whatever a writer does (Ctrl-C included)
         try:
             os.close(read)
-            outcome = _call(writer, place)
-            try:
-                payload = pickle.dumps(outcome)
-            except Exception as exc:  # a return value that does not pickle
-                payload = pickle.dumps(Written(error=f"{type(exc).__name__}: {exc}"))
             with os.fdopen(write, "wb") as pipe:
-                pipe.write(payload)
+                body(lambda i, outcome: _send(pipe, i, outcome))
             code = 0
         finally:
             os._exit(code)
 
-    def result(self) -> Written:
-        """Wait for the child; what its writer did, or why it ended without saying."""
+    def results(self, done: dict[int, Written]) -> str:
+        """Wait for the child, adding what its writers did to ``done``; why it ended early, if it did."""
         with self.pipe:
-            payload = self.pipe.read()
+            data = self.pipe.read()
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
+        start = 0
+        while start + _NUMBER.size <= len(data):  # whole records only: a killed child may leave half of one
+            (size,) = _NUMBER.unpack_from(data, start)
+            start += _NUMBER.size + size
+            if start <= len(data):
+                i, outcome = pickle.loads(data[start - size : start])  # written by our own child
+                done[i] = outcome
         code = os.waitstatus_to_exitcode(status)
-        if code == 0 and payload:
-            return pickle.loads(payload)  # written by our own child
-        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-        return Written(error=f"its process ended without a result ({how})")
+        return "" if code == 0 else f"killed by signal {-code}" if code < 0 else f"exit status {code}"
 
     def stop(self) -> None:
-        """Kill and reap the child unless :meth:`result` already waited for it."""
+        """Kill and reap the child unless :meth:`results` already waited for it."""
         if self.pid:
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.pid = 0
         self.pipe.close()
+
+
+def _send(pipe: IO[bytes], i: int, outcome: Written) -> None:
+    try:
+        payload = pickle.dumps((i, outcome))
+    except Exception as exc:  # a return value that does not pickle
+        payload = pickle.dumps((i, Written(error=f"{type(exc).__name__}: {exc}")))
+    pipe.write(_NUMBER.pack(len(payload)) + payload)
+    pipe.flush()
 
 
 def _files_under(folder: Path) -> Iterator[str]:

@@ -18,7 +18,6 @@ allocator was available, become summary notes.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
@@ -58,7 +57,7 @@ BUILTIN_HINTS = {
 INSTALL_HINT = "pip install stream-tetra"
 NAMES_SHOWN = 10
 #: Exporters run at the same time from this many tiles and transfers on: below, starting a process
-#: costs more than it saves (some 15 ms each; the trace of 70,000 records takes 0.3 s).
+#: costs more than it saves (some 15 ms; the trace of 70,000 records takes 0.2-0.3 s).
 CONCURRENT_EXPORT = 10_000
 #: ``CostResult.details`` keys copied to a node's summary row.
 COST_DETAILS = ("fallback_reason", "precision", "precision_fallback", "search_fallback")
@@ -445,7 +444,7 @@ def _through_cache(
 
 def export_stage(state: PipelineState, context: RunContext) -> None:
     """Run the chosen exporters into the output folder, for a result of :data:`CONCURRENT_EXPORT`
-    records or more at the same time where the platform can fork (each in a child process, see
+    records or more at the same time where the platform can fork (one process per CPU, see
     :func:`~stream_core.outputs.write_each`); one that raises is reported (see the module docstring)
     and the files it had written are removed. Warnings an exporter gave in a child are kept too."""
     if state.output_dir is None or state.result is None:
@@ -460,7 +459,7 @@ def export_stage(state: PipelineState, context: RunContext) -> None:
 
         return export
 
-    concurrent = len(result.tiles) + len(result.transfers) >= CONCURRENT_EXPORT and (os.cpu_count() or 1) > 1
+    concurrent = len(result.tiles) + len(result.transfers) >= CONCURRENT_EXPORT
     done = write_each([exporter(name) for name in state.exporters], state.output_dir, concurrent=concurrent)
     for name, outcome in zip(state.exporters, done, strict=True):
         if outcome.error:  # a plugin's bug: reported by name, the other exporters still wrote
