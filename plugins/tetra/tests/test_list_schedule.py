@@ -92,23 +92,26 @@ def test_no_budget_no_trials(steady):
     assert (refined.choices, refined.moves, refined.evaluated) == (choices, 0, 0)
 
 
-def test_transformer_mlp_beats_the_greedy_list_scheduler_on_the_same_mapping():
-    """The transformer MLP on the quad core: FC1 and FC2 each fetch a 98,304-cycle weight block per
-    step over the shared bus in 192 of the ~523 iterations. The uniform interval must hold both
-    blocks (II ~ 2 x 98,304) in every iteration; the list schedule spaces only the iterations that
-    carry them, so it is far shorter, and shorter than the core's greedy list scheduler (which
-    sees the same fused mapping and the same costs)."""
+def test_transformer_mlp_list_schedule_spaces_only_weight_iterations_and_the_shorter_schedule_wins():
+    """The transformer MLP on the quad core: in TETRA's model FC1 and FC2 each fetch a 98,304-cycle
+    weight block per step over the shared bus in 192 of the ~523 iterations. The uniform interval must
+    hold both blocks (II ~ 2 x 98,304) in every iteration; the list schedule spaces only the iterations
+    that carry them, so it is far shorter, within 10 % of the bus time of both weight streams. The core's
+    greedy list scheduler, on the same fused mapping and costs, keeps a received weight block for the
+    later steps that read it, so it goes below that bus time; TETRA then realises greedy's schedule and
+    says so (the best schedule wins)."""
     hardware = EXAMPLES / "hardware" / "tpu_like_quad_core.yaml"
     workload = EXAMPLES / "workloads" / "transformer_mlp.onnx"
     base = {"cost_model": "roofline", "use_cache": False, "mapper": "fused"}
     tetra = run(workload, hardware, options=RunOptions(**base))
     greedy = run(workload, hardware, options=RunOptions(**base, allocator="greedy"))
     stats = dict(tetra.result.groups[0].stats)
-    assert check_schedule(tetra.result, tetra.problem) == []
-    assert stats["schedule"] == "list"
-    assert tetra.result.totals.latency < greedy.result.totals.latency < stats["uniform_latency"]
+    schedules = stats["schedules"]
     bus_bound = 2 * 192 * 98_304  # both weight streams, back to back on the bus
-    assert bus_bound <= tetra.result.totals.latency < 1.1 * bus_bound
+    assert bus_bound <= schedules["list"] < 1.1 * bus_bound < schedules["uniform"]
+    assert schedules["greedy"] == greedy.result.totals.latency < bus_bound
+    assert stats["schedule"] == "greedy" and tetra.result.totals.latency == greedy.result.totals.latency
+    assert check_schedule(tetra.result, tetra.problem) == []
 
 
 def test_a_trial_its_floor_rules_out_is_not_realised_but_counts(steady):
