@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -148,25 +149,32 @@ def write_chrome_trace(result: Result, accelerator: Accelerator, path: Path) -> 
             quoted[text] = dumps(text)
         return quoted[text]
 
-    body: list[str] = []
+    def number(value: float) -> str:  # json.dumps's text of a float, without its call
+        value = float(value)
+        return repr(value) if math.isfinite(value) else dumps(value)
+
+    pieces: list[str] = []  # each event after a comma
+    add, extend = pieces.append, pieces.extend
     for t in result.tiles:
         node = q(t.node)
-        body.append(
-            f'{{"ph":"X","pid":1,"tid":{core_tid[t.core]},"name":{node[:-1]}[{t.index}]","cat":"compute",'
-            f'"ts":{int(t.start)},"dur":{int(t.duration)},"args":{{"node":{node},"tile":{int(t.index)},'
-            f'"group":{q(t.group)},"energy_pj":{dumps(float(t.energy_pj))},"cost_model":{q(t.cost_model)}}}}}'
+        add(
+            f',{{"ph":"X","pid":1,"tid":{core_tid[t.core]},"name":{node[:-1]}[{t.index}]","cat":"compute",'
+            f'"ts":{int(t.start)},"dur":{int(t.end - t.start)},"args":{{"node":{node},"tile":{int(t.index)},'
+            f'"group":{q(t.group)},"energy_pj":{number(t.energy_pj)},"cost_model":{q(t.cost_model)}}}}}'
         )
+    track = {link: f',{{"ph":"X","pid":1,"tid":{tid},' for link, tid in link_tid.items()}
     for tr in result.transfers:
         tensor = q(tr.tensor)
-        name = f'{tensor[:-1]} {int(tr.src)}->{int(tr.dst)}"'
-        args = (
-            f'"args":{{"tensor":{tensor},"bits":{int(tr.bits)},"src":{int(tr.src)},"dst":{int(tr.dst)},'
-            f'"energy_pj":{dumps(float(tr.energy_pj))}}}}}'
+        event = (
+            f'"name":{tensor[:-1]} {int(tr.src)}->{int(tr.dst)}","cat":{q(tr.reason)},"ts":{int(tr.start)},'
+            f'"dur":{int(tr.end - tr.start)},"args":{{"tensor":{tensor},"bits":{int(tr.bits)},"src":{int(tr.src)},'
+            f'"dst":{int(tr.dst)},"energy_pj":{number(tr.energy_pj)}}}}}'
         )
-        timing = f'"cat":{q(tr.reason)},"ts":{int(tr.start)},"dur":{int(tr.duration)},'
-        body.extend(f'{{"ph":"X","pid":1,"tid":{link_tid[i]},"name":{name},{timing}{args}' for i in tr.links)
+        for link in tr.links:
+            extend((track[link], event))
     other = dumps({"time_unit": "1 trace us = 1 cycle"})
     with path.open("w") as out:
         out.write('{"traceEvents":[')
-        out.write(",".join(head + body))
+        out.write(",".join(head))
+        out.write("".join(pieces))
         out.write(f'],"displayTimeUnit":"ms","otherData":{other}}}')
