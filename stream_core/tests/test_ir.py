@@ -7,7 +7,17 @@ import itertools
 import attrs
 import pytest
 
-from stream_core.ir import AffineExpr, Link, LoopDim, Node, Operand, TensorSpec, Workload, link_directions
+from stream_core.ir import (
+    AffineExpr,
+    Link,
+    LoopDim,
+    Node,
+    Operand,
+    OperandRole,
+    TensorSpec,
+    Workload,
+    link_directions,
+)
 from stream_core.testing import conv_node as conv
 from stream_core.testing import matmul_workload as matmul
 from stream_core.testing import relu_chain
@@ -134,3 +144,14 @@ def test_link_directions_walk_outward_from_the_source():
     assert link_directions([link0, link1], 0) == {0: False, 1: False}
     assert link_directions([bus], 1) == {2: False} and not bus.duplex and link0.duplex
     assert link_directions([link1], 0) == {}  # not reached from core 0
+
+
+def test_transfer_roles_follow_the_producer_and_the_reader():
+    """A graph input is read and written as what its reader takes it for (``w`` is mm's weight); a
+    produced tensor is read from its producer's output memory; a tensor no node reads is an output."""
+    mm = matmul(4, 4, 4)
+    assert mm.transfer_roles("w") == (OperandRole.WEIGHT, OperandRole.WEIGHT)
+    assert mm.transfer_roles("a", "mm") == (OperandRole.INPUT, OperandRole.INPUT)
+    assert mm.transfer_roles("y") == (OperandRole.OUTPUT, OperandRole.OUTPUT)
+    chain = relu_chain(length=2)
+    assert chain.transfer_roles("t1") == (OperandRole.OUTPUT, OperandRole.INPUT)

@@ -480,6 +480,15 @@ class Workload:
     def consumers(self, tensor: str) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if any(op.tensor == tensor for op in n.reads))
 
+    def transfer_roles(self, tensor: str, consumer: str | None = None) -> tuple[OperandRole, OperandRole]:
+        """The operand roles whose top memories a transfer of ``tensor`` reads at its source and writes at
+        its destination, as Stream 2.1.1 prices memory ports: the producer's output when a node produces
+        the tensor, else the reader's role; at the destination the role ``consumer`` (default: the first
+        node reading it) reads it in, or output for a tensor no node reads."""
+        readers = self.consumers(tensor) if consumer is None else (self._by_name[consumer],)
+        reader = next((op.role for n in readers for op in n.reads if op.tensor == tensor), OperandRole.OUTPUT)
+        return (OperandRole.OUTPUT if tensor in self._producers else reader), reader
+
     def predecessors(self, node: str) -> tuple[Node, ...]:
         return tuple(self._by_name[p] for p in self.graph.predecessors(node))
 
