@@ -10,6 +10,7 @@ A core file::
     op_energy: 0.5       # pJ per operation
     bit_energy: 0.1      # pJ per bit read or written
     drain: 0             # cycles a tile's results take to leave the array (a systolic drain), default 0
+    role_energy: {weight: [0.05, 0.05]}  # pJ per bit read / written in an operand role's own top memory
 
 Cost of a tile: ``ceil(work / rate)`` cycles and ``work * op_energy`` pJ, where ``work`` is the tile's
 MACs (MAC ops) or iteration points (other ops); a ``drain`` is reported as the ``drain_cycles`` detail.
@@ -38,6 +39,7 @@ class ToyCore:
     op_energy: float
     bit_energy: float
     drain: int = 0  # cycles a tile's results take to leave the array (a systolic core's drain)
+    role_energy: tuple[tuple[str, float, float], ...] = ()  # (role, read, write pJ/bit) of its own memory
 
     @property
     def summary(self) -> CoreSummary:
@@ -50,10 +52,12 @@ class ToyCore:
             mac_energy_pj=self.op_energy,
             read_energy_pj_per_bit=self.bit_energy,
             write_energy_pj_per_bit=self.bit_energy,
+            operand_energies=self.role_energy,
         )
 
     def fingerprint(self) -> str:
-        return f"{self.rate}:{self.memory_bits}:{self.bandwidth}:{self.op_energy}:{self.bit_energy}:{self.drain}"
+        fields = (self.rate, self.memory_bits, self.bandwidth, self.op_energy, self.bit_energy, self.drain)
+        return ":".join(map(str, (*fields, self.role_energy)))
 
 
 class ToyCoreType:
@@ -66,6 +70,7 @@ class ToyCoreType:
             op_energy=float(data.get("op_energy", 0.0)),
             bit_energy=float(data.get("bit_energy", 0.0)),
             drain=int(data.get("drain", 0)),
+            role_energy=tuple((role, float(r), float(w)) for role, (r, w) in data.get("role_energy", {}).items()),
         )
 
 

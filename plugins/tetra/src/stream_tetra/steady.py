@@ -30,7 +30,7 @@ from stream_tetra.iterations import Edge, group_states
 from stream_tetra.pieces import EdgePieces, InputPieces, OutputPieces, Pieces, SharedPieces
 from stream_tetra.settings import TetraSettings
 from stream_tetra.slots import SlotRequest, assign_slots
-from stream_tetra.transfer_records import RecordSpec, RouteBook, build_records, busy
+from stream_tetra.transfer_records import RecordSpec, Roles, RouteBook, build_records, busy
 
 Resource = tuple[str, int]  # ("core", id), or a link direction ("link" / "link<", id): transfer_records.oriented
 
@@ -501,13 +501,15 @@ class _Builder:
     ) -> Activity:
         src_node = producer if kind in ("edge", "output") else None
         dst_node = node if kind in ("edge", "input") else None
+        read, write = self.problem.workload.transfer_roles(tensor, dst_node)
+        roles = Roles(read, (write,) * pieces.dst_parts)
         modes: list[Mode] = []
         for src, dst in itertools.product(self._endpoint_options(src_node), self._endpoint_options(dst_node)):
             needs = tuple(
                 sorted({(n, cores[0]) for n, cores in ((src_node, src), (dst_node, dst)) if n and self._has_choice(n)})
             )
             for level in levels:
-                for mode in self._plans(pieces, level, src, dst, needs):
+                for mode in self._plans(pieces, level, src, dst, roles, needs):
                     mode.index = len(modes)
                     modes.append(mode)
         activity = Activity(key, kind, node, self.position[node], (), modes, tensor, producer, pieces)
@@ -520,14 +522,15 @@ class _Builder:
         level: ReuseLevel | None,
         src: tuple[int, ...],
         dst: tuple[int, ...],
+        roles: Roles,
         needs: tuple[tuple[str, int], ...] = (),
         serves: str = "",
     ) -> list[Mode]:
-        """The undominated modes moving ``pieces`` at ``level`` from cores ``src`` to ``dst`` (one per
-        route plan and record set; indices still to be set)."""
+        """The undominated modes moving ``pieces`` at ``level`` from cores ``src`` to ``dst``, reading and
+        writing the memories of ``roles`` (one per route plan and record set; indices still to be set)."""
         plans: list[Mode] = []
         for plan in range(self.settings.paths):
-            for records in build_records(pieces, level, src, dst, plan, self.routes):
+            for records in build_records(pieces, level, src, dst, plan, self.routes, roles):
                 occupied = busy(records)
                 plans.append(
                     Mode(
@@ -589,8 +592,11 @@ class _Builder:
         }
         pieces = SharedPieces(xp, kept)
         dst = (*x_cores, *y_cores)
+        workload = self.problem.workload
+        read, x_role = workload.transfer_roles(x.tensor, x.node)
+        roles = Roles(read, (x_role,) * len(x_cores) + (workload.transfer_roles(y.tensor, y.node)[1],) * len(y_cores))
         for level in levels:
-            for mode in self._plans(pieces, level, (self.offchip,), dst, serves=y.key):
+            for mode in self._plans(pieces, level, (self.offchip,), dst, roles, serves=y.key):
                 mode.index = len(x.modes)
                 x.modes.append(mode)
         served = Mode(len(y.modes), 0, {}, np.zeros(0, dtype=np.int64), dst_cores=y_cores, served_by=x.key)

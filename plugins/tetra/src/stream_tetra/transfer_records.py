@@ -65,6 +65,19 @@ class RouteBook:
         return options[min(plan, len(options) - 1)]
 
 
+@attrs.frozen
+class Roles:
+    """The operand roles (:class:`~stream_core.ir.OperandRole`) whose top memories a record reads at its
+    source and writes at each destination (``writes`` in ``dsts`` order; ``None`` or missing: the core's
+    default memory), priced by ``CoreSummary.read_energy`` / ``write_energy``."""
+
+    read: str | None
+    writes: tuple[str | None, ...]
+
+    def write(self, i: int) -> str | None:
+        return self.writes[i] if i < len(self.writes) else None
+
+
 @attrs.frozen(eq=False)
 class RecordSpec:
     src: int
@@ -80,14 +93,17 @@ class RecordSpec:
     #: Per firing, the cycles the record's bundle keeps its links (:func:`layout`); ``None``: the
     #: record is laid out alone and keeps them for its own time.
     hold: np.ndarray | None = None
+    #: The memory read at the source and written at every destination: the top memory of these
+    #: operand roles (:class:`Roles`; Stream 2.1.1's ``PortRegistry.port_for``).
+    roles: Roles = attrs.field(factory=lambda: Roles(None, ()))
 
     def energies(self) -> tuple[np.ndarray, np.ndarray]:
         """pJ per firing on the links crossed and in the memories read and written."""
         if self.scatter_pj is not None:
             return self.scatter_pj
         cores = self.accelerator.cores
-        memory = cores[self.src].summary.read_energy_pj_per_bit
-        memory += sum(cores[d].summary.write_energy_pj_per_bit for d in self.dsts)
+        memory = cores[self.src].summary.read_energy(self.roles.read)
+        memory += sum(cores[d].summary.write_energy(self.roles.write(i)) for i, d in enumerate(self.dsts))
         return self.bits * sum(link.energy_per_bit for link in self.links), self.bits * memory
 
     def timing(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +154,10 @@ def build_records(
     dst_cores: Sequence[int],
     plan: int,
     routes: RouteBook,
+    roles: Roles,
 ) -> list[list[RecordSpec]]:
-    """The record sets that may move ``pieces`` with the given core of every source and destination part.
+    """The record sets that may move ``pieces`` with the given core of every source and destination part;
+    ``roles`` names the operand memory read at the source and, per destination part, the one written.
 
     Each source part's data is read once per memory it lands in: destination parts whose cores share a
     memory receive their hull once (when that is no more than their pieces). Memories reached over one
@@ -158,7 +176,7 @@ def build_records(
     for sp, s_core in enumerate(src_cores):
         bus_groups: dict[int, list[_Delivery]] = {}
         point_to_point: list[_Delivery] = []
-        for delivery in _deliveries(pieces, level, sp, s_core, dst_cores, acc):
+        for delivery in _deliveries(pieces, level, sp, s_core, dst_cores, roles.writes, acc):
             route = routes.route(s_core, delivery.core, plan)
             if len(route) == 1 and route[0].kind == "bus":
                 bus_groups.setdefault(route[0].id, []).append(delivery)
@@ -171,17 +189,17 @@ def build_records(
             if len(members) > 1:
                 hull = pieces.multicast(level, sp, _parts(members))
                 if int(hull.sum()) <= sum(int(m.bits.sum()) for m in members):
-                    common.append(RecordSpec(s_core, _cores(members), link, hull, acc))
+                    common.append(_record(s_core, members, link, hull, acc, roles.read))
                     continue
-            singles.extend(RecordSpec(s_core, (m.core,), link, m.bits, acc) for m in members)
+            singles.extend(_record(s_core, [m], link, m.bits, acc, roles.read) for m in members)
         copies = [
-            _tree(s_core, same, [routes.route(s_core, m.core, plan) for m in same], acc)
+            _tree(s_core, same, [routes.route(s_core, m.core, plan) for m in same], acc, roles.read)
             for same in _alike(pieces, level, sp, point_to_point)
         ]
         apart += [*common, *_scattered(singles + copies)]
         if len(copies) > 1:
             hull = pieces.multicast(level, sp, _parts(point_to_point))
-            together = _tree(s_core, point_to_point, [r.links for r in copies], acc, hull)
+            together = _tree(s_core, point_to_point, [r.links for r in copies], acc, roles.read, hull)
             if _pj(together) <= sum(_pj(r) for r in copies):
                 shared += [*common, together, *_scattered(singles)]
                 multicast = True
@@ -212,12 +230,28 @@ def _tree(
     members: Sequence[_Delivery],
     paths: Sequence[tuple[Link, ...]],
     acc: Accelerator,
+    read: str | None,
     bits: np.ndarray | None = None,
 ) -> RecordSpec:
     """One record from ``src`` to every member over the union of ``paths`` (one member: its unicast),
     carrying ``bits`` (default: the first member's)."""
     tree = {link.id: link for path in paths for link in path}
-    return RecordSpec(src, _cores(members), tuple(tree.values()), members[0].bits if bits is None else bits, acc)
+    return _record(src, members, tuple(tree.values()), members[0].bits if bits is None else bits, acc, read)
+
+
+def _record(
+    src: int,
+    members: Sequence[_Delivery],
+    links: tuple[Link, ...],
+    bits: np.ndarray,
+    acc: Accelerator,
+    read: str | None,
+) -> RecordSpec:
+    """One record from ``src`` to ``members`` (in core order) over ``links``, reading the memory of
+    role ``read`` at the source and writing each member's own."""
+    ordered = sorted(members, key=lambda m: m.core)
+    roles = Roles(read, tuple(m.role for m in ordered))
+    return RecordSpec(src, tuple(m.core for m in ordered), links, bits, acc, roles=roles)
 
 
 def _scattered(singles: list[RecordSpec]) -> list[RecordSpec]:
@@ -256,15 +290,23 @@ def _pj(record: RecordSpec) -> float:
 @attrs.frozen(eq=False)
 class _Delivery:
     """What one memory receives from one source part: the destination parts whose cores use it, the core
-    named as the destination (the first of them), and the bits per firing."""
+    named as the destination (the first of them), the bits per firing, and the operand role whose
+    memory takes them (the first part's)."""
 
     parts: tuple[int, ...]
     core: int
     bits: np.ndarray
+    role: str | None
 
 
 def _deliveries(
-    pieces: Pieces, level: ReuseLevel | None, sp: int, s_core: int, dst_cores: Sequence[int], acc: Accelerator
+    pieces: Pieces,
+    level: ReuseLevel | None,
+    sp: int,
+    s_core: int,
+    dst_cores: Sequence[int],
+    roles: Sequence[str | None],
+    acc: Accelerator,
 ) -> list[_Delivery]:
     by_memory: dict[int, list[tuple[int, int]]] = {}
     for dp, d_core in enumerate(dst_cores):
@@ -277,18 +319,14 @@ def _deliveries(
         if len(parts) > 1:
             shared = pieces.multicast(level, sp, parts)
             if int(shared.sum()) <= sum(int(b.sum()) for b in each):
-                out.append(_Delivery(parts, members[0][1], shared))
+                out.append(_Delivery(parts, members[0][1], shared, roles[parts[0]]))
                 continue
-        out.extend(_Delivery((dp,), d_core, b) for (dp, d_core), b in zip(members, each, strict=True))
+        out.extend(_Delivery((dp,), d_core, b, roles[dp]) for (dp, d_core), b in zip(members, each, strict=True))
     return [d for d in out if d.bits.any()]
 
 
 def _parts(members: Sequence[_Delivery]) -> tuple[int, ...]:
     return tuple(p for m in members for p in m.parts)
-
-
-def _cores(members: Sequence[_Delivery]) -> tuple[int, ...]:
-    return tuple(sorted({m.core for m in members}))
 
 
 def layout(records: list[RecordSpec]) -> list[RecordSpec]:
