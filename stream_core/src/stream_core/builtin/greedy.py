@@ -35,7 +35,9 @@ Per fused group (groups run one after the other):
   written back to off-chip memory (consumers then read them from there) and the tile waits for
   that; if it still does not fit it waits until enough memory frees up.
 * Energy = tile costs + link energy of transfers + memory energy of transfers (bits read at the
-  source and written at each destination at those memories' per-bit costs).
+  source and written at each destination, each end priced at the top memory of the operand the
+  transfer is there, as Stream prices a port: :meth:`Workload.transfer_roles`, for the node the
+  destination's copy feeds).
 * The result carries the mapping's lower bound (:mod:`stream_core.bounds`) and claims no optimality.
 """
 
@@ -388,8 +390,9 @@ class _Scheduler:
         self.awaited: dict[tuple[str, int], list[_Produced]] = defaultdict(list)  # tile -> copies kept for it
         self.copies = itertools.count()  # keys of copies
         self.sent: dict[tuple[str, object], int] = {}  # (tensor, box) -> its latest off-chip fetch's index
-        # a shared fetch's index -> every core it writes, with the bits that core keeps
-        self.receivers: dict[int, tuple[tuple[int, int], ...]] = {}
+        # a transfer's index -> every core it writes, with the bits that core keeps and the node reading
+        # them there (None: none, or not known), whose operand memory it writes (Workload.transfer_roles)
+        self.receivers: dict[int, tuple[tuple[int, int, str | None], ...]] = {}
         # per (tensor, step) of the group: each pinned tile's off-chip box of it (tile, core, box, bits)
         self.siblings: dict[tuple[str, int], list[tuple[tuple[str, int], int, Box, int]]] = {}
         self.scheduled: set[tuple[str, int]] = set()
@@ -708,7 +711,7 @@ class _Scheduler:
             return None
         record = self.transfers[index]
         memory = self.memory_of[core]
-        if record.start < not_before or any(self.memory_of[c] == memory for c, _ in self.receivers[index]):
+        if record.start < not_before or any(self.memory_of[c] == memory for c, _, _ in self.receivers[index]):
             return None
         return index if self._reaches(record, core) else None
 
@@ -810,7 +813,7 @@ class _Scheduler:
         for victim, record, at in plan.spills:
             info = produced[victim]
             if record is not None:
-                self.transfers.append(record)
+                self._append(record, None)
                 info.written_back = record.end
             owner = self.memories[self.memory_of[info.core]]
             owner.close(info.buffer, at)
@@ -819,13 +822,12 @@ class _Scheduler:
         self._book(plan.bookings)
         for need, record, shared, covered in plan.fetched:
             if shared is not None:
-                self._share(shared, plan.core, need.bits)
-            elif need.producer is None:
-                for box in (need.box, *covered):
-                    self.sent[(need.tensor, box)] = len(self.transfers)
-                self.receivers[len(self.transfers)] = ((plan.core, need.bits),)
-            if shared is None:
-                self.transfers.append(record)
+                self._share(shared, plan.core, need.bits, name)
+            else:
+                if need.producer is None:
+                    for box in (need.box, *covered):
+                        self.sent[(need.tensor, box)] = len(self.transfers)
+                self._append(record, name, need.bits)
             if need.producer is not None:
                 self._hold(_Buffer(memory, record.start, plan.end, need.bits))
                 continue
@@ -901,21 +903,21 @@ class _Scheduler:
         them and they have room from its start: each keeps the hull of its readers' boxes for them."""
         record = self.transfers[index]
         carried = None if need.box is None else functools.reduce(_hull, covered, need.box)
-        receiving = {self.memory_of[c] for c, _ in self.receivers[index]}
-        found: dict[int, list[tuple[int, Box | None, int]]] = defaultdict(list)
-        for _, core, box, bits in self._readers(need.tensor, carried):
+        receiving = {self.memory_of[c] for c, _, _ in self.receivers[index]}
+        found: dict[int, list[tuple[int, Box | None, int, str]]] = defaultdict(list)
+        for (node, _), core, box, bits in self._readers(need.tensor, carried):
             if self.memory_of[core] not in receiving:
-                found[self.memory_of[core]].append((core, box, bits))
+                found[self.memory_of[core]].append((core, box, bits, node))
         shape = self.problem.workload.tensor(need.tensor).shape
         for memory, readers in found.items():
-            core = readers[0][0]
-            boxes = [box for _, box, _ in readers if box is not None]
+            core, node = readers[0][0], readers[0][3]
+            boxes = [box for _, box, _, _ in readers if box is not None]
             hull = functools.reduce(_hull, boxes) if len(boxes) == len(readers) else None
-            precision = max(bits // box_elements(box or tuple((0, n) for n in shape)) for _, box, bits in readers)
+            precision = max(bits // box_elements(box or tuple((0, n) for n in shape)) for _, box, bits, _ in readers)
             bits = _box_bits(hull, shape, precision)
             if not self._reaches(record, core) or not self._room(memory, record.start, bits):
                 continue
-            self._share(index, core, bits)
+            self._share(index, core, bits, node)
             self._keep(
                 core, need.tensor, hull, _Buffer(memory, record.start, None, bits), record.end, record.end, produced
             )
@@ -945,12 +947,18 @@ class _Scheduler:
             if entry[0] not in self.scheduled and _contains(box, entry[2])
         ]
 
-    def _share(self, index: int, core: int, bits: int) -> None:
-        """Fetch ``index`` writes ``bits`` (what it keeps) to ``core``'s memory too: a multicast,
-        labelled as TETRA labels one."""
-        receivers = self.receivers[index] = (*self.receivers[index], (core, bits))
+    def _append(self, record: TransferRecord, consumer: str | None, kept: int | None = None) -> None:
+        """Add transfer ``record``; its destination keeps ``kept`` of its bits (default: all) for node
+        ``consumer`` (None: none)."""
+        self.receivers[len(self.transfers)] = ((record.dst, record.bits if kept is None else kept, consumer),)
+        self.transfers.append(record)
+
+    def _share(self, index: int, core: int, bits: int, consumer: str) -> None:
+        """Fetch ``index`` writes ``bits`` (what it keeps) to ``core``'s memory too, for node ``consumer``:
+        a multicast, labelled as TETRA labels one."""
+        receivers = self.receivers[index] = (*self.receivers[index], (core, bits, consumer))
         record = self.transfers[index]
-        reason = f"operand (multicast to cores {', '.join(str(c) for c, _ in receivers)})"
+        reason = f"operand (multicast to cores {', '.join(str(c) for c, _, _ in receivers)})"
         self.transfers[index] = attrs.evolve(record, reason=reason)
 
     def _hold(self, buffer: _Buffer) -> None:
@@ -966,7 +974,7 @@ class _Scheduler:
         bookings: dict[LinkKey, _Bookings] = defaultdict(_Bookings)
         record = self._route(tensor, info.core, self.offchip, info.buffer.bits, info.ready, bookings, reason)
         self._book(bookings)
-        self.transfers.append(record)
+        self._append(record, None)
         info.written_back = record.end
 
     def _book(self, bookings: dict[LinkKey, _Bookings]) -> None:
@@ -983,14 +991,13 @@ class _Scheduler:
     # -- result -----------------------------------------------------------------------------------
     def _result(self, groups: list[GroupRecord], latency: int) -> Result:
         cores = self.acc.cores
-        memory_energy = sum(
-            t.bits * cores[t.src].summary.read_energy_pj_per_bit
-            + sum(
-                bits * cores[c].summary.write_energy_pj_per_bit
-                for c, bits in self.receivers.get(index, ((t.dst, t.bits),))
-            )
-            for index, t in enumerate(self.transfers)
-        )
+        roles = functools.cache(self.problem.workload.transfer_roles)
+        memory_energy = 0.0
+        for index, t in enumerate(self.transfers):  # each end priced at its operand's memory
+            receivers = self.receivers[index]
+            memory_energy += t.bits * cores[t.src].summary.read_energy(roles(t.tensor, receivers[0][2])[0])
+            for core, bits, consumer in receivers:
+                memory_energy += bits * cores[core].summary.write_energy(roles(t.tensor, consumer)[1])
         busy: dict[int, int] = defaultdict(int)
         for t in self.tiles:
             busy[t.core] += t.duration
