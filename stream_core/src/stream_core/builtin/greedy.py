@@ -104,15 +104,14 @@ class _Memory:
         self._insert(buffer, end)
 
     def extend(self, buffer: _Buffer, end: int) -> None:
-        """A closed buffer is held longer (the next tile on its core reads it too)."""
+        """A closed buffer is held longer (a later tile reads it too); counted again if it was pruned."""
         serial = self.serials.get(buffer)
         if serial is not None:  # still counted: move it
             del self.closed[bisect.bisect_left(self.closed, (buffer.end, serial))]
             self.closed_bits -= buffer.bits
             del self.serials[buffer]
         buffer.end = end
-        if serial is not None:
-            self._insert(buffer, end)
+        self._insert(buffer, end)
 
     def prune(self, horizon: int) -> None:
         """Stop counting the closed buffers that end at or before ``horizon``."""
@@ -878,8 +877,8 @@ class _Scheduler:
         self._maybe_release(copy)
 
     def _held(self, core: int, need: _Need, prefetch_from: int) -> _Produced | None:
-        """A copy in ``core``'s memory of a box holding ``need``'s: one kept open, or one closed when the
-        previous tile on ``core`` ended (and not before ``prefetch_from``), which the tile can hold on."""
+        """A copy in ``core``'s memory of a box holding ``need``'s: one kept open, or one closed not before
+        ``prefetch_from`` (by a tile on ``core`` or on a core sharing its memory), which the tile holds on."""
         memory = self.memory_of[core]
         copies = self.resident.get((memory, need.tensor))
         if not copies:
@@ -893,7 +892,7 @@ class _Scheduler:
         ]
         for box, copy in copies:
             end = copy.buffer.end if copy.buffer is not None else None
-            if _contains(box, need.box) and (end is None or (end == self.core_free[core] and end >= prefetch_from)):
+            if _contains(box, need.box) and (end is None or end >= prefetch_from):
                 return copy
         return None
 
@@ -993,11 +992,12 @@ class _Scheduler:
         cores = self.acc.cores
         roles = functools.cache(self.problem.workload.transfer_roles)
         memory_energy = 0.0
-        for index, t in enumerate(self.transfers):  # each end priced at its operand's memory
+        for index, record in enumerate(self.transfers):  # each end priced at its operand's memory
             receivers = self.receivers[index]
-            memory_energy += t.bits * cores[t.src].summary.read_energy(roles(t.tensor, receivers[0][2])[0])
+            source_role = roles(record.tensor, receivers[0][2])[0]
+            memory_energy += record.bits * cores[record.src].summary.read_energy(source_role)
             for core, bits, consumer in receivers:
-                memory_energy += bits * cores[core].summary.write_energy(roles(t.tensor, consumer)[1])
+                memory_energy += bits * cores[core].summary.write_energy(roles(record.tensor, consumer)[1])
         busy: dict[int, int] = defaultdict(int)
         for t in self.tiles:
             busy[t.core] += t.duration
