@@ -10,6 +10,7 @@ read + each destination's write).
 from __future__ import annotations
 
 import pytest
+from test_multicast import conv_rows
 from tetra_helpers import core
 from tetra_workloads import matmul, relu_chain
 
@@ -49,3 +50,37 @@ def test_an_edge_reads_the_producers_output_and_writes_the_readers_input(plugins
         ("t2", 1, 2, 64),
     ]
     assert outcome.result.totals.memory_energy_pj == pytest.approx(172.8)
+
+
+SPLIT = Mapping({"mm": NodeMapping("mm", (0, 1), (("K", 2),))}, (FusedGroup("g", ("mm",)),))
+
+
+def test_disjoint_pieces_over_a_bus_are_a_scatter_each_written_once(plugins, hardware):
+    """mm = X[2,4] @ W[4,4] (int8) split over cores 0 and 1 along its columns, one 8 bit/cycle bus: each
+    core needs all of x (64 bits) and its own half of w (64 bits, columns 0-1 or 2-3). x goes once to
+    both: 64 x (1.0 + 0.1 + 0.1) = 76.8. The w halves are disjoint: one bus record of their hull (128
+    bits, 16 bus cycles, as the two halves) is read once and each core writes only its half:
+    128 x 1.0 + 2 x 64 x 0.1 = 140.8 (not the whole w at both, 153.6). y's halves come back:
+    2 x 32 x 1.1 = 70.4. 288.0 pJ."""
+    outcome = run(matmul(2, 4, 4), hardware([core("a"), core("b")]), SPLIT, plugins=plugins, options=OWN)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    inputs = sorted((t.tensor, t.bits, t.end - t.start, t.reason) for t in outcome.result.transfers if t.tensor != "y")
+    assert inputs == [
+        ("w", 128, 16, "input (multicast to cores 0, 1)"),
+        ("x", 64, 8, "input (multicast to cores 0, 1)"),
+    ]
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(288.0)
+
+
+def test_overlapping_pieces_over_a_bus_each_write_their_own(plugins, hardware):
+    """A 3x3 convolution (padding 1) of a 1x4x4 int8 x split by output rows over cores 0 and 1 on one
+    bus: each part reads three rows (96 bits), their hull is all four (128). The hull crosses the bus
+    once (128 x 1.0) and each core writes its three rows (2 x 96 x 0.1): 147.2 pJ (the hull at both:
+    153.6). The weights (72 bits, the same for both): 72 x 1.2 = 86.4; the output halves back:
+    2 x 64 x 1.1 = 140.8. 374.4 pJ."""
+    workload, rows = conv_rows()
+    outcome = run(workload, hardware([core("a"), core("b")]), rows, plugins=plugins, options=OWN)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    x_records = [(t.bits, t.reason) for t in outcome.result.transfers if t.tensor == "x"]
+    assert x_records == [(128, "input (multicast to cores 0, 1)")]
+    assert outcome.result.totals.memory_energy_pj == pytest.approx(374.4)

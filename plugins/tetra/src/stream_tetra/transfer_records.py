@@ -2,7 +2,8 @@
 
 A *record* is one circuit-switched data movement: one source core, one or more destination cores
 (several for a multicast: over one bus, or over the union of point-to-point routes), the links it
-crosses, and its bits at every firing; alone it lasts ``Accelerator.transfer_cycles`` (the narrowest
+crosses, and its bits at every firing (read once at the source; each destination writes only the
+piece it keeps); alone it lasts ``Accelerator.transfer_cycles`` (the narrowest
 link, or longer where an end core has a measured bandwidth). Data between cores sharing a memory
 stays in place and makes no record. All records of a transfer share its timeslot and get fixed
 offsets (:func:`layout`): records sharing links either go one after another, or, when that is
@@ -88,7 +89,7 @@ class RecordSpec:
     offset: int = 0
     #: A scatter's energies per firing (each destination its own piece over its own route): on the
     #: links, and in the memories (read at the source, written at the destination); ``None``: ``bits``
-    #: times the per-bit energies of every link and destination (a unicast or a multicast).
+    #: times the per-bit energies of every link and the source, ``kept`` times each destination's.
     scatter_pj: tuple[np.ndarray, np.ndarray] | None = None
     #: Per firing, the cycles the record's bundle keeps its links (:func:`layout`); ``None``: the
     #: record is laid out alone and keeps them for its own time.
@@ -96,15 +97,21 @@ class RecordSpec:
     #: The memory read at the source and written at every destination: the top memory of these
     #: operand roles (:class:`Roles`; Stream 2.1.1's ``PortRegistry.port_for``).
     roles: Roles = attrs.field(factory=lambda: Roles(None, ()))
+    #: Per destination, in ``dsts`` order, the bits per firing it keeps: a receiver of a multicast
+    #: writes only its own piece of the hull that crossed the links; empty: ``bits`` at each.
+    kept: tuple[np.ndarray, ...] = ()
 
     def energies(self) -> tuple[np.ndarray, np.ndarray]:
-        """pJ per firing on the links crossed and in the memories read and written."""
+        """pJ per firing on the links crossed and in the memories read (``bits`` at the source) and
+        written (what each destination keeps)."""
         if self.scatter_pj is not None:
             return self.scatter_pj
         cores = self.accelerator.cores
-        memory = cores[self.src].summary.read_energy(self.roles.read)
-        memory += sum(cores[d].summary.write_energy(self.roles.write(i)) for i, d in enumerate(self.dsts))
-        return self.bits * sum(link.energy_per_bit for link in self.links), self.bits * memory
+        memory = self.bits * cores[self.src].summary.read_energy(self.roles.read)
+        for i, d in enumerate(self.dsts):
+            kept = self.kept[i] if self.kept else self.bits
+            memory = memory + kept * cores[d].summary.write_energy(self.roles.write(i))
+        return self.bits * sum(link.energy_per_bit for link in self.links), memory
 
     def timing(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per element of ``bits``: the cycles it takes, the slowest destination's
@@ -161,14 +168,16 @@ def build_records(
 
     Each source part's data is read once per memory it lands in: destination parts whose cores share a
     memory receive their hull once (when that is no more than their pieces). Memories reached over one
-    bus get one bus multicast (when the hull is no more than the pieces); memories reached over
+    bus get one bus multicast (when the hull is no more than the pieces; each keeps only its own piece,
+    so disjoint pieces are a scatter: the hull read once, each piece written once); memories reached over
     point-to-point routes and needing the same data at every firing get it as one multicast over the
     union of their routes, read once and crossing each link once (as an AIE object FIFO broadcasts a
     tile; never more energy or link load than a unicast each). When several such records remain, one
     multicast of all their hull over the union of their routes (as stream-dse 2.1.1 sends a constant
-    input down a multicast path) is taken when that costs no more energy; it moves more bits over each
-    link, so a second set, with the per-data records instead, is offered too. What is left leaving the
-    source over one link goes as one scatter when that is faster (:func:`_scattered`)."""
+    input down a multicast path) is taken when their pieces overlap (the hull is less than their bits)
+    and that costs no more energy; it moves more bits over each link, so a second set, with the
+    per-data records instead, is offered too. What is left leaving the source over one link goes as
+    one scatter when that is faster (:func:`_scattered`)."""
     shared: list[RecordSpec] = []
     apart: list[RecordSpec] = []
     multicast = False
@@ -200,7 +209,8 @@ def build_records(
         if len(copies) > 1:
             hull = pieces.multicast(level, sp, _parts(point_to_point))
             together = _tree(s_core, point_to_point, [r.links for r in copies], acc, roles.read, hull)
-            if _pj(together) <= sum(_pj(r) for r in copies):
+            overlap = int(hull.sum()) < sum(int(r.bits.sum()) for r in copies)  # else pieces apart do better
+            if overlap and _pj(together) <= sum(_pj(r) for r in copies):
                 shared += [*common, together, *_scattered(singles)]
                 multicast = True
                 continue
@@ -247,11 +257,12 @@ def _record(
     acc: Accelerator,
     read: str | None,
 ) -> RecordSpec:
-    """One record from ``src`` to ``members`` (in core order) over ``links``, reading the memory of
-    role ``read`` at the source and writing each member's own."""
+    """One record from ``src`` to ``members`` (in core order) over ``links``, reading ``bits`` from the
+    memory of role ``read`` at the source and writing each member's own bits into its role's memory."""
     ordered = sorted(members, key=lambda m: m.core)
     roles = Roles(read, tuple(m.role for m in ordered))
-    return RecordSpec(src, tuple(m.core for m in ordered), links, bits, acc, roles=roles)
+    kept = tuple(m.bits for m in ordered)
+    return RecordSpec(src, tuple(m.core for m in ordered), links, bits, acc, roles=roles, kept=kept)
 
 
 def _scattered(singles: list[RecordSpec]) -> list[RecordSpec]:
