@@ -60,3 +60,26 @@ def test_a_core_reads_the_box_a_fetch_left_in_the_memory_it_shares(toy_plugins, 
     ]
     assert result.totals.latency == 26
     assert result.totals.memory_energy_pj == pytest.approx(3 * 64 * 1.1)
+
+
+def test_a_producer_tile_read_on_two_cores_leaves_its_memory_once(toy_plugins, toy_hardware):
+    """P: y = relu(x) on core 0; B: z1 = relu(y) on core 1, C: z2 = relu(y) on core 2. Core 0 has a link
+    to DRAM (3) and one to each of cores 1 and 2; cores 1 and 2 each a link to DRAM (8 bits/cycle).
+    x [0,8), P [8,10); y to core 1 [10,18) over link 1, B [18,20); C receives that transfer too, its
+    link 2 added to the tree over the same span (two unicasts would end at 18 as well): one read of
+    y, C [18,20). z1, z2 back in parallel [20,28). Memory: x 64 x (1.0 + 0.1), y 64 x (0.1 + 2 x 0.1),
+    z1 and z2 64 x (0.1 + 1.0) each: 230.4 pJ (y read twice: 236.8)."""
+    links = [{"cores": pair, "bandwidth": 8} for pair in ([0, 3], [0, 1], [0, 2], [1, 3], [2, 3])]
+    nodes = [relu("P", "x", "y"), relu("B", "y", "z1"), relu("C", "y", "z2")]
+    result, tiles, transfers = schedule(
+        toy_plugins, toy_hardware(n=3, links=links), nodes, ["x"], ["z1", "z2"], {"P": (0,), "B": (1,), "C": (2,)}
+    )
+    assert tiles == [("P", 0, 8, 10), ("B", 1, 18, 20), ("C", 2, 18, 20)]
+    assert transfers == [
+        ("x", 3, 0, (0,), 0, 8, "operand"),
+        ("y", 0, 1, (1, 2), 10, 18, "operand (multicast to cores 1, 2)"),
+        ("z1", 1, 3, (3,), 20, 28, "writeback"),
+        ("z2", 2, 3, (4,), 20, 28, "writeback"),
+    ]
+    assert result.totals.latency == 28
+    assert result.totals.memory_energy_pj == pytest.approx(64 * 1.1 + 64 * 0.3 + 2 * 64 * 1.1)

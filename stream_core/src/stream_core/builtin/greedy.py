@@ -16,9 +16,11 @@ Per fused group (groups run one after the other):
   Between cores sharing a memory, data stays in place.
   Graph inputs, weights and tensors of earlier groups come from the off-chip core; graph outputs
   and tensors read by later groups are written back to it. A tile needing the same box of such a
-  tensor as an earlier fetch of its group to another core receives that fetch too when its links
-  reach this core and it arrives no later than a fetch of its own would (one read off-chip, a
-  multicast over a bus or a tree of links, as Stream and TETRA send a tile several cores need).
+  tensor as an earlier fetch of its group to another core, or the same part of a producer tile's
+  output as an earlier send of it to another memory, receives that transfer too when a branch to
+  this core is free over its span (links it takes already, else free parallel ones, which join its
+  tree) and it arrives no later than a transfer of its own would (one read, a multicast over a bus
+  or a tree of links, as Stream and TETRA send a tile several cores need).
   A fetch also covers the boxes of the tensor that tiles of the same step pinned to other cores,
   not yet scheduled, need where they overlap its own (halo rows of a split convolution): it reads
   their hull once when that is fewer bits than the boxes apart, and each receiver's memory holds
@@ -168,7 +170,8 @@ class _Produced:
 
 @attrs.frozen
 class _Need:
-    """Data a tile needs: from a producer tile of this group, or from off-chip memory."""
+    """Data a tile needs: from a producer tile of this group (``box``: the part of its output read), or
+    from off-chip memory."""
 
     tensor: str
     bits: int
@@ -350,14 +353,17 @@ class _Bookings:
         return t
 
 
+_Shared = tuple[int, tuple[tuple[Link, LinkKey], ...]]  # a transfer's index, the links a branch adds to it
+
+
 @attrs.define
 class _Plan:
     core: int
     start: int
     end: int
     bookings: dict[LinkKey, _Bookings]  # per link direction: tentative
-    fetched: list[tuple[_Need, TransferRecord, int | None, tuple[Box, ...]]]  # the index of a fetch
-    # shared, if any, and the boxes of other tiles a new fetch covers
+    fetched: list[tuple[_Need, TransferRecord, _Shared | None, tuple[Box, ...]]]  # the transfer shared,
+    # if any, and the boxes of other tiles a new fetch covers
     spills: list[tuple[Hashable, TransferRecord | None, int]]  # victim, its write-back if any, when it leaves
     held: list[_Produced]  # copies of off-chip boxes already in the memory that the tile reads
 
@@ -388,7 +394,8 @@ class _Scheduler:
         self.readers: dict[str, tuple[list[tuple[tuple[str, int], int, Box | None, int]], BoxIndex]] = {}
         self.awaited: dict[tuple[str, int], list[_Produced]] = defaultdict(list)  # tile -> copies kept for it
         self.copies = itertools.count()  # keys of copies
-        self.sent: dict[tuple[str, object], int] = {}  # (tensor, box) -> its latest off-chip fetch's index
+        # (tensor, box) -> its latest off-chip fetch's index; (producer tile, box) -> its latest send's
+        self.sent: dict[tuple[Hashable, Box | None], int] = {}
         # a transfer's index -> every core it writes, with the bits that core keeps and the node reading
         # them there (None: none, or not known), whose operand memory it writes (Workload.transfer_roles)
         self.receivers: dict[int, tuple[tuple[int, int, str | None], ...]] = {}
@@ -522,13 +529,15 @@ class _Scheduler:
         if producer is None or producer.name not in outputs:
             return (_Need(operand.tensor, bits, None, box),)
         made = outputs[producer.name]
+        parts = {index: _intersection(box, made.boxes[index]) for index in made.producers_of(box)}
         return tuple(
             _Need(
                 operand.tensor,
-                _box_bits(_intersection(box, made.boxes[index]), spec.shape, operand.precision),
+                _box_bits(part, spec.shape, operand.precision),
                 (producer.name, index),
+                part,
             )
-            for index in made.producers_of(box)
+            for index, part in parts.items()
         )
 
     def _output_boxes(self, name: str, tiles: list[TileSpec]) -> list[Box | None]:
@@ -624,14 +633,18 @@ class _Scheduler:
                 incoming.append((info.ready, info.core, need))
             else:  # spilled earlier: read it back from off-chip memory
                 incoming.append((info.written_back or info.ready, self.offchip, need))
-        fetched: list[tuple[_Need, TransferRecord, int | None, tuple[Box, ...]]] = []
+        fetched: list[tuple[_Need, TransferRecord, _Shared | None, tuple[Box, ...]]] = []
         for ready_at, source, need in sorted(incoming, key=lambda x: (x[0], x[1], x[2].tensor)):
             not_before = max(ready_at, memory_floor)
-            shared = self._shareable(need, core, not_before) if need.producer is None else None
+            shared = self._shareable(need, source, core, not_before, bookings)
             if shared is not None:
                 own = self._route(need.tensor, source, core, need.bits, not_before, bookings, book=False)
-                if self.transfers[shared].end > own.end:
+                found = self.transfers[shared[0]]
+                if found.end > own.end:
                     shared = None
+                else:  # the branch's new links carry it over the transfer's span
+                    for _, key in shared[1]:
+                        bookings[key].book(found.start, found.end)
             covered: tuple[Box, ...] = ()
             bits = need.bits
             if shared is None and need.producer is None and source == self.offchip:
@@ -639,7 +652,7 @@ class _Scheduler:
             if shared is None:
                 record = self._route(need.tensor, source, core, bits, not_before, bookings)
             else:
-                record = self.transfers[shared]
+                record = self.transfers[shared[0]]
             fetched.append((need, record, shared, covered))
             arrivals.append(record.end)
         start = max(arrivals)
@@ -701,18 +714,51 @@ class _Scheduler:
             )
         return hops
 
-    def _shareable(self, need: _Need, core: int, not_before: int) -> int | None:
-        """The index of the latest off-chip fetch of ``need``'s box that ``core`` may receive too: it
-        starts at or after ``not_before`` (the memory then has room), its links include a link of
-        every hop from off-chip to ``core`` and it lasts long enough for ``core``'s end."""
-        index = self.sent.get((need.tensor, need.box))
+    def _shareable(
+        self, need: _Need, source: int, core: int, not_before: int, bookings: dict[LinkKey, _Bookings]
+    ) -> _Shared | None:
+        """The latest transfer of ``need``'s box from ``source`` (an off-chip fetch, or a producer tile's
+        output sent to another memory) that ``core`` may receive too, with the links its branch to
+        ``core`` adds: it starts at or after ``not_before`` (the memory then has room), writes no memory
+        of ``core``'s yet, and the branch is free over its span (:meth:`_branch`)."""
+        index = self.sent.get((need.tensor if need.producer is None else need.producer, need.box))
         if index is None:
             return None
         record = self.transfers[index]
         memory = self.memory_of[core]
-        if record.start < not_before or any(self.memory_of[c] == memory for c, _, _ in self.receivers[index]):
+        if (
+            record.src != source
+            or record.start < not_before
+            or any(self.memory_of[c] == memory for c, _, _ in self.receivers[index])
+        ):
             return None
-        return index if self._reaches(record, core) else None
+        branch = self._branch(record, core, bookings)
+        return None if branch is None else (index, branch)
+
+    def _branch(
+        self, record: TransferRecord, core: int, bookings: dict[LinkKey, _Bookings]
+    ) -> tuple[tuple[Link, LinkKey], ...] | None:
+        """The links a branch of ``record`` to ``core`` adds to its tree (one read, a multicast): on each
+        hop from its source to ``core`` a link it takes already, else a parallel one free (here and in
+        ``bookings``) over its span; ``None`` if a hop has neither or the branch is slower than it."""
+        duration = record.end - record.start
+        path, added = [], []
+        for hop in self._hops(record.src, core):
+            taken = [link for link, _ in hop if link.id in record.links]
+            if not taken:
+                free = [(link, key) for link, key in hop if self._free(key, record.start, duration, bookings)]
+                if not free:
+                    return None
+                added.append(free[0])
+                taken = [free[0][0]]
+            path.append(taken[0])
+        if self.acc.transfer_cycles(record.bits, tuple(path), record.src, core) > duration:
+            return None
+        return tuple(added)
+
+    def _free(self, key: LinkKey, start: int, duration: int, bookings: dict[LinkKey, _Bookings]) -> bool:
+        """Whether link direction ``key`` is free over ``[start, start + duration)``."""
+        return self.links[key].earliest(start, duration, bookings[key]) == start
 
     def _reaches(self, record: TransferRecord, core: int) -> bool:
         """Whether off-chip fetch ``record`` can write ``core`` too: its links include a link of every hop
@@ -821,11 +867,13 @@ class _Scheduler:
         self._book(plan.bookings)
         for need, record, shared, covered in plan.fetched:
             if shared is not None:
-                self._share(shared, plan.core, need.bits, name)
+                self._share(shared[0], plan.core, need.bits, name, shared[1])
             else:
                 if need.producer is None:
                     for box in (need.box, *covered):
                         self.sent[(need.tensor, box)] = len(self.transfers)
+                elif record.src == produced[need.producer].core:
+                    self.sent[(need.producer, need.box)] = len(self.transfers)
                 self._append(record, name, need.bits)
             if need.producer is not None:
                 self._hold(_Buffer(memory, record.start, plan.end, need.bits))
@@ -952,13 +1000,21 @@ class _Scheduler:
         self.receivers[len(self.transfers)] = ((record.dst, record.bits if kept is None else kept, consumer),)
         self.transfers.append(record)
 
-    def _share(self, index: int, core: int, bits: int, consumer: str) -> None:
-        """Fetch ``index`` writes ``bits`` (what it keeps) to ``core``'s memory too, for node ``consumer``:
-        a multicast, labelled as TETRA labels one."""
+    def _share(
+        self, index: int, core: int, bits: int, consumer: str, branch: tuple[tuple[Link, LinkKey], ...] = ()
+    ) -> None:
+        """Transfer ``index`` writes ``bits`` (what it keeps) to ``core``'s memory too, for node
+        ``consumer``, over the ``branch`` links it adds to its tree: a multicast, labelled as TETRA
+        labels one."""
         receivers = self.receivers[index] = (*self.receivers[index], (core, bits, consumer))
         record = self.transfers[index]
-        reason = f"operand (multicast to cores {', '.join(str(c) for c, _, _ in receivers)})"
-        self.transfers[index] = attrs.evolve(record, reason=reason)
+        added = tuple(link for link, _ in branch)
+        self.transfers[index] = attrs.evolve(
+            record,
+            links=record.links + tuple(link.id for link in added),
+            energy_pj=record.energy_pj + self.acc.transfer_energy(record.bits, added),
+            reason=f"operand (multicast to cores {', '.join(str(c) for c, _, _ in receivers)})",
+        )
 
     def _hold(self, buffer: _Buffer) -> None:
         self.buffers[buffer.core].append(buffer)
