@@ -138,10 +138,13 @@ class TetraModel:
                     chosen = Model.sum(self.ind[a.key][mode.index] for mode in a.modes if (node, core) in mode.needs)
                     m.add(chosen == self.ind[compute.key][cm.index], name=f"placement[{a.key}/{node}]#core {core}")
         for a in self.steady.activities:
-            for key in a.shares:  # a shared delivery is chosen together with the served activity's empty mode
-                shared = self.indicator(a.key, (mode.index for mode in a.modes if mode.serves == key))
-                served = self.indicator(key, (mode.index for mode in self.steady.activity(key).modes if mode.served_by))
-                m.add(shared - served == 0, name=f"shared_fetch[{a.key}/{key}]")
+            for key in a.shares:  # a shared delivery is chosen with the served activity's empty mode on its cores
+                for served in (mode for mode in self.steady.activity(key).modes if mode.served_by):
+                    on = served.dst_cores
+                    shared = self.indicator(
+                        a.key, (mode.index for mode in a.modes if (mode.serves, mode.serves_on) == (key, on))
+                    )
+                    m.add(shared - self.ind[key][served.index] == 0, name=f"shared_fetch[{a.key}/{key}]@{list(on)}")
 
     def indicator(self, key: str, modes: Iterable[int]) -> LinExpr:
         return Model.sum(self.ind[key][i] for i in modes)

@@ -92,7 +92,7 @@ def refine(
                 if mode.index == current[a.key] or set(mode.needs) != fixed or mode.served_by:
                     continue
                 trial = steady.coupled({**current, a.key: mode.index}, a.key)
-                if not _fits(trial, mode_vars, checkable):
+                if trial is None or not _fits(trial, mode_vars, checkable):
                     continue
                 if evaluated >= evaluations:
                     return Refined(current, moves, evaluated)

@@ -51,6 +51,7 @@ class Mode:
     records: list[RecordSpec] = attrs.field(factory=list)
     needs: tuple[tuple[str, int], ...] = ()  # (candidate node, core) this mode requires
     serves: str = ""  # input: the later input activity this shared delivery serves too (:class:`Share`)
+    serves_on: tuple[int, ...] = ()  # input, shared: the core of every part of the served activity
     served_by: str = ""  # input: the earlier input activity whose shared delivery serves this one
 
     @property
@@ -113,13 +114,13 @@ class Read:
 
 @attrs.frozen(eq=False)
 class Share:
-    """A later input activity of the same tensor, read on other cores, that the modes of an input
-    activity with ``serves == key`` deliver too: its readers' reads of this delivery and, per stop
-    level, the ring each of its cores keeps of what they read until their last use."""
+    """A later input activity of the same tensor that the modes of an input activity with
+    ``serves == key`` deliver too (to the cores of their ``serves_on``): its readers' reads of this
+    delivery and, per stop level, the ring each of its cores keeps of what they read until their last
+    use (on a core the serving readers use too, beside their own ring)."""
 
     key: str
     node: str
-    cores: tuple[int, ...]  # per part of the served readers
     reads: list[Read]
     rings: dict[int, Ring]
     pieces: SharedPieces
@@ -224,19 +225,28 @@ class SteadyState:
     def period_bound(self) -> int:
         return int(sum(self.slot_bounds))
 
-    def coupled(self, choices: dict[str, int], key: str) -> dict[str, int]:
-        """``choices`` with the activities ``key`` may serve following its mode: the served mode while
-        its mode shares with one, else (when it was served) its separate mode of least duration."""
+    def coupled(self, choices: dict[str, int], key: str) -> dict[str, int] | None:
+        """``choices`` with the activities ``key`` may serve following its mode: the served mode on the
+        cores its mode serves while it shares with one, else (when it was served) its separate mode of
+        least duration on the same cores; ``None`` when the served readers run on other cores."""
         a = self.activity(key)
         mode = a.modes[choices[key]]
         out = dict(choices)
         for other in a.shares:
             modes = self.activity(other).modes
             if mode.serves == other:
-                out[other] = next(m.index for m in modes if m.served_by)
+                served = [m for m in modes if m.served_by and m.dst_cores == mode.serves_on]
+                if not served or not self._placed(choices, served[0]):
+                    return None
+                out[other] = served[0].index
             elif modes[out[other]].served_by:
-                out[other] = min((m for m in modes if not m.served_by), key=lambda m: (m.dur, m.index)).index
+                alone = [m for m in modes if not m.served_by and m.needs == modes[out[other]].needs]
+                out[other] = min(alone, key=lambda m: (m.dur, m.index)).index
         return out
+
+    def _placed(self, choices: dict[str, int], mode: Mode) -> bool:
+        """Whether the compute choices put every node ``mode`` needs on its core."""
+        return all(self.activity(f"compute:{n}").modes[choices[f"compute:{n}"]].cores[0] == c for n, c in mode.needs)
 
 
 def build_steady(problem: AllocationProblem, group: FusedGroup, settings: TetraSettings) -> SteadyState:
@@ -525,6 +535,7 @@ class _Builder:
         roles: Roles,
         needs: tuple[tuple[str, int], ...] = (),
         serves: str = "",
+        serves_on: tuple[int, ...] = (),
     ) -> list[Mode]:
         """The undominated modes moving ``pieces`` at ``level`` from cores ``src`` to ``dst``, reading and
         writing the memories of ``roles`` (one per route plan and record set; indices still to be set)."""
@@ -545,6 +556,7 @@ class _Builder:
                         records=records,
                         needs=needs,
                         serves=serves,
+                        serves_on=serves_on,
                     )
                 )
         return _undominated(plans)
@@ -571,8 +583,9 @@ class _Builder:
             return False
         if xp.tensor.name != yp.tensor.name or xp.operand.precision != yp.operand.precision:
             return False
-        x_cores, y_cores = self._readers_cores(x), self._readers_cores(y)
-        if x_cores is None or y_cores is None or x_cores == y_cores:
+        x_options, y_options = self._reader_options(x), self._reader_options(y)
+        pairs = [(xo, yo) for xo in x_options for yo in y_options if xo[0] != yo[0] or xo[1] or yo[1]]
+        if not pairs:  # readers pinned to the same cores share through _join
             return False
         blocks: dict[int, list[np.ndarray]] = {}
         for level in xp.levels:
@@ -591,28 +604,33 @@ class _Builder:
             for level in levels
         }
         pieces = SharedPieces(xp, kept)
-        dst = (*x_cores, *y_cores)
         workload = self.problem.workload
         read, x_role = workload.transfer_roles(x.tensor, x.node)
-        roles = Roles(read, (x_role,) * len(x_cores) + (workload.transfer_roles(y.tensor, y.node)[1],) * len(y_cores))
-        for level in levels:
-            for mode in self._plans(pieces, level, (self.offchip,), dst, roles, serves=y.key):
-                mode.index = len(x.modes)
-                x.modes.append(mode)
-        served = Mode(len(y.modes), 0, {}, np.zeros(0, dtype=np.int64), dst_cores=y_cores, served_by=x.key)
-        y.modes.append(served)
+        roles = Roles(read, (x_role,) * xp.dst_parts + (workload.transfer_roles(y.tensor, y.node)[1],) * yp.dst_parts)
+        for (x_cores, x_needs), (y_cores, _) in pairs:
+            for level in levels:
+                dst = (*x_cores, *y_cores)
+                for mode in self._plans(pieces, level, (self.offchip,), dst, roles, x_needs, y.key, y_cores):
+                    mode.index = len(x.modes)
+                    x.modes.append(mode)
+        for y_cores, y_needs in dict.fromkeys(yo for _, yo in pairs):
+            empty = np.zeros(0, dtype=np.int64)
+            y.modes.append(Mode(len(y.modes), 0, {}, empty, dst_cores=y_cores, needs=y_needs, served_by=x.key))
         rings = self._input_rings(xp, reads, levels)
-        x.shares[y.key] = Share(y.key, y.node, y_cores, reads, rings, pieces)
+        x.shares[y.key] = Share(y.key, y.node, reads, rings, pieces)
         for r in reads:
             self._add_dep(r.node, x.key)
         return True
 
-    def _readers_cores(self, a: Activity) -> tuple[int, ...] | None:
-        """The cores every reader of input activity ``a`` is pinned to (``None``: not one set)."""
+    def _reader_options(self, a: Activity) -> list[tuple[tuple[int, ...], tuple[tuple[str, int], ...]]]:
+        """The cores the readers of input activity ``a`` may run on, each with the compute choice it needs:
+        the one set every reader is pinned to, or each candidate core of a single reader the solver
+        places (none: readers on different sets)."""
+        if len(a.consumers) == 1 and self._has_choice(a.node):
+            return [(m.cores, ((a.node, m.cores[0]),)) for m in self.computes[a.node].modes]
         cores = {self._pinned(node) for node in a.consumers}
-        if len(cores) != 1:
-            return None
-        return next(iter(cores))
+        pinned = next(iter(cores))
+        return [(pinned, ())] if len(cores) == 1 and pinned is not None else []
 
     def _has_choice(self, node: str) -> bool:
         return len(self.computes[node].modes) > 1
@@ -675,14 +693,14 @@ class _Builder:
                 )
             yield Buffer(f"{a.key}@part{dp}", a.tensor, a.node, role, tuple(entries))
         for key, share in a.shares.items():
-            for q, core in enumerate(share.cores):
+            for q in range(share.pieces.dst_parts - pieces.dst_parts):
                 entries = []
                 for m in a.modes:
                     if m.serves != key or m.level is None:
                         continue
                     depth = share.rings[m.level.level].depth
                     bits = int(share.pieces.received(m.level, pieces.dst_parts + q).max())
-                    level = m.level
+                    level, core = m.level, m.serves_on[q]
                     entries.append(
                         BufferEntry(
                             a.key, m.index, core, level.level, depth * bits, depth * level.tiles, level.reuse, level.bds
