@@ -14,6 +14,7 @@ writing the three rows it keeps).
 from __future__ import annotations
 
 import pytest
+from stream_tetra.allocator import _better
 from stream_tetra.settings import TetraSettings
 from test_multicast import LINKS, conv_rows
 from tetra_helpers import core
@@ -76,6 +77,15 @@ def test_the_tolerance_setting_and_its_cap(plugins):
     assert (two.latency_cap(47), two.latency_cap(9_560)) == (47, 9_751)  # floor(47.94), floor(9,751.2)
     tolerant = settings_of(plugins, **{"tetra.latency_tolerance": "0.05"})
     assert (tolerant.latency_cap(100), tolerant.latency_cap(47)) == (105, 49)
+
+
+def test_the_cap_is_taken_of_the_time_with_the_drain_that_follows():
+    """14 cycles of schedule then 189 of systolic drain (2.1.1 tpu_v7_ironwood resnet_frontend's group):
+    2 % of the 203 cycles a user sees is 4, so 18 cycles count as fast as 14; without the drain, 14."""
+    settings = TetraSettings()
+    assert (settings.latency_cap(14), settings.latency_cap(14, 189)) == (14, 18)  # floor(207.06) - 189
+    assert _better((18, 1.0), (14, 2.0), settings, 189) and not _better((18, 1.0), (14, 2.0), settings)
+    assert not _better((19, 1.0), (14, 2.0), settings, 189)
 
 
 @pytest.mark.parametrize("raw", ["-0.1", "inf", "nan", "five"])

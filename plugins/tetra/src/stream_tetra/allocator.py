@@ -89,7 +89,8 @@ class TetraAllocator:
             if solved.status != "optimal":
                 gap = "unknown" if solved.gap is None else f"{solved.gap:.3g}"
                 context.warn(f"group {group.name!r}: allocation not proven optimal (status {solved.status}, gap {gap})")
-            refined, t = _refine(steady, tm, solved, settings)
+            drain = problem.drain(group)
+            refined, t = _refine(steady, tm, solved, settings, drain)
             choices = refined.choices
             emission = emit(problem, steady, choices, t, start, settings.max_tiles)
             stats = _group_stats(steady, tm, solved, choices, t, emission, settings, build_seconds)
@@ -110,12 +111,12 @@ class TetraAllocator:
                 baseline = greedy_baseline(problem, group, context, start)
                 stats["schedules"]["greedy"] = baseline if isinstance(baseline, str) else baseline.latency
                 if not isinstance(baseline, str) and _better(
-                    (baseline.latency, baseline.energy), (end - start, _energy(emission)), settings
+                    (baseline.latency, baseline.energy), (end - start, _energy(emission)), settings, drain
                 ):
                     emission, group_memory, end = baseline.emission, baseline.memory, start + baseline.latency
                     stats["schedule"] = GREEDY
             stats["realised"] = _realised(stats, end - start, settings)
-            if drain := problem.drain(group):
+            if drain:
                 stats["drain_cycles"] = drain
                 stats["realised"] += f"; then {drain:,} cycles of systolic drain"
                 end += drain
@@ -170,8 +171,11 @@ def _mode_vars(tm: TetraModel) -> dict[str, list[int]]:
     return {key: [v.index for v in variables] for key, variables in tm.mode_vars.items()}
 
 
-def _refine(steady: SteadyState, tm: TetraModel, solved: Solved, settings: TetraSettings) -> tuple[Refined, Timing]:
-    """Refined choices and their realised timing (each choice set is realised once)."""
+def _refine(
+    steady: SteadyState, tm: TetraModel, solved: Solved, settings: TetraSettings, drain: int
+) -> tuple[Refined, Timing]:
+    """Refined choices and their realised timing (each choice set is realised once); the latency
+    tolerance is taken with the group's ``drain``."""
     keys = [a.key for a in steady.activities]
     timings: dict[tuple[int, ...], Timing] = {}
 
@@ -194,7 +198,7 @@ def _refine(steady: SteadyState, tm: TetraModel, solved: Solved, settings: Tetra
         traffic,
         settings.refine_firings,
         lambda choices: busiest(steady, choices),
-        settings.latency_cap,
+        lambda shortest: settings.latency_cap(shortest, drain),
     )
     return refined, realise(refined.choices)
 
@@ -284,10 +288,11 @@ def _group_stats(
     return stats
 
 
-def _better(a: tuple[int, float], b: tuple[int, float], settings: TetraSettings) -> bool:
+def _better(a: tuple[int, float], b: tuple[int, float], settings: TetraSettings, drain: int = 0) -> bool:
     """Whether schedule ``a`` (latency, energy) beats ``b``: both within the latency tolerance of the
-    shorter, the lower energy (then the shorter); else the shorter."""
-    cap = settings.latency_cap(min(a[0], b[0]))
+    shorter (with the ``drain`` that follows either), the lower energy (then the shorter); else the
+    shorter."""
+    cap = settings.latency_cap(min(a[0], b[0]), drain)
     if max(a[0], b[0]) <= cap:
         return (a[1], a[0]) < (b[1], b[0])
     return a[0] < b[0]

@@ -22,7 +22,8 @@
   same mapping and keep its schedule when better by ``tetra.latency_tolerance`` (ties: TETRA's).
   Not tried for a group above ``tetra.max_tiles`` tiles (greedy records every tile).
 * ``tetra.latency_tolerance`` (``0.02``): the fraction of latency a group may give up for less energy.
-  Schedules within ``floor((1 + x) * shortest)`` cycles of the shortest count as equally fast and
+  Schedules within ``floor((1 + x) * (shortest + drain)) - drain`` cycles count as equally fast as
+  the shortest (``drain``: the group's systolic drain, which follows any schedule), and
   the one moving the fewest off-chip bits (the MILP, the refinement) or using the least energy
   (TETRA against greedy) wins; the summary's ``proven`` and ``realised`` say so. ``0`` is latency
   first, energy on ties only (then every solver backend finds the same latency). At ``0.02``, 2conv
@@ -61,9 +62,11 @@ class TetraSettings:
     greedy: bool = True
     latency_tolerance: float = 0.02
 
-    def latency_cap(self, shortest: int) -> int:
-        """The longest latency that counts as equally fast as ``shortest``."""
-        return int(shortest * (1 + self.latency_tolerance) + 1e-9)
+    def latency_cap(self, shortest: int, after: int = 0) -> int:
+        """The longest latency that counts as equally fast as ``shortest``, when ``after`` cycles follow
+        whichever schedule runs (a group's systolic drain): the tolerance is taken of the time a user
+        sees, ``shortest + after``."""
+        return int((shortest + after) * (1 + self.latency_tolerance) + 1e-9) - after
 
     @classmethod
     def from_context(cls, context: RunContext) -> TetraSettings:
