@@ -129,3 +129,57 @@ def test_a_fetch_is_delivered_to_a_later_reader_on_another_core(toy_plugins, toy
     # x: 64 bits read (1.0) and written twice (0.1); x2, y, w: read and written once
     assert result.totals.memory_energy_pj == pytest.approx(64 * 1.2 + 3 * 64 * 1.1)
     assert dict(result.memory[1])[0] == 64  # x held on core 1 from its fetch
+
+
+def delivered_early(toy_plugins, toy_hardware, memory_bits):
+    """Core 1 has a link of its own to DRAM (16 bits/cycle: 64 bits in 4 cycles) beside the bus (8 bits/cycle)
+    it shares with core 0. E1, E2, E3 on core 1 read x2, x3, x4 over that link (E1's from 0, the next ones
+    from their predecessor's start): [0,4) E1 [4,6), [4,8) E2 [8,10), [8,12) E3 [12,14); y2, y3, y4 go back
+    over it [6,10), [10,14), [14,18). A on core 0 then fetches x over the bus [0,8), A [8,10), y back [10,18);
+    D on core 1 reads the same x later. The fetch starts (0) before core 1's latest start (12), so
+    E3's planning stopped counting x2 (held [0,6) until E1 ended, before E2's start): the memory check
+    counts it again, with every buffer held after 0 (y2, x3, y3, x4, y4: 320 bits), as if all were held
+    at once: x fits when 64 + 64 + 320 = 448 bits do."""
+    nodes = [
+        elementwise("E1", "Relu", [("x2", 0)], "y2", 8),
+        elementwise("E2", "Relu", [("x3", 0)], "y3", 8),
+        elementwise("E3", "Relu", [("x4", 0)], "y4", 8),
+        elementwise("A", "Relu", [("x", 0)], "y", 8),
+        elementwise("D", "Relu", [("x", 0)], "w", 8),
+    ]
+    tensors = {name: TensorSpec(name, (8,), "int8") for name in ("x", "y", "x2", "y2", "x3", "y3", "x4", "y4", "w")}
+    workload = Workload("early", nodes, tensors, ["x", "x2", "x3", "x4"], ["y", "y2", "y3", "y4", "w"])
+    cores = {"E1": 1, "E2": 1, "E3": 1, "A": 0, "D": 1}
+    mapping = Mapping({n: NodeMapping(n, (c,)) for n, c in cores.items()}, (FusedGroup("g", tuple(cores)),))
+    links = [{"type": "bus", "cores": [0, 1, 2], "bandwidth": 8}, {"cores": [1, 2], "bandwidth": 16}]
+    hardware = toy_hardware(n=2, links=links, compute={**TOY_COMPUTE, "memory_bits": memory_bits})
+    outcome = run(workload, hardware, mapping, plugins=toy_plugins)
+    assert check_schedule(outcome.result, outcome.problem) == []
+    result = outcome.result
+    tiles = [(t.node, t.core, t.start, t.end) for t in result.tiles]
+    transfers = [(t.tensor, t.dst, t.links, t.start, t.end, t.reason) for t in result.transfers if t.tensor == "x"]
+    assert tiles[:2] == [("E1", 1, 4, 6), ("A", 0, 8, 10)]
+    assert tiles[2:4] == [("E2", 1, 8, 10), ("E3", 1, 12, 14)]
+    assert result.totals.latency == 22  # w waits for y4 on core 1's link: [18,22)
+    return result, tiles[4], transfers
+
+
+def test_a_fetch_starting_before_the_readers_core_last_start_is_delivered_when_it_fits(toy_plugins, toy_hardware):
+    """448 bits fit: x [0,8) is written to cores 0 and 1, D reads it in place once E3 ends: [14,16). x is
+    read from DRAM once (64 x 1.0 pJ) and written twice (2 x 64 x 0.1); x2, x3, x4 and the five results
+    move once: 8 x 64 x 1.1 pJ. Core 1 truly holds 320 bits at most (at [8,10): x, y2, x3, y3, x4)."""
+    result, d, transfers = delivered_early(toy_plugins, toy_hardware, 448)
+    assert d == ("D", 1, 14, 16)
+    assert transfers == [("x", 0, (0,), 0, 8, "operand (multicast to cores 0, 1)")]
+    assert result.totals.memory_energy_pj == pytest.approx(64 * 1.2 + 8 * 64 * 1.1)
+    assert max(bits for _, bits in result.memory[1]) == 320
+    assert dict(result.memory[1])[0] == 128  # x2 and x from 0
+
+
+def test_a_delivery_is_refused_when_buffers_no_longer_counted_leave_no_room(toy_plugins, toy_hardware):
+    """On a 447-bit memory x is not delivered (384 bits fit without x2, 448 not): D fetches x itself over
+    core 1's link once E3 starts [12,16), D [16,18); x read from DRAM twice: 10 x 64 x 1.1 pJ."""
+    result, d, transfers = delivered_early(toy_plugins, toy_hardware, 447)
+    assert d == ("D", 1, 16, 18)
+    assert transfers == [("x", 0, (0,), 0, 8, "operand"), ("x", 1, (1,), 12, 16, "operand")]
+    assert result.totals.memory_energy_pj == pytest.approx(10 * 64 * 1.1)

@@ -28,8 +28,9 @@ Per fused group (groups run one after the other):
 * A memory keeps a box of an off-chip tensor it received (fetched, or delivered) while later tiles
   whose core is known (pinned, or one candidate) read a box inside it there: they read it in place.
   A fetch is also delivered over its links to other memories where such later tiles read boxes
-  inside it, if they have room from its start; each keeps the hull of its readers' boxes. A kept box
-  is the first thing dropped when a memory runs short (its readers then fetch their own again).
+  inside it, if they have room from its start (every buffer held there after it counted as held at
+  once); each keeps the hull of its readers' boxes. A kept box is the first thing dropped when a
+  memory runs short (its readers then fetch their own again).
 * Memory capacity is respected: each top memory (one per group of cores sharing it) holds the
   inputs of its cores' running tiles and the outputs not yet consumed. Inputs are fetched at the
   earliest when the previous tile on the same core starts (double buffering: one tile runs while
@@ -83,7 +84,8 @@ class _Buffer:
 class _Memory:
     """What a capacity check of one top memory counts: the bits of its open outputs (end not yet
     known), oldest first, and its closed buffers sorted by end, until one ends before every sharing
-    core's floor (:meth:`prune`)."""
+    core's floor (:meth:`prune`); then, until it ends before the floor of every core that may still
+    run tiles, it is counted for a delivery to the memory starting that early (:meth:`fits_from`)."""
 
     def __init__(self) -> None:
         self.open_bits = 0
@@ -91,6 +93,7 @@ class _Memory:
         self.closed: list[tuple[int, int, _Buffer]] = []  # (end, serial, buffer), sorted
         self.closed_bits = 0
         self.serials: dict[_Buffer, int] = {}  # the closed buffers still counted
+        self.pruned: list[tuple[int, int, int]] = []  # (end, serial, bits) of the others, sorted
         self._next = itertools.count()
 
     def hold(self, buffer: _Buffer) -> None:
@@ -115,13 +118,24 @@ class _Memory:
         buffer.end = end
         self._insert(buffer, end)
 
-    def prune(self, horizon: int) -> None:
-        """Stop counting the closed buffers that end at or before ``horizon``."""
+    def prune(self, horizon: int, since: int) -> None:
+        """Stop counting the closed buffers that end at or before ``horizon``, and forget those that end
+        at or before ``since`` (no later delivery starts before it)."""
         cut = bisect.bisect_right(self.closed, (horizon, math.inf))
-        for _, _, buffer in self.closed[:cut]:
+        for end, serial, buffer in self.closed[:cut]:
             self.closed_bits -= buffer.bits
             del self.serials[buffer]
+            if end > since:
+                bisect.insort(self.pruned, (end, serial, buffer.bits))
         del self.closed[:cut]
+        del self.pruned[: bisect.bisect_right(self.pruned, (since, math.inf))]
+
+    def fits_from(self, at: int, bits: int, capacity: int) -> bool:
+        """Whether ``bits`` more fit from ``at`` (not before the last ``since`` of :meth:`prune`) on, beside
+        every buffer held after ``at``, counted or not, as if all were held at once: an upper bound (a
+        buffer held on after it was pruned may even be counted twice)."""
+        earlier = sum(bits for _, _, bits in self.pruned[bisect.bisect_right(self.pruned, (at, math.inf)) :])
+        return self.earliest_fit(at, bits + earlier, self.open_bits, capacity) == at
 
     def earliest_fit(
         self, floor: int, bits: int, open_bits: int, capacity: int, extended: Collection[_Buffer] = ()
@@ -402,6 +416,7 @@ class _Scheduler:
         # per (tensor, step) of the group: each pinned tile's off-chip box of it (tile, core, box, bits)
         self.siblings: dict[tuple[str, int], list[tuple[tuple[str, int], int, Box, int]]] = {}
         self.scheduled: set[tuple[str, int]] = set()
+        self.unscheduled: dict[int, int] = defaultdict(int)  # per core: tiles of the group it may still run
         self.tiles: list[TileRecord] = []
         self.transfers: list[TransferRecord] = []
         workload = problem.workload
@@ -446,6 +461,10 @@ class _Scheduler:
                         consumers[need.producer].append(key)
         self.siblings = self._siblings(tiles, needs)
         self.readers = self._read_boxes(tiles, needs)
+        for name in members:
+            for tile in tiles[name]:
+                for core in self._candidates(name, tile):
+                    self.unscheduled[core] += 1
         writeback = {name for name in members if self._needs_writeback(name, set(members))}
         produced: dict[Hashable, _Produced] = {}  # tile outputs and copies of off-chip boxes
         waiting = {key: sum(1 for n in ns if n.producer is not None) for key, ns in needs.items()}
@@ -460,6 +479,8 @@ class _Scheduler:
             plan = self._best_plan(name, tile, needs[key], produced, start)
             self.scheduled.add(key)
             info = self._commit(plan, name, tile, group, needs[key], produced, len(consumers[key]))
+            for core in self._candidates(name, tile):
+                self.unscheduled[core] -= 1
             produced[key] = info
             if name in writeback and index in outputs[name].final:  # partial sums are not results yet
                 self._write_back(info, workload.node(name).output.tensor, "writeback")
@@ -826,7 +847,7 @@ class _Scheduler:
         # sharing core's floor never matter again
         memory = self.memories[memory_id]
         sharers = self.sharers.get(memory_id, (core,))
-        memory.prune(min(floor, *(max(self.group_start, self.last_start[m]) for m in sharers)))
+        memory.prune(min(floor, *(max(self.group_start, self.last_start[m]) for m in sharers)), self._since())
         open_bits = memory.open_bits
         victims: list[Hashable] = []
         if open_bits + bits > capacity:
@@ -970,16 +991,16 @@ class _Scheduler:
             )
 
     def _room(self, memory: int, at: int, bits: int) -> bool:
-        """Whether ``bits`` more fit in ``memory`` from ``at`` on, as far as its counted buffers tell
-        (those ending before its cores' latest starts are no longer counted)."""
-        sharers = self.sharers.get(memory, (memory,))
-        if self.acc.cores[memory].kind == "offchip" or at < min(
-            max(self.group_start, self.last_start[c]) for c in sharers
-        ):
+        """Whether ``bits`` more fit in ``memory`` from ``at`` on (:meth:`_Memory.fits_from`)."""
+        if self.acc.cores[memory].kind == "offchip":
             return False
-        held = self.memories[memory]
-        capacity = self.acc.cores[memory].summary.memory_bits
-        return held.earliest_fit(at, bits, held.open_bits, capacity) == at
+        return self.memories[memory].fits_from(at, bits, self.acc.cores[memory].summary.memory_bits)
+
+    def _since(self) -> int:
+        """The earliest a fetch not yet planned may start: the lowest prefetch floor of the cores that may
+        still run tiles of the group."""
+        floors = (max(self.group_start, self.last_start[c]) for c, n in self.unscheduled.items() if n)
+        return min(floors, default=self.group_start)
 
     def _readers(self, tensor: str, box: Box | None) -> list[tuple[tuple[str, int], int, Box | None, int]]:
         """The tiles of the group not yet scheduled, with a known core, that read an off-chip box of
