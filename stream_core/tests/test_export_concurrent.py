@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +24,10 @@ from stream_core.records import ExporterRecord
 from stream_core.report import summary_dict
 from stream_core.testing import relu_chain
 
-forking = pytest.mark.skipif(not hasattr(os, "fork"), reason="the platform cannot fork")
+forking = pytest.mark.skipif(
+    not hasattr(os, "fork") or threading.active_count() > 1,
+    reason="the platform cannot fork, or another thread runs (write_each then runs writers in turn)",
+)
 
 
 def _writes(name: str, text: str):
@@ -149,6 +153,7 @@ def test_an_interrupt_kills_and_reaps_the_children(tmp_path, two_cpus):
     with pytest.raises(KeyboardInterrupt):
         write_each([sleeps_or_interrupts("a", "b"), sleeps_or_interrupts("b", "a")], tmp_path)
     assert time.monotonic() - started < 20
+    assert [p.name for p in tmp_path.iterdir()] == ["marks"]  # no writer's folder left behind
     [child] = {int(mark.read_text()) for mark in marks.iterdir()} - {parent}
     assert _gone(child)
     with pytest.raises(ProcessLookupError):
@@ -251,7 +256,7 @@ def test_warnings_of_an_exporter_in_a_child_reach_the_context(computed, tmp_path
     files = _export(state, context, tmp_path / "o", ["left", "right"])
     assert sorted(files) == ["left.txt", "right.txt"] and state.export_failures == []
     pids = {int(w.rpartition(" ")[2]) for w in context.warnings}
-    assert sorted(w.partition(" ")[0] for w in context.warnings) == ["left", "right"]
+    assert [w.partition(" ")[0] for w in context.warnings] == ["left", "right"]  # in exporter order
     assert len(pids) == 2 and os.getpid() in pids
 
 
@@ -274,3 +279,28 @@ def test_the_summary_yaml_is_safe_dump_text(computed, tmp_path):
     data = summary_dict(state.result, state.accelerator)
     assert files["summary.yaml"].decode() == yaml.safe_dump(data, sort_keys=False)
     assert yaml.safe_load(files["summary.yaml"]) == data
+
+
+def test_an_interrupted_sequential_writer_leaves_no_folder(tmp_path):
+    def interrupts(folder: Path) -> None:
+        (folder / "half.txt").write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_each([_writes("a.txt", "a"), interrupts, _writes("c.txt", "c")], tmp_path, concurrent=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_cannot_move_in_fails_its_writer_only(tmp_path):
+    """A folder named like a writer's file: that writer fails with its other file removed, the rest write."""
+    (tmp_path / "b.txt").mkdir()
+    both = _writes("a2.txt", "a2")
+
+    def two_files(folder: Path) -> None:
+        both(folder)
+        (folder / "b.txt").write_text("b")
+
+    done = write_each([_writes("a.txt", "a"), two_files, _writes("c.txt", "c")], tmp_path, concurrent=False)
+    assert [bool(d.error) for d in done] == [False, True, False]
+    assert "could not be moved" in done[1].error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]

@@ -19,7 +19,10 @@ refuses to replace any other without ``force``.
 Several writers (a run's exporters) fill one folder through :func:`write_each`: each writes into an
 empty folder of its own, where the platform can fork in one of a few processes (one per CPU) that
 take the writers in turn, and the files of each that did not raise are then moved into the folder
-in order.
+in order. The lanes are plain forks and pipes rather than :mod:`concurrent.futures`: writers are
+closures (a pool would pickle them), this process is a lane too, and a child that dies loses only the
+writer it ran. A child only writes files (a solver's native threads, left from the allocation, are
+not used in it; glibc makes ``malloc`` safe across ``fork``).
 """
 
 from __future__ import annotations
@@ -203,22 +206,41 @@ def write_each(writers: Sequence[Callable[[Path], Any]], folder: Path, *, concur
     the same name) and remove those of each that raised. With ``concurrent``, where this process can
     fork and runs no other thread, one process per CPU (this one and forked children) takes the
     writers in order, each the next one as soon as it is free; else they run one after another here.
-    Children are always waited for, and killed first when this process is interrupted. A writer's
+    Children are always waited for, and killed first when this process is interrupted; the writers'
+    folders are removed whatever happens. A file that cannot be moved in (a full disk, a folder of
+    that name) makes its writer's outcome an error, its files already moved removed. A writer's
     return value must pickle."""
-    places = [Path(tempfile.mkdtemp(prefix=f".writer-{i}-", dir=folder)) for i in range(len(writers))]
-    forks = concurrent and hasattr(os, "fork") and threading.active_count() == 1 and len(writers) <= QUEUE_MAX
-    lanes = min(len(writers), os.cpu_count() or 1) if forks else 1
-    if lanes > 1:
-        outcomes = _in_lanes(writers, places, lanes)
-    else:
-        outcomes = [_call(writer, place) for writer, place in zip(writers, places, strict=True)]
-    for outcome, place in zip(outcomes, places, strict=True):
-        if not outcome.error:
-            for name in sorted(_files_under(place)):
-                (folder / name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(place / name, folder / name)
-        shutil.rmtree(place)
-    return outcomes
+    places: list[Path] = []
+    try:
+        places += [Path(tempfile.mkdtemp(prefix=f".writer-{i}-", dir=folder)) for i in range(len(writers))]
+        forks = concurrent and hasattr(os, "fork") and threading.active_count() == 1 and len(writers) <= QUEUE_MAX
+        lanes = min(len(writers), os.cpu_count() or 1) if forks else 1
+        if lanes > 1:
+            outcomes = _in_lanes(writers, places, lanes)
+        else:
+            outcomes = [_call(writer, place) for writer, place in zip(writers, places, strict=True)]
+        return [_merge(outcome, place, folder) for outcome, place in zip(outcomes, places, strict=True)]
+    finally:
+        for place in places:
+            shutil.rmtree(place, ignore_errors=True)
+
+
+def _merge(outcome: Written, place: Path, folder: Path) -> Written:
+    """Move the files of a writer that returned from ``place`` into ``folder``; its outcome, an error
+    (its moved files removed) when one cannot be moved."""
+    if outcome.error:
+        return outcome
+    moved: list[Path] = []
+    try:
+        for name in sorted(_files_under(place)):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(place / name, folder / name)
+            moved.append(folder / name)
+    except OSError as exc:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        return Written(error=f"its files could not be moved into {folder}: {exc}")
+    return outcome
 
 
 _NUMBER = struct.Struct("<I")

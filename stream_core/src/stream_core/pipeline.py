@@ -452,10 +452,13 @@ def export_stage(state: PipelineState, context: RunContext) -> None:
     result, problem = state.result, state.problem
 
     def exporter(name: str) -> Callable[[Path], list[str]]:
-        def export(folder: Path) -> list[str]:
+        def export(folder: Path) -> list[str]:  # its warnings returned, added below in exporter order
             before = len(context.warnings)
-            context.plugins.load("exporters", name).export(result, problem, folder, context)
-            return context.warnings[before:]
+            try:
+                context.plugins.load("exporters", name).export(result, problem, folder, context)
+                return context.warnings[before:]
+            finally:
+                del context.warnings[before:]
 
         return export
 

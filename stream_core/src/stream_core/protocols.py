@@ -104,7 +104,12 @@ class Allocator(Protocol):
 
 @runtime_checkable
 class Exporter(Protocol):
-    """Writes files about a run's result into ``output_dir``; returns the paths it wrote."""
+    """Writes files about a run's result into ``output_dir``; returns the paths it wrote.
+
+    ``output_dir`` is an empty folder of the exporter's own, whose files the core then moves into the
+    run's output folder (all of them, or none when ``export`` raises). For a large result the exporters
+    run at the same time, some in forked processes: an exporter may only write its files and call
+    ``context.warn``; any other change to ``context`` or ``result`` is lost."""
 
     def export(
         self, result: Result, problem: AllocationProblem, output_dir: Path, context: RunContext
