@@ -84,7 +84,7 @@ def test_the_cap_is_taken_of_the_time_with_the_drain_that_follows():
     2 % of the 203 cycles a user sees is 4, so 18 cycles count as fast as 14; without the drain, 14."""
     settings = TetraSettings()
     assert (settings.latency_cap(14), settings.latency_cap(14, 189)) == (14, 18)  # floor(207.06) - 189
-    assert _better((18, 1.0), (14, 2.0), settings, 189) and not _better((18, 1.0), (14, 2.0), settings)
+    assert _better((18, 1.0), (14, 2.0), settings, 189) and not _better((18, 1.0), (14, 2.0), settings, 0)
     assert not _better((19, 1.0), (14, 2.0), settings, 189)
 
 

@@ -288,7 +288,7 @@ def _group_stats(
     return stats
 
 
-def _better(a: tuple[int, float], b: tuple[int, float], settings: TetraSettings, drain: int = 0) -> bool:
+def _better(a: tuple[int, float], b: tuple[int, float], settings: TetraSettings, drain: int) -> bool:
     """Whether schedule ``a`` (latency, energy) beats ``b``: both within the latency tolerance of the
     shorter (with the ``drain`` that follows either), the lower energy (then the shorter); else the
     shorter."""

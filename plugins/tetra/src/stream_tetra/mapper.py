@@ -351,7 +351,8 @@ def halved_contractions(
     it) streaming its contraction (:func:`contraction_loop`) in twice the seed's tiles: a cost model may
     price a shorter reduction lower, and the next layer's inputs still arrive whole (stream-dse 2.1.1's
     fusemax, attention head: a projection whole 19.0 M pJ, in two halves 16.6 M; 6,971 -> 6,734 cycles).
-    None for a group with no member fed from inside it (:func:`_own_candidates` streams its contraction)."""
+    Empty for a group with no member fed from inside it (:func:`_own_candidates` streams its
+    contraction)."""
     members = [workload.node(n) for n in seed.nodes]
     compute = _compute_members(members, nodes, accelerator)
     produced = {n.output.tensor for n in members}

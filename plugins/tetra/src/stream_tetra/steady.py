@@ -119,7 +119,6 @@ class Share:
     delivery and, per stop level, the ring each of its cores keeps of what they read until their last
     use (on a core the serving readers use too, beside their own ring)."""
 
-    key: str
     node: str
     reads: list[Read]
     rings: dict[int, Ring]
@@ -617,7 +616,7 @@ class _Builder:
             empty = np.zeros(0, dtype=np.int64)
             y.modes.append(Mode(len(y.modes), 0, {}, empty, dst_cores=y_cores, needs=y_needs, served_by=x.key))
         rings = self._input_rings(xp, reads, levels)
-        x.shares[y.key] = Share(y.key, y.node, reads, rings, pieces)
+        x.shares[y.key] = Share(y.node, reads, rings, pieces)
         for r in reads:
             self._add_dep(r.node, x.key)
         return True

@@ -594,7 +594,8 @@ class _Scheduler:
         return min(plans, key=lambda p: (p.end, p.core))
 
     def _plan(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
-        """Where and when the tile would run on ``core``, without changing any state."""
+        """Where and when the tile would run on ``core``, without scheduling anything (it only forgets
+        resident copies no later tile can hold on, see :meth:`_held`)."""
         bookings: dict[LinkKey, _Bookings] = defaultdict(_Bookings)
         held: dict[int, _Produced] = {}  # position in ``needs`` -> the copy in memory serving it
         extended: list[_Buffer] = []  # closed copies this tile holds on
