@@ -782,17 +782,6 @@ class _Scheduler:
         """Whether link direction ``key`` is free over ``[start, start + duration)``."""
         return self.links[key].earliest(start, duration, bookings[key]) == start
 
-    def _reaches(self, record: TransferRecord, core: int) -> bool:
-        """Whether off-chip fetch ``record`` can write ``core`` too: its links include a link of every hop
-        from off-chip to ``core``, and they carry its bits there within its duration."""
-        branch = []
-        for hop in self._hops(self.offchip, core):
-            used = [link for link, _ in hop if link.id in record.links]
-            if not used:
-                return False
-            branch.append(used[0])
-        return self.acc.transfer_cycles(record.bits, tuple(branch), self.offchip, core) <= record.end - record.start
-
     def _cover(self, need: _Need, key: tuple[str, int], step: int, core: int) -> tuple[tuple[Box, ...], int]:
         """The boxes of ``need``'s tensor that tiles of ``step`` pinned to other memories, not yet
         scheduled, need where they overlap ``need``'s box, and the bits of the hull a fetch covering
@@ -984,7 +973,8 @@ class _Scheduler:
             hull = functools.reduce(_hull, boxes) if len(boxes) == len(readers) else None
             precision = max(bits // box_elements(box or tuple((0, n) for n in shape)) for _, box, bits, _ in readers)
             bits = _box_bits(hull, shape, precision)
-            if not self._reaches(record, core) or not self._room(memory, record.start, bits):
+            # the fetch writes ``core`` too only over links it takes already (no branch added)
+            if self._branch(record, core, defaultdict(_Bookings)) != () or not self._room(memory, record.start, bits):
                 continue
             self._share(index, core, bits, node)
             self._keep(
