@@ -86,6 +86,8 @@ def test_the_cap_is_taken_of_the_time_with_the_drain_that_follows():
     assert (settings.latency_cap(14), settings.latency_cap(14, 189)) == (14, 18)  # floor(207.06) - 189
     assert _better((18, 1.0), (14, 2.0), settings, 189) and not _better((18, 1.0), (14, 2.0), settings, 0)
     assert not _better((19, 1.0), (14, 2.0), settings, 189)
+    slack, rel = settings.latency_slack(189)  # the MILP's tolerance: 14 + 0.5 + 0.02 x 189 + 0.02 x 14
+    assert int(14 + slack + rel * 14) == settings.latency_cap(14, 189)
 
 
 @pytest.mark.parametrize("raw", ["-0.1", "inf", "nan", "five"])

@@ -411,13 +411,9 @@ class TetraModel:
                 if len(a.modes) > 1
             )
         )
+        slack, rel = self.settings.latency_slack(self.problem.drain(steady.group))
         levels = [
-            Objective(
-                latency,
-                name="latency",
-                abs_tol=0.5 + self.settings.latency_tolerance * self.problem.drain(steady.group),
-                rel_tol=self.settings.latency_tolerance,
-            ),
+            Objective(latency, name="latency", abs_tol=slack, rel_tol=rel),
             Objective(traffic, name="offchip_traffic", abs_tol=0.5),
             Objective(tiles, name="buffering", abs_tol=0.5),
         ]

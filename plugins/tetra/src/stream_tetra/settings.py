@@ -68,6 +68,11 @@ class TetraSettings:
         sees, ``shortest + after``."""
         return int((shortest + after) * (1 + self.latency_tolerance) + 1e-9) - after
 
+    def latency_slack(self, after: int = 0) -> tuple[float, float]:
+        """:meth:`latency_cap` as a solver's (absolute, relative) tolerance on the optimum: ``(1 + x)
+        (T + after) - after = T + x T + x after``, plus half a cycle for the solver's rounding."""
+        return 0.5 + self.latency_tolerance * after, self.latency_tolerance
+
     @classmethod
     def from_context(cls, context: RunContext) -> TetraSettings:
         problems: list[Problem] = []
