@@ -161,3 +161,31 @@ def test_set_values_are_read_by_the_bounded_yaml_reader(capsys):
     assert cli.main(["run", "--set", "onnx.dims=[1,", "-q"]) == 2
     assert "error: --set onnx.dims: invalid YAML: line 1, column 4" in capsys.readouterr().err
     assert cli._settings(["a.b=[1, 2]", "c.d=on", "e.f=3"]) == {"a.b": [1, 2], "c.d": True, "e.f": 3}
+
+
+def test_run_json_prints_the_summary_of_the_result(tmp_path, capsys):
+    """--json prints summary_dict of the run's result, the export stage's seconds included; read back
+    from summary.json when the summary exporter ran, computed when it did not."""
+    import stream_core
+    from stream_core import RunOptions
+    from stream_core.examples import example_paths
+    from stream_core.report import summary_dict
+
+    fast = ["--cost-model", "roofline", "--allocator", "greedy", "--mapper", "whole-layer", "--no-cache"]
+    for exporters in ([], ["--export", "mapping-yaml"]):
+        out = tmp_path / f"run{len(exporters)}"
+        assert cli.main(["run", "-q", "--json", "-o", str(out), *fast, *exporters]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert list(printed["stats"]["stage_seconds"]) == ["parse", "map", "cost", "allocate", "export"]
+        assert (out / "summary.json").exists() == (not exporters)
+    written = json.loads((tmp_path / "run0" / "summary.json").read_text())
+    assert list(written["stats"]["stage_seconds"]) == ["parse", "map", "cost", "allocate"]
+
+    plugins = make_plugins()
+    options = RunOptions(cost_model="roofline", allocator="greedy", mapper="whole-layer", use_cache=False)
+    for exporters in (None, ["mapping-yaml"]):
+        outcome = stream_core.run(
+            *example_paths(), options=options, plugins=plugins, output=tmp_path / f"api{exporters}", exporters=exporters
+        )
+        expected = summary_dict(outcome.result, outcome.problem.accelerator)
+        assert json.dumps(cli.printed_summary(outcome, plugins)) == json.dumps(expected)

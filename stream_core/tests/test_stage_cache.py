@@ -12,8 +12,9 @@ import pytest
 import stream_core
 from stream_core import RunOptions
 from stream_core.examples import example_paths
+from stream_core.ir.result import GroupRecord, Result, TileRecord, Totals, TransferRecord
 from stream_core.report import summary_dict
-from stream_core.stage_cache import MAGIC, StageCache, Unkeyable, cached, code_stamp, content_key
+from stream_core.stage_cache import FORMAT_VERSION, StageCache, Unkeyable, cached, code_stamp, content_key
 from stream_core.testing import make_plugins
 
 FAST = {"cost_model": "roofline", "allocator": "greedy", "mapper": "whole-layer"}
@@ -60,18 +61,57 @@ def test_cached_computes_once_and_unkeyable_is_not_stored(tmp_path):
     [
         lambda data: data[: len(data) // 2],  # truncated pickle
         lambda data: b"garbage",  # not an entry at all
-        lambda data: data.replace(b'"format": 1', b'"format": 0'),  # another format version
-        lambda data: MAGIC + b'{"format": 1, "key": "someone-else"}\n' + data.split(b"\n", 2)[2],
+        lambda data: data.replace(f'"format": {FORMAT_VERSION}'.encode(), b'"format": 0'),  # another format version
+        lambda data: data.replace(b'"key": "ab12"', b'"key": "someone-else"'),
+        lambda data: data.replace(b"answer", b"answex"),  # a payload that still loads, but not the one stored
     ],
 )
 def test_damaged_or_foreign_entries_are_ignored_and_removed(tmp_path, damage):
     cache = StageCache(tmp_path, "demo")
-    cache.put("ab12", {"answer": 42})
-    assert cache.get("ab12") == {"answer": 42}
+    cache.put("ab12", {"answer": 42, "pi": 3.14159})
+    assert cache.get("ab12") == {"answer": 42, "pi": 3.14159}
     path = tmp_path / "stages" / "demo" / "ab" / "ab12.pkl"
     path.write_bytes(damage(path.read_bytes()))
     assert cache.get("ab12") is None
     assert not path.exists()
+
+
+def _result(tiles: int) -> Result:
+    return Result(
+        workload="w",
+        accelerator="a",
+        tiles=[TileRecord(f"n{i % 3}", i, i % 2, 10 * i, 10 * i + 7, 0.5 * i, "roofline") for i in range(tiles)],
+        transfers=[
+            TransferRecord("t", 0, 1, [4, 5], 3, 9, 64, 1.25),
+            TransferRecord("u", 1, 2, (), 9, 9, 0, 0.0, reason="spill"),
+        ],
+        memory={0: ((0, 8), (7, 0))},
+        groups=[GroupRecord("g", 0, 20, "greedy", {"nodes": 3})],
+        totals=Totals(20, 1.5, 2.0, 0.25, {0: 0.5, 1: 0.25}),
+        stats={"seconds": 0.1},
+        warnings=("a warning",),
+    )
+
+
+def test_a_result_goes_through_the_cache_whole(tmp_path):
+    cache = StageCache(tmp_path, "allocation")
+    for tiles in (0, 5):
+        result = _result(tiles)
+        cache.put(f"cd{tiles}", (result, ["w"]))
+        loaded, warnings = cache.get(f"cd{tiles}")
+        assert (loaded, warnings) == (result, ["w"])
+        assert [attrs.astuple(t) for t in loaded.tiles] == [attrs.astuple(t) for t in result.tiles]
+        assert [t.links for t in loaded.transfers] == [(4, 5), ()]
+        assert [t.duration for t in loaded.tiles] == [7] * tiles
+        assert {hash(t) for t in loaded.tiles} == {hash(t) for t in result.tiles}
+
+
+def test_a_result_whose_columns_do_not_fit_is_refused():
+    rebuild, (fields,) = _result(3).__reduce__()
+    assert rebuild(dict(fields)) == _result(3)
+    for columns in (fields["tiles"][:-1], [*fields["tiles"][:-1], ["n0", "n1"]]):  # a field missing, one short
+        with pytest.raises(ValueError):
+            rebuild({**fields, "tiles": columns})
 
 
 def test_in_process_plugins_disable_the_stage_cache():
