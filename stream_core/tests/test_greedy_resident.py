@@ -82,10 +82,11 @@ def test_memory_pressure_drops_the_kept_box_and_its_reader_fetches_again(toy_plu
     assert max(bits for _, bits in result.memory[0]) <= 160
 
 
-def test_a_box_not_inside_what_the_core_holds_is_fetched_as_before(toy_plugins, toy_hardware):
+def test_a_box_not_inside_what_the_core_holds_fetches_only_what_it_lacks(toy_plugins, toy_hardware):
     """A reads only x[0:4] (its 4 elements): [0,4), A [4,5), B [5,6). D's x[2:6] is not inside it, so
-    D fetches its own box, prefetched once B starts: [5,9), D [9,10); w back [10,14). Nothing is kept
-    past A."""
+    nothing is kept for D past A; but x[0,4), closed when A ends (5), is still there when D's prefetch
+    starts (B's start, 5): D holds it on and fetches only x[4,6) (16 bits) [5,7), D [7,8); w back
+    [8,12). (Before greedy fetched the missing part alone, D fetched x[2,6) whole: [5,9), D [9,10).)"""
     nodes = [
         elementwise("A", "Relu", [("x", 0)], "y", 4),
         elementwise("B", "Relu", [("y", 0)], "z", 4),
@@ -93,13 +94,13 @@ def test_a_box_not_inside_what_the_core_holds_is_fetched_as_before(toy_plugins, 
     ]
     sizes = {"x": 8, "y": 4, "z": 4, "w": 4}
     result, tiles, transfers = schedule(toy_plugins, toy_hardware, nodes, sizes, ["x"], ["w"], {"A": 0, "B": 0, "D": 0})
-    assert tiles == [("A", 0, 4, 5), ("B", 0, 5, 6), ("D", 0, 9, 10)]
+    assert tiles == [("A", 0, 4, 5), ("B", 0, 5, 6), ("D", 0, 7, 8)]
     assert transfers == [
         ("x", 0, 0, 4, 32, "operand"),
-        ("x", 0, 5, 9, 32, "operand"),
-        ("w", 1, 10, 14, 32, "writeback"),
+        ("x", 0, 5, 7, 16, "operand"),
+        ("w", 1, 8, 12, 32, "writeback"),
     ]
-    assert result.totals.memory_energy_pj == pytest.approx(3 * 32 * 1.1)
+    assert result.totals.memory_energy_pj == pytest.approx((32 + 16 + 32) * 1.1)
 
 
 def test_a_fetch_is_delivered_to_a_later_reader_on_another_core(toy_plugins, toy_hardware):

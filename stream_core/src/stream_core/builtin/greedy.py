@@ -31,6 +31,10 @@ Per fused group (groups run one after the other):
   inside it, if they have room from its start (every buffer held there after it counted as held at
   once); each keeps the hull of its readers' boxes. A kept box is the first thing dropped when a
   memory runs short (its readers then fetch their own again).
+* A tile whose box of an off-chip tensor overlaps boxes its memory holds (kept, or closed no earlier
+  than its prefetch start) so that what they lack of it is one box (a sliding window one column on)
+  fetches only that box and reads the copies held on (:func:`_missing`), unless fetching the whole
+  box ends sooner or the copies and the part do not fit.
 * Memory capacity is respected: each top memory (one per group of cores sharing it) holds the
   inputs of its cores' running tiles and the outputs not yet consumed. Inputs are fetched at the
   earliest when the previous tile on the same core starts (double buffering: one tile runs while
@@ -380,6 +384,7 @@ class _Plan:
     # if any, and the boxes of other tiles a new fetch covers
     spills: list[tuple[Hashable, TransferRecord | None, int]]  # victim, its write-back if any, when it leaves
     held: list[_Produced]  # copies of off-chip boxes already in the memory that the tile reads
+    windowed: bool  # it fetches only the part of some box its memory lacks
 
 
 class GreedyAllocator:
@@ -590,14 +595,30 @@ class _Scheduler:
             raise InfeasibleError(
                 f"node {name!r} has no feasible core among {self.problem.tilings[name].mapping.cores}"
             )
-        plans = [self._plan(name, tile, core, needs, produced, floor) for core in candidates]
+        plans = [self._plan_on(name, tile, core, needs, produced, floor) for core in candidates]
         return min(plans, key=lambda p: (p.end, p.core))
 
-    def _plan(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
+    def _plan_on(self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int) -> _Plan:
+        """The plan on ``core`` fetching only what its memory lacks of boxes it partly holds, unless
+        fetching them whole ends sooner, or the copies held on and the parts do not fit."""
+        try:
+            plan = self._plan(name, tile, core, needs, produced, floor, window=True)
+        except InfeasibleError:
+            return self._plan(name, tile, core, needs, produced, floor, window=False)
+        if not plan.windowed:
+            return plan
+        whole = self._plan(name, tile, core, needs, produced, floor, window=False)
+        return whole if whole.end < plan.end else plan
+
+    def _plan(
+        self, name: str, tile: TileSpec, core: int, needs: list[_Need], produced: dict, floor: int, window: bool
+    ) -> _Plan:
         """Where and when the tile would run on ``core``, without scheduling anything (it only forgets
-        resident copies no later tile can hold on, see :meth:`_held`)."""
+        resident copies no later tile can hold on, see :meth:`_held`); with ``window``, fetching only the
+        part of a box its memory lacks."""
         bookings: dict[LinkKey, _Bookings] = defaultdict(_Bookings)
-        held: dict[int, _Produced] = {}  # position in ``needs`` -> the copy in memory serving it
+        held: dict[int, tuple[_Produced, ...]] = {}  # position in ``needs`` -> the copies in memory serving it
+        rest: dict[int, _Need] = {}  # position in ``needs`` -> the part of a partly held box to fetch
         extended: list[_Buffer] = []  # closed copies this tile holds on
         fetch_bits = self._output_bits(name, tile)
         kept: dict[Hashable, int] = defaultdict(int)  # same-memory producer or copy -> bits this tile reads of it
@@ -605,16 +626,19 @@ class _Scheduler:
         prefetch_from = max(floor, self.last_start[core])
         for position, need in enumerate(needs):
             if need.producer is None:
-                copy = self._held(core, need, prefetch_from)
-                if copy is None:
-                    fetch_bits += need.bits
-                    continue
-                held[position] = copy
-                buffer = copy.buffer
-                if buffer is None or buffer.end is None:
-                    kept[copy.key] += need.bits
-                elif buffer not in extended:
-                    extended.append(buffer)
+                copies, missing = self._held(core, need, prefetch_from, window)
+                if missing is not None:
+                    fetch_bits += missing.bits
+                    if not copies:
+                        continue
+                    rest[position] = missing
+                held[position] = copies
+                for copy in copies:  # read of them: at most what the tile does not fetch
+                    buffer = copy.buffer
+                    if buffer is None or buffer.end is None:
+                        kept[copy.key] += need.bits - (0 if missing is None else missing.bits)
+                    elif buffer not in extended:
+                        extended.append(buffer)
                 continue
             info = produced[need.producer]
             if info.buffer is not None and self.memory_of[info.core] == memory:
@@ -637,14 +661,17 @@ class _Scheduler:
                 spilled_at[victim] = record.end
             memory_floor = max(memory_floor, spilled_at[victim])
         arrivals = [floor, self.core_free[core], memory_floor]
+        served = {p: copies for p, copies in held.items() if all(c.key not in spilled_at for c in copies)}
         incoming: list[tuple[int, int, _Need]] = []  # (ready time, source core, need)
         for position, need in enumerate(needs):
             if need.producer is None:
-                copy = held.get(position)
-                if copy is None or copy.key in spilled_at:
+                reading = served.get(position)
+                if reading is None:
                     incoming.append((floor, self.offchip, need))
-                else:
-                    arrivals.append(copy.ready)
+                    continue
+                arrivals.extend(copy.ready for copy in reading)
+                if position in rest:
+                    incoming.append((floor, self.offchip, rest[position]))
                 continue
             info = produced[need.producer]
             if need.producer in spilled_at:
@@ -679,8 +706,9 @@ class _Scheduler:
             arrivals.append(record.end)
         start = max(arrivals)
         latency = self.problem.costs.get(name, core, tile.shape).latency
-        used = [copy for copy in dict.fromkeys(held.values()) if copy.key not in spilled_at]
-        return _Plan(core, start, start + latency, bookings, fetched, spills, used)
+        used = list(dict.fromkeys(copy for copies in served.values() for copy in copies))
+        windowed = any(position in served for position in rest)
+        return _Plan(core, start, start + latency, bookings, fetched, spills, used, windowed)
 
     def _route(
         self,
@@ -935,13 +963,18 @@ class _Scheduler:
             self.awaited[reader].append(copy)
         self._maybe_release(copy)
 
-    def _held(self, core: int, need: _Need, prefetch_from: int) -> _Produced | None:
-        """A copy in ``core``'s memory of a box holding ``need``'s: one kept open, or one closed not before
-        ``prefetch_from`` (by a tile on ``core`` or on a core sharing its memory), which the tile holds on."""
+    def _held(
+        self, core: int, need: _Need, prefetch_from: int, window: bool
+    ) -> tuple[tuple[_Produced, ...], _Need | None]:
+        """The copies in ``core``'s memory the tile reads for ``need`` (each kept open, or closed not before
+        ``prefetch_from`` by a tile on ``core`` or on a core sharing its memory, which the tile holds on),
+        and what it still fetches (``None``: nothing): a copy of a box holding ``need``'s, else (with
+        ``window``) copies each leaving one box of it to fetch (:func:`_missing`), the smallest left first,
+        until one holds what is left; else no copy and ``need`` itself."""
         memory = self.memory_of[core]
         copies = self.resident.get((memory, need.tensor))
         if not copies:
-            return None
+            return (), need
         # a closed copy ending before every sharing core's last start can never be held on again
         horizon = min(self.last_start[c] for c in self.sharers.get(memory, (core,)))
         copies[:] = [
@@ -949,11 +982,27 @@ class _Scheduler:
             for box, copy in copies
             if copy.buffer is not None and (copy.buffer.end is None or copy.buffer.end >= horizon)
         ]
-        for box, copy in copies:
-            end = copy.buffer.end if copy.buffer is not None else None
-            if _contains(box, need.box) and (end is None or end >= prefetch_from):
-                return copy
-        return None
+        usable = [
+            (box, copy)
+            for box, copy in copies
+            if copy.buffer is not None and (copy.buffer.end is None or copy.buffer.end >= prefetch_from)
+        ]
+        used: list[_Produced] = []
+        left = need.box
+        while True:
+            holding = next((copy for box, copy in usable if _contains(box, left)), None)
+            if holding is not None:
+                return (*used, holding), None
+            if not window or left is None:
+                break
+            parts = [(part, copy) for box, copy in usable if (part := _missing(box, left)) is not None]
+            if not parts:
+                break
+            left, copy = min(parts, key=lambda found: box_elements(found[0]))
+            used.append(copy)
+        if not used or need.box is None or left is None:
+            return (), need
+        return tuple(used), _Need(need.tensor, need.bits // box_elements(need.box) * box_elements(left), None, left)
 
     def _deliver(self, index: int, need: _Need, covered: tuple[Box, ...], produced: dict) -> None:
         """Fetch ``index`` (of ``need``'s box and the ``covered`` ones) writes other memories too, where
@@ -1109,6 +1158,27 @@ def _contains(outer: Box | None, inner: Box | None) -> bool:
     if inner is None:
         return False
     return all(lo1 <= lo2 and hi2 <= hi1 for (lo1, hi1), (lo2, hi2) in zip(outer, inner, strict=True))
+
+
+def _missing(held: Box | None, need: Box | None) -> Box | None:
+    """The part of box ``need`` that box ``held`` lacks, when it is one box: ``held`` spans ``need`` on
+    every axis but one and, on that one, overlaps it from one end (a sliding window); else ``None``."""
+    if held is None or need is None:
+        return None
+    short = [
+        axis for axis, ((lo1, hi1), (lo2, hi2)) in enumerate(zip(held, need, strict=True)) if lo2 < lo1 or hi1 < hi2
+    ]
+    if len(short) != 1:
+        return None
+    axis = short[0]
+    (lo1, hi1), (lo2, hi2) = held[axis], need[axis]
+    if lo1 <= lo2 < hi1 < hi2:
+        part = (hi1, hi2)
+    elif lo2 < lo1 < hi2 <= hi1:
+        part = (lo2, lo1)
+    else:
+        return None
+    return (*need[:axis], part, *need[axis + 1 :])
 
 
 def _hull(a: Box, b: Box) -> Box:
