@@ -16,12 +16,17 @@ files are the parity bench's::
     python bench/speed/bench_speed.py --only 2.1.1/examples/tpu_like_quad_core/2conv
     python bench/speed/bench_speed.py --only '2.1.1/examples/*'      # every 2.1.1 example pair
     python bench/speed/bench_speed.py --only '*/aie_gemm_256x8192x2048' --warm 5
+    python bench/speed/bench_speed.py --only '*/aie_gemm_256x8192x2048' --warm 5 --src /tmp/before  # another tree
+
+``--src TREE`` runs TREE's package sources instead of this checkout's (as ``same_results.py`` does),
+so a change is timed against, say, ``git archive`` of the commit before it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -32,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "parity"))
 
 from matrix import Pair, pairs_of_set, select  # noqa: E402
+from same_results import source_path  # noqa: E402
 from sideenv import STREAM_VERSION, python_of  # noqa: E402
 from sides import first_error_line, run_process  # noqa: E402
 
@@ -47,6 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cli", type=Path, default=Path(sys.executable).parent / "stream", help="our CLI")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--warm", type=int, default=1, metavar="N", help="warm runs per pair; the median is shown")
+    parser.add_argument("--src", type=Path, metavar="TREE", help="time this source tree's packages (PYTHONPATH)")
     return parser.parse_args(argv)
 
 
@@ -109,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     if root is None or not python_of(args.stream_venv).exists():
         print(f"no stream-dse {STREAM_VERSION} environment at {args.stream_venv}: its example inputs are needed")
         return 2
+    if args.src is not None:
+        os.environ["PYTHONPATH"] = source_path(args.src)
     pairs = select(pairs_of_set(STREAM_VERSION, root), args.only)
     columns = " ".join((*STAGES, "other"))
     print(f"{'pair':<52} {'cold s':>7} {'warm s':>7} {'S cold':>7} {'O/S':>6}  same  cold / warm seconds ({columns})")
