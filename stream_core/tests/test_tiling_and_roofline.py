@@ -73,20 +73,15 @@ def test_operand_box_of_a_conv_tile_is_clipped_window():
     assert operand_box(x, ranges, TensorSpec("x", (1, 8, 8, 8), "int8")) == ((0, 1), (0, 8), (1, 5), (0, 8))
 
 
+def _mac_core(**extra) -> Core:
+    """16 MACs per cycle at 0.5 pJ, 64-bit ports, 0.1 pJ per bit read and 0.2 written."""
+    summary = dict(memory_bits=10**6, read_bandwidth=64, write_bandwidth=64, peak_macs_per_cycle=16)
+    energies = dict(mac_energy_pj=0.5, read_energy_pj_per_bit=0.1, write_energy_pj_per_bit=0.2)
+    return Core(0, "toy.compute", _Desc(**summary, **energies, **extra))
+
+
 def test_roofline_mac_op_is_compute_bound():
-    core = Core(
-        0,
-        "toy.compute",
-        _Desc(
-            memory_bits=10**6,
-            read_bandwidth=64,
-            write_bandwidth=64,
-            peak_macs_per_cycle=16,
-            mac_energy_pj=0.5,
-            read_energy_pj_per_bit=0.1,
-            write_energy_pj_per_bit=0.2,
-        ),
-    )
+    core = _mac_core()
     node = matmul(8, 8, 8).node("mm")  # 512 MACs; reads 2*64*8 = 1024 bits, writes 512 bits
     result = roofline_cost(CostRequest(node, core))
     assert result.latency == 32 and result.ideal_cycles == 32  # max(512/16, 1024/64=16, 512/64=8)
@@ -97,20 +92,7 @@ def test_roofline_mac_op_is_compute_bound():
 def test_roofline_prices_each_operand_at_its_memory():
     """Weights kept in a memory read at 0.05 pJ/bit: 512 weight bits x 0.05 + 512 input bits x 0.1 +
     512 output bits x 0.2 (the default price) + 512 MACs x 0.5."""
-    core = Core(
-        0,
-        "toy.compute",
-        _Desc(
-            memory_bits=10**6,
-            read_bandwidth=64,
-            write_bandwidth=64,
-            peak_macs_per_cycle=16,
-            mac_energy_pj=0.5,
-            read_energy_pj_per_bit=0.1,
-            write_energy_pj_per_bit=0.2,
-            operand_energies=(("weight", 0.05, 0.07),),
-        ),
-    )
+    core = _mac_core(operand_energies=(("weight", 0.05, 0.07),))
     result = roofline_cost(CostRequest(matmul(8, 8, 8).node("mm"), core))
     assert result.energy_pj == 512 * 0.5 + 512 * 0.1 + 512 * 0.05 + 512 * 0.2
 
