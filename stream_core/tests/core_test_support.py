@@ -24,3 +24,20 @@ TOY_COMPUTE = {
     "call_overhead": 0,
 }
 TOY_DRAM = {"name": "dram", "type": "toy.offchip", "memory_bits": 10**9, "bandwidth": 8, "bit_energy": 1.0}
+
+
+class GoodExporter:
+    """Writes good.txt with the run's latency."""
+
+    def export(self, result, problem, output_dir, context):
+        path = output_dir / "good.txt"
+        path.write_text(f"latency {result.totals.latency}")
+        return [path]
+
+
+class FailingExporter:
+    """Writes half of bad.csv, then raises (as an exporter with a formatting bug would)."""
+
+    def export(self, result, problem, output_dir, context):
+        (output_dir / "bad.csv").write_text("node,lat")
+        raise TypeError("unsupported format string passed to NoneType.__format__")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from core_test_support import FailingExporter, GoodExporter
 
 from stream_core import hookimpl, pipeline
 from stream_core.context import RunContext
@@ -170,8 +171,8 @@ class _Exporters:
 
     @hookimpl
     def stream_register_exporters(self):
-        yield ExporterRecord(name="good", factory=lambda: _Good())
-        yield ExporterRecord(name="bad", factory=lambda: _Bad())
+        yield ExporterRecord(name="good", factory=GoodExporter)
+        yield ExporterRecord(name="bad", factory=FailingExporter)
         yield ExporterRecord(name="warns", factory=lambda: _Warns())
         for me, other in (("left", "right"), ("right", "left")):
             yield self._meets(me, other, raises=False)
@@ -179,19 +180,6 @@ class _Exporters:
 
     def _meets(self, me: str, other: str, raises: bool) -> ExporterRecord:
         return ExporterRecord(name=me, factory=lambda: _Meets(self.marks, me, other, raises))
-
-
-class _Good:
-    def export(self, result, problem, output_dir, context):
-        path = output_dir / "good.txt"
-        path.write_text(f"latency {result.totals.latency}")
-        return [path]
-
-
-class _Bad:
-    def export(self, result, problem, output_dir, context):
-        (output_dir / "bad.csv").write_text("node,lat")
-        raise TypeError("unsupported format string passed to NoneType.__format__")
 
 
 class _Warns:

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from core_test_support import FailingExporter, GoodExporter
 
 from stream_core import hookimpl
 from stream_core.errors import InputError, UnknownPluginError
@@ -86,21 +87,8 @@ class _Exporters:
 
     @hookimpl
     def stream_register_exporters(self):
-        yield ExporterRecord(name="good", factory=lambda: _Good(), default_enabled=True)
-        yield ExporterRecord(name="bad", factory=lambda: _Bad())
-
-
-class _Good:
-    def export(self, result, problem, output_dir, context):
-        path = output_dir / "good.txt"
-        path.write_text(f"latency {result.totals.latency}")
-        return [path]
-
-
-class _Bad:
-    def export(self, result, problem, output_dir, context):
-        (output_dir / "bad.csv").write_text("node,lat")
-        raise TypeError("unsupported format string passed to NoneType.__format__")
+        yield ExporterRecord(name="good", factory=GoodExporter, default_enabled=True)
+        yield ExporterRecord(name="bad", factory=FailingExporter)
 
 
 @pytest.fixture
