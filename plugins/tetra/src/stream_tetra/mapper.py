@@ -290,10 +290,11 @@ def pinned_candidates(
 ) -> list[Candidate]:
     """The group with its nodes the allocator places (one part, several candidate cores) all pinned to
     one core, for each core every one of them may use; none unless a tensor from outside the group
-    has several readers in it, one of them such a node. TETRA fetches a tensor once only for readers
-    pinned to the same cores (:mod:`stream_tetra.steady`): left open, each reader fetches its own
-    (stream-dse 1.13.14's fusemax, ResNet basic block: Conv1 and Add1 both read the input; 210 cycles
-    open, 188 on core 0, Stream 200)."""
+    has several readers in it, one of them such a node. Left open, the readers' fetch is shared only
+    through the MILP's shared and served modes (:mod:`stream_tetra.steady`), which the heuristic
+    allocation and the slot order fixed before the solve do not see; pinned, they share one fetch
+    from the start (stream-dse 1.13.14's fusemax, ResNet basic block: Conv1 and Add1 both read the
+    input; 210 cycles open, 188 on core 0, Stream 200, before shared modes existed)."""
     members = [workload.node(n) for n in seed.nodes]
     own = {n.name: nodes[n.name] for n in members}
     lone = [n.name for n in members if own[n.name].parts == 1 and len(own[n.name].cores) > 1]
