@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import attrs
 import pytest
 from stream_zigzag import runner
@@ -190,13 +192,18 @@ def test_a_failed_spatial_mapping_pass_is_a_search_fallback(zz_plugins, monkeypa
     [plain] = model(zz_plugins).cost([request], context(zz_plugins, lpf_limit=2, jobs=1))
     run = runner._run
 
-    def mixed_fails(accelerator, spec, settings, mix):
+    def mixed_fails(accelerator, spec, settings, mix, candidates):
         if mix:
             raise KeyError("mixed mapping")
-        return run(accelerator, spec, settings, mix)
+        return run(accelerator, spec, settings, mix, candidates)
 
     monkeypatch.setattr(runner, "_run", mixed_fails)
-    monkeypatch.setattr(runner, "_array_fill", lambda accelerator, spec, mix: 2.0 if mix else 1.0)
+    candidates = runner._spatial_candidates
+
+    def mixed_fills_more(accelerator, spec, settings, mix):  # more units busy than the array has
+        return [SimpleNamespace(hw_utilization=257.0)] if mix else candidates(accelerator, spec, settings, mix)
+
+    monkeypatch.setattr(runner, "_spatial_candidates", mixed_fills_more)
     [result] = model(zz_plugins).cost([request], context(zz_plugins, lpf_limit=2, jobs=1))
     assert (result.latency, result.energy_pj) == (plain.latency, plain.energy_pj)
     assert plain.detail("search_fallback") is None

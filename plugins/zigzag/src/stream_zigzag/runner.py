@@ -5,7 +5,9 @@ MinimalLatency -> TemporalMappingGenerator (LOMA) -> CostModel. As stream-dse 2.
 runs with spatial mappings that unroll one loop per array dimension; when mappings unrolling several loops on
 one array dimension fill more of the array (or the first run failed), it runs once more with those, and the
 answer with fewer cycles without the systolic drain wins (a failed second run keeps the first); an op taking several
-cycles per operation has that answer re-evaluated with ZigZag's ``cycles_per_op``. No files are
+cycles per operation has that answer re-evaluated with ZigZag's ``cycles_per_op``. Each pass enumerates its spatial
+mappings once (ZigZag's generator, the costliest part of a small layer's search): the array-fill comparison reads
+the best of them and the search stage is given the same list. No files are
 written; ZigZag's loggers are kept off the console and their warnings are returned with the result; no progress bar.
 ZigZag accelerators are built once per core fingerprint per process.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Generator
 from typing import Any, cast
 
 from zigzag.cost_model.cost_model import CostModelEvaluation
@@ -44,13 +47,28 @@ from zigzag.workload.layer_node import LayerNode, LayerNodeAttributes, MappingAt
 
 from stream_zigzag.translate import LayerSpec
 
+
+class _GivenSpatialMappings(SpatialMappingGeneratorStage):
+    """ZigZag's spatial-mapping stage yielding the mappings :func:`_spatial_candidates` generated, so each pass
+    enumerates the array's unrollings once, for the array-fill comparison and the search alike."""
+
+    def __init__(
+        self, list_of_callables: list[StageCallable], *, spatial_candidates: list[SpatialMapping], **kwargs: Any
+    ):
+        super().__init__(list_of_callables, **kwargs)
+        self.candidates = spatial_candidates
+
+    def generate_spatial_mappings(self) -> Generator[SpatialMapping, None, None]:
+        yield from self.candidates
+
+
 #: ZigZag's stage classes, cast to what its stages take: its ``StageCallable`` protocol does not admit the
 #: classes themselves (their constructors have required keyword-only arguments).
 STAGES = cast(
     list[StageCallable],
     [
         MinimalLatencyStage,
-        SpatialMappingGeneratorStage,
+        _GivenSpatialMappings,
         MinimalLatencyStage,
         TemporalMappingGeneratorStage,
         CostModelStage,
@@ -130,13 +148,16 @@ def evaluate(fingerprint: str, spec: LayerSpec, settings: tuple[int, str, int]) 
     _capture.messages.clear()
     started = time.perf_counter()
     cmes: list[Any] = []
+    fills: dict[bool, float] = {}
     failure: dict[str, Any] = {}
     for mix in (False, True):
         try:
             accelerator = _accelerator(fingerprint)
-            if mix and cmes and _array_fill(accelerator, spec, True) <= _array_fill(accelerator, spec, False):
+            candidates = _spatial_candidates(accelerator, spec, settings, mix)
+            fills[mix] = float(candidates[0].hw_utilization)  # read before the search, which may alter them
+            if mix and cmes and fills[True] <= fills[False]:
                 break
-            cmes.append(_run(accelerator, spec, settings, mix))
+            cmes.append(_run(accelerator, spec, settings, mix, candidates))
         except TOO_SMALL as exc:
             failure = failure or {"status": "too_small", "message": type(exc).__name__, "mix": mix}
         except Exception as exc:  # ZigZag's own failures (assertions, key errors) are reported, not fatal
@@ -153,9 +174,29 @@ def evaluate(fingerprint: str, spec: LayerSpec, settings: tuple[int, str, int]) 
     return outcome
 
 
-def _run(accelerator: Accelerator, spec: LayerSpec, settings: tuple[int, str, int], mix: bool) -> Any:
-    """ZigZag's best evaluation of ``spec``, its spatial mappings unrolling several loops per array dimension if
-    ``mix``."""
+def _spatial_candidates(
+    accelerator: Accelerator, spec: LayerSpec, settings: tuple[int, str, int], mix: bool
+) -> list[SpatialMapping]:
+    """The spatial mappings ZigZag's generator stage yields in one pass, best first (ranked by the array units
+    they keep busy), each unrolling several loops per array dimension if ``mix``."""
+    stage = SpatialMappingGeneratorStage(
+        STAGES[-1:],  # not run: only the generator is called
+        accelerator=accelerator,
+        layer=_layer(spec),
+        enable_mix_spatial_mapping_generation=mix,
+        nb_mappings_generated=settings[2],
+    )
+    return list(stage.generate_spatial_mappings())
+
+
+def _run(
+    accelerator: Accelerator,
+    spec: LayerSpec,
+    settings: tuple[int, str, int],
+    mix: bool,
+    candidates: list[SpatialMapping],
+) -> Any:
+    """ZigZag's best evaluation of ``spec`` over one pass's spatial mappings ``candidates``."""
     lpf_limit, temporal_mapping, spatial_mappings = settings
     stage = MainStage(
         list(STAGES),
@@ -166,6 +207,7 @@ def _run(accelerator: Accelerator, spec: LayerSpec, settings: tuple[int, str, in
         nb_mappings_generated=spatial_mappings,
         temporal_mapping_type=TemporalMappingType(temporal_mapping),
         enable_mix_spatial_mapping_generation=mix,
+        spatial_candidates=candidates,
     )
     return stage.run()[0][0]
 
@@ -184,18 +226,6 @@ def _with_cycles_per_op(cme: CostModelEvaluation, spec: LayerSpec) -> CostModelE
         access_same_data_considered_as_no_access=cme.access_same_data_considered_as_no_access,
         cycles_per_op=spec.cycles_per_op,
     )
-
-
-def _array_fill(accelerator: Accelerator, spec: LayerSpec, mix: bool) -> float:
-    """The array units the best spatial mapping of either kind keeps busy, found without costing it."""
-    stage = SpatialMappingGeneratorStage(
-        cast(list[StageCallable], [CostModelStage]),  # as STAGES
-        accelerator=accelerator,
-        layer=_layer(spec),
-        enable_mix_spatial_mapping_generation=mix,
-        nb_mappings_generated=1,
-    )
-    return float(next(stage.generate_spatial_mappings()).hw_utilization)
 
 
 def _extract(cme: Any, accelerator: Accelerator, seconds: float) -> dict[str, Any]:
