@@ -134,7 +134,7 @@ class Scorer:
         self.workload, self.accelerator, self.base = workload, accelerator, dict(base)
         self.time_limit = min(context.options.solve_seconds, SEARCH_TIME_LIMIT)
         options = attrs.evolve(context.options, time_limit=self.time_limit)
-        self.context = _Quiet(context.plugins, options, Progress(), [], context.accelerator)
+        self.context = _Quiet(context.plugins, options, Progress(), [], context.accelerator, costs=context.costs)
         registry = context.plugins.registry("allocators")
         record = registry.get(context.options.allocator) if context.options.allocator else registry.default()
         self.allocator = record.name if record is not None else None
@@ -221,7 +221,8 @@ def stopped(groups: Iterable[GroupRecord]) -> bool:
 
 
 class _Quiet(RunContext):
-    """A candidate's run context: its warnings are not the run's, so they are neither kept nor logged."""
+    """A candidate's run context: its warnings are not the run's, so they are neither kept nor logged; its cost
+    answers are the run's (``RunContext.costs``)."""
 
     def warn(self, message: str) -> None:
         pass
