@@ -6,8 +6,8 @@ runs with spatial mappings that unroll one loop per array dimension; when mappin
 one array dimension fill more of the array (or the first run failed), it runs once more with those, and the
 answer with fewer cycles without the systolic drain wins (a failed second run keeps the first); an op taking several
 cycles per operation has that answer re-evaluated with ZigZag's ``cycles_per_op``. Each pass enumerates its spatial
-mappings once (ZigZag's generator, the costliest part of a small layer's search): the array-fill comparison reads
-the best of them and the search stage is given the same list. No files are
+mappings once (ZigZag's generator, its ranking done on plain numbers by :mod:`stream_zigzag.spatial`): the
+array-fill comparison reads the best of them and the search stage is given the same list. No files are
 written; ZigZag's loggers are kept off the console and their warnings are returned with the result; no progress bar.
 ZigZag accelerators are built once per core fingerprint per process.
 """
@@ -45,6 +45,7 @@ from zigzag.workload.layer_attributes import (
 )
 from zigzag.workload.layer_node import LayerNode, LayerNodeAttributes, MappingAttributes
 
+from stream_zigzag.spatial import RankedSpatialMappings
 from stream_zigzag.translate import LayerSpec
 
 
@@ -179,7 +180,7 @@ def _spatial_candidates(
 ) -> list[SpatialMapping]:
     """The spatial mappings ZigZag's generator stage yields in one pass, best first (ranked by the array units
     they keep busy), each unrolling several loops per array dimension if ``mix``."""
-    stage = SpatialMappingGeneratorStage(
+    stage = RankedSpatialMappings(
         STAGES[-1:],  # not run: only the generator is called
         accelerator=accelerator,
         layer=_layer(spec),
