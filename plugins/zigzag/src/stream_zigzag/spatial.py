@@ -125,7 +125,7 @@ def best_combinations(
     found = []
     for *_, positions in kept:
         candidate = template.copy()
-        for oa, depth, position in zip(to_fill, range(len(to_fill)), positions, strict=True):
+        for depth, (oa, position) in enumerate(zip(to_fill, positions, strict=True)):
             candidate[oa] = numbered[depth][position][1]
         found.append(candidate)
     return found
