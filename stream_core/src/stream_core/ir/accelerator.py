@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-if TYPE_CHECKING:  # networkx takes ~0.1 s to import: loaded when an accelerator is built, not by `stream plugins`
+if TYPE_CHECKING:  # networkx takes ~0.1 s to import: loaded when a route is first asked for
     import networkx as nx
 
 CORE_KINDS = ("compute", "memory", "shim", "offchip")
@@ -216,12 +216,14 @@ class Accelerator:
     annotations: Mapping[str, Any] = attrs.field(factory=dict, converter=lambda blocks: dict(blocks))
     #: Fields accepted but not (fully) modelled, one sentence each, for ``stream validate`` and the summary.
     notes: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
-    graph: nx.MultiDiGraph = attrs.field(init=False, repr=False)
     _routes: dict[tuple[int, int], tuple[tuple[int, ...], tuple[Link, ...]]] = attrs.field(
         init=False, repr=False, factory=dict
     )
 
-    def __attrs_post_init__(self) -> None:
+    @functools.cached_property
+    def graph(self) -> nx.MultiDiGraph[int]:
+        """The link graph: an edge each way between every two cores a link or bus joins, keyed by the link's
+        id. Built on first use (not kept in pickles), so a run that needs no route never imports networkx."""
         import networkx as nx
 
         graph: nx.MultiDiGraph[int] = nx.MultiDiGraph()
@@ -231,7 +233,32 @@ class Accelerator:
                 for b in link.cores:
                     if a != b:
                         graph.add_edge(a, b, key=link.id, link=link)
-        object.__setattr__(self, "graph", graph)
+        return graph
+
+    @functools.cached_property
+    def _neighbours(self) -> dict[int, frozenset[int]]:
+        """The cores each core shares a link or bus with."""
+        joined: dict[int, set[int]] = {}
+        for link in self.links:
+            for a in link.cores:
+                joined.setdefault(a, set()).update(b for b in link.cores if b != a)
+        return {core: frozenset(others) for core, others in joined.items() if others}
+
+    def connected(self, a: int, b: int) -> bool:
+        """Whether data can go between ``a`` and ``b``: they share a memory, or links join their anchors."""
+        if self.shares_memory(a, b):
+            return True
+        start, goal = self.anchor(a), self.anchor(b)
+        seen, todo = {start}, [start]
+        while todo:
+            core = todo.pop()
+            if core == goal:
+                return True
+            for other in self._neighbours.get(core, ()):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        return False
 
     def core(self, core_id: int) -> Core:
         return self.cores[core_id]
@@ -261,7 +288,7 @@ class Accelerator:
     def anchor(self, core_id: int) -> int:
         """Where ``core_id``'s data enters and leaves the links: its memory's owner when it has no link
         of its own, else itself."""
-        return core_id if self.graph.degree(core_id) else self.memory_of(core_id)
+        return core_id if core_id in self._neighbours else self.memory_of(core_id)
 
     def path(self, src: int, dst: int) -> tuple[Link, ...]:
         """Links of the route from ``src`` to ``dst``: fewest hops, then widest bottleneck, then lowest ids.

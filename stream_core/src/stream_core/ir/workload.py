@@ -10,14 +10,15 @@ loop sizes, never stored. Reshape/transpose-like nodes are data-movement nodes.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-if TYPE_CHECKING:  # networkx takes ~0.1 s to import: loaded when a workload is built, not by `stream plugins`
+if TYPE_CHECKING:  # networkx takes ~0.1 s to import: loaded when a workload is built or its graph first used
     import networkx as nx
 
 #: Bits per element of the tensor element types the framework understands (ONNX names, lower case).
@@ -401,9 +402,11 @@ class Workload:
     outputs: tuple[str, ...] = attrs.field(default=(), converter=tuple[str, ...])
     constants: frozenset[str] = attrs.field(default=frozenset(), converter=_name_set)
     source: str | None = None
-    graph: nx.DiGraph[str] = attrs.field(init=False, repr=False)
     _by_name: dict[str, Node] = attrs.field(init=False, repr=False)
     _producers: dict[str, str] = attrs.field(init=False, repr=False)
+    #: Each node's producers and readers (names, in the dependency graph's order), kept as plain data so
+    #: a workload read back from a cache answers :meth:`predecessors` without networkx.
+    _neighbours: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         by_name: dict[str, Node] = {}
@@ -426,30 +429,27 @@ class Workload:
         by_name = {node.name: node for node in nodes}
         import networkx as nx
 
-        graph: nx.DiGraph[str] = nx.DiGraph()
-        for index, node in enumerate(self.nodes):
-            graph.add_node(node.name, index=index)
-        for node in self.nodes:
-            for op in node.reads:
-                producer = producers.get(op.tensor)
-                if producer is not None:
-                    if graph.has_edge(producer, node.name):
-                        graph.edges[producer, node.name]["tensors"] += (op.tensor,)
-                    else:
-                        graph.add_edge(producer, node.name, tensors=(op.tensor,))
+        graph = _dependency_graph(nodes, producers)
         if not nx.is_directed_acyclic_graph(graph):
             cycle = nx.find_cycle(graph)
             raise ValueError(f"workload {self.name!r} has a cycle: {cycle}")
         for t in self.outputs:
             if t not in producers:
                 raise ValueError(f"graph output {t!r} is not produced by any node")
-        object.__setattr__(self, "graph", graph)
         object.__setattr__(self, "_by_name", by_name)
+        neighbours = {n: (tuple(graph.predecessors(n)), tuple(graph.successors(n))) for n in graph}
+        object.__setattr__(self, "_neighbours", neighbours)
         object.__setattr__(self, "_producers", producers)
         order = tuple(
             by_name[n] for n in nx.lexicographical_topological_sort(graph, key=lambda n: graph.nodes[n]["index"])
         )
         object.__setattr__(self, "nodes", order)
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph[str]:
+        """Producer -> reader edges (``tensors``: what flows), each node with its ``index`` in :attr:`nodes`.
+        Built on first use (not kept in pickles), so a run that needs no graph never imports networkx."""
+        return _dependency_graph(self.nodes, self._producers)
 
     def _with_shapes(self, node: Node) -> Node:
         def filled(op: Operand) -> Operand:
@@ -490,10 +490,10 @@ class Workload:
         return (OperandRole.OUTPUT if tensor in self._producers else reader), reader
 
     def predecessors(self, node: str) -> tuple[Node, ...]:
-        return tuple(self._by_name[p] for p in self.graph.predecessors(node))
+        return tuple(self._by_name[p] for p in self._neighbours[node][0])
 
     def successors(self, node: str) -> tuple[Node, ...]:
-        return tuple(self._by_name[s] for s in self.graph.successors(node))
+        return tuple(self._by_name[s] for s in self._neighbours[node][1])
 
     @property
     def compute_nodes(self) -> tuple[Node, ...]:
@@ -505,3 +505,22 @@ class Workload:
 
     def tensor(self, name: str) -> TensorSpec:
         return self.tensors[name]
+
+
+def _dependency_graph(nodes: Sequence[Node], producers: Mapping[str, str]) -> nx.DiGraph[str]:
+    """Edges from the producer of each tensor to each node reading it (``tensors``: those it reads), nodes
+    carrying their ``index`` in ``nodes``."""
+    import networkx as nx
+
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    for index, node in enumerate(nodes):
+        graph.add_node(node.name, index=index)
+    for node in nodes:
+        for op in node.reads:
+            producer = producers.get(op.tensor)
+            if producer is not None:
+                if graph.has_edge(producer, node.name):
+                    graph.edges[producer, node.name]["tensors"] += (op.tensor,)
+                else:
+                    graph.add_edge(producer, node.name, tensors=(op.tensor,))
+    return graph
