@@ -112,11 +112,9 @@ def _answer(
     answers: dict[str, CostResult] = {}
     misses: list[CostRequest] = []
     for key, request in requests.items():
-        stored = _cache_key(model_name, token, key) if token else ""
-        hit = context.costs.get(stored) if token else None
-        if hit is None and cache:
-            hit = cache.get(stored)
-        if hit is not None:
+        stored = _cache_key(model_name, token, key) if token else None
+        hit = None if stored is None else context.costs.get(stored) or (cache.get(stored) if cache else None)
+        if stored is not None and hit is not None:
             answers[key] = context.costs[stored] = hit
             stats["cache_hits"] += 1
         else:
