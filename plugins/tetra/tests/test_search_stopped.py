@@ -63,3 +63,18 @@ def test_no_stopped_solve_no_caveat():
         "group_0: 2 candidates, 2 scheduled, 0 pruned by the lower bound; chose a: 90 cycles and 12 pJ, "
         "against 100 and 10 for the mapper's own"
     )
+
+
+def test_the_note_names_a_cheaper_candidate_than_the_winner():
+    """``a`` wins on latency; ``b`` takes 5 % longer for less energy than both ``a`` and the seed: the note
+    names it, so a user sees the trade the latency objective made. When the seed is the cheapest the note
+    already shows it (the "against" part) and adds nothing."""
+    scores = {"seed": Score(100, 10.0), "a": Score(90, 12.0), "b": Score(95, 9.0)}
+    note = choose(_candidates("seed", "a", "b"), HandScores(scores, 5.0), "latency").note("group_0")
+    assert note == (
+        "group_0: 3 candidates, 3 scheduled, 0 pruned by the lower bound; chose a: 90 cycles and 12 pJ, "
+        "against 100 and 10 for the mapper's own; least energy of those scheduled: b, 95 cycles and 9 pJ"
+    )
+    scores["b"] = Score(95, 11.0)
+    note = choose(_candidates("seed", "a", "b"), HandScores(scores, 5.0), "latency").note("group_0")
+    assert note.endswith("against 100 and 10 for the mapper's own")

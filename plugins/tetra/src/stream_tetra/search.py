@@ -104,6 +104,8 @@ class Choice:
     #: scheduled candidates whose solve stopped at ``time_limit`` seconds (:attr:`Score.stopped`)
     stopped: int = 0
     time_limit: float = SEARCH_TIME_LIMIT
+    #: the scheduled candidate with the least energy, when it is neither the winner nor the seed
+    thriftiest: tuple[str, Score] | None = None
 
     def note(self, name: str) -> str:
         """One sentence for the mapping notes."""
@@ -117,6 +119,9 @@ class Choice:
                 f"chose {self.candidate.label}: {self.score.latency:,} cycles and {self.score.energy:,.0f} pJ, "
                 f"against {self.seed.latency:,} and {self.seed.energy:,.0f} for the mapper's own"
             )
+        if self.thriftiest is not None:
+            label, least = self.thriftiest
+            chose += f"; least energy of those scheduled: {label}, {least.latency:,} cycles and {least.energy:,.0f} pJ"
         if self.stopped:
             chose += (
                 f" ({self.stopped} of the scheduled candidates' solves stopped at the {self.time_limit:g} s time "
@@ -212,7 +217,9 @@ def choose(candidates: Sequence[Candidate], scorer: Scorer, objective: str, cap:
         limit = cap(min(s.latency for *_, s in scored))
         ranked = [(s.rank("energy"), index, c, s) for _, index, c, s in scored if s.latency <= limit]
     *_, winner, score = min(ranked, key=lambda s: s[:2])
-    return Choice(winner, score, seed, *counts)
+    *_, cheap, least = min(scored, key=lambda s: (s[3].rank("energy"), s[1]))
+    thriftiest = None if cheap in (winner, candidates[0]) else (cheap.label, least)
+    return Choice(winner, score, seed, *counts, thriftiest=thriftiest)
 
 
 def stopped(groups: Iterable[GroupRecord]) -> bool:
