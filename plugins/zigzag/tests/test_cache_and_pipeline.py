@@ -119,19 +119,3 @@ def test_full_run_counts_models(zz_plugins, hardware, tmp_path):
     outcome = stream_core.run(workload(), hardware, options=options, plugins=zz_plugins)
     assert outcome.result.stats["cost_models"] == {"zigzag": 2}
     assert outcome.result.totals.latency > 0
-
-
-def test_a_run_costs_a_tile_once_without_the_persistent_cache(zz_plugins, hardware, calls):
-    """With ``--no-cache`` a later stage asking for the same tiles gets the run's own answers
-    (``RunContext.costs``); another run computes them again."""
-    options = RunOptions(jobs=1, use_cache=False, settings={"zigzag.lpf_limit": 2})
-    context = RunContext(plugins=zz_plugins, options=options)
-    accelerator = load_accelerator(hardware, zz_plugins)
-    tilings = build_tilings(workload(), WholeLayerMapper().map(workload(), accelerator, context))
-    first = compute_costs(tilings, accelerator, context)
-    again = compute_costs(tilings, accelerator, context)
-    assert stats(first) == {"requests": 2, "unique": 2, "cache_hits": 0, "computed": 2}
-    assert stats(again) == {"requests": 2, "unique": 2, "cache_hits": 2, "computed": 0}
-    assert dict(again.items()) == dict(first.items()) and calls == ["Gemm", "Relu"]
-    other = compute_costs(tilings, accelerator, RunContext(plugins=zz_plugins, options=options))
-    assert stats(other)["computed"] == 2 and calls == ["Gemm", "Relu", "Gemm", "Relu"]

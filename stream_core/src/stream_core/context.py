@@ -29,7 +29,6 @@ from stream_core.plugins import Plugins
 
 if TYPE_CHECKING:
     from stream_core.ir.accelerator import Accelerator
-    from stream_core.ir.cost import CostResult
     from stream_core.protocols import Solver
 
 log = logging.getLogger("stream_core")
@@ -154,9 +153,6 @@ class RunContext:
     stage: str = ""
     #: ``time.monotonic()`` when the run's budget started (``None`` outside :meth:`budget`).
     started: float | None = None
-    #: This run's cost answers by cost-cache key (models with a ``cache_token``), so a tile the mapper
-    #: costed is not costed again by a later stage, with or without the persistent cache.
-    costs: dict[str, CostResult] = attrs.field(factory=dict)
 
     def remaining(self) -> float | None:
         """Seconds left of the run's time limit (negative once passed), ``None`` outside a run or

@@ -7,8 +7,7 @@ profiles) calls it instead of loading a cost model itself, so its requests get
   else the core type's default model, else the built-in roofline model with the reason in the
   result's ``fallback_reason`` detail (never silently);
 * deduplication: identical requests (same :attr:`CostRequest.key`) are costed once;
-* for models that give a ``cache_token``: the run's own answers (``RunContext.costs``), so a later stage
-  does not cost a tile again, and the persistent cost cache (unless ``--no-cache``).
+* the persistent cost cache, for models that give a ``cache_token`` (unless ``--no-cache``).
 """
 
 from __future__ import annotations
@@ -104,18 +103,16 @@ def choose_and_cost(
 def _answer(
     model_name: str, requests: dict[str, CostRequest], context: RunContext, stats: Counter[str]
 ) -> dict[str, CostResult]:
-    """One model's answers by request key: this run's earlier answers, then the persistent cache, then the
-    model for the misses."""
+    """One model's answers by request key: the persistent cache first, then the model for the misses."""
     model = context.plugins.load("cost_models", model_name)
     token = model.cache_token(context) if hasattr(model, "cache_token") else None
     cache = CostCache(context.options.effective_cache_dir) if token and context.options.use_cache else None
     answers: dict[str, CostResult] = {}
     misses: list[CostRequest] = []
     for key, request in requests.items():
-        stored = _cache_key(model_name, token, key) if token else None
-        hit = None if stored is None else context.costs.get(stored) or (cache.get(stored) if cache else None)
-        if stored is not None and hit is not None:
-            answers[key] = context.costs[stored] = hit
+        hit = cache.get(_cache_key(model_name, token, key)) if cache and token else None
+        if hit is not None:
+            answers[key] = hit
             stats["cache_hits"] += 1
         else:
             misses.append(request)
@@ -128,11 +125,8 @@ def _answer(
             raise RuntimeError(f"cost model {model_name!r} returned {len(results)} results for {len(misses)} requests")
         for request, result in zip(misses, results, strict=True):
             answers[request.key] = result
-            if token:  # infeasible answers are deterministic too
-                stored = _cache_key(model_name, token, request.key)
-                context.costs[stored] = result
-                if cache:
-                    cache.put(stored, result)
+            if cache and token:  # infeasible answers are deterministic too
+                cache.put(_cache_key(model_name, token, request.key), result)
         stats["computed"] += len(misses)
     return answers
 

@@ -139,7 +139,7 @@ class Scorer:
         self.workload, self.accelerator, self.base = workload, accelerator, dict(base)
         self.time_limit = min(context.options.solve_seconds, SEARCH_TIME_LIMIT)
         options = attrs.evolve(context.options, time_limit=self.time_limit)
-        self.context = _Quiet(context.plugins, options, Progress(), [], context.accelerator, costs=context.costs)
+        self.context = _Quiet(context.plugins, options, Progress(), [], context.accelerator)
         registry = context.plugins.registry("allocators")
         record = registry.get(context.options.allocator) if context.options.allocator else registry.default()
         self.allocator = record.name if record is not None else None
@@ -228,8 +228,7 @@ def stopped(groups: Iterable[GroupRecord]) -> bool:
 
 
 class _Quiet(RunContext):
-    """A candidate's run context: its warnings are not the run's, so they are neither kept nor logged; its cost
-    answers are the run's (``RunContext.costs``)."""
+    """A candidate's run context: its warnings are not the run's, so they are neither kept nor logged."""
 
     def warn(self, message: str) -> None:
         pass
