@@ -186,3 +186,21 @@ print(sorted(wl.graph.edges) == {sorted(wl.graph.edges)!r}, "networkx" in sys.mo
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == f"{[link.id for link in route]} True False True"
     assert out[1] == "True True"  # the graph itself is built on demand
+
+
+def test_the_graph_agrees_with_predecessors_and_successors_for_nodes_given_out_of_order():
+    """Given as [p, r2, r1, q] with r2 reading p's and q's outputs and r1 reading p's: the nodes are sorted
+    (p, r1, q, r2 by the given index), while the graph, built on demand, keeps the given order: ``index`` as
+    given, and p's readers in the order the edges were met (r2, then r1), as :meth:`successors` says."""
+    t = {n: TensorSpec(n, (4,), "int8") for n in ("x", "a", "b", "c", "d")}
+
+    def node(name, reads, writes):
+        ops = [Operand("input", r, 8, (A("D0"),)) for r in reads] + [Operand("output", writes, 8, (A("D0"),))]
+        return Node(name, "Add" if len(reads) > 1 else "Relu", [LoopDim("D0", 4)], ops)
+
+    given = [node("p", ["x"], "a"), node("r2", ["a", "b"], "c"), node("r1", ["a"], "d"), node("q", ["x"], "b")]
+    w = Workload("diamond", given, t, inputs=["x"], outputs=["c", "d"])
+    assert [n.name for n in w.nodes] == ["p", "r1", "q", "r2"]
+    assert [s.name for s in w.successors("p")] == list(w.graph.successors("p")) == ["r2", "r1"]
+    assert [s.name for s in w.predecessors("r2")] == list(w.graph.predecessors("r2")) == ["p", "q"]
+    assert {n: i for n, i in w.graph.nodes(data="index")} == {"p": 0, "r2": 1, "r1": 2, "q": 3}

@@ -11,8 +11,9 @@ its pruning and its tie-breaking, and does the test and the ranking on the facto
   ``max_unrollings``) and the product of its factors fits the dimension; every unrolled loop is a loop
   of the layer; and each loop's total unrolling is at most its size;
 * its indicator is the array units kept busy ``u`` plus ``u / (largest total unrolling of a loop) - 1``;
-* the ``nb_mappings_generated`` combinations with the highest indicator are kept, ties to the one
-  enumerated first (options per dimension by decreasing utilisation).
+* the ``nb_mappings_generated`` combinations with the highest indicator are kept, ties to the
+  combination whose options come first in ZigZag's generator order (their indices, not the walk's
+  order by decreasing utilisation).
 
 Factors that are not integers (a float unrolling in a user's mapping) go to ZigZag's own code, whose
 float products this does not reproduce. ``tests/test_spatial.py`` checks the result equals ZigZag's on

@@ -404,6 +404,8 @@ class Workload:
     source: str | None = None
     _by_name: dict[str, Node] = attrs.field(init=False, repr=False)
     _producers: dict[str, str] = attrs.field(init=False, repr=False)
+    #: The node names in the order given (before the topological sort), from which :attr:`graph` is built.
+    _given_order: tuple[str, ...] = attrs.field(init=False, repr=False)
     #: Each node's producers and readers (names, in the dependency graph's order), kept as plain data so
     #: a workload read back from a cache answers :meth:`predecessors` without networkx.
     _neighbours: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = attrs.field(init=False, repr=False)
@@ -437,6 +439,7 @@ class Workload:
             if t not in producers:
                 raise ValueError(f"graph output {t!r} is not produced by any node")
         object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_given_order", tuple(node.name for node in nodes))
         neighbours = {n: (tuple(graph.predecessors(n)), tuple(graph.successors(n))) for n in graph}
         object.__setattr__(self, "_neighbours", neighbours)
         object.__setattr__(self, "_producers", producers)
@@ -447,9 +450,10 @@ class Workload:
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph[str]:
-        """Producer -> reader edges (``tensors``: what flows), each node with its ``index`` in :attr:`nodes`.
-        Built on first use (not kept in pickles), so a run that needs no graph never imports networkx."""
-        return _dependency_graph(self.nodes, self._producers)
+        """Producer -> reader edges (``tensors``: what flows), each node with its ``index`` in the order the
+        nodes were given. Built on first use (not kept in pickles), so a run that needs no graph never imports
+        networkx; the same graph (edge order included) as the one checked when the workload was made."""
+        return _dependency_graph([self._by_name[name] for name in self._given_order], self._producers)
 
     def _with_shapes(self, node: Node) -> Node:
         def filled(op: Operand) -> Operand:
@@ -509,7 +513,7 @@ class Workload:
 
 def _dependency_graph(nodes: Sequence[Node], producers: Mapping[str, str]) -> nx.DiGraph[str]:
     """Edges from the producer of each tensor to each node reading it (``tensors``: those it reads), nodes
-    carrying their ``index`` in ``nodes``."""
+    carrying their ``index`` in ``nodes`` (edges are added in that order)."""
     import networkx as nx
 
     graph: nx.DiGraph[str] = nx.DiGraph()
