@@ -98,3 +98,26 @@ def test_a_float_factor_is_left_to_zigzags_arithmetic():
     assert str(found) == str(
         SpatialMapping({d1: MappingSingleOADim({k: 2}), d2: MappingSingleOADim({LayerDim("C"): 4})})
     )
+
+
+@pytest.mark.parametrize(("factor", "ranked_here"), [(4, True), (4.0, False)])
+def test_a_users_partial_unrolling_is_ranked_as_zigzag_ranks_it(zz_plugins, monkeypatch, factor, ranked_here):
+    """A hint fixing array dimension D1 (ZigZag's template) leaves D2 to the generator. With an integer
+    factor the plain-number ranking runs; with a float one, ZigZag's own code (the fallback); both list
+    what ZigZag's generator lists."""
+    import attrs
+    from stream_zigzag import spatial
+
+    seen = []
+    rank = spatial.best_combinations
+    monkeypatch.setattr(spatial, "best_combinations", lambda *args: seen.append(rank(*args)) or seen[-1])
+    core = make_core(zz_plugins, core_data("array16"))
+    spec = translate(gemm(128, 64, 96), core.description).spec
+    dim = next(name for name, size in spec.sizes if size >= 8)
+    spec = attrs.evolve(spec, spatial_mapping=(("D1", ((dim, factor),)),))
+    accelerator = AcceleratorFactory(core.description.zigzag_data()).create()
+    for mix in (False, True):
+        ours = mappings(RankedSpatialMappings, accelerator, spec, mix, 3)
+        assert ours == mappings(SpatialMappingGeneratorStage, accelerator, spec, mix, 3)
+        assert ours and all(f"{dim}: 4" in m for m in ours)
+    assert seen and all((result is not None) == ranked_here for result in seen)
