@@ -119,3 +119,24 @@ def test_full_run_counts_models(zz_plugins, hardware, tmp_path):
     outcome = stream_core.run(workload(), hardware, options=options, plugins=zz_plugins)
     assert outcome.result.stats["cost_models"] == {"zigzag": 2}
     assert outcome.result.totals.latency > 0
+
+
+def test_an_answers_warnings_are_shown_again_when_it_comes_from_the_cache(zz_plugins, tmp_path, calls):
+    """A request with a mapping hint the model does not use: the first run computes the answer and warns;
+    a second run takes it from the persistent cache (ZigZag does not run) and warns the same, because the
+    warning travels in the answer's ``warnings`` detail."""
+    from zz_helpers import core_data, gemm, make_core
+
+    from stream_core.costing import cost_tiles
+    from stream_core.ir import CostRequest
+
+    request = CostRequest(gemm(16, 16, 16), make_core(zz_plugins, core_data("array16")), hints=(("no_such_hint", 1),))
+    said = []
+    for _ in range(2):
+        options = RunOptions(jobs=1, cache_dir=tmp_path / "cache", settings={"zigzag.lpf_limit": 2})
+        context = RunContext(plugins=zz_plugins, options=options)
+        [result] = cost_tiles([request], context)
+        said.append(context.warnings)
+    warning = "zigzag: mapping hints no_such_hint are not used by the zigzag cost model"
+    assert said == [[warning], [warning]] and calls == ["Gemm"]
+    assert list(result.detail("warnings")) == [warning]

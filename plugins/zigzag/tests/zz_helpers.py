@@ -28,9 +28,8 @@ def make_core(plugins, data: dict[str, Any], core_id: int = 0, kind: str = "comp
 
 def context(plugins, **settings: Any) -> RunContext:
     jobs = settings.pop("jobs", 1)
-    return RunContext(
-        plugins=plugins, options=RunOptions(jobs=jobs, settings={f"zigzag.{k}": v for k, v in settings.items()})
-    )
+    options = RunOptions(jobs=jobs, use_cache=False, settings={f"zigzag.{k}": v for k, v in settings.items()})
+    return RunContext(plugins=plugins, options=options)
 
 
 def conv(b=1, c=8, k=16, oy=16, ox=16, fy=3, fx=3, stride=1, pad=1, bits=8, name="conv") -> Node:

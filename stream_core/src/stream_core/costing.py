@@ -7,7 +7,9 @@ profiles) calls it instead of loading a cost model itself, so its requests get
   else the core type's default model, else the built-in roofline model with the reason in the
   result's ``fallback_reason`` detail (never silently);
 * deduplication: identical requests (same :attr:`CostRequest.key`) are costed once;
-* the persistent cost cache, for models that give a ``cache_token`` (unless ``--no-cache``).
+* the persistent cost cache, for models that give a ``cache_token`` (unless ``--no-cache``);
+* a result's ``warnings`` detail (what a model says about that answer) warned in ``context`` each time
+  the answer is handed out, from the model or from the cache, so a cached answer keeps its warnings.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ def choose_and_cost(
     out = []
     for choice, request in zip(choices, requests, strict=True):
         result = answers[(choice.name, request.key)]
+        for warning in result.detail("warnings", ()):
+            context.warn(warning)
         if choice.fallback_reason:
             result = attrs.evolve(result, details=(*result.details, ("fallback_reason", choice.fallback_reason)))
         out.append((choice, result))

@@ -9,5 +9,5 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-MODEL_VERSION = "7"
+MODEL_VERSION = "8"
 """Version of this plugin's translation and result extraction; part of the cost-cache token."""

@@ -26,7 +26,7 @@ Settings (``--set zigzag.<key>=<value>``), all part of the cost-cache token:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import version
 from typing import Any
 
@@ -145,8 +145,9 @@ class ZigZagCostModel:
         jobs: dict[tuple[str, LayerSpec], list[int]] = {}
         prepared: dict[int, Translation] = {}
         cores: dict[str, dict[str, Any]] = {}
+        said: list[list[str]] = [[] for _ in requests]  # each answer's warnings, kept with it (cached too)
         for index, request in enumerate(requests):
-            outcome = self._prepare(request, context, settings)
+            outcome = self._prepare(request, settings, said[index].append)
             if isinstance(outcome, CostResult):
                 results[index] = outcome
                 continue
@@ -169,12 +170,15 @@ class ZigZagCostModel:
             outcomes = run_jobs(keys, cores, settings.as_tuple, context.options.effective_jobs, done)
             for key, evaluation in zip(keys, outcomes, strict=True):
                 for index in jobs[key]:
-                    results[index] = self._result(requests[index], prepared[index], evaluation, context)
+                    results[index] = self._result(requests[index], prepared[index], evaluation, said[index].append)
         assert all(r is not None for r in results)
-        return [r for r in results if r is not None]
+        return [_with_warnings(r, w) for r, w in zip(results, said, strict=True) if r is not None]
 
-    def _prepare(self, request: CostRequest, context: RunContext, settings: Settings) -> Translation | CostResult:
-        """The translation to run through ZigZag, or the final result (fallback or infeasible)."""
+    def _prepare(
+        self, request: CostRequest, settings: Settings, warn: Callable[[str], None]
+    ) -> Translation | CostResult:
+        """The translation to run through ZigZag, or the final result (fallback or infeasible); ``warn`` takes
+        what the request's answer should say."""
         core = request.core.description
         if not isinstance(core, ZigZagCore):
             return _fallback(request, f"core {request.core.id} is not a zigzag core")
@@ -183,19 +187,19 @@ class ZigZagCostModel:
         hints = _hints(request)
         ignored = sorted(set(hints) - SUPPORTED_HINTS)
         if ignored:
-            context.warn(f"zigzag: mapping hints {', '.join(ignored)} are not used by the zigzag cost model")
+            warn(f"zigzag: mapping hints {', '.join(ignored)} are not used by the zigzag cost model")
         try:
             translation = translate(request.node, core, settings.precision)
         except Unsupported as exc:
             return _fallback(request, str(exc))
         choice = choose_spatial(request.node, translation.names, core, hints)
         for entry in choice.unmatched:
-            context.warn(
+            warn(
                 f"zigzag: core {core.name!r}: spatial unrolling {entry} names no loop of {request.node.op_type} "
                 f"nodes; ignored for them"
             )
         for problem in choice.problems:
-            context.warn(f"zigzag: core {core.name!r}: mapping hint ignored: {problem}")
+            warn(f"zigzag: core {core.name!r}: mapping hint ignored: {problem}")
         translation = attrs.evolve(
             translation, spec=attrs.evolve(translation.spec, spatial_mapping=choice.mapping, spatial_hint=choice.hint)
         )
@@ -205,7 +209,7 @@ class ZigZagCostModel:
         return translation
 
     def _result(
-        self, request: CostRequest, translation: Translation, outcome: Mapping[str, Any], context: RunContext
+        self, request: CostRequest, translation: Translation, outcome: Mapping[str, Any], warn: Callable[[str], None]
     ) -> CostResult:
         core: ZigZagCore = request.core.description
         if outcome["status"] == "too_small":
@@ -218,7 +222,7 @@ class ZigZagCostModel:
                 NAME, f"ZigZag's LOMA found no loop ordering that fits core {core.name!r} ({outcome['message']}): {why}"
             )
         if outcome["status"] == "error":
-            context.warn(
+            warn(
                 f"zigzag: {request.node.op_type} on core {core.name!r} could not be costed by ZigZag "
                 f"({outcome['message']}); used the roofline model"
             )
@@ -261,3 +265,11 @@ def _describe(mapping: Sequence[tuple[str, Sequence[tuple[str, float]]]], loops:
         unrolled = ", ".join(f"{loops.get(d, d)} {f:g}" for d, f in entries) or "-"
         parts.append(f"{oa}: {unrolled}")
     return "; ".join(parts)
+
+
+def _with_warnings(result: CostResult, warnings: list[str]) -> CostResult:
+    """``result`` with the request's warnings in its ``warnings`` detail, which the core shows whenever the
+    answer is used, from this model or from the cost cache."""
+    if not warnings:
+        return result
+    return attrs.evolve(result, details=(*result.details, ("warnings", tuple(dict.fromkeys(warnings)))))
