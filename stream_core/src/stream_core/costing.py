@@ -93,11 +93,11 @@ def choose_and_cost(
     for model_name, unique in sorted(wanted.items()):
         for key, result in _answer(model_name, unique, context, stats).items():
             answers[(model_name, key)] = result
+            for warning in result.detail("warnings", ()):
+                context.warn(warning)
     out = []
     for choice, request in zip(choices, requests, strict=True):
         result = answers[(choice.name, request.key)]
-        for warning in result.detail("warnings", ()):
-            context.warn(warning)
         if choice.fallback_reason:
             result = attrs.evolve(result, details=(*result.details, ("fallback_reason", choice.fallback_reason)))
         out.append((choice, result))
