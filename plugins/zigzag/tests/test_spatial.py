@@ -35,6 +35,7 @@ ONE_INPUT = ("vector8x8", "simd")  # no weight memory: element-wise ops only
 NODES = {
     "conv": lambda: conv(c=8, k=16, oy=8, ox=8),
     "conv_wide": lambda: conv(c=32, k=64, oy=4, ox=16),
+    "conv_small": lambda: conv(c=4, k=8, oy=4, ox=8),
     "depthwise": lambda: depthwise(k=32, oy=8, ox=8),
     "gemm": lambda: gemm(128, 64, 96),
     "gemm_odd": lambda: gemm(12, 40, 6),
@@ -51,9 +52,6 @@ def mappings(stage_class, accelerator, spec, mix, keep):
         nb_mappings_generated=keep,
     )
     return [str(mapping) for mapping in stage.generate_spatial_mappings()]
-
-
-NODES["conv_small"] = lambda: conv(c=4, k=8, oy=4, ox=8)
 
 
 def runs(core_name: str, node_name: str) -> bool:
