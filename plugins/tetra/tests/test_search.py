@@ -120,3 +120,22 @@ def test_fast_effort_splits_rows_when_a_node_could_not_split_otherwise(plugins, 
         latencies.append(outcome.result.totals.latency)
     fast = run(workload, acc_path, plugins=plugins)
     assert fast.result.totals.latency == min(latencies)
+
+
+@pytest.mark.parametrize("raw", ["-0.1", "lots", "inf"])
+def test_a_bad_energy_tolerance_is_an_input_error(plugins, hardware, raw):
+    from stream_core.errors import InputError
+
+    with pytest.raises(InputError, match=r"fused.energy_tolerance.*expected a fraction >= 0 \(0.05: 5 %\) or none"):
+        searched(plugins, hardware, "fast", **{"fused.energy_tolerance": raw})
+
+
+def test_energy_tolerance_defaults_to_two_percent_and_none_is_no_limit(plugins):
+    from stream_core.context import RunContext
+
+    def tolerance(**settings: str) -> float | None:
+        return MapperSettings.from_context(RunContext(plugins, RunOptions(settings=settings))).energy_tolerance
+
+    assert tolerance() == 0.02
+    assert tolerance(**{"fused.energy_tolerance": "None"}) is None
+    assert tolerance(**{"fused.energy_tolerance": "0.1"}) == 0.1

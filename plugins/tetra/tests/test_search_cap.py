@@ -52,3 +52,37 @@ def test_a_candidate_is_pruned_only_when_its_bound_is_above_the_cap():
     choice = choose(_candidates("seed", "near", "far"), scorer, "latency", TetraSettings().latency_cap)
     assert scorer.scheduled[:2] == ["seed", "near"] and "far" not in scorer.scheduled
     assert (choice.candidate.label, choice.scheduled, choice.pruned) == ("near", 2, 1)
+
+
+def test_a_faster_candidate_using_more_energy_than_the_tolerance_does_not_compete():
+    """Seed 100 cycles at 10 pJ. ``dear`` takes 80 cycles at 11 pJ (+10 %), ``frugal`` 90 at 10.1 (+1 %).
+    At the default 2 % only the seed and ``frugal`` compete and ``frugal`` is the shorter; the note names
+    ``dear`` and its extra energy. With no tolerance (``None``) or one of 15 %, ``dear`` wins."""
+    scores = {"seed": Score(100, 10.0), "dear": Score(80, 11.0), "frugal": Score(90, 10.1)}
+    scorer = _Scores(scores, {"seed": 0, "dear": 0, "frugal": 0})
+    choice = choose(_candidates("seed", "dear", "frugal"), scorer, "latency", energy_tolerance=0.02)
+    assert choice.candidate.label == "frugal"
+    assert choice.dearer == ("dear", Score(80, 11.0))
+    assert choice.note("group_0").endswith(
+        "turned down by fused.energy_tolerance (0.02 of the mapper's own energy): dear, 80 cycles and 11 pJ (+10.0%)"
+    )
+    assert choose(_candidates("seed", "dear", "frugal"), scorer, "latency").candidate.label == "dear"
+    assert choose(_candidates("seed", "dear", "frugal"), scorer, "latency", energy_tolerance=0.15).dearer is None
+    assert choose(_candidates("seed", "dear", "frugal"), scorer, "latency", energy_tolerance=0.15).candidate.label == (
+        "dear"
+    )
+    # the energy objective has no budget: the least energy wins
+    assert choose(_candidates("seed", "dear", "frugal"), scorer, "energy", energy_tolerance=0.02).dearer is None
+
+
+def test_only_a_competing_latency_prunes():
+    """``dear`` (50 cycles, twice the seed's energy) is turned down, so its latency must not prune
+    ``frugal`` (bound 60, above the cap of 50 but not of the seed's 100): ``frugal`` is scheduled and wins.
+    Without a tolerance ``dear`` competes, prunes ``frugal`` and wins."""
+    scores = {"seed": Score(100, 10.0), "dear": Score(50, 20.0), "frugal": Score(90, 10.0)}
+    scorer = _Scores(scores, {"seed": 0, "dear": 0, "frugal": 60})
+    cap = TetraSettings().latency_cap
+    choice = choose(_candidates("seed", "dear", "frugal"), scorer, "latency", cap, 0.02)
+    assert (choice.candidate.label, choice.scheduled, choice.pruned) == ("frugal", 3, 0)
+    choice = choose(_candidates("seed", "dear", "frugal"), _Scores(scores, scorer.bounds), "latency", cap)
+    assert (choice.candidate.label, choice.scheduled, choice.pruned) == ("dear", 2, 1)

@@ -76,6 +76,9 @@ class MapperSettings:
     memory_fraction: float = 0.5
     effort: str = "fast"
     objective: str = "latency"
+    #: with the latency objective, the most energy over the mapper's own mapping's (a fraction) a faster
+    #: candidate may use; ``None``: no limit (``fused.energy_tolerance=none``)
+    energy_tolerance: float | None = 0.02
 
     @classmethod
     def from_context(cls, context: RunContext) -> MapperSettings:
@@ -111,13 +114,30 @@ class MapperSettings:
                 if str(raw) not in choices:
                     problems.append(Problem(f"expected one of {', '.join(choices)}, got {raw!r}", field=f"fused.{key}"))
                 values[key] = str(raw)
+        raw = context.setting("fused.energy_tolerance")
+        if raw is not None:
+            try:
+                values["energy_tolerance"] = _tolerance(raw)
+            except ValueError:
+                expected = f"expected a fraction >= 0 (0.05: 5 %) or none, got {raw!r}"
+                problems.append(Problem(expected, field="fused.energy_tolerance"))
         known = {"fused.per_layer", "fused.cut_points", "fused.split", "fused.memory_fraction"}
-        known |= {"fused.effort", "fused.objective"}
+        known |= {"fused.effort", "fused.objective", "fused.energy_tolerance"}
         for key in sorted(k for k in context.options.settings if k.startswith("fused.") and k not in known):
             problems.append(Problem(f"unknown setting; known: {', '.join(sorted(known))}", field=key))
         if problems:
             raise InputError(problems)
         return cls(**values)
+
+
+def _tolerance(raw: object) -> float | None:
+    """``fused.energy_tolerance``: a finite fraction >= 0, or ``none`` for no limit."""
+    if str(raw).strip().lower() == "none":
+        return None
+    fraction = float(str(raw))
+    if not (math.isfinite(fraction) and fraction >= 0):
+        raise ValueError(raw)
+    return fraction
 
 
 class FusedMapper:
@@ -188,8 +208,9 @@ def searched_mapping(
 ) -> Mapping:
     """Each seed group replaced by the best of its candidates (``alternatives``: :func:`group_candidates`
     or :func:`fast_candidates`, scored by :func:`stream_tetra.search.choose` with TETRA's latency cap:
-    within ``tetra.latency_tolerance`` of the shortest, the least energy wins), with a note saying
-    what was tried and what won; a seed without alternatives is kept as it is."""
+    of the candidates within ``fused.energy_tolerance`` of the seed's energy, those within
+    ``tetra.latency_tolerance`` of the shortest count as equally fast and the least energy wins), with a
+    note saying what was tried and what won; a seed without alternatives is kept as it is."""
     candidates = [alternatives(workload, accelerator, settings, nodes, seed) for seed in seeds]
     if all(len(c) == 1 for c in candidates):
         return Mapping(nodes, seeds, source="fused mapper")
@@ -207,7 +228,7 @@ def searched_mapping(
             groups.append(attrs.evolve(seed, name=f"group_{len(groups)}"))
             continue
         context.progress.stage(f"map: search {seed.name} ({index + 1}/{len(seeds)})")
-        choice = choose(options, scorer, settings.objective, cap)
+        choice = choose(options, scorer, settings.objective, cap, settings.energy_tolerance)
         chosen.update(choice.candidate.nodes)
         names = [f"group_{len(groups) + i}" for i in range(len(choice.candidate.groups))]
         groups += [attrs.evolve(g, name=n) for g, n in zip(choice.candidate.groups, names, strict=True)]

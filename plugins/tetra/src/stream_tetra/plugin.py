@@ -77,6 +77,11 @@ def stream_register_settings() -> Iterator[SettingRecord]:
         default="latency",
     )
     yield SettingRecord(
+        name="fused.energy_tolerance",
+        description="latency objective: most extra energy over the mapper's own mapping (none: no limit)",
+        default="0.02",
+    )
+    yield SettingRecord(
         name="tetra.pipelining",
         description="separation: exact overlap of iterations; occupancy: Stream's bound (needs double buffering)",
         choices=("separation", "occupancy"),

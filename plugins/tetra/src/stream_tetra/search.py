@@ -12,11 +12,13 @@ with their node mappings (cores, split) and tiles. :func:`choose` scores the can
    limited to ``min(--time-limit, SEARCH_TIME_LIMIT)`` seconds. A score is a realised schedule, not an
    estimate. The greedy list scheduler is no screen: on the parity pairs it ranks candidates unlike
    TETRA (a split over rows: greedy 12,596 cycles, TETRA 4,685).
-3. **Choice.** With the latency objective, schedules within ``tetra.latency_tolerance`` of the
-   shortest (:meth:`stream_tetra.settings.TetraSettings.latency_cap`, the cap TETRA itself uses)
-   count as equally fast and the one using the least energy wins, then the shorter; a candidate
-   whose lower bound (:func:`stream_core.bounds.group_bound`) is above the cap of the best latency
-   so far is not scheduled. With ``energy`` or ``edp``, the lowest of that figure wins, then the shorter.
+3. **Choice.** With the latency objective, only candidates using at most ``fused.energy_tolerance``
+   more energy than the seed compete (none: no limit), so by default a faster mapping is no dearer
+   than the mapper's own; among them, schedules within ``tetra.latency_tolerance`` of the shortest
+   (:meth:`stream_tetra.settings.TetraSettings.latency_cap`, the cap TETRA itself uses) count as
+   equally fast and the one using the least energy wins, then the shorter. A candidate whose lower
+   bound (:func:`stream_core.bounds.group_bound`) is above the cap of the best competing latency so
+   far is not scheduled. With ``energy`` or ``edp``, the lowest of that figure wins, then the shorter.
 
 The earlier candidate (the seed first) wins ties. Scores are memoised by content
 (node mappings, groups, tiles), so a candidate reached twice is scheduled once; everything runs in
@@ -28,6 +30,7 @@ the solver got, i.e. on the machine's load, and the choice's note says so.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
@@ -106,6 +109,9 @@ class Choice:
     time_limit: float = SEARCH_TIME_LIMIT
     #: the scheduled candidate with the least energy, when it is neither the winner nor the seed
     thriftiest: tuple[str, Score] | None = None
+    #: the fastest candidate ``fused.energy_tolerance`` turned down, when faster than the winner
+    dearer: tuple[str, Score] | None = None
+    energy_tolerance: float | None = None
 
     def note(self, name: str) -> str:
         """One sentence for the mapping notes."""
@@ -122,6 +128,13 @@ class Choice:
         if self.thriftiest is not None:
             label, least = self.thriftiest
             chose += f"; least energy of those scheduled: {label}, {least.latency:,} cycles and {least.energy:,.0f} pJ"
+        if self.dearer is not None and self.seed is not None:
+            label, fast = self.dearer
+            extra = f" ({fast.energy / self.seed.energy - 1:+.1%})" if self.seed.energy else ""
+            chose += (
+                f"; turned down by fused.energy_tolerance ({self.energy_tolerance:.4g} of the mapper's own energy): "
+                f"{label}, {fast.latency:,} cycles and {fast.energy:,.0f} pJ{extra}"
+            )
         if self.stopped:
             chose += (
                 f" ({self.stopped} of the scheduled candidates' solves stopped at the {self.time_limit:g} s time "
@@ -195,31 +208,50 @@ class Scorer:
         return Score(result.totals.latency, result.totals.energy_pj, stopped(result.groups))
 
 
-def choose(candidates: Sequence[Candidate], scorer: Scorer, objective: str, cap: Callable[[int], int] = int) -> Choice:
+def choose(
+    candidates: Sequence[Candidate],
+    scorer: Scorer,
+    objective: str,
+    cap: Callable[[int], int] = int,
+    energy_tolerance: float | None = None,
+) -> Choice:
     """The best of ``candidates`` (the first is the seed; see the module docstring); ``cap``: the longest
-    latency counting as equally fast as a given one (the default: none but itself)."""
+    latency counting as equally fast as a given one (the default: none but itself); ``energy_tolerance``:
+    with the latency objective, the most energy over the seed's, as a fraction, a candidate may use to
+    compete (``None``: no limit)."""
     scorer.cost(candidates)
+    seed = scorer.score(candidates[0])
+    budget = math.inf
+    if objective == "latency" and energy_tolerance is not None and seed is not None:
+        budget = seed.energy * (1 + energy_tolerance)
     scored: list[tuple[tuple[float, float], int, Candidate, Score]] = []
+    if seed is not None:
+        scored.append((seed.rank(objective), 0, candidates[0], seed))
     pruned = 0
-    for index, candidate in enumerate(candidates):
-        best = min((s.latency for *_, s in scored), default=None)
+    for index, candidate in enumerate(candidates[1:], 1):
+        best = min((s.latency for *_, s in scored if s.energy <= budget), default=None)
         if objective == "latency" and best is not None and scorer.bound(candidate) > cap(best):
             pruned += 1
         elif (score := scorer.score(candidate)) is not None:
             scored.append((score.rank(objective), index, candidate, score))
-    seed = scorer.score(candidates[0])
     stopped = sum(s.stopped for *_, s in scored)
     counts = (len(candidates), len(scored), pruned, stopped, scorer.time_limit)
     if not scored:
         return Choice(candidates[0], None, seed, *counts)
     ranked = scored
     if objective == "latency":
-        limit = cap(min(s.latency for *_, s in scored))
-        ranked = [(s.rank("energy"), index, c, s) for _, index, c, s in scored if s.latency <= limit]
+        competing = [entry for entry in scored if entry[3].energy <= budget]
+        limit = cap(min(s.latency for *_, s in competing))
+        ranked = [(s.rank("energy"), index, c, s) for _, index, c, s in competing if s.latency <= limit]
     *_, winner, score = min(ranked, key=lambda s: s[:2])
     *_, cheap, least = min(scored, key=lambda s: (s[3].rank("energy"), s[1]))
     thriftiest = None if cheap in (winner, candidates[0]) else (cheap.label, least)
-    return Choice(winner, score, seed, *counts, thriftiest=thriftiest)
+    dearer = None
+    if turned_down := [e for e in scored if e[3].energy > budget and e[3].latency < score.latency]:
+        *_, fast, faster = min(turned_down, key=lambda e: (e[3].latency, e[1]))
+        dearer = (fast.label, faster)
+    tolerance = energy_tolerance if budget < math.inf else None
+    return Choice(winner, score, seed, *counts, thriftiest, dearer, tolerance)
 
 
 def stopped(groups: Iterable[GroupRecord]) -> bool:
