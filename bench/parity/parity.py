@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from matrix import Pair, pairs_of_set, select
-from report import markdown_table, text_table
+from report import headline, markdown_table, text_table
 from sideenv import OLD_STREAM_VERSION, STREAM_VERSION, ensure_old_inputs, ensure_stream_venv, python_of
 from sides import first_error_line, run_ours, run_process, run_stream
 
@@ -218,13 +218,16 @@ def main(argv: list[str] | None = None) -> None:
         list(pool.map(work, todo))
     cache.save()
 
-    print(text_table([row_of(pair, cache) for pair in pairs]), end="")
+    shown = [row_of(pair, cache) for pair in pairs]
+    print(text_table(shown), end="")
+    print("", *headline(shown), sep="\n")
     done = [row_of(pair, cache) for pair in every if pair.id in cache.data["pairs"]]
     env = cache.data["meta"]
     preamble = (
         f"# Parity: stream-dse {env['stream_env']['stream-dse']} (zigzag-dse {env['stream_env']['zigzag-dse']}) vs "
         f"stream-core {env['ours']['commit']} (zigzag-dse {env['ours']['zigzag-dse']})\n\n"
-        "S = Stream, O = ours; ratios are O/S. Columns: bench/parity/README.md."
+        "S = Stream, O = ours; ratios are O/S. Columns: bench/parity/README.md.\n\n"
+        + "\n".join(f"- {line}" for line in headline(done))
     )
     (args.work / "results.md").write_text(markdown_table(done, preamble))
     say(f"wrote {args.work / 'results.json'} and {args.work / 'results.md'}")

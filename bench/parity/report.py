@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +32,10 @@ HEADERS = (
     "O nodes",
 )
 ERROR_CHARS = 140
+#: ours counts as at most Stream's up to this relative difference: both sum the same float parts in
+#: another order (2.1.1 eyeriss_like_single_core x conv_relu_flatten_gemm: 15,965,035.6 pJ on both sides,
+#: the last bit apart)
+SAME = 1e-9
 
 
 def ratio(ours: float | None, stream: float | None) -> float | None:
@@ -111,3 +117,45 @@ def markdown_table(rows: list[Row], preamble: str) -> str:
     out += ["| " + " | ".join(values) + " |" for values in body]
     out += ["", *(f"- {note}" for note in notes)]
     return "\n".join(out).rstrip() + "\n"
+
+
+def headline(rows: list[Row]) -> list[str]:
+    """The figures issues 13 and 16 measure, over the pairs both tools accept: latency and energy ours /
+    Stream (how many at most Stream's, geometric mean), cold and warm wall time, roofline nodes."""
+
+    def ok(row: Row, side: str) -> bool:
+        return bool((row.get(side) or {}).get("accepted"))
+
+    both = [(r["stream"], r["ours"]) for r in rows if ok(r, "stream") and ok(r, "ours")]
+    accepted = {side: sum(ok(r, side) for r in rows) for side in ("stream", "ours")}
+    lines = [f"pairs: {len(rows)}; Stream accepts {accepted['stream']}, ours {accepted['ours']}, both {len(both)}"]
+
+    def summary(name: str, key: str) -> None:
+        found = [ratio(o.get(key), s.get(key)) for s, o in both]
+        values = [v for v in found if v is not None and v > 0]
+        if values:
+            at_most = sum(v <= 1 + SAME for v in values)
+            near = sum(v <= 1.05 for v in values)
+            geo = math.exp(statistics.fmean(map(math.log, values)))
+            lines.append(
+                f"{name} ours/Stream: at most Stream's on {at_most} of {len(values)}, within 5 % on {near}, "
+                f"geometric mean {geo:.3f}"
+            )
+
+    summary("latency", "latency_cycles")
+    summary("energy", "energy_pj")
+    colds = [v for s, o in both if (v := ratio(o.get("cold_s"), s.get("cold_s")))]
+    if colds:
+        geo = math.exp(statistics.fmean(map(math.log, colds)))
+        lines.append(f"cold ours/Stream: geometric mean {geo:.3f}, slower than Stream on {sum(v > 1 for v in colds)}")
+    warms = sorted(o["warm_s"] for _, o in both if o.get("warm_s"))
+    if warms:
+        lines.append(
+            f"warm rerun (ours): median {statistics.median(warms):.2f} s, over 0.5 s on {sum(w > 0.5 for w in warms)}, "
+            f"slowest {warms[-1]:.2f} s"
+        )
+    costed = [o.get("costed_nodes") or {} for _, o in both]
+    lines.append(
+        f"roofline nodes (ours): {sum(c.get('roofline', 0) for c in costed)} of {sum(sum(c.values()) for c in costed)}"
+    )
+    return lines
