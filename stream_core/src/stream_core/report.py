@@ -10,6 +10,9 @@ from typing import Any
 from stream_core.ir.accelerator import Accelerator
 from stream_core.ir.result import Result
 
+#: Bytes of the trace written at a time.
+WRITE_BUFFER = 1 << 20
+
 
 def summary_dict(result: Result, accelerator: Accelerator) -> dict[str, Any]:
     """The content of ``summary.json`` / ``summary.yaml`` (plain types only, stable key order)."""
@@ -131,7 +134,9 @@ def _group_cell(name: str, latency: int, bounds: dict[str, int]) -> str:
 def write_chrome_trace(result: Result, accelerator: Accelerator, path: Path) -> None:
     """Write the Perfetto / Chrome trace-event JSON: one track per core and per link, one complete
     event per tile and per link a transfer crosses; 1 cycle = 1 us of trace time. Events are written
-    as text from pieces escaped once per name (a run may have hundreds of thousands)."""
+    as text from pieces made once: per (node, core, group, cost model) the text around a tile's
+    numbers, per transfer its event once behind each link's track prefix (a run may have hundreds of
+    thousands of events)."""
     dumps = json.dumps
     head: list[str] = [dumps({"ph": "M", "pid": 1, "name": "process_name", "args": {"name": accelerator.name}})]
     labels = [f"core {cid} ({accelerator.cores[cid].name})" for cid in sorted(accelerator.cores)]
@@ -141,7 +146,18 @@ def write_chrome_trace(result: Result, accelerator: Accelerator, path: Path) -> 
         head.append(dumps({"ph": "M", "pid": 1, "tid": tid, "name": "thread_name", "args": {"name": label}}))
         head.append(dumps({"ph": "M", "pid": 1, "tid": tid, "name": "thread_sort_index", "args": {"sort_index": tid}}))
     core_tid = {cid: tids[f"core {cid} ({accelerator.cores[cid].name})"] for cid in accelerator.cores}
-    link_tid = {link.id: tids[link.label] for link in accelerator.links}
+    track = {link.id: f',{{"ph":"X","pid":1,"tid":{tids[link.label]},' for link in accelerator.links}
+    numbers: dict[float, str] = {}
+
+    def number(value: float) -> str:  # json.dumps's text of a float, made once per value
+        text = numbers.get(value)
+        if text is None:
+            value = float(value)
+            text = repr(value) if math.isfinite(value) else dumps(value)
+            if value:  # 0.0 and -0.0 are equal keys with different texts
+                numbers[value] = text
+        return text
+
     quoted: dict[str, str] = {}
 
     def q(text: str) -> str:
@@ -149,20 +165,27 @@ def write_chrome_trace(result: Result, accelerator: Accelerator, path: Path) -> 
             quoted[text] = dumps(text)
         return quoted[text]
 
-    def number(value: float) -> str:  # json.dumps's text of a float, without its call
-        value = float(value)
-        return repr(value) if math.isfinite(value) else dumps(value)
-
-    pieces: list[str] = []  # each event after a comma
-    add, extend = pieces.append, pieces.extend
+    tile_parts: dict[tuple[str, int, str, str], tuple[str, str, str, str, str]] = {}
+    pieces: list[str] = []  # each event (or a transfer's events) after a comma
+    add = pieces.append
     for t in result.tiles:
-        node = q(t.node)
+        key = (t.node, t.core, t.group, t.cost_model)
+        parts = tile_parts.get(key)
+        if parts is None:
+            node = q(t.node)
+            parts = tile_parts[key] = (
+                f',{{"ph":"X","pid":1,"tid":{core_tid[t.core]},"name":{node[:-1]}[',
+                ']","cat":"compute","ts":',
+                f',"args":{{"node":{node},"tile":',
+                f',"group":{q(t.group)},"energy_pj":',
+                f',"cost_model":{q(t.cost_model)}}}}}',
+            )
+        name, ts, args, group, model = parts
         add(
-            f',{{"ph":"X","pid":1,"tid":{core_tid[t.core]},"name":{node[:-1]}[{t.index}]","cat":"compute",'
-            f'"ts":{int(t.start)},"dur":{int(t.end - t.start)},"args":{{"node":{node},"tile":{int(t.index)},'
-            f'"group":{q(t.group)},"energy_pj":{number(t.energy_pj)},"cost_model":{q(t.cost_model)}}}}}'
+            f'{name}{t.index}{ts}{int(t.start)},"dur":{int(t.end - t.start)}{args}{int(t.index)}{group}'
+            f"{number(t.energy_pj)}{model}"
         )
-    track = {link: f',{{"ph":"X","pid":1,"tid":{tid},' for link, tid in link_tid.items()}
+    routes: dict[tuple[int, ...], list[str]] = {}
     for tr in result.transfers:
         tensor = q(tr.tensor)
         event = (
@@ -170,11 +193,14 @@ def write_chrome_trace(result: Result, accelerator: Accelerator, path: Path) -> 
             f'"dur":{int(tr.end - tr.start)},"args":{{"tensor":{tensor},"bits":{int(tr.bits)},"src":{int(tr.src)},'
             f'"dst":{int(tr.dst)},"energy_pj":{number(tr.energy_pj)}}}}}'
         )
-        for link in tr.links:
-            extend((track[link], event))
+        route = routes.get(tr.links)
+        if route is None:
+            route = routes[tr.links] = [track[link] for link in tr.links]
+        if route:
+            add(event.join(route) + event)  # prefix, event, prefix, event, ...
     other = dumps({"time_unit": "1 trace us = 1 cycle"})
-    with path.open("w") as out:
+    with path.open("w", buffering=WRITE_BUFFER) as out:  # no copy of the whole text: large copies cost page faults
         out.write('{"traceEvents":[')
         out.write(",".join(head))
-        out.write("".join(pieces))
+        out.writelines(pieces)
         out.write(f'],"displayTimeUnit":"ms","otherData":{other}}}')
