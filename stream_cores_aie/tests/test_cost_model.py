@@ -3,15 +3,17 @@ AIE-ML peaks int8 256, bf16 128, fp32 21 MAC/cycle; 32-cycle call overhead; 1 KB
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from aie_helpers import STREAM_AIE_TILE, aie_core, elementwise, matmul, transpose
-from stream_cores_aie.cost import AieCostModel, cost_request
+from stream_cores_aie.cost import cost_request
 from stream_cores_aie.dtypes import SOURCE_CORE, SOURCE_DEFAULT, SOURCE_KERNEL
 
-from stream_core.context import RunContext
+from stream_core import cost_tiles
+from stream_core.context import RunContext, RunOptions
 from stream_core.errors import InputError
 from stream_core.ir import CostRequest, Kernel
-from stream_core.plugins import Plugins
 
 
 def cost(node, core=None, kernel: Kernel | None = None):
@@ -138,18 +140,27 @@ def test_aie_ml_v2_core_doubles_the_bf16_peak():
     assert result.latency == 160 + 32
 
 
-def test_default_efficiency_is_reported_as_a_run_warning():
-    context = RunContext(plugins=Plugins.empty())
+def test_default_efficiency_is_warned_from_the_cost_cache_too(aie_plugins, tmp_path):
+    """A tile without utilization rests on the default efficiency: its answer says so, and the run
+    warns it once per op type, on the first run and again when every answer comes from the cost cache.
+    A tile whose kernel gives utilization warns nothing."""
     core = aie_core()
     requests = [
         CostRequest(matmul(16, 16, 16, 16), core),
         CostRequest(elementwise("Relu", 16, 16, 16), core),
         CostRequest(matmul(16, 16, 16, 16), core, Kernel("mm", {"utilization": 70})),
     ]
-    results = AieCostModel().cost(requests, context)
-    assert [r.detail("efficiency_source") for r in results] == [SOURCE_DEFAULT, SOURCE_DEFAULT, SOURCE_KERNEL]
-    [warning] = context.warnings
-    assert "MatMul (1), Relu (1)" in warning and "80 % MAC ops, 50 % vector ops" in warning
-    context.warnings.clear()
-    AieCostModel().cost(requests[2:], context)
+    options = RunOptions(cache_dir=tmp_path)
+    for hits in (0, 3):
+        context, stats = RunContext(plugins=aie_plugins, options=options), Counter()
+        results = cost_tiles(requests, context, stats=stats)
+        assert stats["cache_hits"] == hits
+        assert [r.detail("efficiency_source") for r in results] == [SOURCE_DEFAULT, SOURCE_DEFAULT, SOURCE_KERNEL]
+        assert [op for op in ("MatMul", "Relu") if any(f"core file for {op};" in w for w in context.warnings)] == [
+            "MatMul",
+            "Relu",
+        ]
+        assert len(context.warnings) == 2 and all("80 % MAC ops, 50 % vector ops" in w for w in context.warnings)
+    context = RunContext(plugins=aie_plugins, options=options)
+    cost_tiles(requests[2:], context)
     assert context.warnings == []

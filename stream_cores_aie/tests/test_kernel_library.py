@@ -181,7 +181,7 @@ def test_no_library_is_the_analytic_model(library_file):
     assert result.detail("cycles_source") == "analytic"
 
 
-def test_cost_model_reads_the_accelerators_library_and_warns_what_it_lacks(tmp_path):
+def test_cost_model_reads_the_accelerators_library_and_says_what_it_lacks(tmp_path):
     path = tmp_path / "matmul_only.toml"
     path.write_text("[family.matmul]\nops_per_cycle = 64\n")
     context = context_with(path)
@@ -190,7 +190,12 @@ def test_cost_model_reads_the_accelerators_library_and_warns_what_it_lacks(tmp_p
     gemm, relu = AieCostModel().cost(requests, context)
     assert gemm.latency == 512 and gemm.detail("kernel_library") == str(path)  # 32768 / 64
     assert relu.detail("cycles_source") == "analytic"
-    assert any("has no kernel or family for Relu (1)" in w for w in context.warnings)
+    lacks, default = relu.detail("warnings")  # analytic, so at the default efficiency too
+    assert lacks == (
+        f"aie cost model: the kernel library {path} has no kernel or family for Relu; costed with the analytic model"
+    )
+    assert "used the default kernel efficiency" in default
+    assert gemm.detail("warnings") is None
 
 
 def test_missing_library_file_is_an_input_error(tmp_path):

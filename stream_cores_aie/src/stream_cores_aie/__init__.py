@@ -7,7 +7,7 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 #: Version of the ``aie`` cost formulas, part of its cache token: bump it when a formula changes.
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"
 
 HARDWARE_DIR = Path(__file__).resolve().parent / "hardware"
 

@@ -27,15 +27,17 @@ applied. Ops the library has no kernel or family for are costed analytically, wi
 
 Each result's ``details`` say where its cycles came from (``cycles_source``: "kernel library
 <symbol> measured", "kernel library family <family>" or "analytic") and which data type and (for
-analytic cycles) efficiency were used and where they came from; the run warns when the default
-efficiency was used.
+analytic cycles) efficiency were used and where they came from. A ``warnings`` detail names each
+fallback an answer rests on (the analytic model beside a kernel library, the default efficiency,
+utilization kwargs not applied to library cycles); the run warns it, from the cost cache too.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
+
+import attrs
 
 from stream_core.context import RunContext
 from stream_core.ir.cost import CostRequest, CostResult
@@ -153,39 +155,34 @@ class AieCostModel:
         return f"stream-cores-aie {__version__} model {MODEL_VERSION}|kernel library {digest}"
 
     def cost(self, requests: Sequence[CostRequest], context: RunContext) -> list[CostResult]:
+        """Each tile's answer, carrying in its ``warnings`` detail what it rests on beyond the given
+        figures (so a cached answer warns again)."""
         library = kernel_library(context)
-        results = [cost_request(r, library) for r in requests]
-        if library is not None:
-            analytic = Counter(
-                r.node.op_type
-                for r, res in zip(requests, results, strict=True)
-                if res.detail("cycles_source") == "analytic"
-            )
-            if analytic:
-                ops = ", ".join(f"{op} ({n})" for op, n in sorted(analytic.items()))
-                context.warn(
-                    f"aie cost model: the kernel library {library.file} has no kernel or family for {ops}; "
-                    "costed with the analytic model"
-                )
-            if any(
-                r.kernel is not None and r.kernel.get("utilization") is not None and res.detail("kernel_library")
-                for r, res in zip(requests, results, strict=True)
-            ):
-                context.warn(
-                    "aie cost model: kernel kwargs utilization is not applied to cycles taken from the kernel "
-                    f"library {library.file} (measured calls and family rates are achieved cycles)"
-                )
-        defaulted = Counter(
-            r.node.op_type
-            for r, res in zip(requests, results, strict=True)
-            if res.detail("efficiency_source") == SOURCE_DEFAULT
+        return [_with_warnings(r, cost_request(r, library), library) for r in requests]
+
+
+def _with_warnings(request: CostRequest, result: CostResult, library: KernelLibrary | None) -> CostResult:
+    """``result`` with a ``warnings`` detail naming each fallback it rests on (none: unchanged)."""
+    op = request.node.op_type
+    found = []
+    if library is not None and result.detail("cycles_source") == "analytic":
+        found.append(
+            f"aie cost model: the kernel library {library.file} has no kernel or family for {op}; "
+            "costed with the analytic model"
         )
-        if defaulted:
-            ops = ", ".join(f"{op} ({n})" for op, n in sorted(defaulted.items()))
-            mac, vector = (round(100 * defaults.DEFAULT_EFFICIENCY[k]) for k in ("mac", "vector"))
-            context.warn(
-                f"aie cost model: no utilization in the kernel kwargs or the core file for {ops}; used the "
-                f"default kernel efficiency ({mac} % MAC ops, {vector} % vector ops). Set kernel kwargs "
-                "utilization in the mapping or 'utilization' in the core file."
-            )
-        return results
+    utilization = request.kernel.get("utilization") if request.kernel is not None else None
+    if library is not None and utilization is not None and result.detail("kernel_library"):
+        found.append(
+            "aie cost model: kernel kwargs utilization is not applied to cycles taken from the kernel "
+            f"library {library.file} (measured calls and family rates are achieved cycles)"
+        )
+    if result.detail("efficiency_source") == SOURCE_DEFAULT:
+        mac, vector = (round(100 * defaults.DEFAULT_EFFICIENCY[k]) for k in ("mac", "vector"))
+        found.append(
+            f"aie cost model: no utilization in the kernel kwargs or the core file for {op}; used the "
+            f"default kernel efficiency ({mac} % MAC ops, {vector} % vector ops). Set kernel kwargs "
+            "utilization in the mapping or 'utilization' in the core file."
+        )
+    if not found:
+        return result
+    return attrs.evolve(result, details=(*result.details, ("warnings", tuple(found))))
