@@ -19,7 +19,7 @@ from core_test_support import FailingExporter, GoodExporter
 
 from stream_core import hookimpl, pipeline
 from stream_core.context import RunContext
-from stream_core.outputs import write_each
+from stream_core.outputs import Written, write_each
 from stream_core.pipeline import PipelineState, export_stage, run
 from stream_core.records import ExporterRecord
 from stream_core.report import summary_dict
@@ -92,6 +92,30 @@ def test_writers_run_at_the_same_time_and_their_files_merge_in_order(tmp_path, t
     assert all(_gone(pid) for pid in pids - {os.getpid()})
     assert sorted(p.name for p in out.iterdir()) == ["b.txt", "x.txt"]  # no half.csv, no writer folder
     assert (out / "x.txt").read_text() == "last"  # the later writer's file, as in sequence
+
+
+@forking
+def test_the_writers_start_in_the_order_given_and_merge_in_theirs(tmp_path, two_cpus):
+    """Started third and first, c and a run together (each waits for the other); b, started last,
+    finds both begun. Taken in the given order, b would start beside a and find c not begun."""
+    out, marks = tmp_path / "out", tmp_path / "marks"
+    out.mkdir()
+
+    def after_both(folder: Path) -> None:
+        missing = [me for me in ("a", "c") if not (marks / me).exists()]
+        assert not missing, f"started before {missing}"
+        (folder / "x.txt").write_text("b")
+
+    writers = [_meets(marks, "a", "c", "x.txt"), after_both, _meets(marks, "c", "a", "x.txt")]
+    done = write_each(writers, out, start=[2, 0, 1])
+    assert [d.error for d in done] == ["", "", ""]
+    assert (out / "x.txt").read_text() == "c"  # the last writer's file, whatever the start order
+
+
+def test_a_start_order_must_name_each_writer_once(tmp_path):
+    with pytest.raises(ValueError, match="indices once"):
+        write_each([_writes("a.txt", "a"), _writes("b.txt", "b")], tmp_path, start=[1, 1])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_without_fork_writers_run_one_after_another_with_the_same_files(tmp_path, monkeypatch, two_cpus):
@@ -235,6 +259,21 @@ def test_concurrent_export_writes_the_same_bytes_as_sequential(computed, tmp_pat
     assert sorted(together) == ["gantt.png", "good.txt", "summary.json", "summary.yaml", "trace.json", "warned.txt"]
     assert together == alone and state.export_failures == []
     assert context.warnings == ["warns: careful"]
+
+
+def test_the_trace_and_the_gantt_chart_start_first(computed, tmp_path, monkeypatch):
+    state, context = computed
+    started: list[int] = []
+
+    def write_each(writers, folder, *, concurrent, start):
+        started.extend(start)
+        return [Written() for _ in writers]
+
+    monkeypatch.setattr(pipeline, "write_each", write_each)
+    names = ["left", "gantt", "summary", "perfetto"]
+    state.output_dir, state.exporters = tmp_path, names
+    export_stage(state, context)
+    assert [names[i] for i in started] == ["perfetto", "gantt", "left", "summary"]
 
 
 @forking
