@@ -7,6 +7,7 @@ run at the same time, in two processes, so each pair puts exactly one writer in 
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -110,6 +111,23 @@ def test_the_writers_start_in_the_order_given_and_merge_in_theirs(tmp_path, two_
     done = write_each(writers, out, start=[2, 0, 1])
     assert [d.error for d in done] == ["", "", ""]
     assert (out / "x.txt").read_text() == "c"  # the last writer's file, whatever the start order
+
+
+@forking
+def test_objects_are_frozen_only_while_the_lanes_run_and_a_callers_freeze_is_kept(tmp_path, two_cpus):
+    def counts(folder: Path) -> int:
+        return gc.get_freeze_count()
+
+    assert gc.get_freeze_count() == 0
+    done = write_each([counts, counts], tmp_path)
+    assert all(d.value > 0 for d in done) and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        mine = gc.get_freeze_count()
+        write_each([counts, counts], tmp_path)
+        assert gc.get_freeze_count() == mine
+    finally:
+        gc.unfreeze()
 
 
 def test_a_start_order_must_name_each_writer_once(tmp_path):

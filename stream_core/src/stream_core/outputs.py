@@ -271,8 +271,10 @@ def _in_lanes(
     os.close(fill)
     done: dict[int, Written] = {}
     children: list[_Child] = []
-    gc.freeze()  # the objects made so far left out of collections until the lanes end, so that a
-    try:  # child's collections do not walk (and so copy) every page it shares with this process
+    freeze = gc.get_freeze_count() == 0  # else the caller froze objects: theirs to unfreeze, not ours
+    if freeze:  # the objects made so far left out of collections until the lanes end, so that a
+        gc.freeze()  # child's collections do not walk (and so copy) every page it shares with this process
+    try:
         for _ in range(lanes - 1):
             try:
                 children.append(_Child.start(lambda send: _work(queue, writers, places, send)))
@@ -284,7 +286,8 @@ def _in_lanes(
         os.close(queue)
         for child in children:
             child.stop()
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
     lost = Written(error=f"its process ended without a result ({'; '.join(ended)})")
     return [done.get(i, lost) for i in range(len(writers))]
 
