@@ -150,9 +150,9 @@ def write_chrome_trace(result: Result, accelerator: Accelerator, path: Path) -> 
     numbers: dict[float, str] = {}
 
     def number(value: float) -> str:  # json.dumps's text of a float, made once per value
+        value = float(value)
         text = numbers.get(value)
         if text is None:
-            value = float(value)
             text = repr(value) if math.isfinite(value) else dumps(value)
             if value:  # 0.0 and -0.0 are equal keys with different texts
                 numbers[value] = text
