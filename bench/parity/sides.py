@@ -30,10 +30,14 @@ class Finished:
 
 
 def run_process(command: list[str], cwd: Path, timeout: float) -> Finished:
-    """Run ``command`` in its own process group; at ``timeout`` the whole group is killed."""
+    """Run ``command`` in its own process group; at ``timeout`` the whole group is killed. Python may
+    write bytecode (``PYTHONDONTWRITEBYTECODE`` is dropped), as on a user's machine: otherwise every
+    run of a source tree without ``.pyc`` files (a fresh worktree, an edited module) compiles those
+    modules again, about 0.08 s of a 0.4 s warm run."""
     start = time.perf_counter()
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
