@@ -41,27 +41,3 @@ def test_listing_and_help_import_no_heavy_package(argv):
     assert out
     assert not {m.split(".")[0] for m in modules} & HEAVY
     assert "stream_core.pipeline" not in modules
-
-
-END = """
-import atexit, sys, threading, time
-from stream_core.cli import main
-atexit.register(print, "exit handler ran", flush=False)
-threading.Thread(target=lambda: (time.sleep(0.2), print("thread done", flush=False))).start()
-print("buffered", end=" ")
-main()
-print("never printed")
-"""
-
-
-@pytest.mark.parametrize(
-    ("argv", "code", "said"), [(("--version",), 0, "stream-core "), (("run", "--set", "x", "-q"), 2, "")]
-)
-def test_the_program_ends_as_python_would_after_its_command(argv, code, said):
-    """As the program (no ``argv``), ``main`` ends the process itself: other threads are waited for,
-    exit handlers run and buffered output is written; with the command's exit code."""
-    done = subprocess.run([sys.executable, "-c", END, *argv], capture_output=True, text=True, check=False)
-    assert done.returncode == code
-    assert done.stdout.startswith("buffered " + said)
-    assert done.stdout.rstrip().endswith("thread done\nexit handler ran")
-    assert "never printed" not in done.stdout

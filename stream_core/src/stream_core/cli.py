@@ -18,7 +18,6 @@ Exit codes (a clear message, no traceback, except where said):
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import json
 import logging
@@ -30,7 +29,7 @@ import threading
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from stream_core import __version__
 from stream_core.errors import OPTION_STYLE, InputError, PluginFailedError, PluginLoadError, Problem, StreamError
@@ -409,29 +408,7 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command ``argv`` and return its exit code; without ``argv``, as the ``stream`` program,
-    run this process's command line and end the process (:func:`_end_process`)."""
-    if argv is None:
-        _end_process(_main(sys.argv[1:]))
-    return _main(argv)
-
-
-def _end_process(code: int) -> NoReturn:
-    """End the process with ``code`` as the interpreter would (other threads waited for unless
-    daemonic, exit handlers run, the standard streams flushed) but without its teardown, which frees
-    every module and object one by one: some 30 ms of each run."""
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a reader gone, or a stream closed: nothing to add
-            stream.flush()
-    os._exit(code)
-
-
-def _main(argv: Sequence[str]) -> int:
-    argv = list(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in argv or "--verbose" in argv
     quiet = "-q" in argv or "--quiet" in argv
     _configure_logging(verbose, quiet)
