@@ -3,6 +3,8 @@ shortest candidate, the one using the least energy wins."""
 
 from __future__ import annotations
 
+import math
+
 from stream_tetra.search import Candidate, Score, choose
 from stream_tetra.settings import TetraSettings
 
@@ -86,3 +88,20 @@ def test_only_a_competing_latency_prunes():
     assert (choice.candidate.label, choice.scheduled, choice.pruned) == ("frugal", 3, 0)
     choice = choose(_candidates("seed", "dear", "frugal"), _Scores(scores, scorer.bounds), "latency", cap)
     assert (choice.candidate.label, choice.scheduled, choice.pruned) == ("dear", 2, 1)
+
+
+def test_without_a_scheduled_seed_no_tolerance_applies_and_the_note_says_so():
+    """The seed cannot be scheduled: there is no energy to measure the others against, so the fastest
+    wins (``a``, 80 cycles, though five times ``b``'s energy) and the note says why; a seed whose energy
+    is not a number sets no budget either (no error)."""
+    scores = {"seed": None, "a": Score(80, 50.0), "b": Score(90, 10.0)}
+    choice = choose(_candidates("seed", "a", "b"), _Scores(scores, {"a": 0, "b": 0}), "latency", energy_tolerance=0.02)
+    assert (choice.candidate.label, choice.energy_tolerance, choice.dearer) == ("a", None, None)
+    assert choice.note("group_0") == (
+        "group_0: 3 candidates, 2 scheduled, 0 pruned by the lower bound; chose a: 80 cycles and 50 pJ (the "
+        "mapper's own mapping could not be scheduled, so no energy tolerance applied); least energy of those "
+        "scheduled: b, 90 cycles and 10 pJ"
+    )
+    scores["seed"] = Score(100, math.nan)
+    choice = choose(_candidates("seed", "a", "b"), _Scores(scores, {"a": 0, "b": 0}), "latency", energy_tolerance=0.02)
+    assert (choice.candidate.label, choice.energy_tolerance) == ("a", None)

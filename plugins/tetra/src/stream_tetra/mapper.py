@@ -62,7 +62,7 @@ from stream_core.tiling import NodeTiling, fused_axes
 from stream_tetra.axis_tiles import AxisTiles
 from stream_tetra.memory import buffer_needs, memory_demand
 from stream_tetra.search import EFFORTS, OBJECTIVES, Candidate, Scorer, choose
-from stream_tetra.settings import TetraSettings
+from stream_tetra.settings import TetraSettings, parse_fraction
 
 NORMALISATIONS = ("Softmax", "LayerNormalization", "LpNormalization")
 SPLITS = ("homogeneous", "all", "none")
@@ -115,9 +115,11 @@ class MapperSettings:
                     problems.append(Problem(f"expected one of {', '.join(choices)}, got {raw!r}", field=f"fused.{key}"))
                 values[key] = str(raw)
         raw = context.setting("fused.energy_tolerance")
-        if raw is not None:
+        if raw is not None and str(raw).strip().lower() == "none":
+            values["energy_tolerance"] = None
+        elif raw is not None:
             try:
-                values["energy_tolerance"] = _tolerance(raw)
+                values["energy_tolerance"] = parse_fraction(raw)
             except ValueError:
                 expected = f"expected a fraction >= 0 (0.05: 5 %) or none, got {raw!r}"
                 problems.append(Problem(expected, field="fused.energy_tolerance"))
@@ -128,16 +130,6 @@ class MapperSettings:
         if problems:
             raise InputError(problems)
         return cls(**values)
-
-
-def _tolerance(raw: object) -> float | None:
-    """``fused.energy_tolerance``: a finite fraction >= 0, or ``none`` for no limit."""
-    if str(raw).strip().lower() == "none":
-        return None
-    fraction = float(str(raw))
-    if not (math.isfinite(fraction) and fraction >= 0):
-        raise ValueError(raw)
-    return fraction
 
 
 class FusedMapper:

@@ -13,12 +13,13 @@ with their node mappings (cores, split) and tiles. :func:`choose` scores the can
    estimate. The greedy list scheduler is no screen: on the parity pairs it ranks candidates unlike
    TETRA (a split over rows: greedy 12,596 cycles, TETRA 4,685).
 3. **Choice.** With the latency objective, only candidates using at most ``fused.energy_tolerance``
-   more energy than the seed compete (none: no limit), so by default a faster mapping is no dearer
-   than the mapper's own; among them, schedules within ``tetra.latency_tolerance`` of the shortest
-   (:meth:`stream_tetra.settings.TetraSettings.latency_cap`, the cap TETRA itself uses) count as
-   equally fast and the one using the least energy wins, then the shorter. A candidate whose lower
-   bound (:func:`stream_core.bounds.group_bound`) is above the cap of the best competing latency so
-   far is not scheduled. With ``energy`` or ``edp``, the lowest of that figure wins, then the shorter.
+   more energy than the seed compete (none: no limit, nor when the seed cannot be scheduled), so by
+   default a faster mapping is at most 2 % dearer than the mapper's own. Among them, schedules within
+   ``tetra.latency_tolerance`` of the shortest count as equally fast (the cap TETRA itself uses,
+   :meth:`stream_tetra.settings.TetraSettings.latency_cap`) and the one using the least energy wins,
+   then the shorter. A candidate whose lower bound (:func:`stream_core.bounds.group_bound`) is above
+   the cap of the best competing latency so far is not scheduled. With ``energy`` or ``edp``, the
+   lowest of that figure wins, then the shorter.
 
 The earlier candidate (the seed first) wins ties. Scores are memoised by content
 (node mappings, groups, tiles), so a candidate reached twice is scheduled once; everything runs in
@@ -111,13 +112,19 @@ class Choice:
     thriftiest: tuple[str, Score] | None = None
     #: the fastest candidate ``fused.energy_tolerance`` turned down, when faster than the winner
     dearer: tuple[str, Score] | None = None
+    #: the energy tolerance that applied (``None``: none did)
     energy_tolerance: float | None = None
 
     def note(self, name: str) -> str:
         """One sentence for the mapping notes."""
         did = f"{self.tried} candidates, {self.scheduled} scheduled, {self.pruned} pruned by the lower bound"
-        if self.score is None or self.seed is None:
+        if self.score is None:
             chose = "kept the mapper's own mapping"
+        elif self.seed is None:
+            chose = (
+                f"chose {self.candidate.label}: {self.score.latency:,} cycles and {self.score.energy:,.0f} pJ "
+                "(the mapper's own mapping could not be scheduled, so no energy tolerance applied)"
+            )
         elif self.candidate.label == "seed":
             chose = f"kept the mapper's own mapping ({self.seed.latency:,} cycles)"
         else:
@@ -222,7 +229,7 @@ def choose(
     scorer.cost(candidates)
     seed = scorer.score(candidates[0])
     budget = math.inf
-    if objective == "latency" and energy_tolerance is not None and seed is not None:
+    if objective == "latency" and energy_tolerance is not None and seed is not None and math.isfinite(seed.energy):
         budget = seed.energy * (1 + energy_tolerance)
     scored: list[tuple[tuple[float, float], int, Candidate, Score]] = []
     if seed is not None:
@@ -251,7 +258,7 @@ def choose(
         *_, fast, faster = min(turned_down, key=lambda e: (e[3].latency, e[1]))
         dearer = (fast.label, faster)
     tolerance = energy_tolerance if budget < math.inf else None
-    return Choice(winner, score, seed, *counts, thriftiest, dearer, tolerance)
+    return Choice(winner, score, seed, *counts, thriftiest=thriftiest, dearer=dearer, energy_tolerance=tolerance)
 
 
 def stopped(groups: Iterable[GroupRecord]) -> bool:

@@ -106,13 +106,7 @@ def _convert(name: str, raw: Any) -> Any:
     if name == "max_levels" and str(raw).strip().lower() in ("none", ""):
         return None
     if name == "latency_tolerance":
-        try:
-            fraction = float(raw)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a fraction >= 0 (0.05: 5 %), got {raw!r}") from None
-        if not (math.isfinite(fraction) and fraction >= 0):
-            raise ValueError(f"expected a fraction >= 0 (0.05: 5 %), got {raw!r}")
-        return fraction
+        return parse_fraction(raw)
     try:
         value = int(raw)
     except (TypeError, ValueError):
@@ -121,3 +115,14 @@ def _convert(name: str, raw: Any) -> Any:
     if value < minimum:
         raise ValueError(f"expected an integer >= {minimum}, got {value}")
     return value
+
+
+def parse_fraction(raw: Any) -> float:
+    """A tolerance setting: a finite fraction >= 0 (``0.05``: 5 %); else a ValueError saying so."""
+    try:
+        fraction = float(raw)
+    except (TypeError, ValueError):
+        fraction = math.nan
+    if not (math.isfinite(fraction) and fraction >= 0):
+        raise ValueError(f"expected a fraction >= 0 (0.05: 5 %), got {raw!r}")
+    return fraction
