@@ -206,29 +206,29 @@ def write_each(
     folder: Path,
     *,
     concurrent: bool = True,
-    start: Sequence[int] | None = None,
+    order: Sequence[int] | None = None,
 ) -> list[Written]:
     """Call each writer with an empty folder of its own inside ``folder``; then, in order, move the
     files of each that returned into ``folder`` (a later writer's file replaces an earlier one's of
     the same name) and remove those of each that raised. With ``concurrent``, where this process can
     fork and runs no other thread, one process per CPU (this one and forked children) takes the
-    writers in the order ``start`` gives their indices (default: as given; the longest first make
+    writers in the order ``order`` gives their indices (default: as given; the longest first make
     the processes end together), each the next one as soon as it is free; else they run one after
     another here, as given.
     Children are always waited for, and killed first when this process is interrupted; the writers'
     folders are removed whatever happens. A file that cannot be moved in (a full disk, a folder of
     that name) makes its writer's outcome an error, its files already moved removed. A writer's
     return value must pickle."""
-    order = list(range(len(writers)) if start is None else start)
-    if sorted(order) != list(range(len(writers))):
-        raise ValueError(f"start {order} does not give each of the {len(writers)} writers' indices once")
+    taken = list(range(len(writers)) if order is None else order)
+    if sorted(taken) != list(range(len(writers))):
+        raise ValueError(f"order {taken} does not give each of the {len(writers)} writers' indices once")
     places: list[Path] = []
     try:
         places += [Path(tempfile.mkdtemp(prefix=f".writer-{i}-", dir=folder)) for i in range(len(writers))]
         forks = concurrent and hasattr(os, "fork") and threading.active_count() == 1 and len(writers) <= QUEUE_MAX
         lanes = min(len(writers), os.cpu_count() or 1) if forks else 1
         if lanes > 1:
-            outcomes = _in_lanes(writers, places, lanes, order)
+            outcomes = _in_lanes(writers, places, lanes, taken)
         else:
             outcomes = [_call(writer, place) for writer, place in zip(writers, places, strict=True)]
         return [_merge(outcome, place, folder) for outcome, place in zip(outcomes, places, strict=True)]
@@ -262,12 +262,12 @@ QUEUE_MAX = select.PIPE_BUF // _NUMBER.size
 
 
 def _in_lanes(
-    writers: Sequence[Callable[[Path], Any]], places: list[Path], lanes: int, start: list[int]
+    writers: Sequence[Callable[[Path], Any]], places: list[Path], lanes: int, order: list[int]
 ) -> list[Written]:
     """What each writer did, run by this process and ``lanes - 1`` forked children, which take the
-    next writer (in the order ``start`` gives) from a queue as soon as they are free."""
+    next writer (in the order ``order`` gives) from a queue as soon as they are free."""
     queue, fill = os.pipe()  # each writer's number once; taking one is an atomic read
-    os.write(fill, b"".join(_NUMBER.pack(i) for i in start))
+    os.write(fill, b"".join(_NUMBER.pack(i) for i in order))
     os.close(fill)
     done: dict[int, Written] = {}
     children: list[_Child] = []

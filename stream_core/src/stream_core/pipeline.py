@@ -468,8 +468,8 @@ def export_stage(state: PipelineState, context: RunContext) -> None:
 
     concurrent = len(result.tiles) + len(result.transfers) >= CONCURRENT_EXPORT
     names, rank = state.exporters, {name: i for i, name in enumerate(LONG_EXPORTERS)}
-    start = sorted(range(len(names)), key=lambda i: rank.get(names[i], len(rank)))
-    done = write_each([exporter(name) for name in names], state.output_dir, concurrent=concurrent, start=start)
+    order = sorted(range(len(names)), key=lambda i: rank.get(names[i], len(rank)))
+    done = write_each([exporter(name) for name in names], state.output_dir, concurrent=concurrent, order=order)
     for name, outcome in zip(state.exporters, done, strict=True):
         if outcome.error:  # a plugin's bug: reported by name, the other exporters still wrote
             origin = context.plugins.origin("exporters", name)
