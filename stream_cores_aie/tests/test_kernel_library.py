@@ -203,9 +203,13 @@ def test_missing_library_file_is_an_input_error(tmp_path):
         AieCostModel().cost([], context_with(tmp_path / "nope.toml"))
 
 
-def test_cache_token_follows_the_library_content(library_file):
+def test_cache_token_follows_the_library_content_and_path(library_file):
     model = AieCostModel()
     token = model.cache_token(context_with(library_file))
     assert token == model.cache_token(context_with(library_file)) != model.cache_token(context_with(None))
     library_file.write_text(LIBRARY.replace("cycles = 2000", "cycles = 2100"))
     assert model.cache_token(context_with(library_file)) != token
+    # the same content under another name: the cached answers' warnings would name the old file
+    moved = library_file.with_name("moved.toml")
+    moved.write_text(library_file.read_text())
+    assert model.cache_token(context_with(moved)) != model.cache_token(context_with(library_file))

@@ -149,9 +149,10 @@ class AieCostModel:
     """Factory object of the ``aie`` :class:`~stream_core.records.CostModelRecord`."""
 
     def cache_token(self, context: RunContext) -> str:
-        """The model's version and the kernel library's content: an edited library is costed anew."""
+        """The model's version and the kernel library's path and content: an edited library is costed
+        anew, and a moved one too (the answers' warnings name the file)."""
         library = kernel_library(context)
-        digest = "none" if library is None else f"sha256 {library.digest}"
+        digest = "none" if library is None else f"{library.file} sha256 {library.digest}"
         return f"stream-cores-aie {__version__} model {MODEL_VERSION}|kernel library {digest}"
 
     def cost(self, requests: Sequence[CostRequest], context: RunContext) -> list[CostResult]:
