@@ -204,3 +204,16 @@ def test_the_graph_agrees_with_predecessors_and_successors_for_nodes_given_out_o
     assert [s.name for s in w.successors("p")] == list(w.graph.successors("p")) == ["r2", "r1"]
     assert [s.name for s in w.predecessors("r2")] == list(w.graph.predecessors("r2")) == ["p", "q"]
     assert {n: i for n, i in w.graph.nodes(data="index")} == {"p": 0, "r2": 1, "r1": 2, "q": 3}
+
+
+def test_cost_result_with_warnings_keeps_each_warning_once_in_order():
+    """The ``warnings`` detail the core warns from: new warnings after those already there, each once;
+    no warning leaves the result as it is."""
+    from stream_core.ir.cost import CostResult
+
+    plain = CostResult(latency=3, energy_pj=1.5, model="m", details={"a": 1})
+    assert plain.with_warnings([]) is plain
+    said = plain.with_warnings(["x", "y", "x"])
+    assert said.details == (("a", 1), ("warnings", ("x", "y")))
+    assert said.with_warnings(["y", "z"]).detail("warnings") == ("x", "y", "z")
+    assert said.with_warnings(["y"]) is said

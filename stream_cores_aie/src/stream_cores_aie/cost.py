@@ -37,8 +37,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import attrs
-
 from stream_core.context import RunContext
 from stream_core.ir.cost import CostRequest, CostResult
 from stream_core.ir.workload import NodeKind
@@ -159,11 +157,12 @@ class AieCostModel:
         """Each tile's answer, carrying in its ``warnings`` detail what it rests on beyond the given
         figures (so a cached answer warns again)."""
         library = kernel_library(context)
-        return [_with_warnings(r, cost_request(r, library), library) for r in requests]
+        results = [cost_request(r, library) for r in requests]
+        return [res.with_warnings(_fallbacks(r, res, library)) for r, res in zip(requests, results, strict=True)]
 
 
-def _with_warnings(request: CostRequest, result: CostResult, library: KernelLibrary | None) -> CostResult:
-    """``result`` with a ``warnings`` detail naming each fallback it rests on (none: unchanged)."""
+def _fallbacks(request: CostRequest, result: CostResult, library: KernelLibrary | None) -> list[str]:
+    """A warning for each fallback ``result`` rests on."""
     op = request.node.op_type
     found = []
     if library is not None and result.detail("cycles_source") == "analytic":
@@ -184,6 +183,4 @@ def _with_warnings(request: CostRequest, result: CostResult, library: KernelLibr
             f"default kernel efficiency ({mac} % MAC ops, {vector} % vector ops). Set kernel kwargs "
             "utilization in the mapping or 'utilization' in the core file."
         )
-    if not found:
-        return result
-    return attrs.evolve(result, details=(*result.details, ("warnings", tuple(found))))
+    return found

@@ -172,7 +172,7 @@ class ZigZagCostModel:
                 for index in jobs[key]:
                     results[index] = self._result(requests[index], prepared[index], evaluation, said[index].append)
         assert all(r is not None for r in results)
-        return [_with_warnings(r, w) for r, w in zip(results, said, strict=True) if r is not None]
+        return [r.with_warnings(w) for r, w in zip(results, said, strict=True) if r is not None]
 
     def _prepare(
         self, request: CostRequest, settings: Settings, warn: Callable[[str], None]
@@ -265,11 +265,3 @@ def _describe(mapping: Sequence[tuple[str, Sequence[tuple[str, float]]]], loops:
         unrolled = ", ".join(f"{loops.get(d, d)} {f:g}" for d, f in entries) or "-"
         parts.append(f"{oa}: {unrolled}")
     return "; ".join(parts)
-
-
-def _with_warnings(result: CostResult, warnings: list[str]) -> CostResult:
-    """``result`` with the request's warnings in its ``warnings`` detail, which the core shows whenever the
-    answer is used, from this model or from the cost cache."""
-    if not warnings:
-        return result
-    return attrs.evolve(result, details=(*result.details, ("warnings", tuple(dict.fromkeys(warnings)))))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -61,3 +61,13 @@ class CostResult:
 
     def detail(self, key: str, default: Any = None) -> Any:
         return dict(self.details).get(key, default)
+
+    def with_warnings(self, warnings: Iterable[str]) -> CostResult:
+        """This result with ``warnings`` (each once, in order) added to its ``warnings`` detail, which the
+        core warns each time the answer is used, from the model or from the cost cache; itself when
+        there are none."""
+        said = tuple(dict.fromkeys((*self.detail("warnings", ()), *warnings)))
+        if said == self.detail("warnings", ()):
+            return self
+        kept = tuple((key, value) for key, value in self.details if key != "warnings")
+        return attrs.evolve(self, details=(*kept, ("warnings", said)))
