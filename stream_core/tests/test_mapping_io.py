@@ -242,9 +242,9 @@ def test_fixed_allocation_of_several_cores_splits_output_channels_as_stream(setu
         load_mapping(bad, workload, acc)
 
 
-def test_a_split_of_a_reduction_loop_is_noted(setup):
-    """Splitting Conv1's input channels C over two cores leaves the cross-core sum of partial results
-    out of the model: a note says so (a split of output channels K needs none)."""
+def test_a_split_of_a_reduction_loop_is_read_as_written(setup):
+    """Splitting Conv1's input channels C over two cores is read as written, with no note: the pipeline
+    makes the partial sums' additions explicit (stream_core.reductions, tested in test_reductions.py)."""
     tmp_path, workload, acc = setup
     layers = [
         {"name": "Conv1", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "C", "split": 2}]]},
@@ -252,11 +252,7 @@ def test_a_split_of_a_reduction_loop_is_noted(setup):
     ]
     mapping = load_mapping(write_yaml(tmp_path / "m.yaml", {"layers": layers}), workload, acc)
     assert mapping["Conv1"].split == (("C", 2),) and mapping["Conv2"].split == (("K", 2),)
-    assert mapping.notes == (
-        "split 2 of C (C) divides a reduction over cores: each core's partial sums are not added across cores "
-        "(as in Stream 2.1.1), so the final accumulation's transfers and additions are not in the latency or "
-        "energy: layers 'Conv1'",
-    )
+    assert mapping.notes == ()
 
 
 def test_fixed_split_needs_output_channels(tmp_path, toy_plugins, toy_hardware):

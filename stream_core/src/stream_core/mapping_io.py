@@ -95,11 +95,6 @@ NOTE_FIXED_SPLIT = (
     "core_allocation_is_fixed with N > 1 cores splits the output channels K into N parts, part i on the "
     "i-th listed core (Stream's fixed split; a core listed twice runs its parts one after the other)"
 )
-NOTE_SPLIT_REDUCTION = (
-    "split {factor} of {ref} ({dim}) divides a reduction over cores: each core's partial sums are not "
-    "added across cores (as in Stream 2.1.1), so the final accumulation's transfers and additions are "
-    "not in the latency or energy"
-)
 NOTE_REPEATED_CANDIDATE = "a candidate core listed twice (no inter-core split) counts once"
 NOTE_DEFAULT_TILING = (
     "a layer without inter_core_tiling or intra_core_tiling takes the 'default' entry's, as in Stream's older layout"
@@ -547,8 +542,6 @@ def _resolve_node(
             _note(notes, sentence, node.name)
             uneven.append((dim, factor))
             continue
-        if factor > 1 and dim in node.reduction_dims:
-            _note(notes, NOTE_SPLIT_REDUCTION.format(factor=factor, ref=ref, dim=dim), node.name)
         split.append((dim, factor))
     parts = math.prod(f for _, f in split)
     listed = parts * math.prod(f for _, f in uneven)

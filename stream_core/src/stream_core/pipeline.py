@@ -39,6 +39,7 @@ from stream_core.ir.workload import Workload
 from stream_core.mapping_io import load_mapping
 from stream_core.outputs import Generated, StagedOutput, check_output_dir, write_each, write_files
 from stream_core.plugins import BUILTIN_NAME, DISABLE_ENV, Plugins, load_plugins
+from stream_core.reductions import lower_split_reductions
 from stream_core.stage_cache import cached, code_stamp
 from stream_core.tiling import MEMORY_LIMIT_MB, NodeTiling, memory_limit
 
@@ -75,6 +76,8 @@ class PipelineState:
     workload: Workload | None = None
     accelerator: Accelerator | None = None
     mapping: Mapping | None = None
+    #: the workload and mapping as read, when split reductions were made explicit (stream_core.reductions)
+    unlowered: tuple[Workload, Mapping] | None = None
     tilings: dict[str, NodeTiling] = attrs.field(factory=dict)
     costs: CostTable | None = None
     result: Result | None = None
@@ -91,7 +94,9 @@ class PipelineState:
     @property
     def problem(self) -> AllocationProblem:
         assert self.workload and self.accelerator and self.mapping and self.costs is not None
-        return AllocationProblem(self.workload, self.accelerator, self.mapping, self.tilings, self.costs)
+        return AllocationProblem(
+            self.workload, self.accelerator, self.mapping, self.tilings, self.costs, unlowered=self.unlowered
+        )
 
 
 @attrs.frozen
@@ -214,6 +219,11 @@ def map_stage(state: PipelineState, context: RunContext) -> None:
             lambda: record.load().map(state.workload, state.accelerator, context),
         )
     state.notes += state.mapping.notes
+    lowered = lower_split_reductions(state.workload, state.mapping)
+    if lowered.changed:
+        state.unlowered = (state.workload, state.mapping)
+        state.workload, state.mapping = lowered.workload, lowered.mapping
+        state.notes += lowered.notes
     state.tilings = build_tilings(state.workload, state.mapping, memory_limit(context))
 
 

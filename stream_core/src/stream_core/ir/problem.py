@@ -54,6 +54,15 @@ class AllocationProblem:
     mapping: Mapping
     tilings: dict[str, NodeTiling]
     costs: CostTable
+    #: The workload and mapping as the user or mapper gave them, when split reductions were made explicit
+    #: in ``workload`` and ``mapping`` (:func:`stream_core.reductions.lower_split_reductions`); ``None``
+    #: when they are the ones given.
+    unlowered: tuple[Workload, Mapping] | None = None
+
+    @property
+    def as_given(self) -> tuple[Workload, Mapping]:
+        """The workload and mapping before split reductions were made explicit (a mapping file's terms)."""
+        return self.unlowered or (self.workload, self.mapping)
 
     def candidate_cores(self, node: str) -> tuple[int, ...]:
         """Cores the node may run on (pinned parts or candidates) whose costs are feasible."""

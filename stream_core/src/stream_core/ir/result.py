@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from stream_core.ir.workload import NodeKind, Workload
+from stream_core.ir.workload import SPLIT_REDUCTION_ROLE, NodeKind, Workload
 
 R = TypeVar("R", bound=attrs.AttrsInstance)
 
@@ -250,6 +250,14 @@ def _rebuild_result(fields: dict[str, Any]) -> Result:
 def energy_not_in_stream(workload: Workload, node_energy: Mapping[str, float]) -> dict[str, float]:
     """The parts of a run's compute energy (``node_energy``: pJ per node) that Stream 2.1.1 does not
     count: ``layout_nodes``, the tiles of data-movement nodes (Transpose, Reshape, Flatten, ...), which
-    Stream folds into their readers' access maps and prices no node for. Empty parts are left out."""
-    layout = sum(e for name, e in node_energy.items() if workload.node(name).kind is NodeKind.DATA_MOVEMENT)
-    return {"layout_nodes": layout} if layout else {}
+    Stream folds into their readers' access maps and prices no node for; ``split_reduction_adds``, the
+    additions of partial sums a split reduction makes (:mod:`stream_core.reductions`), which Stream
+    leaves out. Empty parts are left out."""
+    parts = {"layout_nodes": 0.0, "split_reduction_adds": 0.0}
+    for name, energy in node_energy.items():
+        node = workload.node(name)
+        if node.kind is NodeKind.DATA_MOVEMENT:
+            parts["layout_nodes"] += energy
+        elif node.attribute(SPLIT_REDUCTION_ROLE) == "add":
+            parts["split_reduction_adds"] += energy
+    return {part: energy for part, energy in parts.items() if energy}

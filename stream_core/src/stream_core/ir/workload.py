@@ -221,6 +221,12 @@ class LoopDim:
             raise ValueError(f"loop {self.name!r} must have a size >= 1, got {value}")
 
 
+#: Node attributes of the nodes :mod:`stream_core.reductions` makes: the node they were made from, and
+#: their role (``part``: a slice of a split reduction; ``add``: an addition of two partial sums).
+SPLIT_REDUCTION_OF = "split_reduction_of"
+SPLIT_REDUCTION_ROLE = "split_reduction_role"
+
+
 class NodeKind(enum.StrEnum):
     COMPUTE = "compute"
     DATA_MOVEMENT = "data_movement"
