@@ -11,8 +11,8 @@
    over the output (parallel) loops, those reading the axes their producers in the group are split
    along first (:func:`aligned_loops`), then largest first (ties: loop order), never splitting a loop the
    factor does not divide, nor a normalisation axis, nor the streaming loop of step 4 (so that
-   consecutive nodes stream their rows in the same order). Reduction loops are not split (a split
-   reduction would need a cross-core accumulation no allocator models). Candidate cores that are
+   consecutive nodes stream their rows in the same order). Reduction loops are not split here;
+   the search tries that (:func:`contraction_splits`, priced with explicit adds). Candidate cores that are
    not identical stay candidates, and the allocator picks one. ``fused.split=none`` never splits.
 4. **Intra-core tiling**, per fused axis: the loops linked across the group's nodes are one axis
    (``stream_core.tiling.fused_axes``, Stream 2.1.1's meaning of ``intra_core_tiling``), and every
@@ -388,10 +388,84 @@ def halved_contractions(
     ]
 
 
+def contraction_splits(
+    workload: Workload,
+    accelerator: Accelerator,
+    settings: MapperSettings,
+    nodes: dict[str, NodeMapping],
+    seed: FusedGroup,
+) -> list[Candidate]:
+    """The group with each member whose contraction (:func:`contraction_loop`) reads a tensor axis its
+    producer in the group splits over cores splitting that contraction the same way on the producer's
+    cores, as a tensor-parallel MLP does (stream-dse 2.1.1's generic mapper, SwiGLU's ``Gemm_Down``):
+    each core reduces over the slice it made, and the partial sums are added by explicit nodes
+    (:mod:`stream_core.reductions`), instead of every core first gathering the whole input. A member
+    whose producer is on one core splits its contraction over its own cores instead of its columns: each
+    core then receives its slice only (:func:`_aligned_contraction`). Tiled as the seed is, and with
+    the split members' output columns halved (a cost model may price the shorter tiles lower: simba_small,
+    ``Gemm_Down`` 569 pJ a tile of 16 columns, 2 x 126 in two). None when no member qualifies."""
+    members = [workload.node(n) for n in seed.nodes]
+    own = {n.name: nodes[n.name] for n in members}
+    mapped = dict(own)
+    for node in members:
+        split = _aligned_contraction(workload, node, mapped, set(seed.nodes), set(candidate_cores(node, accelerator)))
+        if split is not None:
+            mapped[node.name] = split
+    if mapped == own:
+        return []
+    tiles = intra_core_tiles(workload, members, {**nodes, **mapped}, accelerator, settings)
+    group = FusedGroup(seed.name, seed.nodes, tiles)
+    out = [Candidate(_label("contraction split with its producer", group), mapped, [group])]
+    halved = dict(((n, d), t) for n, d, t in tiles)
+    for name in (n for n in mapped if mapped[n] != own[n]):
+        node = workload.node(name)
+        column = column_loop(node)
+        if column is not None and node.sizes[column] > 1:
+            halved[(name, column)] = -(-min(halved.get((name, column), node.sizes[column]), node.sizes[column]) // 2)
+    if len(halved) > len(tiles) or any(halved[(n, d)] != t for n, d, t in tiles):
+        group = FusedGroup(seed.name, seed.nodes, [(n, d, t) for (n, d), t in halved.items()])
+        out.append(Candidate(_label("contraction split with its producer, its columns halved", group), mapped, [group]))
+    return out
+
+
+def _aligned_contraction(
+    workload: Workload, node: Node, mapped: dict[str, NodeMapping], group: set[str], allowed: set[int]
+) -> NodeMapping | None:
+    """``node`` splitting its contraction loop as the in-``group`` producer of the input axis it indexes
+    splits that axis (the producer's only split, dividing the loop), on the producer's cores when
+    ``node`` may run on them all (``allowed``); else, over ``node``'s own cores instead of its own split;
+    else ``None``."""
+    loop = contraction_loop(node)
+    own = mapped[node.name]
+    if loop is None or not node.mac_op or own.split_factor(loop) > 1:
+        return None
+    for operand in node.reads:
+        producer = workload.producer(operand.tensor)
+        if producer is None or producer.name not in group or operand.access is None:
+            continue
+        made = mapped[producer.name]
+        for written, read in zip(producer.output.access or (), operand.access, strict=False):
+            made_terms = [d for d, c in written.terms if c]
+            if [d for d, c in read.terms if c] != [loop] or len(made_terms) != 1:
+                continue
+            aligned = made.split == ((made_terms[0], made.parts),) and node.sizes[loop] % made.parts == 0
+            if aligned and allowed.issuperset(made.cores):
+                return NodeMapping(node.name, made.cores, ((loop, made.parts),))
+            if own.parts > 1 and node.sizes[loop] % own.parts == 0:
+                return NodeMapping(node.name, own.cores, ((loop, own.parts),))
+    return None
+
+
 #: Alternatives every effort level adds to its own: the readers of one fetched tensor pinned together,
 #: a one-row group's shared columns tiled, the group cut before a reader that waits for a whole tensor,
-#: the first layer's contraction in twice the seed's tiles.
-_ALTERNATIVES: tuple[Alternatives, ...] = (pinned_candidates, column_candidates, break_cuts, halved_contractions)
+#: the first layer's contraction in twice the seed's tiles, a contraction split with its producer.
+_ALTERNATIVES: tuple[Alternatives, ...] = (
+    pinned_candidates,
+    column_candidates,
+    break_cuts,
+    halved_contractions,
+    contraction_splits,
+)
 
 
 def _own_candidates(

@@ -47,6 +47,7 @@ from stream_core.ir.mapping import Mapping as RunMapping
 from stream_core.ir.problem import AllocationProblem, CostTable
 from stream_core.ir.result import GroupRecord
 from stream_core.ir.workload import Workload
+from stream_core.reductions import Lowered, lower_split_reductions
 from stream_core.tiling import NodeTiling
 
 EFFORTS = ("fast", "normal", "high")
@@ -164,39 +165,48 @@ class Scorer:
         record = registry.get(context.options.allocator) if context.options.allocator else registry.default()
         self.allocator = record.name if record is not None else None
         self.costs: dict[str, CostResult] = {}
+        self._lowered: dict[str, Lowered] = {}
         self.scores: dict[str, Score | None] = {}
 
-    def problem(self, candidate: Candidate) -> AllocationProblem:
-        nodes = {**self.base, **candidate.nodes}
-        tilings = {
-            name: NodeTiling(self.workload.node(name), nodes[name], group.tile_sizes(name))
-            for group in candidate.groups
+    def lowered(self, candidate: Candidate) -> Lowered:
+        """The run's workload and ``candidate``'s mapping with its split reductions made explicit."""
+        if candidate.key not in self._lowered:
+            mapping = RunMapping({**self.base, **candidate.nodes}, candidate.groups)
+            self._lowered[candidate.key] = lower_split_reductions(self.workload, mapping)
+        return self._lowered[candidate.key]
+
+    def tilings(self, candidate: Candidate) -> dict[str, NodeTiling]:
+        lowered = self.lowered(candidate)
+        workload, mapping = lowered.workload, lowered.mapping
+        return {
+            name: NodeTiling(workload.node(name), mapping[name], group.tile_sizes(name))
+            for group in mapping.groups
             for name in group.nodes
         }
+
+    def problem(self, candidate: Candidate) -> AllocationProblem:
+        lowered, tilings = self.lowered(candidate), self.tilings(candidate)
         table = CostTable()
         for name, tiling in tilings.items():
             for shape, core, request in _requests(tiling, self.accelerator):
                 table.add(name, core, shape, self.costs[request.key])
-        return AllocationProblem(self.workload, self.accelerator, RunMapping(nodes, candidate.groups), tilings, table)
+        return AllocationProblem(lowered.workload, self.accelerator, lowered.mapping, tilings, table)
 
     def cost(self, candidates: Iterable[Candidate]) -> None:
         """Cost every tile of ``candidates`` not costed yet, in one batch."""
         wanted: dict[str, CostRequest] = {}
         for candidate in candidates:
-            nodes = {**self.base, **candidate.nodes}
-            for group in candidate.groups:
-                for name in group.nodes:
-                    tiling = NodeTiling(self.workload.node(name), nodes[name], group.tile_sizes(name))
-                    for _, _, request in _requests(tiling, self.accelerator):
-                        if request.key not in self.costs:
-                            wanted.setdefault(request.key, request)
+            for tiling in self.tilings(candidate).values():
+                for _, _, request in _requests(tiling, self.accelerator):
+                    if request.key not in self.costs:
+                        wanted.setdefault(request.key, request)
         if wanted:
             self.costs.update(zip(wanted, cost_tiles(list(wanted.values()), self.context), strict=True))
 
     def bound(self, candidate: Candidate) -> int:
         problem = self.problem(candidate)
         seen: set[str] = set()
-        return sum(group_bound(problem, group, seen).cycles for group in candidate.groups)
+        return sum(group_bound(problem, group, seen).cycles for group in problem.mapping.groups)
 
     def score(self, candidate: Candidate) -> Score | None:
         """``candidate``'s groups scheduled alone; ``None`` when they cannot run."""
