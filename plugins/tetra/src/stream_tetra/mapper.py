@@ -263,7 +263,11 @@ def fast_candidates(
       2.1.1's simba, attention head: 35,576 cycles fused, 14,073 cut);
     * a group where readers of one fetched tensor may be on several cores, pinned to one core
       (:func:`pinned_candidates`);
-    * a group with nothing to stream, its shared columns tiled (:func:`column_candidates`).
+    * a group with nothing to stream, its shared columns tiled (:func:`column_candidates`);
+    * a group whose product reduces over the columns a producer in it splits over cores, that
+      contraction split the same way (:func:`contraction_splits`, its partial sums added by explicit
+      nodes: stream-dse 2.1.1's simba_small, SwiGLU: 42,705 pJ against the seed's 43,605, at 215
+      cycles against 205).
     """
     found = _own_candidates(workload, accelerator, settings, nodes, seed)
     for more in _ALTERNATIVES:
