@@ -10,7 +10,7 @@ from core_test_support import write_yaml
 from stream_core.ir import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.workload import Workload
 from stream_core.pipeline import run
-from stream_core.reductions import lower_split_reductions
+from stream_core.reductions import lower_split_reductions, not_lowered
 from stream_core.testing import check_schedule, matmul_workload
 
 
@@ -80,7 +80,21 @@ def test_no_split_reduction_leaves_the_workload_as_it_is():
     workload = matmul_workload(4, 8, 6)
     mapping = _mapping(workload, (0, 1), (("K", 2),))
     lowered = lower_split_reductions(workload, mapping)
-    assert lowered.workload is workload and lowered.mapping is mapping and not lowered.changed
+    assert lowered.workload is workload and lowered.mapping is mapping and lowered.notes == ()
+
+
+def test_a_split_it_cannot_price_is_left_with_a_note_saying_so():
+    """Two parts listed on one core (a candidate set, not one core per part): the node is left as it is,
+    and the note says its partial sums are not added."""
+    workload = matmul_workload(4, 8, 6)
+    mapping = _mapping(workload, (0,), (("C", 2),))
+    assert not_lowered(workload.node("mm"), mapping["mm"]) == "its cores do not list one per part"
+    lowered = lower_split_reductions(workload, mapping)
+    assert lowered.workload is workload and lowered.mapping is mapping
+    assert lowered.notes == (
+        "mm: its split reduction is not made explicit (its cores do not list one per part): its partial sums "
+        "are not added",
+    )
 
 
 def test_a_run_prices_the_adds_apart(tmp_path, toy_plugins, toy_hardware):

@@ -220,10 +220,10 @@ def map_stage(state: PipelineState, context: RunContext) -> None:
         )
     state.notes += state.mapping.notes
     lowered = lower_split_reductions(state.workload, state.mapping)
-    if lowered.changed:
+    state.notes += lowered.notes
+    if lowered.workload is not state.workload:
         state.unlowered = (state.workload, state.mapping)
         state.workload, state.mapping = lowered.workload, lowered.mapping
-        state.notes += lowered.notes
     state.tilings = build_tilings(state.workload, state.mapping, memory_limit(context))
 
 

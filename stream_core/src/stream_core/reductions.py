@@ -44,16 +44,13 @@ from stream_core.ir.workload import (
 
 @attrs.frozen
 class Lowered:
-    """A workload and mapping with their split reductions made explicit, and a note per lowered node
-    (empty when nothing split a reduction: then ``workload`` and ``mapping`` are the ones given)."""
+    """A workload and mapping with their split reductions made explicit, and a note per node splitting a
+    reduction (none when nothing did); ``workload`` and ``mapping`` are the ones given when no node was
+    lowered."""
 
     workload: Workload
     mapping: Mapping
     notes: tuple[str, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.notes)
 
 
 def split_reductions(node: Node, mapping: NodeMapping) -> list[tuple[str, int]]:
@@ -100,8 +97,9 @@ def lower_split_reductions(workload: Workload, mapping: Mapping) -> Lowered:
         notes.append(
             f"{node.name}: its split of {splits} "
             f"divides a reduction over cores: {factor} parts ({node.name}.part0..{factor - 1}) write partial sums "
-            f"at {workload.tensor(node.output.tensor).dtype}, added by {adds} Add node(s) ({node.name}.add*) "
-            "priced like any node; Stream 2.1.1 counts neither (energy_not_in_stream: split_reduction_adds)"
+            f"at {workload.tensor(node.output.tensor).dtype}, added by {adds} Add node(s) ({node.name}.add*) in a "
+            "tree, priced like any node; Stream 2.1.1 adds no partial sums (the adds' energy is shown apart: "
+            "energy_not_in_stream.split_reduction_adds)"
         )
     if not replaced:
         return Lowered(workload, mapping, tuple(notes))
@@ -126,17 +124,27 @@ def _plain_output_loops(node: Node) -> list[str] | None:
     return loops if len(set(loops)) == len(loops) else None
 
 
+def not_lowered(node: Node, mapping: NodeMapping) -> str | None:
+    """Why ``node``'s split reduction under ``mapping`` cannot be made explicit (its partial sums are
+    then not added), or ``None`` when it can."""
+    if _plain_output_loops(node) is None:
+        return "an output axis is not one plain loop"
+    if len(mapping.cores) != mapping.parts:
+        return "its cores do not list one per part"
+    return None
+
+
 def _lower(
     node: Node, mapping: NodeMapping, output: TensorSpec
 ) -> tuple[list[Node], list[NodeMapping], list[TensorSpec]] | str:
     """The parts and adds replacing ``node``, their mappings and new tensors; or why it cannot be lowered."""
+    reason = not_lowered(node, mapping)
+    if reason is not None:
+        return f"its split reduction is not made explicit ({reason}): its partial sums are not added"
     out_loops = _plain_output_loops(node)
-    if out_loops is None:
-        return "its split reduction is not lowered (an output axis is not one plain loop): partial sums are not added"
+    assert out_loops is not None
     split = {d: mapping.split_factor(d) for d in node.loop_names}
     coords = list(itertools.product(*(range(split[d]) for d in node.loop_names)))
-    if len(mapping.cores) != len(coords):
-        return "its split reduction is not lowered (its cores do not list one per part): partial sums are not added"
     reduced = split_reductions(node, mapping)
     slices = {d: node.sizes[d] // f for d, f in reduced}
     kept_split = tuple((d, f) for d, f in mapping.split if d not in slices)

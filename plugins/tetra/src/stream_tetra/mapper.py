@@ -58,6 +58,7 @@ from stream_core.ir.accelerator import Accelerator, CoreSummary
 from stream_core.ir.mapping import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.workload import Node, NodeKind, OperandRole, Workload
 from stream_core.placement import candidate_cores
+from stream_core.reductions import not_lowered
 from stream_core.tiling import NodeTiling, fused_axes
 from stream_tetra.axis_tiles import AxisTiles
 from stream_tetra.memory import buffer_needs, memory_demand
@@ -438,7 +439,7 @@ def _aligned_contraction(
     """``node`` splitting its contraction loop as the in-``group`` producer of the input axis it indexes
     splits that axis (the producer's only split, dividing the loop), on the producer's cores when
     ``node`` may run on them all (``allowed``); else, over ``node``'s own cores instead of its own split;
-    else ``None``."""
+    else ``None`` (also when the split could not be priced: :func:`stream_core.reductions.not_lowered`)."""
     loop = contraction_loop(node)
     own = mapped[node.name]
     if loop is None or not node.mac_op or own.split_factor(loop) > 1:
@@ -454,9 +455,12 @@ def _aligned_contraction(
                 continue
             aligned = made.split == ((made_terms[0], made.parts),) and node.sizes[loop] % made.parts == 0
             if aligned and allowed.issuperset(made.cores):
-                return NodeMapping(node.name, made.cores, ((loop, made.parts),))
-            if own.parts > 1 and node.sizes[loop] % own.parts == 0:
-                return NodeMapping(node.name, own.cores, ((loop, own.parts),))
+                split = NodeMapping(node.name, made.cores, ((loop, made.parts),))
+            elif own.parts > 1 and node.sizes[loop] % own.parts == 0:
+                split = NodeMapping(node.name, own.cores, ((loop, own.parts),))
+            else:
+                continue
+            return split if not_lowered(node, split) is None else None
     return None
 
 
