@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from core_test_support import write_yaml
 
 from stream_core.ir import FusedGroup, Mapping, NodeMapping
 from stream_core.ir.workload import Workload
@@ -97,19 +96,26 @@ def test_a_split_it_cannot_price_is_left_with_a_note_saying_so():
     )
 
 
-def test_a_run_prices_the_adds_apart(tmp_path, toy_plugins, toy_hardware):
-    """A whole run of a contraction split over two cores: the schedule passes check_schedule, and the
-    add's tiles are the ``split_reduction_adds`` part Stream does not count."""
+def test_a_run_prices_the_adds_and_the_partial_sums_moved_apart(toy_plugins, toy_hardware):
+    """A whole run of a contraction split over two cores (greedy): the schedule passes check_schedule;
+    part1's partial sums (4 x 6 int8, 192 bits) move from core 1 to the add on core 0 once. Stream adds
+    no partial sums, so the add's tiles are the ``split_reduction_adds`` part and that move's memory
+    energy (read at core 1, written at core 0) the ``split_reduction_partials`` part."""
     workload = matmul_workload(4, 8, 6)
-    hardware = toy_hardware(n=2)
-    mapping = write_yaml(
-        tmp_path / "m.yaml",
-        {"layers": [{"name": "mm", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "C", "split": 2}]]}]},
-    )
-    outcome = run(workload, hardware, mapping, plugins=toy_plugins)
+    mapping = Mapping({"mm": NodeMapping("mm", (0, 1), (("C", 2),))}, [FusedGroup("g", ["mm"])], source="test")
+    outcome = run(workload, toy_hardware(n=2), mapping, plugins=toy_plugins)
     result = outcome.result
     assert check_schedule(result, outcome.problem) == []
-    adds = sum(t.energy_pj for t in result.tiles if t.node == "mm.add0")
-    assert adds > 0
-    assert result.totals.energy_not_in_stream_pj == {"split_reduction_adds": pytest.approx(adds)}
     assert {t.node for t in result.tiles} == {"mm.part0", "mm.part1", "mm.add0"}
+    partials = outcome.problem.workload.partial_sum_tensors
+    assert partials == {"y.part0", "y.part1"}
+    moved = [(t.tensor, t.src, t.dst, t.bits) for t in result.transfers if t.tensor in partials]
+    assert moved == [("y.part1", 1, 0, 192)]
+    cores = outcome.problem.accelerator.cores
+    memory = 192 * (cores[1].summary.read_energy("output") + cores[0].summary.write_energy("input"))
+    adds = sum(t.energy_pj for t in result.tiles if t.node == "mm.add0")
+    assert adds > 0 and memory > 0
+    assert result.totals.energy_not_in_stream_pj == {
+        "split_reduction_adds": pytest.approx(adds),
+        "split_reduction_partials": pytest.approx(memory),
+    }

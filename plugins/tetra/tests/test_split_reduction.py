@@ -62,8 +62,10 @@ def test_no_candidate_without_a_producer_split_along_the_contraction(plugins, ha
 
 
 def test_the_mapping_file_states_the_split_as_given_and_reruns_the_same(plugins, hardware, write_mapping, tmp_path):
-    """mm's contraction C split over two cores runs as two parts and an add; the mapping.yaml written
-    names mm with its split of D1 (C) by 2, and fed back it gives the same schedule."""
+    """mm's contraction C split over two cores runs as two parts and an add (TETRA): part1's partial
+    sums (4 x 6 int8) move to core 0 once, and that move's memory energy and the add's tiles are the
+    parts Stream does not count. The mapping.yaml written names mm with its split of D1 (C) by 2, and
+    fed back it gives the same schedule."""
     acc = hardware([core("a"), core("b")])
     given = write_mapping(
         {"layers": [{"name": "mm", "core_allocation": [[0, 1]], "inter_core_tiling": [[{"dim": "D1", "split": 2}]]}]}
@@ -71,6 +73,15 @@ def test_the_mapping_file_states_the_split_as_given_and_reruns_the_same(plugins,
     first = run(matmul(4, 8, 6), acc, given, plugins=plugins, output=tmp_path / "out")
     assert {t.node for t in first.result.tiles} == {"mm.part0", "mm.part1", "mm.add0"}
     assert check_schedule(first.result, first.problem) == []
+    moved = [t for t in first.result.transfers if t.tensor in first.problem.workload.partial_sum_tensors]
+    assert [(t.tensor, t.src, t.dst, t.bits) for t in moved] == [("y.part1", 1, 0, 192)]
+    cores = first.problem.accelerator.cores
+    memory = 192 * (cores[1].summary.read_energy("output") + cores[0].summary.write_energy("input"))
+    adds = sum(t.energy_pj for t in first.result.tiles if t.node == "mm.add0")
+    assert memory > 0 and first.result.totals.energy_not_in_stream_pj == {
+        "split_reduction_adds": pytest.approx(adds),
+        "split_reduction_partials": pytest.approx(memory),
+    }
     written = yaml.safe_load((tmp_path / "out" / "mapping.yaml").read_text())
     assert [(layer["name"], layer["inter_core_tiling"]) for layer in written["layers"]] == [
         ("mm", [[{"dim": "D1", "split": 2}]])

@@ -389,7 +389,9 @@ def _result(
         transfer_energy_pj=transfer,
         memory_energy_pj=sum(e.memory_energy for e in emissions),
         utilisation={c.id: (busy[c.id] / latency if latency else 0.0) for c in problem.accelerator.compute_cores},
-        energy_not_in_stream_pj=energy_not_in_stream(problem.workload, node_energy),
+        energy_not_in_stream_pj=energy_not_in_stream(
+            problem.workload, node_energy, sum(e.partial_sums_memory for e in emissions)
+        ),
     )
     steps = {}
     for core, events in sorted(memory.items()):

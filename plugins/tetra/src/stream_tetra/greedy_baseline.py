@@ -58,6 +58,7 @@ def greedy_baseline(problem: AllocationProblem, group: FusedGroup, context: RunC
         transfer_energy=totals.transfer_energy_pj,
         memory_energy=totals.memory_energy_pj,
         node_energy=dict(node_energy),
+        partial_sums_memory=totals.energy_not_in_stream_pj.get("split_reduction_partials", 0.0),
         busy=dict(busy),
         tiles_total=len(result.tiles),
         transfers_total=len(result.transfers),

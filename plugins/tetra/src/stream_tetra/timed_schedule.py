@@ -131,6 +131,7 @@ class Emission:
     transfer_energy: float = 0.0
     memory_energy: float = 0.0
     node_energy: dict[str, float] = attrs.field(factory=dict)  # compute energy per node
+    partial_sums_memory: float = 0.0  # memory energy of moving Workload.partial_sum_tensors
     busy: dict[int, int] = attrs.field(factory=dict)
     tiles_total: int = 0
     transfers_total: int = 0
@@ -233,11 +234,14 @@ def _emit_transfer(
         return
     base = start + t.firing_starts[a.key]
     reason = REASONS[a.kind]
+    partials = problem.workload.partial_sum_tensors
     for spec in mode.records:
         link_pj, memory_pj = spec.energies()
         bits = spec.bits
         out.transfer_energy += float(link_pj.sum())
         out.memory_energy += float(memory_pj.sum())
+        if a.tensor in partials:
+            out.partial_sums_memory += float(memory_pj.sum())
         out.transfers_total += int(np.count_nonzero(bits))
         cycles, timed = spec.firing_timing()
         how = "scatter" if spec.scatter_pj is not None else "multicast"

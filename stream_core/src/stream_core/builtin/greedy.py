@@ -1108,13 +1108,17 @@ class _Scheduler:
     def _result(self, groups: list[GroupRecord], latency: int) -> Result:
         cores = self.acc.cores
         roles = functools.cache(self.problem.workload.transfer_roles)
-        memory_energy = 0.0
+        memory_energy = partials_memory = 0.0
+        partials = self.problem.workload.partial_sum_tensors
         for index, record in enumerate(self.transfers):  # each end priced at its operand's memory
             receivers = self.receivers[index]
             source_role = roles(record.tensor, receivers[0][2])[0]
-            memory_energy += record.bits * cores[record.src].summary.read_energy(source_role)
+            energy = record.bits * cores[record.src].summary.read_energy(source_role)
             for core, bits, consumer in receivers:
-                memory_energy += bits * cores[core].summary.write_energy(roles(record.tensor, consumer)[1])
+                energy += bits * cores[core].summary.write_energy(roles(record.tensor, consumer)[1])
+            memory_energy += energy
+            if record.tensor in partials:
+                partials_memory += energy
         busy: dict[int, int] = defaultdict(int)
         for t in self.tiles:
             busy[t.core] += t.duration
@@ -1128,7 +1132,7 @@ class _Scheduler:
             transfer_energy_pj=sum(t.energy_pj for t in self.transfers),
             memory_energy_pj=memory_energy,
             utilisation=utilisation,
-            energy_not_in_stream_pj=energy_not_in_stream(self.problem.workload, node_energy),
+            energy_not_in_stream_pj=energy_not_in_stream(self.problem.workload, node_energy, partials_memory),
         )
         return Result(
             workload=self.problem.workload.name,

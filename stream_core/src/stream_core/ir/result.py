@@ -247,13 +247,17 @@ def _rebuild_result(fields: dict[str, Any]) -> Result:
     return Result(**{**fields, "tiles": tiles, "transfers": transfers})
 
 
-def energy_not_in_stream(workload: Workload, node_energy: Mapping[str, float]) -> dict[str, float]:
-    """The parts of a run's compute energy (``node_energy``: pJ per node) that Stream 2.1.1 does not
-    count: ``layout_nodes``, the tiles of data-movement nodes (Transpose, Reshape, Flatten, ...), which
-    Stream folds into their readers' access maps and prices no node for; ``split_reduction_adds``, the
-    additions of partial sums a split reduction makes (:mod:`stream_core.reductions`), which Stream
-    leaves out. Empty parts are left out."""
-    parts = {"layout_nodes": 0.0, "split_reduction_adds": 0.0}
+def energy_not_in_stream(
+    workload: Workload, node_energy: Mapping[str, float], partial_sums_memory: float = 0.0
+) -> dict[str, float]:
+    """The parts of a run's energy that Stream 2.1.1 does not count: ``layout_nodes``, the tiles of
+    data-movement nodes (Transpose, Reshape, Flatten, ...; ``node_energy``: compute pJ per node), which
+    Stream folds into their readers' access maps and prices no node for; for a reduction split over cores
+    (:mod:`stream_core.reductions`), which Stream does not add up, ``split_reduction_adds``, the adds'
+    tiles, and ``split_reduction_partials``, ``partial_sums_memory``: the memory energy of moving the
+    partial sums (:attr:`Workload.partial_sum_tensors`) between cores (Stream prices only the links they
+    cross). Empty parts are left out."""
+    parts = {"layout_nodes": 0.0, "split_reduction_adds": 0.0, "split_reduction_partials": partial_sums_memory}
     for name, energy in node_energy.items():
         node = workload.node(name)
         if node.kind is NodeKind.DATA_MOVEMENT:

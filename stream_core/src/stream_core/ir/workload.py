@@ -505,6 +505,19 @@ class Workload:
     def successors(self, node: str) -> tuple[Node, ...]:
         return tuple(self._by_name[s] for s in self._neighbours[node][1])
 
+    @functools.cached_property
+    def partial_sum_tensors(self) -> frozenset[str]:
+        """Tensors of partial sums a split reduction moves between its parts and adds (made by
+        :mod:`stream_core.reductions`): produced by such a node and read only by its adds."""
+        out = set()
+        for node in self.nodes:
+            if node.attribute(SPLIT_REDUCTION_ROLE) is None:
+                continue
+            readers = self.successors(node.name)
+            if readers and all(r.attribute(SPLIT_REDUCTION_ROLE) == "add" for r in readers):
+                out.add(node.output.tensor)
+        return frozenset(out)
+
     @property
     def compute_nodes(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if n.kind is NodeKind.COMPUTE)
