@@ -130,12 +130,12 @@ def test_a_bad_energy_tolerance_is_an_input_error(plugins, hardware, raw):
         searched(plugins, hardware, "fast", **{"fused.energy_tolerance": raw})
 
 
-def test_energy_tolerance_defaults_to_two_percent_and_none_is_no_limit(plugins):
+def test_energy_tolerance_defaults_to_a_quarter_percent_and_none_is_no_limit(plugins):
     from stream_core.context import RunContext
 
     def tolerance(**settings: str) -> float | None:
         return MapperSettings.from_context(RunContext(plugins, RunOptions(settings=settings))).energy_tolerance
 
-    assert tolerance() == 0.02
+    assert tolerance() == 0.0025
     assert tolerance(**{"fused.energy_tolerance": "None"}) is None
     assert tolerance(**{"fused.energy_tolerance": "0.1"}) == 0.1

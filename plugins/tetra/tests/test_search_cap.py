@@ -58,7 +58,7 @@ def test_a_candidate_is_pruned_only_when_its_bound_is_above_the_cap():
 
 def test_a_faster_candidate_using_more_energy_than_the_tolerance_does_not_compete():
     """Seed 100 cycles at 10 pJ. ``dear`` takes 80 cycles at 11 pJ (+10 %), ``frugal`` 90 at 10.1 (+1 %).
-    At the default 2 % only the seed and ``frugal`` compete and ``frugal`` is the shorter; the note names
+    At 2 % only the seed and ``frugal`` compete and ``frugal`` is the shorter; the note names
     ``dear`` and its extra energy. With no tolerance (``None``) or one of 15 %, ``dear`` wins."""
     scores = {"seed": Score(100, 10.0), "dear": Score(80, 11.0), "frugal": Score(90, 10.1)}
     scorer = _Scores(scores, {"seed": 0, "dear": 0, "frugal": 0})

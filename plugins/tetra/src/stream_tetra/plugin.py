@@ -79,7 +79,7 @@ def stream_register_settings() -> Iterator[SettingRecord]:
     yield SettingRecord(
         name="fused.energy_tolerance",
         description="latency objective: most extra energy over the mapper's own mapping (none: no limit)",
-        default="0.02",
+        default="0.0025",
     )
     yield SettingRecord(
         name="tetra.pipelining",

@@ -14,7 +14,7 @@ with their node mappings (cores, split) and tiles. :func:`choose` scores the can
    TETRA (a split over rows: greedy 12,596 cycles, TETRA 4,685).
 3. **Choice.** With the latency objective, only candidates using at most ``fused.energy_tolerance``
    more energy than the seed compete (none: no limit, nor when the seed cannot be scheduled), so by
-   default a faster mapping is at most 2 % dearer than the mapper's own. Among them, schedules within
+   default a faster mapping is at most 0.25 % dearer than the mapper's own. Among them, schedules within
    ``tetra.latency_tolerance`` of the shortest count as equally fast (the cap TETRA itself uses,
    :meth:`stream_tetra.settings.TetraSettings.latency_cap`) and the one using the least energy wins,
    then the shorter. A candidate whose lower bound (:func:`stream_core.bounds.group_bound`) is above
