@@ -406,9 +406,10 @@ def contraction_splits(
     producer in the group splits over cores splitting that contraction the same way on the producer's
     cores, as a tensor-parallel MLP does (stream-dse 2.1.1's generic mapper, SwiGLU's ``Gemm_Down``):
     each core reduces over the slice it made, and the partial sums are added by explicit nodes
-    (:mod:`stream_core.reductions`), instead of every core first gathering the whole input. A member
-    whose producer is on one core splits its contraction over its own cores instead of its columns: each
-    core then receives its slice only (:func:`_aligned_contraction`). Tiled as the seed is, and with
+    (:mod:`stream_core.reductions`), instead of every core first gathering the whole input. Otherwise
+    (its producer on one core, split another way, or on cores the member may not use) a member split over
+    cores splits its contraction over its own cores instead of its columns: each core then receives its
+    slice only (:func:`_aligned_contraction`). Tiled as the seed is, and with
     the split members' output columns halved (a cost model may price the shorter tiles lower: simba_small,
     ``Gemm_Down`` 569 pJ a tile of 16 columns, 2 x 126 in two). None when no member qualifies."""
     members = [workload.node(n) for n in seed.nodes]
@@ -428,7 +429,7 @@ def contraction_splits(
         node = workload.node(name)
         column = column_loop(node)
         if column is not None and node.sizes[column] > 1:
-            halved[(name, column)] = -(-min(halved.get((name, column), node.sizes[column]), node.sizes[column]) // 2)
+            halved[(name, column)] = -(-halved.get((name, column), node.sizes[column]) // 2)
     if len(halved) > len(tiles) or any(halved[(n, d)] != t for n, d, t in tiles):
         group = FusedGroup(seed.name, seed.nodes, [(n, d, t) for (n, d), t in halved.items()])
         out.append(Candidate(_label("contraction split with its producer, its columns halved", group), mapped, [group]))
