@@ -13,9 +13,10 @@ so every allocator, cost model and exporter sees it as ordinary nodes and transf
   on the cores of its first operand's part, the last one writing ``N``'s output tensor. A partial sum
   crosses to another core once, and each addition is priced by the core's cost model like any ``Add``.
 
-Stream 2.1.1 counts neither the additions nor the memory traffic of the partial sums (only link energy of
-the other cores' shares): the adds' compute energy is reported apart, as ``split_reduction_adds``
-(:func:`stream_core.ir.result.energy_not_in_stream`).
+Stream 2.1.1 counts neither the additions nor the memory traffic of the partial sums (only the link
+energy of the other cores' shares): both are reported apart, as ``split_reduction_adds`` (the adds'
+tiles) and ``split_reduction_partials`` (the memory energy of moving :attr:`Workload.partial_sum_tensors`;
+:func:`stream_core.ir.result.energy_not_in_stream`).
 
 A node is left as it is (its partial sums not added, as before) when its output is not indexed by plain
 loops (``X``, one per axis), or its cores do not list one per part; the note says which.
@@ -24,6 +25,7 @@ loops (``X``, one per axis), or its cores do not list one per part; the note say
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import attrs
@@ -59,11 +61,6 @@ def split_reductions(node: Node, mapping: NodeMapping) -> list[tuple[str, int]]:
     return [(d, f) for d in node.loop_names if d in reductions and (f := mapping.split_factor(d)) > 1]
 
 
-def is_split_reduction(node: Node) -> bool:
-    """Whether ``node`` was made by :func:`lower_split_reductions` to add partial sums."""
-    return node.attribute(SPLIT_REDUCTION_ROLE) == "add"
-
-
 def lower_split_reductions(workload: Workload, mapping: Mapping) -> Lowered:
     """``workload`` and ``mapping`` with every split reduction of a grouped node made explicit (see the
     module docstring)."""
@@ -91,9 +88,10 @@ def lower_split_reductions(workload: Workload, mapping: Mapping) -> Lowered:
         node_maps.update((m.node, m) for m in made_maps)
         tensors.update((t.name, t) for t in made_tensors)
         replaced[node.name] = tuple(n.name for n in made_nodes)
-        adds = sum(is_split_reduction(n) for n in made_nodes)
-        factor = adds + 1
-        splits = ", ".join(f"{d} by {f}" for d, f in split_reductions(node, mapping[node.name]))
+        reduced = split_reductions(node, mapping[node.name])
+        factor = math.prod(f for _, f in reduced)
+        adds = factor - 1
+        splits = ", ".join(f"{d} by {f}" for d, f in reduced)
         notes.append(
             f"{node.name}: its split of {splits} "
             f"divides a reduction over cores: {factor} parts ({node.name}.part0..{factor - 1}) write partial sums "

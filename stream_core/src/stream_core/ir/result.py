@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from stream_core.ir.workload import SPLIT_REDUCTION_ROLE, NodeKind, Workload
+from stream_core.ir.workload import NodeKind, Workload
 
 R = TypeVar("R", bound=attrs.AttrsInstance)
 
@@ -262,6 +262,6 @@ def energy_not_in_stream(
         node = workload.node(name)
         if node.kind is NodeKind.DATA_MOVEMENT:
             parts["layout_nodes"] += energy
-        elif node.attribute(SPLIT_REDUCTION_ROLE) == "add":
+        elif node.adds_partial_sums:
             parts["split_reduction_adds"] += energy
     return {part: energy for part, energy in parts.items() if energy}

@@ -338,6 +338,11 @@ class Node:
                 return value
         return default
 
+    @property
+    def adds_partial_sums(self) -> bool:
+        """Whether :mod:`stream_core.reductions` made this node to add two partial sums of a split reduction."""
+        return self.attribute(SPLIT_REDUCTION_ROLE) == "add"
+
     # -- tiles -------------------------------------------------------------------------------
     def with_sizes(self, sizes: Mapping[str, int]) -> Node:
         """The same node with some loops resized (a tile); access relations are unchanged."""
@@ -514,7 +519,7 @@ class Workload:
             if node.attribute(SPLIT_REDUCTION_ROLE) is None:
                 continue
             readers = self.successors(node.name)
-            if readers and all(r.attribute(SPLIT_REDUCTION_ROLE) == "add" for r in readers):
+            if readers and all(r.adds_partial_sums for r in readers):
                 out.add(node.output.tensor)
         return frozenset(out)
 
