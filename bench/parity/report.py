@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -138,7 +137,7 @@ def headline(rows: list[Row]) -> list[str]:
         if values:
             at_most = sum(v <= 1 + SAME for v in values)
             near = sum(v <= 1.05 for v in values)
-            geo = math.exp(statistics.fmean(map(math.log, values)))
+            geo = statistics.geometric_mean(values)
             lines.append(
                 f"{name} ours/Stream: at most Stream's on {at_most} of {len(values)}, within 5 % on {near}, "
                 f"geometric mean {geo:.3f}"
@@ -149,7 +148,7 @@ def headline(rows: list[Row]) -> list[str]:
     summary("energy as Stream counts it", "energy_stream_comparable_pj", "energy_pj")
     colds = [v for s, o in both if (v := ratio(o.get("cold_s"), s.get("cold_s")))]
     if colds:
-        geo = math.exp(statistics.fmean(map(math.log, colds)))
+        geo = statistics.geometric_mean(colds)
         lines.append(f"cold ours/Stream: geometric mean {geo:.3f}, slower than Stream on {sum(v > 1 for v in colds)}")
     warms = sorted(o["warm_s"] for _, o in both if o.get("warm_s"))
     if warms:
